@@ -1,0 +1,111 @@
+"""The `xborder` command line: thin drivers over the same handlers as the HTTP API."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from kernel.settings import Settings
+
+Command = Callable[[argparse.Namespace, Settings], int]
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str) -> Callable[[Command], Command]:
+    def register(fn: Command) -> Command:
+        COMMANDS[name] = fn
+        return fn
+
+    return register
+
+
+@command("migrate")
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from api.migrate import upgrade
+
+    upgrade(settings.database_url)
+    print(f"database migrated: {_redact(settings.database_url)}")
+    return 0
+
+
+@command("keys")
+def _keys(args: argparse.Namespace, settings: Settings) -> int:
+    from kernel.clock import ScaledClock
+    from kernel.db import Database, make_engine
+    from kernel.identity import Role, TenantKind, create_tenant, ensure_platform_tenant, issue_key
+
+    db = Database(make_engine(settings.database_url))
+    clock = ScaledClock(settings.clock_speed, settings.clock_start)
+    role = Role(args.role)
+    with db.session() as s:
+        tenant_id = args.tenant
+        if tenant_id is None:
+            if role in (Role.ADMIN, Role.DEVICE):
+                tenant_id = ensure_platform_tenant(s, clock.now())
+            else:
+                tenant_id = str(create_tenant(s, args.name or f"{role.value} tenant", TenantKind(role.value), clock.now())["id"])
+        key_id, secret = issue_key(s, tenant_id, role, clock.now(), args.warehouse or [], args.label)
+    print(f"created {role.value} key {key_id} for tenant {tenant_id}; it is shown once:", file=sys.stderr)
+    print(secret)
+    return 0
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="xborder", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="create or upgrade the database schema (Alembic)")
+    keys = sub.add_parser("keys", help="API keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="create an API key; prints it alone on the last line")
+    create.add_argument("--role", required=True, choices=["admin", "operator", "forwarder", "seller", "device"])
+    create.add_argument("--tenant", help="tenant id (default: a new tenant, or the platform for admin)")
+    create.add_argument("--name", help="name of the new tenant")
+    create.add_argument("--warehouse", action="append", help="warehouse code an operator key runs (repeatable)")
+    create.add_argument("--label")
+    for extend in EXTENSIONS:
+        extend(sub)
+    return p
+
+
+# Other modules add their subcommands here: (subparsers) -> None.
+EXTENSIONS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _load_extensions()
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except Exception as exc:  # noqa: BLE001 - a settings error is a user error
+        print(f"xborder: bad settings: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=getattr(logging, settings.log_level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    return COMMANDS[args.command](args, settings)
+
+
+def _load_extensions() -> None:
+    import importlib
+
+    for name in ("api.cli_run", "api.cli_network", "api.cli_vrp", "api.cli_sim"):
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,60 @@
+"""Tenants and API keys (admin)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from kernel.identity import Principal, Role, TenantKind, create_tenant, issue_key
+
+from api import idempotency
+from api.deps import ContainerDep, require
+
+router = APIRouter(prefix="/v1", tags=["tenants and keys"])
+Admin = Annotated[Principal, Depends(require())]
+
+
+class TenantIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    kind: TenantKind
+
+
+class ApiKeyIn(BaseModel):
+    tenant_id: str
+    role: Role
+    warehouses: list[str] = Field(default_factory=list)
+    label: str | None = None
+
+
+@router.post("/tenants", status_code=201)
+def post_tenant(
+    body: TenantIn,
+    container: ContainerDep,
+    principal: Admin,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    def create(session: Session) -> tuple[int, dict[str, Any]]:
+        row = create_tenant(session, body.name, body.kind, container.clock.now())
+        return 201, {"id": row["id"], "name": row["name"], "kind": row["kind"]}
+
+    return idempotency.run(container, principal, idempotency_key, "tenants", body.model_dump(mode="json"), create)
+
+
+@router.post("/api-keys", status_code=201)
+def post_api_key(
+    body: ApiKeyIn,
+    container: ContainerDep,
+    principal: Admin,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    def create(session: Session) -> tuple[int, dict[str, Any]]:
+        key_id, secret = issue_key(
+            session, body.tenant_id, body.role, container.clock.now(), body.warehouses, body.label
+        )
+        return 201, {"id": key_id, "key": secret, "tenant_id": body.tenant_id, "role": body.role.value}
+
+    return idempotency.run(container, principal, idempotency_key, "api-keys", body.model_dump(mode="json"), create)

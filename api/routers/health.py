@@ -1,0 +1,39 @@
+"""`/healthz` and `/metrics` (no auth)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from kernel.clock import rfc3339
+
+from api.deps import ContainerDep
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+def healthz(container: ContainerDep) -> JSONResponse:
+    database = "ok"
+    try:
+        with container.db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        database = f"down: {type(exc).__name__}"
+    mqtt = "ok" if container.mqtt_ok() else "down"
+    ok = database == "ok" and mqtt == "ok"
+    body = {
+        "status": "ok" if ok else "degraded",
+        "database": database,
+        "mqtt": mqtt,
+        "now": rfc3339(container.clock.now()),
+        "clock_speed": getattr(container.clock, "speed", 1.0),
+    }
+    return JSONResponse(body, status_code=200 if ok else 503)
+
+
+@router.get("/metrics")
+def metrics(container: ContainerDep) -> Response:
+    return Response(generate_latest(container.metrics.registry), media_type=CONTENT_TYPE_LATEST)

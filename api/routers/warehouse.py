@@ -1,0 +1,7 @@
+"""HTTP face of warehouse (filled in by its package's work)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/v1")

@@ -1,0 +1,100 @@
+"""The embedded MQTT broker (amqtt), for `make demo` on a bare machine. Production uses Mosquitto.
+
+It runs on its own thread and event loop so that it can live inside `xborder serve` beside uvicorn.
+amqtt speaks MQTT 3.1.1, so clients of the embedded broker use `mqtt311://`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+import warnings
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+class EmbeddedBroker:
+    def __init__(self, host: str = "127.0.0.1", port: int = 1883) -> None:
+        self.host = host
+        self.port = port
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._broker: Any = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt311://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 15.0) -> EmbeddedBroker:
+        self._thread = threading.Thread(target=self._run, name="embedded-mqtt-broker", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise RuntimeError("embedded MQTT broker did not start")
+        if self._error:
+            raise RuntimeError(f"embedded MQTT broker failed: {self._error}") from self._error
+        return self
+
+    def _run(self) -> None:
+        from amqtt.broker import Broker
+
+        config = {
+            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}", "max_connections": 0}},
+            "auth": {"allow-anonymous": True, "plugins": ["auth_anonymous"]},
+            "topic-check": {"enabled": False},
+        }
+        self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)
+        for name in ("amqtt", "transitions"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            try:
+                self._broker = Broker(config, loop=self._loop) if _accepts_loop() else Broker(config)
+                self._loop.run_until_complete(self._broker.start())
+            except BaseException as exc:  # reported to start()
+                self._error = exc
+                self._ready.set()
+                return
+        self._ready.set()
+        self._loop.run_forever()
+
+    def stop(self) -> None:
+        if self._loop is None or self._broker is None:
+            return
+        fut = asyncio.run_coroutine_threadsafe(self._broker.shutdown(), self._loop)
+        try:
+            fut.result(timeout=10)
+        except Exception:  # noqa: BLE001 - shutting down anyway
+            log.warning("embedded broker did not shut down cleanly", exc_info=True)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread:
+            self._thread.join(timeout=10)
+
+
+def _accepts_loop() -> bool:
+    import inspect
+
+    from amqtt.broker import Broker
+
+    return "loop" in inspect.signature(Broker.__init__).parameters

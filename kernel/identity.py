@@ -1,0 +1,175 @@
+"""Tenants, API keys and idempotency records: the tables every package relies on."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint, select
+from sqlalchemy.orm import Session
+
+from kernel.db import UtcDateTime, metadata
+from kernel.errors import InvalidInput, NotFound, Unauthorized
+from kernel.ids import new_id
+
+
+class TenantKind(StrEnum):
+    SELLER = "seller"
+    FORWARDER = "forwarder"
+    OPERATOR = "operator"
+    PLATFORM = "platform"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    OPERATOR = "operator"
+    FORWARDER = "forwarder"
+    SELLER = "seller"
+    DEVICE = "device"
+
+
+ROLE_FOR_KIND = {
+    TenantKind.SELLER: {Role.SELLER},
+    TenantKind.FORWARDER: {Role.FORWARDER},
+    TenantKind.OPERATOR: {Role.OPERATOR},
+    TenantKind.PLATFORM: {Role.ADMIN, Role.DEVICE, Role.OPERATOR, Role.FORWARDER, Role.SELLER},
+}
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("tenant_id", String(40), ForeignKey("tenants.id"), nullable=False, index=True),
+    Column("role", String(20), nullable=False),
+    Column("prefix", String(16), nullable=False, unique=True),
+    Column("key_hash", String(64), nullable=False),
+    Column("warehouses", JSON, nullable=False, default=list),
+    Column("label", String(200), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("principal_id", String(40), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("scope", String(200), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("response", Text, nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("principal_id", "scope", "key", name="uq_idempotency_keys_principal_scope_key"),
+)
+
+PLATFORM_TENANT_ID = "tn_platform"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key's tenant, its role, and for operators the warehouses it runs."""
+
+    key_id: str
+    tenant_id: str
+    role: Role
+    warehouses: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+
+def hash_key(secret: str) -> str:
+    # API keys carry 256 bits of randomness, so a fast hash is enough (no dictionary to defend against).
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def ensure_platform_tenant(session: Session, now: datetime) -> str:
+    found = session.execute(select(tenants.c.id).where(tenants.c.id == PLATFORM_TENANT_ID)).first()
+    if not found:
+        session.execute(
+            tenants.insert().values(
+                id=PLATFORM_TENANT_ID, name="xborder platform", kind=TenantKind.PLATFORM, created_at=now
+            )
+        )
+    return PLATFORM_TENANT_ID
+
+
+def create_tenant(session: Session, name: str, kind: TenantKind, now: datetime) -> dict[str, object]:
+    if not name.strip():
+        raise InvalidInput("tenant name must not be empty")
+    tenant_id = new_id("tn")
+    row = {"id": tenant_id, "name": name.strip(), "kind": kind.value, "created_at": now}
+    session.execute(tenants.insert().values(**row))
+    return row
+
+
+def get_tenant(session: Session, tenant_id: str) -> dict[str, object]:
+    row = session.execute(select(tenants).where(tenants.c.id == tenant_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"tenant {tenant_id} does not exist")
+    return dict(row)
+
+
+def issue_key(
+    session: Session,
+    tenant_id: str,
+    role: Role,
+    now: datetime,
+    warehouses: list[str] | None = None,
+    label: str | None = None,
+) -> tuple[str, str]:
+    """Create an API key; returns (key id, the secret shown once). Only its hash is stored."""
+    tenant = get_tenant(session, tenant_id)
+    allowed = ROLE_FOR_KIND[TenantKind(str(tenant["kind"]))]
+    if role not in allowed:
+        raise InvalidInput(
+            f"role {role.value} does not fit a {tenant['kind']} tenant",
+            errors=[{"field": "role", "message": f"allowed: {sorted(r.value for r in allowed)}"}],
+        )
+    prefix = secrets.token_hex(6)
+    secret = f"xb_{prefix}_{secrets.token_urlsafe(32)}"
+    key_id = new_id("key")
+    session.execute(
+        api_keys.insert().values(
+            id=key_id,
+            tenant_id=tenant_id,
+            role=role.value,
+            prefix=prefix,
+            key_hash=hash_key(secret),
+            warehouses=list(warehouses or []),
+            label=label,
+            created_at=now,
+        )
+    )
+    return key_id, secret
+
+
+def authenticate(session: Session, secret: str) -> Principal:
+    parts = secret.split("_", 2)
+    if len(parts) != 3 or parts[0] != "xb":
+        raise Unauthorized("malformed API key")
+    row = session.execute(select(api_keys).where(api_keys.c.prefix == parts[1])).mappings().first()
+    if row is None or row["revoked_at"] is not None or not secrets.compare_digest(
+        row["key_hash"], hash_key(secret)
+    ):
+        raise Unauthorized("unknown or revoked API key")
+    return Principal(
+        key_id=row["id"],
+        tenant_id=row["tenant_id"],
+        role=Role(row["role"]),
+        warehouses=tuple(row["warehouses"] or ()),
+    )

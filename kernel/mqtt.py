@@ -1,0 +1,228 @@
+"""The MQTT port: a communicator around paho-mqtt (callback API v2) and an in-memory fake for tests.
+
+    publish(topic, payload, qos, retain)
+    subscribe(topic_filter, receiver, qos)
+    stop()
+
+The communicator reports itself connected only after a successful CONNACK, keeps a retained `offline`
+last will on its own status topic, resubscribes on reconnect, and uses a persistent session
+(clean_session=False / clean_start=False) when given a stable client id, so that QoS 1 messages accepted
+by the broker while it was away are delivered when it comes back.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import unquote, urlparse
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.packettypes import PacketTypes
+
+
+@dataclass(frozen=True)
+class Message:
+    topic: str
+    payload: bytes
+    qos: int = 0
+    retain: bool = False
+
+
+Receiver = Callable[[Message], None]
+
+
+class Communicator(Protocol):
+    def publish(self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False) -> None: ...
+
+    def subscribe(self, topic_filter: str, receiver: Receiver, qos: int = 1) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    protocol: int = 5
+
+    @classmethod
+    def parse(cls, url: str) -> BrokerAddress:
+        """`mqtt://user:pass@host:1883` (MQTT 5) or `mqtt311://host:1883` (MQTT 3.1.1)."""
+        u = urlparse(url)
+        if u.scheme not in ("mqtt", "mqtt5", "mqtt311", "tcp"):
+            raise ValueError(f"unsupported MQTT URL scheme {u.scheme!r}; use mqtt://host:port")
+        return cls(
+            host=u.hostname or "127.0.0.1",
+            port=u.port or 1883,
+            username=unquote(u.username) if u.username else None,
+            password=unquote(u.password) if u.password else None,
+            protocol=4 if u.scheme == "mqtt311" else 5,
+        )
+
+
+def topic_matches(topic_filter: str, topic: str) -> bool:
+    return paho.topic_matches_sub(topic_filter, topic)
+
+
+class PahoCommunicator:
+    def __init__(
+        self,
+        address: BrokerAddress,
+        client_id: str,
+        *,
+        persistent: bool = False,
+        status_topic: str | None = None,
+        keepalive: int = 30,
+        max_inflight: int = 100,
+    ) -> None:
+        self.address = address
+        self.client_id = client_id
+        self._subs: list[tuple[str, int]] = []
+        self._receivers: list[tuple[str, Receiver]] = []
+        self._connected = threading.Event()
+        self._lock = threading.Lock()
+        self._status_topic = status_topic
+        protocol = MQTTProtocolVersion.MQTTv5 if address.protocol == 5 else MQTTProtocolVersion.MQTTv311
+        kwargs: dict[str, Any] = {"client_id": client_id, "protocol": protocol}
+        if protocol is MQTTProtocolVersion.MQTTv311:
+            kwargs["clean_session"] = not persistent
+        self._persistent = persistent
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, **kwargs)
+        self.client.max_inflight_messages_set(max_inflight)
+        self.client.max_queued_messages_set(0)
+        if address.username:
+            self.client.username_pw_set(address.username, address.password)
+        if status_topic:
+            self.client.will_set(status_topic, b"offline", qos=1, retain=True)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self.client.reconnect_delay_set(min_delay=1, max_delay=10)
+        self._keepalive = keepalive
+
+    # -- lifecycle
+    def start(self, timeout: float = 10.0) -> PahoCommunicator:
+        props = None
+        connect_kwargs: dict[str, Any] = {}
+        if self.address.protocol == 5:
+            connect_kwargs["clean_start"] = not self._persistent
+            if self._persistent:
+                props = Properties(PacketTypes.CONNECT)
+                props.SessionExpiryInterval = 7 * 24 * 3600
+                connect_kwargs["properties"] = props
+        self.client.connect_async(self.address.host, self.address.port, self._keepalive, **connect_kwargs)
+        self.client.loop_start()
+        if not self._connected.wait(timeout):
+            self.client.loop_stop()
+            raise ConnectionError(
+                f"MQTT broker at {self.address.host}:{self.address.port} did not accept the connection"
+            )
+        return self
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def stop(self) -> None:
+        if self._status_topic and self._connected.is_set():
+            self.client.publish(self._status_topic, b"offline", qos=1, retain=True).wait_for_publish(2)
+        self.client.disconnect()
+        self.client.loop_stop()
+        self._connected.clear()
+
+    # -- port
+    def publish(self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False) -> None:
+        info = self.client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc != paho.MQTT_ERR_SUCCESS and info.rc != paho.MQTT_ERR_NO_CONN:
+            raise ConnectionError(f"MQTT publish failed: {paho.error_string(info.rc)}")
+
+    def publish_and_wait(self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False) -> None:
+        self.client.publish(topic, payload, qos=qos, retain=retain).wait_for_publish(10)
+
+    def subscribe(self, topic_filter: str, receiver: Receiver, qos: int = 1) -> None:
+        with self._lock:
+            self._subs.append((topic_filter, qos))
+            # A shared subscription `$share/group/filter` delivers messages on `filter`.
+            match_filter = topic_filter
+            if topic_filter.startswith("$share/"):
+                match_filter = topic_filter.split("/", 2)[2]
+            self._receivers.append((match_filter, receiver))
+        if self._connected.is_set():
+            self.client.subscribe(topic_filter, qos=qos)
+
+    # -- paho callbacks
+    def _on_connect(self, client: paho.Client, _u: Any, _flags: Any, reason: Any, _props: Any) -> None:
+        if getattr(reason, "is_failure", False):
+            self._connected.clear()
+            return
+        with self._lock:
+            subs = list(self._subs)
+        for topic_filter, qos in subs:
+            client.subscribe(topic_filter, qos=qos)
+        if self._status_topic:
+            client.publish(self._status_topic, b"online", qos=1, retain=True)
+        self._connected.set()
+
+    def _on_disconnect(self, _c: paho.Client, _u: Any, _f: Any, _reason: Any, _p: Any) -> None:
+        self._connected.clear()
+
+    def _on_message(self, _c: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
+        message = Message(topic=msg.topic, payload=msg.payload, qos=msg.qos, retain=bool(msg.retain))
+        with self._lock:
+            receivers = list(self._receivers)
+        for topic_filter, receiver in receivers:
+            if topic_matches(topic_filter, msg.topic):
+                receiver(message)
+
+
+class FakeCommunicator:
+    """In-memory communicator for unit tests: delivers synchronously, remembers retained messages."""
+
+    def __init__(self) -> None:
+        self.published: list[Message] = []
+        self.retained: dict[str, Message] = {}
+        self._receivers: list[tuple[str, Receiver]] = []
+
+    def publish(self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False) -> None:
+        data = payload.encode() if isinstance(payload, str) else payload
+        message = Message(topic, data, qos, retain)
+        self.published.append(message)
+        if retain:
+            self.retained[topic] = message
+        for topic_filter, receiver in list(self._receivers):
+            if topic_matches(topic_filter, topic):
+                receiver(message)
+
+    def subscribe(self, topic_filter: str, receiver: Receiver, qos: int = 1) -> None:
+        if topic_filter.startswith("$share/"):
+            topic_filter = topic_filter.split("/", 2)[2]
+        self._receivers.append((topic_filter, receiver))
+        for topic, message in self.retained.items():
+            if fnmatch.fnmatch(topic, topic_filter.replace("#", "*").replace("+", "*")):
+                receiver(message)
+
+    def stop(self) -> None:
+        self._receivers.clear()
+
+
+def wait_for_broker(address: BrokerAddress, timeout: float = 10.0) -> bool:
+    """True when a broker answers a CONNECT at `address` within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        probe = PahoCommunicator(address, f"xborder-probe-{time.monotonic_ns()}")
+        try:
+            probe.start(timeout=min(2.0, max(0.1, deadline - time.monotonic())))
+            probe.client.disconnect()
+            probe.client.loop_stop()
+            return True
+        except (ConnectionError, OSError):
+            time.sleep(0.2)
+    return False

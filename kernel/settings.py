@@ -1,0 +1,55 @@
+"""One typed settings object, read once at the entrypoint from `XB_*` environment variables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "xborder"}
+DEV_SECRET = "dev-only-insecure-secret-key-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="XB_", extra="ignore")
+
+    database_url: str = "sqlite:///./var/xborder.db"
+    mqtt_url: str | None = None
+    mqtt_embedded_port: int = 1883
+    mqtt_client_prefix: str = "xborder"
+    mqtt_topic_root: str = "xborder/v1"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_key: str = DEV_SECRET
+    environment: str = "development"
+    clock_speed: float = 1.0
+    clock_start: datetime | None = None
+    horizon_weeks: int = 8
+    ingest_batch_size: int = 500
+    ingest_batch_seconds: float = 0.05
+    scheduler_interval_seconds: float = 5.0
+    log_level: str = "info"
+
+    @field_validator("clock_speed")
+    @classmethod
+    def _positive_speed(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("XB_CLOCK_SPEED must be greater than 0")
+        return v
+
+    @field_validator("secret_key")
+    @classmethod
+    def _no_placeholder(cls, v: str) -> str:
+        if v.strip().lower() in PLACEHOLDER_SECRETS:
+            raise ValueError("XB_SECRET_KEY is a placeholder; set a long random value")
+        return v
+
+    def check_production(self) -> None:
+        """Refuse to run in production with the development secret."""
+        if self.environment == "production" and self.secret_key == DEV_SECRET:
+            raise ValueError("XB_SECRET_KEY must be set in production")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
