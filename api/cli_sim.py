@@ -1,0 +1,154 @@
+"""`xborder simulate`: a fleet of simulated trackers that speaks only the wire contract (HTTP API + MQTT).
+
+    xborder simulate --api URL --key KEY [--mqtt URL] [--trackers N] [--book N] [--interval-minutes M]
+                     [--faults LIST] [--fault-rate X] [--seed S] [--until-delivered] [--duration SECONDS]
+                     [--waybill NO ...] [--devices-file PATH]
+
+Prints one JSON summary on stdout when it stops; exit 2 on bad arguments, 1 when the API cannot be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from api.cli import EXTENSIONS, command
+from iot_sim.api import ApiError, XborderApi
+from iot_sim.devices import DeviceStore
+from iot_sim.faults import FAULTS, parse_faults
+from iot_sim.fleet import SimConfig, Simulation
+from iot_sim.mqtt import BrokerUrl, MqttFleet
+
+log = logging.getLogger("xborder.simulate")
+
+
+def _add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "simulate",
+        help="run simulated trackers along booked itineraries (MQTT telemetry on the service clock)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--api", help="base URL of the xborder API (default http://XB_HOST:XB_PORT)")
+    p.add_argument(
+        "--key", default=os.environ.get("XB_SIM_KEY"), help="API key (forwarder or admin; or XB_SIM_KEY)"
+    )
+    p.add_argument(
+        "--mqtt",
+        help="broker URL: mqtt://host:port (MQTT 5) or mqtt311://host:port (MQTT 3.1.1); "
+        "default XB_MQTT_URL, "
+        "else mqtt311://127.0.0.1:XB_MQTT_EMBEDDED_PORT (the embedded broker)",
+    )
+    p.add_argument("--trackers", type=int, metavar="N", help="simulate at most N trackers (default: all)")
+    p.add_argument("--book", type=int, default=0, metavar="N", help="first book N shipments out of Yibin")
+    p.add_argument(
+        "--interval-minutes", type=float, default=30.0, metavar="M", help="service minutes per reading"
+    )
+    p.add_argument("--faults", default="", metavar="LIST", help=f"comma list or 'all': {','.join(FAULTS)}")
+    p.add_argument("--fault-rate", type=float, default=1.0, metavar="X", help="scale every fault's rate by X")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--until-delivered", action="store_true", help="stop once every simulated waybill is delivered"
+    )
+    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this many real seconds")
+    p.add_argument(
+        "--waybill", action="append", default=[], metavar="NO", help="only this waybill (repeatable)"
+    )
+    p.add_argument("--devices-file", default="var/sim-devices.json", help="where device credentials are kept")
+    p.add_argument(
+        "--client-id-prefix", default="", help="prefix of the MQTT client ids (default: the device id)"
+    )
+
+
+EXTENSIONS.append(_add_parser)
+
+
+def _default_mqtt(settings: Any) -> str:
+    url = getattr(settings, "mqtt_url", None) or os.environ.get("XB_MQTT_URL")
+    if url:
+        return str(url)
+    return f"mqtt311://127.0.0.1:{getattr(settings, 'mqtt_embedded_port', 1883)}"
+
+
+@command("simulate")
+def _simulate(args: argparse.Namespace, settings: Any) -> int:
+    def fail(message: str) -> int:
+        print(f"xborder simulate: {message}", file=sys.stderr)
+        return 2
+
+    if not args.key:
+        return fail("--key (or XB_SIM_KEY) is required")
+    try:
+        faults = parse_faults(args.faults)
+        broker = BrokerUrl.parse(args.mqtt or _default_mqtt(settings))
+    except ValueError as exc:
+        return fail(str(exc))
+    if args.interval_minutes <= 0 or args.book < 0 or (args.trackers is not None and args.trackers < 0):
+        return fail("--interval-minutes must be positive; --book and --trackers not negative")
+    if args.fault_rate < 0 or (args.duration is not None and args.duration < 0):
+        return fail("--fault-rate and --duration must not be negative")
+    api_url = args.api or f"http://{getattr(settings, 'host', '127.0.0.1')}:{getattr(settings, 'port', 8000)}"
+    config = SimConfig(
+        interval=timedelta(minutes=args.interval_minutes),
+        faults=faults,
+        fault_rate=args.fault_rate,
+        seed=args.seed,
+        max_trackers=args.trackers,
+        waybills=frozenset(args.waybill),
+        until_delivered=args.until_delivered,
+        duration_s=args.duration,
+    )
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    fleet = MqttFleet(broker, client_id_prefix=args.client_id_prefix)
+    store = DeviceStore(Path(args.devices_file))
+    try:
+        with XborderApi(api_url, args.key) as api:
+            sim = Simulation(api, fleet, store, config)
+            try:
+                sim.sync_clock()
+                if args.book:
+                    sim.book(args.book)
+            except (ApiError, OSError) as exc:
+                print(f"xborder simulate: the API at {api_url} failed: {exc}", file=sys.stderr)
+                fleet.close(timeout=0)
+                return 1
+            log.info(
+                "simulating on %s:%d (MQTT %s), service clock %s at %gx, faults: %s",
+                broker.host,
+                broker.port,
+                "5" if broker.protocol == 5 else "3.1.1",
+                sim.clock.now().isoformat(timespec="seconds"),
+                sim.clock.speed,
+                ",".join(faults) or "none",
+            )
+            summary = sim.run(stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print(
+        json.dumps(
+            {
+                "reason": summary.reason,
+                "booked": summary.booked,
+                "trackers": summary.trackers,
+                "readings": summary.readings,
+                "publishes": summary.publishes,
+                "mqtt": {
+                    "sent": fleet.stats.sent,
+                    "acked": fleet.stats.acked,
+                    "refused": fleet.stats.refused,
+                    "connect_failures": fleet.stats.connect_failures,
+                },
+            }
+        )
+    )
+    return 0
