@@ -1,0 +1,127 @@
+"""Ports to the shipment side. `warehouse` never imports `logistics`; the composition root (`api.bootstrap`)
+passes real adapters to the handlers, tests pass the fakes below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Protocol
+
+from kernel.errors import Conflict
+from kernel.ids import document_number
+
+
+@dataclass(frozen=True)
+class Cargo:
+    """What a warehouse ships: enough for the route planner to quote and book."""
+
+    weight_kg: Decimal
+    volume_m3: Decimal
+    dangerous_goods: bool = False
+    pieces: int = 0
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class TransitOption:
+    corridor: str
+    hours: float
+    cost: Decimal
+    currency: str = "USD"
+
+
+class ShipmentBooker(Protocol):
+    def book_transfer(
+        self, from_node: str, to_node: str, cargo: Cargo, ready_at: datetime, reference: str
+    ) -> str:
+        """Book a shipment between two network nodes through the route planner; returns the waybill number.
+
+        Called inside the warehouse transaction; raising aborts the transfer (nothing is moved).
+        """
+        ...
+
+
+class EtaLookup(Protocol):
+    def eta(self, waybill_no: str) -> datetime | None:
+        """The live ETA of a waybill from tracking, or None when unknown."""
+        ...
+
+
+class TransitTimes(Protocol):
+    def hours(self, from_node: str, to_node: str, ready_at: datetime) -> list[TransitOption]:
+        """Route options between two nodes departing after `ready_at` (empty when none)."""
+        ...
+
+
+class NoRoutePlanner:
+    """The default booker until the composition root wires the route planner."""
+
+    def book_transfer(
+        self, from_node: str, to_node: str, cargo: Cargo, ready_at: datetime, reference: str
+    ) -> str:
+        raise Conflict("no route planner wired: cannot book a shipment from the warehouse service")
+
+
+class NoEta:
+    def eta(self, waybill_no: str) -> datetime | None:
+        return None
+
+
+class NoTransitTimes:
+    def hours(self, from_node: str, to_node: str, ready_at: datetime) -> list[TransitOption]:
+        return []
+
+
+@dataclass
+class FakeShipmentBooker:
+    """Books into a list; for tests and the demo without the route planner."""
+
+    booked: list[dict[str, object]] = field(default_factory=list)
+    fail: bool = False
+
+    def book_transfer(
+        self, from_node: str, to_node: str, cargo: Cargo, ready_at: datetime, reference: str
+    ) -> str:
+        if self.fail:
+            raise Conflict("no capacity on any departure")
+        waybill = document_number("XBW")
+        self.booked.append(
+            {
+                "waybill_no": waybill,
+                "from": from_node,
+                "to": to_node,
+                "cargo": cargo,
+                "ready_at": ready_at,
+                "reference": reference,
+            }
+        )
+        return waybill
+
+
+@dataclass
+class FakeEtaLookup:
+    etas: dict[str, datetime] = field(default_factory=dict)
+
+    def eta(self, waybill_no: str) -> datetime | None:
+        return self.etas.get(waybill_no)
+
+
+@dataclass
+class FakeTransitTimes:
+    options: dict[tuple[str, str], list[TransitOption]] = field(default_factory=dict)
+    default: list[TransitOption] = field(
+        default_factory=lambda: [
+            TransitOption("china-europe-rail", 18 * 24.0, Decimal("4200")),
+            TransitOption("yangtze-sea", 38 * 24.0, Decimal("2100")),
+            TransitOption("air", 4 * 24.0, Decimal("15800")),
+        ]
+    )
+
+    def hours(self, from_node: str, to_node: str, ready_at: datetime) -> list[TransitOption]:
+        return self.options.get((from_node, to_node), self.default)
+
+
+def arrival(ready_at: datetime, option: TransitOption) -> datetime:
+    return ready_at + timedelta(hours=option.hours)
