@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from kernel.clock import rfc3339
 from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
-from kernel.identity import Principal, Role
+from kernel.identity import Principal, Role, tenants
 from kernel.ids import new_id
 from warehouse import tables as t
 from warehouse.domain import (
@@ -199,6 +199,10 @@ def _warehouse(
 def create_sku(session: Session, seller_id: str, body: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     """Register one of the seller's SKUs."""
     sku = str(body["sku"]).strip()
+    if not session.execute(select(tenants.c.id).where(tenants.c.id == seller_id)).first():
+        raise InvalidInput(
+            f"unknown seller {seller_id}", errors=[{"field": "seller_id", "message": "no such tenant"}]
+        )
     if not sku:
         raise InvalidInput("sku must not be empty", errors=[{"field": "sku", "message": "empty"}])
     exists = session.execute(
