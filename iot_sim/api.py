@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -39,7 +39,9 @@ class XborderApi:
         *,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 15.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._monotonic = monotonic
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
             headers={"Authorization": f"Bearer {key}", "User-Agent": "xborder-simulator/0.1"},
@@ -59,9 +61,9 @@ class XborderApi:
     # -- calls
     def health(self) -> Health:
         """`GET /healthz`: the service clock. A 503 (a part down) still reports the clock."""
-        started = time.monotonic()
+        started = self._monotonic()
         r = self._http.get("/healthz")
-        latency = time.monotonic() - started
+        latency = self._monotonic() - started
         body = _json(r)
         if "now" not in body:
             raise ApiError(r.status_code, "GET /healthz did not report the service clock", body)
