@@ -137,6 +137,8 @@ class TrackState:
     alarms: list[Alarm] = field(default_factory=list)
     open_alarms: dict[str, int] = field(default_factory=dict)  # kind -> index in alarms
     excursion_since: datetime | None = None  # temperature out of range since (event time)
+    pass_candidate: Reading | None = None  # first reading seen beyond the next stop, outside its fence
+    pass_anchor: Reading | None = None  # the reading before it
 
     def copy(self) -> TrackState:
         return replace(
@@ -167,6 +169,8 @@ class TrackState:
             "alarms": [_plain_out(a) for a in self.alarms],
             "open_alarms": dict(self.open_alarms),
             "excursion_since": _time_out(self.excursion_since),
+            "pass_candidate": _reading_out(self.pass_candidate),
+            "pass_anchor": _reading_out(self.pass_anchor),
         }
 
     @classmethod
@@ -188,6 +192,8 @@ class TrackState:
             alarms=[Alarm(**_plain_in(Alarm, a)) for a in doc["alarms"]],
             open_alarms=dict(doc["open_alarms"]),
             excursion_since=_time_in(doc["excursion_since"]),
+            pass_candidate=_reading_in(doc["pass_candidate"]),
+            pass_anchor=_reading_in(doc["pass_anchor"]),
         )
 
 
@@ -346,6 +352,10 @@ def _geofence(
         j = _later_fence(stops, i + 1, r)
         if j is not None:
             _arrive_via(st, plan, j, r, previous, rules)
+        elif i >= 0 and _beyond(plan, i, r, rules):
+            _passing(st, plan, r, previous, rules)
+        else:
+            st.pass_candidate = st.pass_anchor = None
         return
     here = stops[i]
     d = distance_km(r.lat, r.lon, here.lat, here.lon)
@@ -371,6 +381,40 @@ def _geofence(
         _depart(st, plan, i, candidate.ts, candidate.seq, False)
 
 
+def _beyond(plan: TrackPlan, i: int, r: Reading, rules: TrackingRules) -> bool:
+    """Has the tracker, last at stops[i], gone past the next stop without entering its fence?
+
+    Past means: outside its exit radius, nearer the stop after it than it is, and farther from stops[i]
+    than it is. (Not tried before the origin: a pickup may well start on the far side of it.)
+    """
+    stops = plan.stops
+    n = i + 1
+    if n >= len(stops) - 1:
+        return False  # the final stop is arrived at, never passed
+    nxt, after, last = stops[n], stops[n + 1], stops[i]
+
+    def km(a: Reading | Stop, b: Stop) -> float:
+        return distance_km(a.lat, a.lon, b.lat, b.lon)
+
+    outside = km(r, nxt) > _exit_radius(nxt, rules)
+    return outside and km(r, after) < km(nxt, after) and km(r, last) > km(nxt, last)
+
+
+def _passing(
+    st: TrackState, plan: TrackPlan, r: Reading, previous: Reading | None, rules: TrackingRules
+) -> None:
+    """Beyond the next stop: confirmed (like an exit) by staying beyond for `exit_dwell`, then inferred."""
+    candidate = st.pass_candidate
+    if candidate is None:
+        st.pass_candidate, st.pass_anchor = r, previous
+        return
+    if r.ts - candidate.ts < rules.exit_dwell:
+        return
+    anchor = st.pass_anchor
+    _infer_between(st, plan, range(st.stop_index + 1, st.stop_index + 2), anchor, candidate)
+    st.pass_candidate = st.pass_anchor = None
+
+
 def _departure_time(
     st: TrackState, plan: TrackPlan, r: Reading, previous: Reading | None, rules: TrackingRules
 ) -> datetime:
@@ -394,25 +438,32 @@ def _arrive_via(
     """Arrive at stop j on reading r; stops skipped on the way get inferred arrival and departure."""
     skipped = range(st.stop_index + 1, j)
     if skipped:
-        stops = plan.stops
-        floor = st.departed_at if st.departed_at is not None and st.stop_index >= 0 else None
-        if previous is None or previous.ts >= r.ts:
-            times = [r.ts for _ in skipped]
-        else:
-            points = [(previous.lat, previous.lon)] + [(stops[k].lat, stops[k].lon) for k in skipped]
-            points.append((r.lat, r.lon))
-            legs = [distance_km(a[0], a[1], b[0], b[1]) for a, b in zip(points, points[1:], strict=False)]
-            total = sum(legs)
-            times = []
-            run = 0.0
-            for leg in legs[:-1]:
-                run += leg
-                times.append(_between(previous.ts, r.ts, run / total if total > 0 else 1.0))
-        for k, t in zip(skipped, times, strict=True):
-            when = max(t, floor) if floor is not None else t
-            _arrive(st, plan, k, when, None, True)
-            _depart(st, plan, k, when, None, True)
+        _infer_between(st, plan, skipped, previous, r)
     _arrive(st, plan, j, r.ts, r.seq, False)
+
+
+def _infer_between(
+    st: TrackState, plan: TrackPlan, skipped: range, before: Reading | None, after: Reading
+) -> None:
+    """Inferred arrival and departure at the skipped stops, timed by distance between two readings."""
+    stops = plan.stops
+    floor = st.departed_at if st.departed_at is not None and st.stop_index >= 0 else None
+    if before is None or before.ts >= after.ts:
+        times = [after.ts for _ in skipped]
+    else:
+        points = [(before.lat, before.lon)] + [(stops[k].lat, stops[k].lon) for k in skipped]
+        points.append((after.lat, after.lon))
+        legs = [distance_km(a[0], a[1], b[0], b[1]) for a, b in zip(points, points[1:], strict=False)]
+        total = sum(legs)
+        times = []
+        run = 0.0
+        for leg in legs[:-1]:
+            run += leg
+            times.append(_between(before.ts, after.ts, run / total if total > 0 else 1.0))
+    for k, t in zip(skipped, times, strict=True):
+        when = max(t, floor) if floor is not None else t
+        _arrive(st, plan, k, when, None, True)
+        _depart(st, plan, k, when, None, True)
 
 
 def _between(a: datetime, b: datetime, fraction: float) -> datetime:
@@ -480,6 +531,7 @@ def _arrive(st: TrackState, plan: TrackPlan, k: int, at: datetime, seq: int | No
     st.arrived_at = at
     st.departed_at = None
     st.exit_candidate = None
+    st.pass_candidate = st.pass_anchor = None
     status = _ARRIVAL_STATUS[stop.role]
     if stop.role == "destination" and _after_warehouse(plan, k):
         status = "DELIVERED"

@@ -1,0 +1,305 @@
+"""The issue's tracking scenarios at the domain level: readings in, milestones / status / alarms out."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from logistics.tracking.derive import (
+    STATUS_RANK,
+    LateReading,
+    TrackState,
+    advance,
+    derive,
+    replay,
+    snapshot,
+)
+from logistics.tracking.readings import GPS_ROLLOVER, IMPOSSIBLE_SPEED, NULL_ISLAND, Reading, distance_km
+from tests.unit.tracking.journey import LAT, T0, codes, corridor, drive, stop_lon, with_received
+
+PLAN = corridor()
+CLEAN = drive(PLAN)
+CLEAN_TRACK = derive(PLAN, CLEAN)
+EXPECTED_CODES = [
+    ("GTOT", "ORIG"), ("DEPA", "ORIG"),
+    ("ARRI", "HUB1"), ("DISC", "HUB1"), ("LOAD", "HUB1"), ("DEPA", "HUB1"),
+    ("CUSS", "BORD"), ("CUSR", "BORD"), ("CROS", "BORD"),
+    ("ARRI", "DEST"), ("DEPA", "DEST"),
+    ("GTIN", "WH01"),
+]  # fmt: skip
+
+
+def dist_to(r: Reading, k: int) -> float:
+    return distance_km(r.lat, r.lon, LAT, stop_lon(k))
+
+
+def test_a_clean_run_gives_every_milestone_once_in_order() -> None:
+    track = CLEAN_TRACK
+    assert codes(track.milestones) == EXPECTED_CODES
+    assert not any(m.inferred for m in track.milestones)
+    assert all(m.classifier == "ACT" and m.seq is not None for m in track.milestones)
+    times = [m.event_time for m in track.milestones]
+    assert times == sorted(times)
+    assert track.status == "AT_WAREHOUSE"
+    assert track.quarantined == ()
+    assert track.position == CLEAN[-1]
+    # Arrival at the hub is the first reading inside its 5 km fence.
+    first_inside = next(r for r in CLEAN if dist_to(r, 1) <= 5.0)
+    arri = next(m for m in track.milestones if m.code == "ARRI" and m.node_id == "HUB1")
+    assert (arri.event_time, arri.seq) == (first_inside.ts, first_inside.seq)
+
+
+def test_duplicate_redelivery_changes_nothing() -> None:
+    redelivered = CLEAN + CLEAN[::3] + CLEAN[5:9] * 4
+    assert derive(PLAN, redelivered) == CLEAN_TRACK
+
+
+def test_an_out_of_order_batch_places_each_reading_by_event_time() -> None:
+    shuffled = CLEAN[:]
+    random.Random(7).shuffle(shuffled)
+    track = derive(PLAN, shuffled)
+    assert track == CLEAN_TRACK
+    # The latest position is the newest event time, not the reading that arrived last.
+    assert shuffled[-1] != CLEAN[-1]
+    assert track.position == max(CLEAN, key=lambda r: r.ts)
+
+
+def test_six_hour_backlog_uploaded_newest_first_gives_the_live_milestones() -> None:
+    gap_start = T0 + timedelta(hours=2)
+    gap_end = gap_start + timedelta(hours=6)
+    before = [r for r in CLEAN if r.ts < gap_start]
+    backlog = [r for r in CLEAN if gap_start <= r.ts < gap_end]
+    after = [r for r in CLEAN if r.ts >= gap_end]
+    # The gap spans the hub and the border crossing.
+    assert any(dist_to(r, 1) < 5 for r in backlog) and any(dist_to(r, 2) < 5 for r in backlog)
+
+    live = replay(PLAN, [])
+    for r in CLEAN:
+        live, live_track = advance(live, PLAN, [r])
+
+    state = replay(PLAN, before)
+    state, during_gap = advance(state, PLAN, [])
+    assert during_gap.status == "IN_TRANSIT"
+    state, _ = advance(state, PLAN, list(reversed(backlog)))  # the tracker uploads newest first
+    state, track = advance(state, PLAN, after)
+
+    assert track.milestones == live_track.milestones == CLEAN_TRACK.milestones
+    assert track == live_track == CLEAN_TRACK
+    assert derive(PLAN, before + list(reversed(backlog)) + after) == CLEAN_TRACK
+
+
+def test_clock_skew_and_gps_week_rollover_are_quarantined_and_change_nothing() -> None:
+    received = with_received(CLEAN)
+    mid_leg = [i for i, r in enumerate(received) if min(dist_to(r, k) for k in range(5)) > 20]
+    skewed, rolled = mid_leg[3], mid_leg[10]
+    bad = received[:]
+    bad[skewed] = replace(bad[skewed], ts=bad[skewed].ts + timedelta(hours=3))
+    bad[rolled] = replace(bad[rolled], ts=bad[rolled].ts - timedelta(weeks=1024))
+    track = derive(PLAN, bad)
+    assert dict(track.quarantined) == {
+        received[skewed].seq: "future_timestamp",
+        received[rolled].seq: GPS_ROLLOVER,
+    }
+    assert track.milestones == derive(PLAN, received).milestones
+    assert track.status == "AT_WAREHOUSE"
+
+
+def test_rollover_is_caught_against_the_plan_when_no_receive_time_is_stored() -> None:
+    bad = CLEAN[:]
+    bad[20] = replace(bad[20], ts=bad[20].ts - timedelta(weeks=1024))
+    track = derive(PLAN, bad)
+    assert track.quarantined == ((CLEAN[20].seq, GPS_ROLLOVER),)
+    assert track.milestones == CLEAN_TRACK.milestones
+
+
+def test_gps_jumps_and_null_island_fixes_cause_no_false_exit() -> None:
+    at_hub = [r for r in CLEAN if dist_to(r, 1) < 1.0]
+    assert len(at_hub) >= 4
+    a, b = at_hub[1], at_hub[2]
+    minute = timedelta(minutes=1)
+    noise = [
+        replace(a, seq=10_001, ts=a.ts + minute, lat=0.0, lon=0.0),  # 0,0 fix
+        replace(a, seq=10_002, ts=a.ts + 2 * minute, lat=43.24, lon=76.95),  # 280 km away in a minute
+        replace(a, seq=10_003, ts=a.ts + 4 * minute, lon=stop_lon(1) + 0.11),  # 8.8 km: a plausible jump
+        replace(b, seq=10_004, ts=b.ts + timedelta(minutes=1), lat=0.0, lon=0.0),
+    ]
+    track = derive(PLAN, CLEAN + noise)
+    assert dict(track.quarantined) == {10_001: NULL_ISLAND, 10_002: IMPOSSIBLE_SPEED, 10_004: NULL_ISLAND}
+    assert track.milestones == CLEAN_TRACK.milestones
+    # Status while the noise is the newest reading: still at the hub.
+    upto = [r for r in CLEAN if r.ts <= a.ts] + noise[:3]
+    assert derive(PLAN, upto).status == "AT_HUB"
+
+
+def test_flapping_at_a_fence_edge_for_an_hour_gives_exactly_one_arrival() -> None:
+    origin_leg = [r for r in CLEAN if r.ts < T0 + timedelta(hours=2) and dist_to(r, 1) > 12]
+    t = origin_leg[-1].ts + timedelta(minutes=48)  # the last one is ~50 km out, at 60 km/h
+    seq = origin_leg[-1].seq
+    parked: list[Reading] = []
+    # A truck parked at the hub's gate, 5 km out: GPS noise puts it inside, just outside, and once in a
+    # while beyond the exit radius, every two minutes for an hour.
+    offsets_km = [4.8, 5.3, 4.9, 5.6, 7.9, 5.1, 4.7, 5.4]
+    for n in range(30):
+        t += timedelta(minutes=2)
+        seq += 1
+        lon = stop_lon(1) - offsets_km[n % len(offsets_km)] / (111.32 * 0.7169)
+        parked.append(Reading("trk-1", seq, t, LAT, lon, accuracy_m=15.0))
+    track = derive(PLAN, origin_leg + parked)
+    hub = [m.code for m in track.milestones if m.node_id == "HUB1"]
+    assert hub == ["ARRI", "DISC"]
+    assert track.status == "AT_HUB"
+    inside = [r for r in parked if dist_to(r, 1) <= 5.0]
+    assert track.milestones[2].event_time == inside[0].ts
+    # ...and the same for any order of arrival of those readings.
+    assert derive(PLAN, list(reversed(origin_leg + parked))) == track
+
+
+def test_a_gap_across_a_stop_gives_inferred_milestones_timed_between_the_readings() -> None:
+    gapped = [r for r in CLEAN if dist_to(r, 1) > 20]
+    track = derive(PLAN, gapped)
+    assert codes(track.milestones) == EXPECTED_CODES
+    hub = [m for m in track.milestones if m.node_id == "HUB1"]
+    assert all(m.inferred and m.seq is None for m in hub)
+    assert not any(m.inferred for m in track.milestones if m.node_id != "HUB1")
+    before = max(r.ts for r in gapped if r.lon < stop_lon(1))
+    after = min(r.ts for r in gapped if r.lon > stop_lon(1))
+    # The readings either side are ~20 km from the hub on a straight line: about halfway in time.
+    for m in hub:
+        assert before < m.event_time < after
+        assert abs((m.event_time - (before + (after - before) / 2)).total_seconds()) < 15 * 60
+    assert track.status == "AT_WAREHOUSE"
+
+
+def test_the_first_reading_already_past_the_origin_infers_the_departure() -> None:
+    late_start = [r for r in CLEAN if r.lon > stop_lon(0) + 0.3]
+    track = derive(PLAN, late_start)
+    assert codes(track.milestones) == EXPECTED_CODES
+    assert [m.inferred for m in track.milestones[:2]] == [True, True]
+    assert track.milestones[2].inferred is False
+
+
+def test_status_never_moves_backwards_as_readings_arrive() -> None:
+    state = replay(PLAN, [])
+    seen = [(0, 0, "BOOKED")]
+    for r in CLEAN:
+        state, track = advance(state, PLAN, [r])
+        seen.append((STATUS_RANK[track.status], track.progress, track.status))
+    assert [(rank, progress) for rank, progress, _ in seen] == sorted((a, b) for a, b, _ in seen)
+    statuses = [s for _, _, s in seen]
+    assert [s for i, s in enumerate(statuses) if i == 0 or statuses[i - 1] != s] == [
+        "BOOKED", "PICKED_UP", "IN_TRANSIT", "AT_HUB", "IN_TRANSIT", "AT_BORDER", "IN_TRANSIT", "ARRIVED",
+        "AT_WAREHOUSE",
+    ]  # fmt: skip
+
+
+def test_a_late_reading_never_moves_the_stored_status_back() -> None:
+    hub_departure = next(m for m in CLEAN_TRACK.milestones if m.code == "DEPA" and m.node_id == "HUB1")
+    first_out = next(r for r in CLEAN if r.seq == hub_departure.seq)
+    confirming = next(r for r in CLEAN if r.ts > first_out.ts)
+    leaving = [r for r in CLEAN if r.ts <= confirming.ts]
+    before = derive(PLAN, leaving)
+    assert before.status == "IN_TRANSIT" and before.stop_index == 1 and not before.at_stop
+    # A late, glitchy reading back inside the hub fence between the two readings that confirmed the exit:
+    # on these readings alone the exit is no longer confirmed...
+    glitch = replace(first_out, seq=20_000, ts=first_out.ts + timedelta(minutes=1), lon=stop_lon(1) + 0.01)
+    assert derive(PLAN, leaving + [glitch]).status == "AT_HUB"
+    # ...but the stored status and progress are the floor.
+    redone = derive(PLAN, leaving + [glitch], initial_status=before.status, initial_progress=before.progress)
+    assert redone.status == "IN_TRANSIT"
+    assert redone.progress == before.progress
+    # People's statuses are kept whatever the readings say.
+    assert derive(PLAN, CLEAN, initial_status="EXCEPTION").status == "EXCEPTION"
+    assert derive(PLAN, CLEAN, initial_status="CANCELLED").status == "CANCELLED"
+
+
+def test_a_long_dwell_at_a_customs_border_becomes_customs_hold_then_in_transit() -> None:
+    border = [r for r in CLEAN if dist_to(r, 2) < 1.0]
+    t = border[-1].ts
+    held = [replace(border[-1], seq=30_000 + n, ts=t + timedelta(hours=n)) for n in range(1, 12)]
+    upto = [r for r in CLEAN if r.ts <= t] + held
+    assert derive(PLAN, upto).status == "CUSTOMS_HOLD"
+    later = [replace(r, seq=r.seq + 40_000, ts=r.ts + timedelta(hours=12)) for r in CLEAN if r.ts > t]
+    track = derive(PLAN, upto + later)
+    assert track.status == "AT_WAREHOUSE"
+    assert codes(track.milestones) == EXPECTED_CODES
+
+
+def test_advance_refuses_a_reading_older_than_its_state() -> None:
+    state = replay(PLAN, CLEAN[:30])
+    with pytest.raises(LateReading):
+        advance(state, PLAN, [CLEAN[10]])
+    assert replay(PLAN, CLEAN[:30]).to_json() == state.to_json()  # left unchanged
+
+
+def test_the_state_survives_a_json_round_trip() -> None:
+    plan = corridor(temperature=(2.0, 8.0))
+    readings = [replace(r, temp_c=12.0 if 20 <= i < 30 else 5.0) for i, r in enumerate(CLEAN)]
+    state = replay(plan, readings[:25])
+    restored = TrackState.from_json(json.loads(json.dumps(state.to_json())))
+    assert restored == state
+    assert snapshot(restored) == snapshot(state)
+    assert advance(restored, plan, readings[25:])[1] == derive(plan, readings)
+
+
+# --------------------------------------------------------------------------------------- condition alarms
+
+
+def test_a_reefer_excursion_raises_one_alarm_after_the_minimum_duration_and_clears_it() -> None:
+    plan = corridor(temperature=(2.0, 8.0))
+    temps = [5.0] * len(CLEAN)
+    temps[10:12] = [9.5, 9.0]  # 10 minutes out of range: not an alarm
+    temps[20:26] = [9.0, 10.5, 11.0, 11.5, 10.0, 9.0]  # 50 minutes out
+    temps[27] = None  # type: ignore[call-overload]  # no sensor value: neither clears nor extends
+    readings = [replace(r, temp_c=t) for r, t in zip(CLEAN, temps, strict=True)]
+    track = derive(plan, readings)
+    [alarm] = track.alarms
+    assert alarm.kind == "temperature"
+    assert alarm.raised_at == CLEAN[23].ts  # 30 minutes after the excursion began, in event time
+    assert alarm.cleared_at == CLEAN[26].ts
+    assert "outside the cargo range 2..8" in alarm.detail
+    assert derive(plan, list(reversed(readings))) == track
+
+
+def test_an_open_excursion_stays_raised() -> None:
+    plan = corridor(temperature=(2.0, 8.0))
+    readings = [replace(r, temp_c=12.0 if i >= 40 else 4.0) for i, r in enumerate(CLEAN)]
+    [alarm] = derive(plan, readings).alarms
+    assert alarm.cleared_at is None and alarm.raised_at == CLEAN[43].ts
+
+
+def test_shock_door_and_battery_alarms_are_raised_once_and_cleared() -> None:
+    readings = CLEAN[:]
+    mid_leg = [i for i, r in enumerate(CLEAN) if min(dist_to(r, k) for k in range(5)) > 20]
+    at_hub = [i for i, r in enumerate(CLEAN) if dist_to(r, 1) < 1]
+    i, j = mid_leg[2], mid_leg[12]
+    readings[i] = replace(readings[i], shock_g=6.5)
+    readings[i + 1] = replace(readings[i + 1], shock_g=7.0)  # the same shock episode
+    readings[i + 2] = replace(readings[i + 2], shock_g=0.4)
+    readings[at_hub[1]] = replace(readings[at_hub[1]], door_open=True)  # opening at the hub is normal
+    readings[at_hub[2]] = replace(readings[at_hub[2]], door_open=False)
+    readings[j] = replace(readings[j], door_open=True)  # opened on the open road
+    readings[j + 1] = replace(readings[j + 1], door_open=True)
+    readings[j + 2] = replace(readings[j + 2], door_open=False)
+    for n, pct in enumerate([16, 14, 13, 16, 12, 19, 25, 24]):
+        readings[40 + n] = replace(readings[40 + n], battery_pct=float(pct))
+    track = derive(PLAN, readings)
+    by_kind = {a.kind: a for a in track.alarms}
+    assert sorted(a.kind for a in track.alarms) == ["battery", "door", "shock"]
+    assert (by_kind["shock"].raised_at, by_kind["shock"].cleared_at) == (CLEAN[i].ts, CLEAN[i + 2].ts)
+    assert (by_kind["door"].raised_at, by_kind["door"].cleared_at) == (CLEAN[j].ts, CLEAN[j + 2].ts)
+    assert (by_kind["battery"].raised_at, by_kind["battery"].cleared_at) == (CLEAN[41].ts, CLEAN[46].ts)
+    assert track.milestones == CLEAN_TRACK.milestones
+
+
+def test_sensor_values_of_a_position_quarantined_reading_still_count() -> None:
+    plan = corridor(temperature=(2.0, 8.0))
+    readings = [replace(r, temp_c=4.0) for r in CLEAN]
+    for n in range(30, 35):  # in a tunnel: no fix, but the reefer is warming
+        readings[n] = replace(readings[n], lat=0.0, lon=0.0, temp_c=11.0)
+    track = derive(plan, readings)
+    assert [a.kind for a in track.alarms] == ["temperature"]
+    assert {reason for _, reason in track.quarantined} == {NULL_ISLAND}
