@@ -99,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _load_extensions() -> None:
     import importlib
 
-    for name in ("api.cli_run", "api.cli_network", "api.cli_vrp", "api.cli_sim"):
+    for name in ("api.cli_run", "api.cli_network", "api.cli_vrp", "api.cli_sim", "api.cli_mqtt"):
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:
