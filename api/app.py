@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, FastAPI, Request, Response
 
-from api import problems
+from api import dashboard, problems
 from api.bootstrap import Container
 from api.routers import admin, health
 
@@ -24,6 +24,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(admin.router)
     for router in _domain_routers():
         app.include_router(router)
+    app.include_router(dashboard.router)
 
     @app.middleware("http")
     async def _count(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
