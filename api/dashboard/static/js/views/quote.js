@@ -1,0 +1,201 @@
+// Quote and book: the quote form, the Pareto options, and booking one of them.
+
+import * as api from "../api.js";
+import { h, clear, problemBox, timeEl, fmtMoney, fmtNumber, failure, table, toast } from "../dom.js";
+
+const EQUIPMENT = ["LCL", "20GP", "40GP", "40HC", "40RF", "AIR"];
+const CUSTOMS_MODES = [
+  ["9610", "9610 · B2C direct mail"],
+  ["9710", "9710 · B2B direct export"],
+  ["9810", "9810 · B2B export to overseas warehouse"],
+  ["1210", "1210 · bonded e-commerce"],
+];
+
+/** "CNYIB", a node id, or "28.77, 104.63" (a position: nearest suitable node plus a road leg). */
+export function place(text) {
+  const m = text.trim().match(/^(-?\d+(?:\.\d+)?)\s*[,;\s]\s*(-?\d+(?:\.\d+)?)$/);
+  return m ? { lat: Number(m[1]), lon: Number(m[2]) } : text.trim();
+}
+
+/** A datetime-local value read as UTC (the form says so), as RFC 3339. */
+function utcValue(local) {
+  return local ? `${local.length === 16 ? `${local}:00` : local}Z` : null;
+}
+
+function field(label, input, hint) {
+  return h("div", { class: "field", dataset: { field: input.name } }, h("label", { for: input.id }, label), input,
+    hint ? h("small", { class: "hint" }, hint) : null);
+}
+
+function legsSummary(legs, names) {
+  return h("ol", { class: "legs-inline" }, (legs || []).map((l) => h("li", {},
+    h("span", { class: `mode mode-${l.mode}` }, l.mode), " ",
+    h("span", { title: names.get(l.origin) || l.origin }, l.origin), " → ",
+    h("span", { title: names.get(l.destination) || l.destination }, l.destination),
+    l.basis === "estimate" ? h("span", { class: "badge estimate", title: "no published timetable: the departure is estimated" }, "est.") : null)));
+}
+
+export async function quoteView({ main, navigate }) {
+  const now = new Date();
+  const nodesNote = h("div", { class: "nodes-note" });
+  const datalist = h("datalist", { id: "nodes" });
+  const input = (attrs) => h("input", { ...attrs, id: `q-${attrs.name}` });
+  const origin = input({ name: "origin", list: "nodes", required: true, value: "CNYIB", autocomplete: "off", "data-filter": true });
+  const destination = input({ name: "destination", list: "nodes", required: true, value: "", placeholder: "e.g. DEDUI", autocomplete: "off" });
+  const readyAt = input({ name: "ready_at", type: "datetime-local", required: true });
+  const deliverBy = input({ name: "deliver_by", type: "datetime-local" });
+  const weight = input({ name: "weight_kg", type: "number", min: "0.1", step: "any", required: true, value: "12000" });
+  const volume = input({ name: "volume_m3", type: "number", min: "0.01", step: "any", required: true, value: "60" });
+  const equipment = h("select", { name: "equipment", id: "q-equipment" }, EQUIPMENT.map((e) => h("option", { value: e, selected: e === "40HC" }, e)));
+  const dg = h("input", { type: "checkbox", name: "dangerous_goods", id: "q-dangerous_goods" });
+  const tMin = input({ name: "temperature_min", type: "number", step: "0.5", placeholder: "min °C" });
+  const tMax = input({ name: "temperature_max", type: "number", step: "0.5", placeholder: "max °C" });
+  const customs = h("select", { name: "customs_mode", id: "q-customs_mode" }, CUSTOMS_MODES.map(([v, t]) => h("option", { value: v, selected: v === "9810" }, t)));
+  const maxOptions = input({ name: "max_options", type: "number", min: "1", max: "20", value: "8" });
+  const submit = h("button", { class: "btn primary", type: "submit" }, "Get quote");
+  const out = h("div", { class: "quote-results", "aria-live": "polite" });
+  const names = new Map();
+
+  const form = h("form", { class: "card quote-form", id: "quote-form", novalidate: true },
+    h("div", { class: "form-grid" },
+      field("Origin", origin, "UN/LOCODE, node id, or lat, lon"),
+      field("Destination", destination, "UN/LOCODE, node id, or lat, lon"),
+      field("Ready at (UTC)", readyAt),
+      field("Deliver by (UTC)", deliverBy, "optional"),
+      field("Weight, kg", weight),
+      field("Volume, m³", volume),
+      field("Equipment", equipment),
+      field("Customs mode", customs),
+      h("div", { class: "field", dataset: { field: "temperature" } }, h("span", { class: "label", id: "q-temp-l" }, "Temperature range (reefer)"),
+        h("div", { class: "pair", role: "group", "aria-labelledby": "q-temp-l" }, tMin, tMax)),
+      field("Max options", maxOptions),
+      h("div", { class: "field check", dataset: { field: "dangerous_goods" } }, dg, h("label", { for: "q-dangerous_goods" }, "Dangerous goods"))),
+    h("div", { class: "actions" }, submit, nodesNote),
+    datalist);
+
+  main.append(h("section", { class: "view", "aria-labelledby": "quote-h" },
+    h("div", { class: "view-head" }, h("h1", { id: "quote-h" }, "Quote & book")), form, out));
+
+  // Default ready time: the service clock's next full hour, else the browser's.
+  try {
+    const health = await (await fetch("/healthz", { cache: "no-store" })).json();
+    const t = new Date(health.now);
+    if (!Number.isNaN(t.getTime())) now.setTime(t.getTime());
+  } catch { /* the browser clock will do */ }
+  now.setUTCMinutes(0, 0, 0);
+  now.setUTCHours(now.getUTCHours() + 1);
+  readyAt.value = now.toISOString().slice(0, 16);
+
+  api.get("/v1/network/nodes").then((payload) => {
+    const nodes = api.items(payload);
+    for (const n of nodes) {
+      const id = n.id || n.node_id;
+      names.set(id, n.name);
+      if (n.unlocode) names.set(n.unlocode, n.name);
+      datalist.append(h("option", { value: n.unlocode || id }, `${n.name || id} · ${(n.kinds || [n.kind]).filter(Boolean).join(", ")}${n.unlocode && n.unlocode !== id ? ` · ${id}` : ""}`));
+    }
+    nodesNote.textContent = `${nodes.length} network nodes to choose from`;
+  }).catch((err) => {
+    clear(nodesNote).append(err.unavailable
+      ? h("span", { class: "note unavailable" }, "The node list is not available; type a UN/LOCODE or node id.")
+      : problemBox(err, { context: "while loading the network nodes" }));
+  });
+
+  // One idempotency key per booking body, so a double click or a retry never books twice. (Each quote
+  // submission gets a fresh key: asking again later should plan again, not replay an expired quote.)
+  const keys = new Map();
+  const keyFor = (kind, body) => {
+    const k = `${kind}:${JSON.stringify(body)}`;
+    if (!keys.has(k)) keys.set(k, api.newIdempotencyKey());
+    return keys.get(k);
+  };
+
+  function markErrors(err) {
+    for (const el of form.querySelectorAll(".field.invalid")) el.classList.remove("invalid");
+    for (const e of err.errors || []) {
+      const name = String(e.field || "").split(".").pop();
+      const box = form.querySelector(`.field[data-field="${CSS.escape(name)}"]`);
+      if (box) {
+        box.classList.add("invalid");
+        box.querySelector("input, select")?.setAttribute("aria-invalid", "true");
+      }
+    }
+  }
+
+  function body() {
+    const temperature = tMin.value !== "" && tMax.value !== "" ? [Number(tMin.value), Number(tMax.value)] : null;
+    return {
+      origin: place(origin.value),
+      destination: place(destination.value),
+      ready_at: utcValue(readyAt.value),
+      deliver_by: utcValue(deliverBy.value),
+      cargo: {
+        weight_kg: Number(weight.value), volume_m3: Number(volume.value), equipment: equipment.value,
+        dangerous_goods: dg.checked, temperature,
+      },
+      customs_mode: customs.value,
+      max_options: Number(maxOptions.value) || 8,
+    };
+  }
+
+  async function book(quote, option, button) {
+    const payload = { quote_id: quote.id, option_id: option.id };
+    for (const b of out.querySelectorAll("button.book")) b.disabled = true;
+    button.textContent = "Booking…";
+    try {
+      const booking = await api.post("/v1/bookings", payload, { idempotencyKey: keyFor("booking", payload) });
+      toast(`Booked: waybill ${booking.waybill_no}`, "ok");
+      navigate(`#/waybills/${encodeURIComponent(booking.waybill_no)}`);
+    } catch (err) {
+      out.prepend(problemBox(err, { context: "while booking" }));
+      for (const b of out.querySelectorAll("button.book")) b.disabled = false;
+      button.textContent = "Book";
+    }
+  }
+
+  function showOptions(quote) {
+    const options = quote.options || [];
+    if (!options.length) { clear(out).append(h("p", { class: "note" }, "No options.")); return; }
+    const fastest = Math.min(...options.map((o) => o.transit_hours));
+    const rows = options.map((o) => {
+      const button = h("button", { class: "btn small primary book", type: "button", "aria-label": `Book option ${o.id}` }, "Book");
+      button.addEventListener("click", () => book(quote, o, button));
+      return h("tr", { dataset: { option: o.id } },
+        h("td", {}, (o.labels || []).map((l) => h("span", { class: `label label-${l}` }, l))),
+        h("td", { class: "num money" }, fmtMoney(o.cost)),
+        h("td", { class: `num ${o.transit_hours === fastest ? "best" : ""}` }, fmtNumber(o.transit_hours / 24, 1)),
+        h("td", { class: "num" }, fmtNumber(o.co2e_kg)),
+        h("td", { class: "time" }, timeEl(o.departure || o.legs?.[0]?.departure)),
+        h("td", { class: "time" }, timeEl(o.arrival || o.legs?.at(-1)?.arrival)),
+        h("td", {}, legsSummary(o.legs, names)),
+        h("td", {}, o.basis || ((o.legs || []).some((l) => l.basis === "estimate") ? "estimate" : "published")),
+        h("td", {}, button));
+    });
+    clear(out).append(
+      h("h2", {}, `${options.length} option${options.length > 1 ? "s" : ""}`, h("span", { class: "muted" }, ` · quote ${quote.id}`,
+        quote.expires_at ? " · valid until " : "", quote.expires_at ? timeEl(quote.expires_at) : null)),
+      h("p", { class: "help" }, "Each option is Pareto-optimal: none is cheaper, faster and greener than another at once."),
+      table([["Labels"], ["Cost", "num"], ["Transit, days", "num"], ["CO₂e, kg", "num"], ["Departure", "time"], ["Arrival", "time"], ["Legs"], ["Basis"], [""]],
+        rows, { id: "options", label: "Quote options" }));
+    out.querySelector("button.book")?.focus();
+  }
+
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const payload = body();
+    submit.disabled = true;
+    submit.textContent = "Planning…";
+    clear(out).append(h("p", { class: "muted loading" }, "Planning routes…"));
+    try {
+      const quote = await api.post("/v1/quotes", payload, { idempotencyKey: api.newIdempotencyKey() });
+      markErrors({});
+      showOptions(quote);
+    } catch (err) {
+      markErrors(err);
+      clear(out).append(err.unavailable ? failure("Quoting", err) : problemBox(err, { context: "while quoting" }));
+    } finally {
+      submit.disabled = false;
+      submit.textContent = "Get quote";
+    }
+  });
+}

@@ -1,0 +1,192 @@
+// Warehouses: the network's warehouses, inventory, orders (create, cancel, ship) and returns.
+// Each panel loads on its own and says "not available" when its endpoint is missing, so one absent
+// endpoint never blanks the view.
+
+import * as api from "../api.js";
+import { h, clear, statusPill, timeEl, fmtNumber, failure, problemBox, emptyRow, table, toast } from "../dom.js";
+
+function panel(id, title, ...children) {
+  return h("section", { class: "card panel", id, "aria-labelledby": `${id}-h` }, h("h2", { id: `${id}-h` }, title), ...children);
+}
+
+/** "SKU qty" per line (or "SKU, qty"): the order lines of the form. */
+export function parseLines(text) {
+  const lines = [];
+  const errors = [];
+  text.split(/\n/).map((l) => l.trim()).filter(Boolean).forEach((l, i) => {
+    const m = l.match(/^(\S+?)[\s,;x×]+(\d+)$/);
+    if (!m) errors.push({ field: `lines.${i}`, message: `line ${i + 1}: write "SKU quantity", e.g. "MUG-01 3"` });
+    else lines.push({ sku: m[1], qty: Number(m[2]) });
+  });
+  return { lines, errors };
+}
+
+function warehousesTable(rows) {
+  return table([["Code"], ["Name"], ["Country"], ["Node"], ["Position"], ["Handling", "num"]],
+    rows.length ? rows.map((w) => h("tr", { dataset: { warehouse: w.code } },
+      h("td", { class: "mono" }, w.code), h("td", {}, w.name || "—"), h("td", {}, w.country || "—"),
+      h("td", { class: "mono" }, w.node_id || "—"),
+      h("td", { class: "mono" }, w.lat !== undefined ? `${Number(w.lat).toFixed(3)}, ${Number(w.lon).toFixed(3)}` : "—"),
+      h("td", { class: "num" }, w.handling_cost ? `${w.handling_cost.amount} ${w.handling_cost.currency}` : "—")))
+      : [emptyRow(6, "No warehouses visible to this key.")],
+    { id: "warehouses", label: "Warehouses" });
+}
+
+const INVENTORY_HEAD = [["Warehouse"], ["SKU"], ["Lot"], ["Expires"], ["On hand", "num"], ["Reserved", "num"], ["Available", "num"],
+  ["Quarantine", "num"], ["Returns", "num"], ["In transit", "num"]];
+
+function inventoryTable(rows) {
+  return table(INVENTORY_HEAD,
+    rows.length ? rows.map((r) => h("tr", { class: r.expired ? "expired" : null, dataset: { sku: r.sku, warehouse: r.warehouse } },
+      h("td", { class: "mono" }, r.warehouse), h("td", { class: "mono" }, r.sku), h("td", { class: "mono" }, r.lot || "—"),
+      h("td", { class: r.expired ? "behind" : null }, r.expires_on || "—", r.expired ? " (expired)" : ""),
+      h("td", { class: "num" }, fmtNumber(r.on_hand)), h("td", { class: "num" }, fmtNumber(r.reserved)),
+      h("td", { class: `num strong ${Number(r.available) <= 0 ? "behind" : ""}` }, fmtNumber(r.available)),
+      h("td", { class: `num ${Number(r.quarantine) > 0 ? "warn" : ""}` }, fmtNumber(r.quarantine)),
+      h("td", { class: "num" }, fmtNumber(r.returns ?? 0)), h("td", { class: "num" }, fmtNumber(r.in_transit))))
+      : [emptyRow(INVENTORY_HEAD.length, "No stock matches.")],
+    { id: "inventory", label: "Inventory" });
+}
+
+export async function warehousesView({ main, me }) {
+  const whBox = h("div", {}, h("p", { class: "muted" }, "Loading…"));
+  const whFilter = h("select", { id: "inv-warehouse", name: "warehouse" }, h("option", { value: "" }, "All warehouses"));
+  const skuFilter = h("input", { id: "inv-sku", name: "sku", placeholder: "any SKU", "data-filter": true, autocomplete: "off" });
+  const invBox = h("div", {});
+  const ordersBox = h("div", {});
+  const returnsBox = h("div", {});
+
+  const orderRef = h("input", { id: "o-ref", name: "order_ref", required: true, placeholder: "e.g. SHOP-10023" });
+  const country = h("input", { id: "o-country", name: "country", required: true, maxlength: 2, size: 3, placeholder: "DE" });
+  const postcode = h("input", { id: "o-postcode", name: "postcode", placeholder: "optional" });
+  const lines = h("textarea", { id: "o-lines", name: "lines", rows: 3, required: true, placeholder: "SKU quantity, one per line" });
+  const orderOut = h("div", { "aria-live": "polite" });
+  const orderForm = h("form", { class: "order-form", id: "order-form" },
+    h("div", { class: "form-grid" },
+      h("div", { class: "field" }, h("label", { for: "o-ref" }, "Order ref"), orderRef),
+      h("div", { class: "field" }, h("label", { for: "o-country" }, "Ship-to country"), country),
+      h("div", { class: "field" }, h("label", { for: "o-postcode" }, "Postcode"), postcode),
+      h("div", { class: "field wide" }, h("label", { for: "o-lines" }, "Lines"), lines)),
+    h("div", { class: "actions" }, h("button", { class: "btn primary", type: "submit" }, "Place order")),
+    orderOut);
+
+  const canOrder = me.role === "seller" || me.role === "admin" || me.role === "unknown";
+  main.append(h("section", { class: "view", "aria-labelledby": "wh-h" },
+    h("div", { class: "view-head" }, h("h1", { id: "wh-h" }, "Warehouses")),
+    h("div", { class: "panels" },
+      panel("p-inventory", "Inventory",
+        h("form", { class: "filters", role: "search", onsubmit: (e) => { e.preventDefault(); loadInventory(); } },
+          h("label", { for: "inv-warehouse" }, "Warehouse"), whFilter,
+          h("label", { for: "inv-sku" }, "SKU"), skuFilter,
+          h("button", { class: "btn", type: "submit" }, "Show")),
+        invBox),
+      panel("p-warehouses", "Warehouse network", whBox),
+      panel("p-orders", "Orders", canOrder ? orderForm : null, ordersBox),
+      panel("p-returns", "Returns", returnsBox))));
+
+  async function loadWarehouses() {
+    try {
+      const rows = api.items(await api.get("/v1/warehouses"));
+      clear(whBox).append(warehousesTable(rows));
+      for (const w of rows) whFilter.append(h("option", { value: w.code }, `${w.code} · ${w.name || ""}`));
+    } catch (err) {
+      clear(whBox).append(failure("The warehouse list", err));
+    }
+  }
+
+  async function loadInventory() {
+    clear(invBox).append(h("p", { class: "muted loading" }, "Loading…"));
+    try {
+      const rows = api.items(await api.get("/v1/inventory", { warehouse: whFilter.value, sku: skuFilter.value.trim() }));
+      clear(invBox).append(inventoryTable(rows));
+    } catch (err) {
+      clear(invBox).append(failure("Inventory", err));
+    }
+  }
+
+  async function act(order, verb, button) {
+    button.disabled = true;
+    try {
+      await api.post(`/v1/orders/${encodeURIComponent(order.id)}/${verb}`, {});
+      toast(`Order ${order.order_ref || order.id}: ${verb === "ship" ? "shipped" : "cancelled"}`, "ok");
+      await Promise.all([loadOrders(), loadInventory()]);
+    } catch (err) {
+      ordersBox.prepend(problemBox(err, { context: `while trying to ${verb} order ${order.order_ref || order.id}` }));
+      button.disabled = false;
+    }
+  }
+
+  function orderRow(o) {
+    const open = o.status === "ALLOCATED";
+    const allocations = (o.allocations || []).map((a) => `${a.qty}× ${a.sku} @ ${a.warehouse}${a.lot ? ` (${a.lot})` : ""}`).join("; ");
+    return h("tr", { dataset: { order: o.id } },
+      h("td", { class: "mono" }, o.order_ref || "—"), h("td", { class: "mono muted" }, o.id),
+      h("td", {}, statusPill(o.status)),
+      h("td", {}, o.ship_to?.country || "—"),
+      h("td", {}, (o.lines || []).map((l) => `${l.qty}× ${l.sku}`).join(", ")),
+      h("td", { class: "detail", title: typeof o.explanation === "string" ? o.explanation : JSON.stringify(o.explanation ?? "") }, allocations || "—"),
+      h("td", { class: "time" }, timeEl(o.created_at)),
+      h("td", { class: "actions-cell" },
+        open ? h("button", { class: "btn small", type: "button", onclick: (e) => act(o, "ship", e.currentTarget) }, "Ship") : null,
+        open ? h("button", { class: "btn small danger", type: "button", onclick: (e) => act(o, "cancel", e.currentTarget) }, "Cancel") : null));
+  }
+
+  async function loadOrders() {
+    try {
+      const rows = api.items(await api.get("/v1/orders", { limit: 50 }));
+      clear(ordersBox).append(table([["Ref"], ["Id"], ["Status"], ["Ship to"], ["Lines"], ["Allocation"], ["Created", "time"], [""]],
+        rows.length ? rows.map(orderRow) : [emptyRow(8, "No orders.")], { id: "orders", label: "Orders" }));
+    } catch (err) {
+      clear(ordersBox).append(failure("The order list", err));
+    }
+  }
+
+  async function loadReturns() {
+    try {
+      const rows = api.items(await api.get("/v1/returns", { limit: 50 }));
+      clear(returnsBox).append(table([["RMA"], ["Order"], ["Status"], ["Lines"], ["Created", "time"]],
+        rows.length ? rows.map((r) => h("tr", {},
+          h("td", { class: "mono" }, r.id), h("td", { class: "mono" }, r.order_id || "—"), h("td", {}, statusPill(r.status)),
+          h("td", {}, (r.lines || []).map((l) => `${l.qty}× ${l.sku}${l.reason ? ` (${l.reason})` : ""}`).join(", ")),
+          h("td", { class: "time" }, timeEl(r.created_at)))) : [emptyRow(5, "No returns.")],
+        { id: "returns", label: "Returns" }));
+    } catch (err) {
+      clear(returnsBox).append(failure("The returns list", err));
+    }
+  }
+
+  // The same order sent twice (a double click, a retry after a timeout) carries the same key: placed once.
+  const orderKeys = new Map();
+  const orderKey = (body) => {
+    const k = JSON.stringify(body);
+    if (!orderKeys.has(k)) orderKeys.set(k, api.newIdempotencyKey());
+    return orderKeys.get(k);
+  };
+
+  orderForm.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    clear(orderOut);
+    const parsed = parseLines(lines.value);
+    if (!orderRef.value.trim() || !country.value.trim() || parsed.errors.length || !parsed.lines.length) {
+      const errors = parsed.errors.length ? parsed.errors : [];
+      if (!orderRef.value.trim()) errors.push({ field: "order_ref", message: "required" });
+      if (!country.value.trim()) errors.push({ field: "ship_to.country", message: "required" });
+      if (!parsed.lines.length && !parsed.errors.length) errors.push({ field: "lines", message: "at least one line" });
+      orderOut.append(problemBox({ problem: { title: "Check the order", detail: "Some fields need attention.", errors } }));
+      return;
+    }
+    const body = { order_ref: orderRef.value.trim(), ship_to: { country: country.value.trim().toUpperCase() }, lines: parsed.lines };
+    if (postcode.value.trim()) body.ship_to.postcode = postcode.value.trim();
+    try {
+      const order = await api.post("/v1/orders", body, { idempotencyKey: orderKey(body) });
+      const allocations = (order.allocations || []).map((a) => `${a.qty}× ${a.sku} from ${a.warehouse}`).join(", ");
+      orderOut.append(h("p", { class: "note ok" }, `Order ${order.order_ref || body.order_ref}: ${order.status}. ${allocations}`,
+        order.explanation ? h("span", { class: "muted" }, ` — ${typeof order.explanation === "string" ? order.explanation : JSON.stringify(order.explanation)}`) : null));
+      await Promise.all([loadOrders(), loadInventory()]);
+    } catch (err) {
+      orderOut.append(err.unavailable ? failure("Ordering", err) : problemBox(err, { context: "while placing the order" }));
+    }
+  });
+
+  await Promise.all([loadWarehouses(), loadInventory(), loadOrders(), loadReturns()]);
+}

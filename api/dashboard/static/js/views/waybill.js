@@ -1,0 +1,230 @@
+// Waybill detail: summary, milestone timeline (planned / estimated / actual side by side), alarms,
+// an SVG route map fitted to the stops, legs and the event log. Refreshes when the stream reports a change.
+
+import * as api from "../api.js";
+import {
+  h, s, clear, statusPill, timeEl, fmtTime, fmtPosition, fmtDelta, fmtMoney, fmtNumber, hoursBetween, failure,
+  emptyRow, table,
+} from "../dom.js";
+
+const MILESTONE_NAMES = {
+  GTOT: "Gate out", DEPA: "Departure", ARRI: "Arrival", LOAD: "Loaded", DISC: "Discharged", CROS: "Border crossed",
+  CUSS: "Customs selected", CUSI: "Customs inspection", CUSR: "Customs released", GTIN: "Gate in", DROP: "Delivered",
+};
+const MODE_COLOURS = { rail: "#b4541a", sea: "#1f5fa8", river: "#2a8c9e", air: "#7a3fb0", road: "#4b6b2d" };
+
+/**
+ * Timeline rows: one per (code, location) in planned order, each with its PLN, EST and ACT times; events with
+ * no plan (an unplanned stop, a customs inspection) slot in by time.
+ */
+export function timelineRows(milestones) {
+  const rows = new Map();
+  const ordered = [...(milestones || [])].sort((a, b) => (Date.parse(a.time) || 0) - (Date.parse(b.time) || 0));
+  for (const m of ordered.filter((x) => x.classifier === "PLN")) {
+    const key = `${m.code}@${m.location}`;
+    if (!rows.has(key)) rows.set(key, { code: m.code, location: m.location, PLN: m, EST: null, ACT: null });
+  }
+  for (const m of ordered.filter((x) => x.classifier !== "PLN")) {
+    const key = `${m.code}@${m.location}`;
+    const r = rows.get(key) || rows.set(key, { code: m.code, location: m.location, PLN: null, EST: null, ACT: null }).get(key);
+    r[m.classifier] = m; // the latest of each classifier wins (the list is in time order)
+  }
+  const when = (r) => Date.parse((r.ACT || r.PLN || r.EST).time) || 0;
+  return [...rows.values()].sort((a, b) => {
+    // Planned rows keep their planned order; unplanned ones are placed by their own time.
+    if (a.PLN && b.PLN) return Date.parse(a.PLN.time) - Date.parse(b.PLN.time);
+    return when(a) - when(b);
+  });
+}
+
+function cell(m, cls) {
+  if (!m) return h("td", { class: `time ${cls}` }, h("span", { class: "muted" }, "—"));
+  return h("td", { class: `time ${cls}` }, timeEl(m.time),
+    m.inferred ? h("span", { class: "badge inferred", title: "no reading inside the geofence: inferred from readings either side" }, "inferred") : null);
+}
+
+function timeline(milestones, stopNames) {
+  const rows = timelineRows(milestones);
+  const body = rows.length ? rows.map((r) => {
+    const done = Boolean(r.ACT);
+    const delta = r.PLN ? hoursBetween(r.PLN.time, (r.ACT || r.EST)?.time) : null;
+    return h("tr", { class: done ? "done" : "pending", dataset: { code: r.code } },
+      h("td", { class: "mono" }, h("abbr", { title: MILESTONE_NAMES[r.code] || r.code }, r.code)),
+      h("td", {}, MILESTONE_NAMES[r.code] || ""),
+      h("td", {}, stopNames.get(r.location) || r.location || "—", r.location && stopNames.has(r.location) ? h("span", { class: "muted mono" }, ` ${r.location}`) : null),
+      cell(r.PLN, "pln"), cell(r.EST, "est"), cell(r.ACT, "act"),
+      h("td", { class: `num ${delta > 1 ? "behind" : delta < -1 ? "ahead" : ""}` }, delta === null ? "" : fmtDelta(delta)));
+  }) : [emptyRow(7, "No milestones.")];
+  return table([["Code"], ["Milestone"], ["Location"], ["Planned", "time"], ["Estimated", "time"], ["Actual", "time"], ["Δ", "num"]],
+    body, { id: "timeline", label: "Milestones" });
+}
+
+function alarmsList(alarms) {
+  if (!alarms?.length) return h("p", { class: "muted", id: "alarms" }, "No alarms.");
+  return table([["Alarm"], ["Device"], ["Raised", "time"], ["Cleared", "time"], ["Detail"]],
+    alarms.map((a) => h("tr", { class: a.cleared_at ? "cleared" : "active" },
+      h("td", {}, h("span", { class: `pill ${a.cleared_at ? "tone-off" : "tone-bad"}` }, a.kind || "alarm")),
+      h("td", { class: "mono" }, a.device_id || "—"),
+      h("td", { class: "time" }, timeEl(a.raised_at)),
+      h("td", { class: "time" }, timeEl(a.cleared_at)),
+      h("td", { class: "detail" }, Object.entries(a).filter(([k]) => !["kind", "device_id", "raised_at", "cleared_at"].includes(k))
+        .map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join("; ")))),
+    { id: "alarms", label: "Alarms" });
+}
+
+/**
+ * The route map: an equirectangular projection fitted to the stops (and the last position), x scaled by
+ * cos(mean latitude) so the shape is not stretched; no tiles, so it works offline.
+ */
+export function routeMap(stops, position, { width = 720, height = 300, pad = 28 } = {}) {
+  const pts = stops.filter((p) => Number.isFinite(p.lat) && Number.isFinite(p.lon));
+  const all = position && Number.isFinite(position.lat) ? [...pts, position] : pts;
+  if (!all.length) return h("p", { class: "muted" }, "No coordinates to draw.");
+  const lats = all.map((p) => p.lat);
+  const lons = all.map((p) => p.lon);
+  const k = Math.cos(((Math.min(...lats) + Math.max(...lats)) / 2) * Math.PI / 180) || 1;
+  const minX = Math.min(...lons) * k;
+  const maxX = Math.max(...lons) * k;
+  const minY = Math.min(...lats);
+  const maxY = Math.max(...lats);
+  const scale = Math.min((width - 2 * pad) / Math.max(maxX - minX, 1e-6), (height - 2 * pad) / Math.max(maxY - minY, 1e-6));
+  const offX = (width - (maxX - minX) * scale) / 2;
+  const offY = (height - (maxY - minY) * scale) / 2;
+  const xy = (p) => [offX + (p.lon * k - minX) * scale, height - (offY + (p.lat - minY) * scale)];
+
+  const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, class: "route-map", role: "img", id: "route-map",
+    "aria-label": `Route map: ${pts.map((p) => p.name || p.node_id).join(" → ")}` });
+  svg.append(s("rect", { x: 0, y: 0, width, height, class: "map-bg" }));
+  // graticule every 10 degrees, for a sense of scale
+  for (let lon = Math.ceil(Math.min(...lons) / 10) * 10; lon <= Math.max(...lons); lon += 10) {
+    const [x] = xy({ lat: minY, lon });
+    svg.append(s("line", { x1: x, x2: x, y1: 0, y2: height, class: "graticule" }));
+  }
+  for (let lat = Math.ceil(minY / 10) * 10; lat <= maxY; lat += 10) {
+    const [, y] = xy({ lat, lon: Math.min(...lons) });
+    svg.append(s("line", { x1: 0, x2: width, y1: y, y2: y, class: "graticule" }));
+  }
+  for (let i = 1; i < pts.length; i += 1) {
+    const [x1, y1] = xy(pts[i - 1]);
+    const [x2, y2] = xy(pts[i]);
+    const mode = pts[i].mode_in || pts[i - 1].mode_out || "road";
+    svg.append(s("line", { x1, y1, x2, y2, class: `leg mode-${mode}`, stroke: MODE_COLOURS[mode] || "#666" },
+      s("title", {}, `${mode}: ${pts[i - 1].name || pts[i - 1].node_id} → ${pts[i].name || pts[i].node_id}`)));
+  }
+  pts.forEach((p, i) => {
+    const [x, y] = xy(p);
+    const g = s("g", { class: `stop role-${p.role || "hub"}`, "data-node": p.node_id });
+    if (p.role === "border") g.append(s("rect", { x: x - 5, y: y - 5, width: 10, height: 10, transform: `rotate(45 ${x} ${y})` }));
+    else g.append(s("circle", { cx: x, cy: y, r: p.role === "origin" || p.role === "destination" || p.role === "warehouse" ? 7 : 5 }));
+    const above = i % 2 === 0;
+    g.append(s("text", { x, y: above ? y - 11 : y + 19, "text-anchor": "middle" }, p.unlocode || p.node_id || p.name || ""));
+    g.append(s("title", {}, `${p.name || p.node_id} (${p.role || "stop"})${p.planned_arrival ? `, planned arrival ${fmtTime(p.planned_arrival)}` : ""}`));
+    svg.append(g);
+  });
+  if (position && Number.isFinite(position.lat)) {
+    const [x, y] = xy(position);
+    svg.append(s("g", { class: "position", id: "map-position" },
+      s("circle", { cx: x, cy: y, r: 11, class: "halo" }),
+      s("circle", { cx: x, cy: y, r: 5 }),
+      s("title", {}, `last position ${fmtPosition(position)}${position.at ? ` at ${fmtTime(position.at)}` : ""}`)));
+  }
+  const legend = h("div", { class: "legend" },
+    Object.entries(MODE_COLOURS).filter(([m]) => pts.some((p) => p.mode_in === m || p.mode_out === m))
+      .map(([m, c]) => h("span", { class: "legend-item" }, h("span", { class: "swatch", "data-colour": c, style: null }), m)),
+    position ? h("span", { class: "legend-item" }, h("span", { class: "swatch position" }), "last position") : null);
+  for (const sw of legend.querySelectorAll("[data-colour]")) sw.style.background = sw.dataset.colour;
+  return h("figure", { class: "map" }, svg, h("figcaption", {}, legend));
+}
+
+function legsTable(legs, stopNames) {
+  const name = (id) => stopNames.get(id) || id;
+  return table([["#", "num"], ["Mode"], ["From"], ["To"], ["Departure", "time"], ["Arrival", "time"], ["Service"], ["Corridor"], ["km", "num"], ["Basis"]],
+    (legs || []).map((l, i) => h("tr", {},
+      h("td", { class: "num" }, String(i + 1)),
+      h("td", {}, h("span", { class: `mode mode-${l.mode}` }, l.mode)),
+      h("td", {}, name(l.origin)), h("td", {}, name(l.destination)),
+      h("td", { class: "time" }, timeEl(l.departure)), h("td", { class: "time" }, timeEl(l.arrival)),
+      h("td", { class: "mono" }, l.service_id || "—"), h("td", {}, l.corridor || "—"),
+      h("td", { class: "num" }, fmtNumber(l.distance_km)), h("td", {}, l.basis || "—"))),
+    { id: "legs", label: "Legs" });
+}
+
+function eventsTable(events) {
+  if (!events.length) return h("p", { class: "muted" }, "No events recorded.");
+  return table([["#", "num"], ["Kind"], ["Code"], ["Class"], ["Location"], ["Event time", "time"], ["Recorded", "time"], ["Note"]],
+    events.slice().reverse().map((e) => h("tr", { class: e.superseded_by ? "superseded" : null },
+      h("td", { class: "num" }, String(e.id ?? "")),
+      h("td", {}, e.kind || "—"), h("td", { class: "mono" }, e.code || "—"), h("td", {}, e.classifier || ""),
+      h("td", { class: "mono" }, e.location || ""),
+      h("td", { class: "time" }, timeEl(e.event_time)), h("td", { class: "time" }, timeEl(e.recorded_time)),
+      h("td", { class: "detail" }, [e.inferred ? "inferred" : "", e.superseded_by ? `superseded by #${e.superseded_by}` : "",
+        e.detail && e.kind !== "milestone" ? JSON.stringify(e.detail) : ""].filter(Boolean).join("; ")))),
+    { id: "events", label: "Event log" });
+}
+
+function summary(w) {
+  const delta = hoursBetween(w.planned_arrival, w.eta);
+  const late = w.deliver_by && w.eta && hoursBetween(w.deliver_by, w.eta) > 0;
+  const it = w.itinerary || {};
+  const facts = [
+    ["Status", statusPill(w.status)],
+    ["Customs mode", w.customs_mode || "—"],
+    ["Route", `${w.origin || "—"} → ${w.destination || "—"}`],
+    ["ETA", h("span", {}, timeEl(w.eta), delta !== null ? h("span", { class: delta > 1 ? "behind" : "muted" }, ` (${fmtDelta(delta)} vs plan)`) : null)],
+    ["Planned arrival", timeEl(w.planned_arrival)],
+    ["Deliver by", h("span", { class: late ? "behind" : null }, timeEl(w.deliver_by), late ? " — at risk" : null)],
+    ["Last position", h("span", {}, fmtPosition(w.position), w.position?.at ? h("span", { class: "muted" }, " at ", timeEl(w.position.at)) : null)],
+    ["Trackers", (w.trackers || []).join(", ") || "none attached"],
+    ["Cost", fmtMoney(it.cost)],
+    ["CO₂e", it.co2e_kg !== undefined ? `${fmtNumber(it.co2e_kg)} kg` : "—"],
+  ];
+  return h("dl", { class: "facts" }, facts.map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v))));
+}
+
+export async function waybillView({ main, bus }, waybillNo) {
+  const section = h("section", { class: "view", "aria-labelledby": "waybill-h" });
+  main.append(section);
+  let timer = null;
+
+  async function render() {
+    let w;
+    try {
+      w = await api.get(`/v1/waybills/${encodeURIComponent(waybillNo)}`);
+    } catch (err) {
+      clear(section).append(h("h1", { id: "waybill-h" }, `Waybill ${waybillNo}`), failure("This waybill", err),
+        h("p", {}, h("a", { href: "#/shipments" }, "← Back to shipments")));
+      return;
+    }
+    const stops = w.itinerary?.stops || [];
+    const stopNames = new Map(stops.map((p) => [p.node_id, p.name]));
+    const eventsBox = h("div", {}, h("p", { class: "muted" }, "Loading events…"));
+    clear(section).append(
+      h("div", { class: "view-head" },
+        h("a", { href: "#/shipments", class: "back" }, "← Shipments"),
+        h("h1", { id: "waybill-h" }, "Waybill ", h("span", { class: "mono" }, w.waybill_no))),
+      h("div", { class: "detail-grid" },
+        h("div", { class: "card" }, summary(w)),
+        h("div", { class: "card map-card" }, h("h2", {}, "Route"), routeMap(stops, w.position))),
+      h("div", { class: "card" }, h("h2", {}, "Milestones"),
+        h("p", { class: "help" }, "Planned (PLN), estimated (EST) and actual (ACT) side by side; Δ is actual or estimate against plan."),
+        timeline(w.milestones, stopNames)),
+      h("div", { class: "card" }, h("h2", {}, "Alarms"), alarmsList(w.alarms)),
+      h("div", { class: "card" }, h("h2", {}, "Legs"), legsTable(w.itinerary?.legs, stopNames)),
+      h("div", { class: "card" }, h("h2", {}, "Event log"), eventsBox));
+    try {
+      const ev = await api.get(`/v1/waybills/${encodeURIComponent(waybillNo)}/events`, { limit: 1000 });
+      clear(eventsBox).append(eventsTable(api.items(ev)));
+    } catch (err) {
+      clear(eventsBox).append(failure("The event log", err));
+    }
+  }
+
+  const onStatus = (ev) => {
+    if (ev.detail?.waybill_no !== waybillNo) return;
+    clearTimeout(timer); // coalesce bursts of updates into one reload
+    timer = setTimeout(render, 300);
+  };
+  bus.addEventListener("waybill.status", onStatus);
+  await render();
+  return { dispose: () => { clearTimeout(timer); bus.removeEventListener("waybill.status", onStatus); } };
+}
