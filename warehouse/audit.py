@@ -7,6 +7,7 @@ every scenario; operators can run it at any time (it only reads).
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,7 +22,7 @@ def audit(session: Session, seller_ids: list[str] | None = None) -> list[str]:
     findings: list[str] = []
     b, lg, r = t.balances.c, t.ledger.c, t.reservations.c
 
-    def scoped(q, col):  # type: ignore[no-untyped-def]
+    def scoped(q: Any, col: Any) -> Any:
         return q.where(col.in_(seller_ids)) if seller_ids else q
 
     # 1. each movement sums to zero per (sku, lot) and belongs to one seller
@@ -101,12 +102,12 @@ def audit(session: Session, seller_ids: list[str] | None = None) -> list[str]:
         OrderStatus.CANCELLED.value: ReservationStatus.RELEASED.value,
         OrderStatus.SHIPPED.value: ReservationStatus.SHIPPED.value,
     }
-    for key, (ostatus, ordered) in meta.items():
-        states = per_line.get(key, {})
+    for line_key, (ostatus, ordered) in meta.items():
+        states = per_line.get(line_key, {})
         if sum(states.values()) != ordered:
-            findings.append(f"order line {key}: ordered {ordered} but accounted {states}")
+            findings.append(f"order line {line_key}: ordered {ordered} but accounted {states}")
         if set(states) - {expected_state[ostatus]}:
-            findings.append(f"order line {key} of a {ostatus} order has reservations {states}")
+            findings.append(f"order line {line_key} of a {ostatus} order has reservations {states}")
     # 5. returns: dispositioned <= received <= authorised (+ unexpected, kept apart); refunded once
     rr, rd, rl = t.return_receipts.c, t.return_dispositions.c, t.return_lines.c
     authorised = {(m, s): int(q) for m, s, q in session.execute(select(rl.rma_id, rl.sku, rl.qty_authorised))}
@@ -120,9 +121,9 @@ def audit(session: Session, seller_ids: list[str] | None = None) -> list[str]:
     for m, s, q2 in session.execute(select(rd.rma_id, rd.sku, func.sum(rd.qty)).group_by(rd.rma_id, rd.sku)):
         if int(q2) > received.get((m, s), 0):
             findings.append(f"return {m} {s}: dispositioned {q2} > received {received.get((m, s), 0)}")
-    for key, q2 in received.items():
-        if q2 > authorised.get(key, 0):
-            findings.append(f"return {key}: received {q2} (expected) > authorised {authorised.get(key, 0)}")
+    for rkey, q2 in received.items():
+        if q2 > authorised.get(rkey, 0):
+            findings.append(f"return {rkey}: received {q2} (expected) > authorised {authorised.get(rkey, 0)}")
     return findings
 
 
@@ -135,9 +136,7 @@ def oversold_units(session: Session) -> int:
             select(r.balance_id, func.sum(r.qty))
             .where(r.status == ReservationStatus.ACTIVE.value)
             .group_by(r.balance_id)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     over = 0
     for bid, on_hand in session.execute(select(b.id, b.on_hand)):

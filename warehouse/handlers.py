@@ -1374,9 +1374,7 @@ def authorise_return(
             .join(t.returns, t.returns.c.id == t.return_lines.c.rma_id)
             .where(t.returns.c.order_id == order["id"])
             .group_by(t.return_lines.c.sku)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     errors = []
     for sku, q in sorted(want.items()):
@@ -1530,18 +1528,14 @@ def receive_return(
             select(t.return_lines.c.sku, t.return_lines.c.qty_authorised).where(
                 t.return_lines.c.rma_id == rma_id
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     prior = dict(
         session.execute(
             select(t.return_receipts.c.sku, func.sum(t.return_receipts.c.qty))
             .where(t.return_receipts.c.rma_id == rma_id, t.return_receipts.c.unexpected.is_(False))
             .group_by(t.return_receipts.c.sku)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     shipped_lots = dict(
         session.execute(
@@ -1551,9 +1545,7 @@ def receive_return(
                 t.reservations.c.status == ReservationStatus.SHIPPED.value,
             )
             .group_by(t.reservations.c.sku)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     counted: dict[str, int] = defaultdict(int)
     lot_of: dict[str, str] = {}
@@ -1643,20 +1635,16 @@ def inspect_return(
     """Grade received returns and disposition them by the seller's table; restock happens only here."""
     rma = _rma(session, scope, rma_id)
     session.execute(update(t.returns).where(t.returns.c.id == rma_id).values(status="INSPECTED"))
-    receipts = (
-        session.execute(
-            select(
-                t.return_receipts.c.warehouse,
-                t.return_receipts.c.sku,
-                t.return_receipts.c.lot,
-                func.sum(t.return_receipts.c.qty),
-            )
-            .where(t.return_receipts.c.rma_id == rma_id, t.return_receipts.c.unexpected.is_(False))
-            .group_by(t.return_receipts.c.warehouse, t.return_receipts.c.sku, t.return_receipts.c.lot)
+    receipts = session.execute(
+        select(
+            t.return_receipts.c.warehouse,
+            t.return_receipts.c.sku,
+            t.return_receipts.c.lot,
+            func.sum(t.return_receipts.c.qty),
         )
-        .tuples()
-        .all()
-    )
+        .where(t.return_receipts.c.rma_id == rma_id, t.return_receipts.c.unexpected.is_(False))
+        .group_by(t.return_receipts.c.warehouse, t.return_receipts.c.sku, t.return_receipts.c.lot)
+    ).all()
     done = dict(
         ((w, s, lot), int(q))
         for w, s, lot, q in session.execute(
@@ -1670,7 +1658,7 @@ def inspect_return(
             .group_by(
                 t.return_dispositions.c.warehouse, t.return_dispositions.c.sku, t.return_dispositions.c.lot
             )
-        ).tuples()
+        )
     )
     pending = {(w, s, lot): int(q) - done.get((w, s, lot), 0) for w, s, lot, q in receipts}
     pending = {k: v for k, v in pending.items() if v > 0 and scope.sees_warehouse(k[0])}
@@ -1681,7 +1669,7 @@ def inspect_return(
             select(t.lots.c.sku, t.lots.c.lot, t.lots.c.expires_on).where(
                 t.lots.c.seller_id == rma["seller_id"]
             )
-        ).tuples()
+        )
     )
     lines = body["lines"]
     if not lines:
@@ -1767,7 +1755,7 @@ def refund_return(session: Session, scope: Scope, rma_id: str, now: datetime) ->
             select(t.return_receipts.c.sku, func.sum(t.return_receipts.c.qty))
             .where(t.return_receipts.c.rma_id == rma_id, t.return_receipts.c.unexpected.is_(False))
             .group_by(t.return_receipts.c.sku)
-        ).tuples()
+        )
     }
     existing = session.execute(select(t.refunds).where(t.refunds.c.rma_id == rma_id)).mappings().first()
     if existing is None:
@@ -1778,7 +1766,7 @@ def refund_return(session: Session, scope: Scope, rma_id: str, now: datetime) ->
             select(t.order_lines.c.sku, t.order_lines.c.unit_price)
             .where(t.order_lines.c.order_id == rma["order_id"])
             .order_by(t.order_lines.c.line_no)
-        ).tuples():
+        ):
             if price is not None:
                 prices.setdefault(sku, Decimal(price))
         currency = session.execute(
@@ -1786,15 +1774,14 @@ def refund_return(session: Session, scope: Scope, rma_id: str, now: datetime) ->
         ).scalar_one()
         amount = refund_amount(received, prices)
         ins = _dialect_insert(session, t.refunds)
+        # RETURNING tells whether this call inserted (rowcount is -1 for this statement on psycopg)
         created = (
-            _rows(
-                session.execute(
-                    ins.values(
-                        rma_id=rma_id, amount=amount, currency=currency, created_at=now
-                    ).on_conflict_do_nothing()
-                )
-            )
-            == 1
+            session.execute(
+                ins.values(rma_id=rma_id, amount=amount, currency=currency, created_at=now)
+                .on_conflict_do_nothing()
+                .returning(t.refunds.c.rma_id)
+            ).first()
+            is not None
         )
         existing = session.execute(select(t.refunds).where(t.refunds.c.rma_id == rma_id)).mappings().one()
     else:
@@ -1874,16 +1861,12 @@ def suggest_replenishment(
     arrive before the projected stock-out (demand = units shipped over the last `window_days`)."""
     since = now - timedelta(days=window_days)
     r = t.reservations.c
-    demand = (
-        session.execute(
-            select(t.orders.c.seller_id, r.warehouse, r.sku, func.sum(r.qty))
-            .join(t.orders, t.orders.c.id == r.order_id)
-            .where(r.status == ReservationStatus.SHIPPED.value, t.orders.c.shipped_at >= since)
-            .group_by(t.orders.c.seller_id, r.warehouse, r.sku)
-        )
-        .tuples()
-        .all()
-    )
+    demand = session.execute(
+        select(t.orders.c.seller_id, r.warehouse, r.sku, func.sum(r.qty))
+        .join(t.orders, t.orders.c.id == r.order_id)
+        .where(r.status == ReservationStatus.SHIPPED.value, t.orders.c.shipped_at >= since)
+        .group_by(t.orders.c.seller_id, r.warehouse, r.sku)
+    ).all()
     if not demand:
         return []
     b = t.balances.c
@@ -1902,11 +1885,9 @@ def suggest_replenishment(
                     )
                 ),
             ).group_by(b.seller_id, b.warehouse, b.sku)
-        ).tuples()
+        )
     }
-    nodes = {
-        w: n or w for w, n in session.execute(select(t.warehouses.c.code, t.warehouses.c.node_id)).tuples()
-    }
+    nodes = {w: n or w for w, n in session.execute(select(t.warehouses.c.code, t.warehouses.c.node_id))}
     out = []
     for seller, wh, sku, shipped in sorted(demand):
         daily = Decimal(int(shipped)) / window_days
@@ -2005,10 +1986,10 @@ def warehouse_stats(session: Session, scope: Scope) -> list[dict[str, Any]]:
     if scope.is_seller:
         sq = sq.where(b.seller_id == scope.tenant_id)
     stock: dict[str, dict[str, int]] = defaultdict(dict)
-    for w, z, q2 in session.execute(sq).tuples():
+    for w, z, q2 in session.execute(sq):
         stock[w][z] = int(q2 or 0)
     shipped: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for w, m, units, n in session.execute(q).tuples():
+    for w, m, units, n in session.execute(q):
         shipped[w].append({"month": m, "units_shipped": int(units), "orders_shipped": int(n)})
     out: list[dict[str, Any]] = []
     for code in sorted(set(stock) | set(shipped)):

@@ -81,7 +81,7 @@ def test_stock_two_warehouses_from_yibin_then_sell_and_ship(world: World) -> Non
     assert again.status_code == 409
     w.stock("pl", [{"sku": "TEA-1", "qty": 10}])
 
-    # a Polish customer is served from Poland (in-country first), a Dutch one from Duisburg (nearest in market)
+    # a Polish customer is served from Poland (in-country first), a Dutch one from Duisburg (nearest)
     r = w.post(
         "/v1/orders",
         {"order_ref": "PL-1", "ship_to": {"country": "PL"}, "lines": [{"sku": "TEA-1", "qty": 4}]},
