@@ -106,6 +106,7 @@ def _simulate(args: argparse.Namespace, settings: Any) -> int:
         until_delivered=args.until_delivered,
         duration_s=args.duration,
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     fleet = MqttFleet(broker, client_id_prefix=args.client_id_prefix)

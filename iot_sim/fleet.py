@@ -71,6 +71,7 @@ class SimConfig:
     settle: timedelta = timedelta(hours=2)  # --until-delivered: time parked at destination once ARRIVED
     max_catchup: int = 20  # readings per device per tick when the loop falls behind the service clock
     gap_hours: float = 6.0
+    report_every_s: float = 30.0
 
 
 @dataclass
@@ -322,9 +323,14 @@ class Simulation:
         )
         creds = self.store.get(device_id)
         self.uplink.add(device_id, creds.username if creds else None, creds.password if creds else None)
-        tracker = Tracker(
-            device_id, waybill_no, model, chain, first_due(self.clock.now(), self.config.interval)
+        # Each device reports at its own phase within the interval, as real trackers do (and the broker is
+        # not hit by the whole fleet at once).
+        interval = self.config.interval
+        phase = timedelta(
+            seconds=int(random.Random(f"{seed}/{device_id}/phase").random() * interval.total_seconds())
         )
+        due = first_due(self.clock.now() - phase, interval) + phase
+        tracker = Tracker(device_id, waybill_no, model, chain, due)
         tracker.status = status
         self.trackers[device_id] = tracker
         self.summary.trackers += 1
@@ -384,6 +390,7 @@ class Simulation:
         self.sync_clock()
         next_sync = self._monotonic() + cfg.sync_every_s
         next_discover = 0.0
+        next_report = self._monotonic() + cfg.report_every_s
         try:
             while not stop.is_set():
                 now_real = self._monotonic()
@@ -404,6 +411,9 @@ class Simulation:
                         self.summary.reason = "no tracked waybill to simulate"
                         break
                 self.tick(self.clock.now())
+                if now_real >= next_report:
+                    self._report()
+                    next_report = now_real + cfg.report_every_s
                 due = self.next_due()
                 wait = min(0.5, next_sync - self._monotonic(), next_discover - self._monotonic())
                 if due is not None:
@@ -414,6 +424,17 @@ class Simulation:
         finally:
             self.shutdown()
         return self.summary
+
+    def _report(self) -> None:
+        stats = getattr(self.uplink, "stats", None)
+        log.info(
+            "service time %s: %d trackers, %d readings taken, %d publishes%s",
+            rfc3339(self.clock.now().replace(microsecond=0)),
+            len(self.trackers),
+            self.summary.readings,
+            self.summary.publishes,
+            f", {stats.acked} acknowledged by the broker" if stats is not None else "",
+        )
 
     def shutdown(self) -> None:
         for t in list(self.trackers.values()):

@@ -152,6 +152,7 @@ class MqttFleet:
             self._drop(link)
             return
         link.goodbye = link.client.publish(status_topic(device_id), b"offline", qos=1, retain=True)
+        self.stats.sent += 1
         link.goodbye_deadline = self._monotonic() + 5.0
         link.state = "closing"
 

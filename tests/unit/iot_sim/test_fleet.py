@@ -112,14 +112,32 @@ def test_publishes_due_readings_on_the_service_clock(tmp_path):
     fake.add_waybill("WB1", trackers=["dev-1"])
     sim, uplink, store, time = make(tmp_path, fake, interval=timedelta(minutes=30))
     sim.discover()
-    assert sim.tick(sim.clock.now()) == 1  # the reading due at T0
+    due = sim.trackers["dev-1"].next_due
+    assert T0 <= due < T0 + timedelta(minutes=30)  # the device's own phase within the interval
+    assert sim.tick(sim.clock.now()) == (1 if due == T0 else 0)
     time.t += 3.0  # three service hours later
-    assert sim.tick(sim.clock.now()) == 6
+    sim.tick(sim.clock.now())
     readings = [p for _, _, p in telemetry(uplink, "dev-1")]
-    assert [r["seq"] for r in readings] == list(range(1, 8))
-    assert readings[0]["ts"] == "2027-03-01T00:00:00Z" and readings[-1]["ts"] == "2027-03-01T03:00:00Z"
+    expected = [
+        due + i * timedelta(minutes=30)
+        for i in range(7)
+        if due + i * timedelta(minutes=30) <= T0 + timedelta(hours=3)
+    ]
+    assert [r["seq"] for r in readings] == list(range(1, len(expected) + 1))
+    assert [r["ts"] for r in readings] == [e.isoformat().replace("+00:00", "Z") for e in expected]
     moving = [r for r in readings if r["speed_kmh"] > 0]
     assert moving and all(r["ts"] > "2027-03-01T02:00:00Z" for r in moving)  # departs at T0+2h
+
+
+def test_phase_is_deterministic_per_seed_and_device(tmp_path):
+    fake = FakeXborder()
+    fake.add_waybill("WB1", trackers=["dev-1", "dev-2"])
+    a, *_ = make(tmp_path / "a", fake, seed=4)
+    b, *_ = make(tmp_path / "b", fake, seed=4)
+    a.discover()
+    b.discover()
+    assert a.trackers["dev-1"].next_due == b.trackers["dev-1"].next_due
+    assert a.trackers["dev-1"].next_due != a.trackers["dev-2"].next_due
 
 
 def test_seq_carries_on_after_a_restart(tmp_path):
@@ -133,8 +151,10 @@ def test_seq_carries_on_after_a_restart(tmp_path):
     last = max(p["seq"] for _, _, p in telemetry(uplink))
     sim2, uplink2, *_ = make(tmp_path, fake)
     sim2.discover()
+    time2 = sim2._monotonic
+    time2.t += 1.0
     sim2.tick(sim2.clock.now())
-    assert [p["seq"] for _, _, p in telemetry(uplink2)] == [last + 1]
+    assert [p["seq"] for _, _, p in telemetry(uplink2)][0] == last + 1
 
 
 def test_delivered_waybill_retires_its_tracker_offline(tmp_path):
@@ -179,10 +199,11 @@ def test_reefer_cargo_gets_a_temperature_probe(tmp_path):
     assert reefer_setpoint({"equipment": "40HC", "temperature": None}) is None
     fake = FakeXborder()
     fake.add_waybill("WB1", trackers=["dev-1"], cargo={"equipment": "40RF", "temperature": [-20, -16]})
-    sim, uplink, *_ = make(tmp_path, fake)
+    sim, uplink, _, time = make(tmp_path, fake)
     sim.discover()
+    time.t += 1.0
     sim.tick(sim.clock.now())
-    ((_, _, reading),) = telemetry(uplink)
+    reading = telemetry(uplink)[0][2]
     assert -19 < reading["temp_c"] < -17
 
 
