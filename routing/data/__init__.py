@@ -1,0 +1,1 @@
+"""Package data: the reference network, emission factors and planning defaults (JSON)."""

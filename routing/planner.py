@@ -1,0 +1,786 @@
+"""Quotes: a multi-criteria label-setting search over the time-expanded timetable.
+
+Model (the brute-force reference in the tests follows the same rules):
+- The cargo is ready at the origin at `ready_at` + export customs time for the customs mode.
+- A timetabled departure can be taken when the cargo is ready at its origin by the departure's cut-off, the
+  service takes the cargo (equipment, dangerous goods, reefer) and the departure has room (capacity_left).
+  Suspended departures are never taken. Road legs are on demand: the truck leaves when the cargo is ready.
+- On arrival by mode m at node v the cargo is ready again after handling_in(v, m); a transfer therefore takes
+  handling_in(arrival mode) + cut-off lead of the next departure. Transfers cost handling and hub emissions,
+  which are booked on the leg that leaves the node.
+- Criteria: total cost (USD, Decimal), arrival at the destination, total CO2e (kg). Because every leg adds
+  strictly positive time, cost and CO2e, a label at node v depends on its past only through (ready time, cost,
+  CO2e): labels at v are compared on those three (a Pareto bag per node), and a label that a destination label
+  already dominates is dropped. For each service only departures whose arrival beats every earlier departure
+  of that service are tried (a later departure of the same service costs the same and arrives no earlier).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from routing.errors import InvalidCargo, InvalidRequest, NoRoute, RoutingError
+from routing.network import ESTIMATE, PUBLISHED, Figure, Network, Rate, Service
+from routing.timetable import Departure, Timetable, first_index_at_or_after
+
+EQUIPMENT = ("LCL", "20GP", "40GP", "40HC", "40RF", "AIR")
+CONTAINERS = ("20GP", "40GP", "40HC", "40RF")
+CUSTOMS_MODES = ("9610", "9710", "9810", "1210")
+TEU = {"20GP": 1.0, "40GP": 2.0, "40HC": 2.0, "40RF": 2.0, "AIR": 0.0}
+LCL_M3_PER_TEU = 33.2  # inside volume of a 20GP
+VOLUMETRIC_KG_PER_M3 = 1_000_000 / 6000  # IATA 1:6000
+REEFER_RANGE_C = (-35.0, 30.0)
+ROAD_SPEED_KMH = 55.0
+ROAD_DISPATCH_HOURS = 1.0
+SNAP_CANDIDATES = 3
+SNAP_WITHIN_KM = 600.0
+CENT = Decimal("0.01")
+ORIGIN_POINT, DESTINATION_POINT = "@origin", "@destination"
+
+
+@dataclass(frozen=True)
+class Cargo:
+    weight_kg: float
+    volume_m3: float
+    equipment: str  # LCL | 20GP | 40GP | 40HC | 40RF | AIR
+    dangerous_goods: bool = False
+    temperature: tuple[float, float] | None = None  # (min, max) degrees C
+
+    def teu(self) -> float:
+        """Capacity the cargo takes on a departure (LCL: its volume share of a 20GP; AIR: 0, it counts kg)."""
+        if self.equipment == "LCL":
+            return self.volume_m3 / LCL_M3_PER_TEU
+        return TEU.get(self.equipment, 2.0)
+
+    def chargeable_kg(self) -> float:
+        """Air chargeable weight: the greater of actual and volumetric weight (1:6000)."""
+        return max(self.weight_kg, self.volume_m3 * VOLUMETRIC_KG_PER_M3)
+
+    def revenue_tonnes(self, minimum: float = 1.0) -> float:
+        """LCL freight tons (W/M): the greater of tonnes and cubic metres, at least `minimum`."""
+        return max(minimum, self.weight_kg / 1000.0, self.volume_m3)
+
+    @property
+    def tonnes(self) -> float:
+        return self.weight_kg / 1000.0
+
+    @property
+    def needs_reefer(self) -> bool:
+        return self.temperature is not None or self.equipment == "40RF"
+
+
+@dataclass(frozen=True)
+class QuoteRequest:
+    origin: str | tuple[float, float]
+    destination: str | tuple[float, float]
+    ready_at: datetime
+    deliver_by: datetime | None
+    cargo: Cargo
+    customs_mode: str  # 9610 | 9710 | 9810 | 1210
+    max_options: int = 8
+
+
+@dataclass(frozen=True)
+class PlannedLeg:
+    mode: str
+    origin: str
+    destination: str
+    departure: datetime
+    arrival: datetime
+    service_id: str | None  # None for road legs to/from a coordinate
+    departure_id: str | None  # None for on-demand road legs
+    corridor: str
+    distance_km: float
+    cost: Decimal  # line haul + surcharges + handling at this leg's origin when it is a transfer
+    co2e_kg: float  # transport + hub emissions at this leg's origin when it is a transfer
+    basis: str
+    cutoff: datetime | None = None
+    handling_cost: Decimal = Decimal("0.00")
+    hub_co2e_kg: float = 0.0
+    teu: float = 0.0
+    weight_kg: float = 0.0
+    via: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    provenance: tuple[Figure, ...] = ()
+
+
+@dataclass(frozen=True)
+class Option:
+    id: str  # stable hash of its legs
+    legs: tuple[PlannedLeg, ...]
+    cost: Decimal
+    currency: str
+    transit_hours: float  # first departure to arrival
+    co2e_kg: float
+    labels: tuple[str, ...]  # subset of cheapest | fastest | greenest
+    basis: str  # published if every figure is published, else estimate
+    lead_time_hours: float = 0.0  # ready_at to arrival (customs, waiting, transit)
+
+    def arrival(self) -> datetime:
+        return self.legs[-1].arrival
+
+    def departure(self) -> datetime:
+        return self.legs[0].departure
+
+    def departure_ids(self) -> tuple[str, ...]:
+        return tuple(leg.departure_id for leg in self.legs if leg.departure_id is not None)
+
+
+# ------------------------------------------------------------------------------------------ validation
+
+
+def validate_request(network: Network, request: QuoteRequest) -> None:
+    """Raise InvalidRequest / InvalidCargo for anything the planner cannot take; change nothing."""
+    ready = request.ready_at
+    if not isinstance(ready, datetime) or ready.tzinfo is None:
+        raise InvalidRequest("ready_at must be a date-time with a timezone (UTC)")
+    if request.deliver_by is not None:
+        if request.deliver_by.tzinfo is None:
+            raise InvalidRequest("deliver_by must be a date-time with a timezone (UTC)")
+        if request.deliver_by <= ready:
+            raise InvalidRequest(
+                f"deliver_by ({request.deliver_by.isoformat()}) must be after ready_at ({ready.isoformat()})"
+            )
+    if request.customs_mode not in CUSTOMS_MODES:
+        raise InvalidRequest(
+            f"customs_mode {request.customs_mode!r} is not one of {', '.join(CUSTOMS_MODES)}"
+        )
+    if not (1 <= request.max_options <= 50):
+        raise InvalidRequest(f"max_options must be between 1 and 50, not {request.max_options}")
+    validate_cargo(network, request.cargo)
+
+
+def validate_cargo(network: Network, cargo: Cargo) -> None:
+    eq = cargo.equipment
+    if eq not in EQUIPMENT:
+        raise InvalidCargo(f"equipment {eq!r} is not one of {', '.join(EQUIPMENT)}")
+    w, v = cargo.weight_kg, cargo.volume_m3
+    if not _finite(w) or w <= 0:
+        raise InvalidCargo(f"weight_kg must be a positive number, not {w!r}")
+    if not _finite(v) or v <= 0:
+        raise InvalidCargo(f"volume_m3 must be a positive number, not {v!r}")
+    spec = network.planning.equipment.get(eq, {})
+    max_kg, max_m3 = spec.get("max_kg", math.inf), spec.get("max_m3", math.inf)
+    if w > max_kg:
+        bigger = [
+            e
+            for e in ("20GP", "40RF", "40GP", "40HC")
+            if network.planning.equipment.get(e, {}).get("max_kg", 0) >= w
+        ]
+        hint = (
+            f"; use {bigger[0]}" if bigger and eq in ("LCL", "AIR") else "; split it over several containers"
+        )
+        raise InvalidCargo(f"{w:,.0f} kg is more than a {eq} carries ({max_kg:,.0f} kg){hint}")
+    if v > max_m3:
+        bigger = [
+            e for e in ("20GP", "40GP", "40HC") if network.planning.equipment.get(e, {}).get("max_m3", 0) >= v
+        ]
+        hint = f"; use {bigger[0]}" if bigger and eq not in ("AIR",) else "; split the shipment"
+        raise InvalidCargo(f"{v:,.1f} m3 does not fit a {eq} ({max_m3:,.1f} m3){hint}")
+    if cargo.temperature is not None:
+        lo, hi = cargo.temperature
+        if not (_finite(lo) and _finite(hi)) or lo > hi:
+            raise InvalidCargo(
+                f"temperature must be (min, max) in degrees C with min <= max, not {cargo.temperature!r}"
+            )
+        if eq not in ("40RF", "AIR"):
+            raise InvalidCargo(f"temperature-controlled cargo needs a 40RF reefer (or AIR), not {eq}")
+        if lo < REEFER_RANGE_C[0] or hi > REEFER_RANGE_C[1]:
+            raise InvalidCargo(
+                f"a reefer holds {REEFER_RANGE_C[0]:g} to {REEFER_RANGE_C[1]:g} C, not {lo:g}..{hi:g} C"
+            )
+
+
+def _finite(x: object) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+# ------------------------------------------------------------------------------------------ charges
+
+
+def carries(service: Service, cargo: Cargo) -> str | None:
+    """None if the service can carry the cargo, else the reason it cannot."""
+    if cargo.equipment == "AIR" and service.mode not in ("air", "road"):
+        return f"{service.id} is {service.mode}: AIR cargo goes by air and truck only"
+    if cargo.equipment != "AIR" and service.mode == "air":
+        return f"{service.id} is air: {cargo.equipment} goes by surface"
+    if cargo.dangerous_goods and not service.accepts_dangerous_goods():
+        why = "passenger aircraft" if service.passenger_aircraft else "the service"
+        return f"{service.id} does not take dangerous goods ({why})"
+    if cargo.needs_reefer and not service.reefer:
+        return f"{service.id} does not take reefers"
+    return None
+
+
+def _money(x: Decimal) -> Decimal:
+    return x.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def line_haul_cost(network: Network, service: Service, cargo: Cargo) -> Decimal:
+    """Price of carrying the cargo on the service (USD): equipment rate or chargeable kg, with surcharges."""
+    p = network.planning
+    eq = p.equipment.get(cargo.equipment, {})
+    factor = Decimal(str(eq.get("rate_factor", 1.0)))
+    if service.mode == "air":
+        per_kg = service.rate.per_kg if service.rate.per_kg is not None else Decimal("3.00")
+        base = per_kg * Decimal(str(round(cargo.chargeable_kg(), 3)))
+    else:
+        per_feu = service.rate.per_feu if service.rate.per_feu is not None else Decimal("1000")
+        if cargo.equipment in ("LCL", "AIR"):
+            minimum = eq.get("min_revenue_tonnes", 1.0)
+            lcl = Decimal(str(p.equipment.get("LCL", {}).get("rate_factor", 0.05)))
+            base = per_feu * lcl * Decimal(str(round(cargo.revenue_tonnes(minimum), 3)))
+        else:
+            base = per_feu * factor
+    surcharge = Decimal(1)
+    if cargo.dangerous_goods:
+        surcharge += Decimal(str(p.surcharges.get("dangerous_goods", 0.0)))
+    if cargo.needs_reefer:
+        surcharge += Decimal(str(p.surcharges.get("reefer", 0.0)))
+    return _money(base * surcharge)
+
+
+def handling_cost(network: Network, cargo: Cargo) -> Decimal:
+    """What one transfer (lift off, yard, lift on) costs for the cargo."""
+    h = network.planning.handling_cost
+    eq = cargo.equipment
+    if eq == "AIR":
+        x = Decimal(str(h.get("per_chargeable_kg", 0.0))) * Decimal(str(round(cargo.chargeable_kg(), 3)))
+    elif eq == "LCL":
+        x = Decimal(str(h.get("per_revenue_tonne", 0.0))) * Decimal(str(round(cargo.revenue_tonnes(), 3)))
+    elif eq == "20GP":
+        x = Decimal(str(h.get("per_teu", 0.0)))
+    else:
+        x = Decimal(str(h.get("per_feu", 0.0)))
+    return _money(x)
+
+
+def transport_co2e(service: Service, cargo: Cargo) -> float:
+    """ISO 14083 style: distance x shipment tonnes x the mode's intensity (g/tkm), in kg."""
+    return round(service.distance_km * cargo.tonnes * service.co2e_g_per_tkm / 1000.0, 3)
+
+
+def hub_co2e(network: Network, mode: str, cargo: Cargo) -> float:
+    """Hub emissions of one transfer onto a leg of `mode` (kg)."""
+    f = network.planning.hub_emissions_kg_per_tonne
+    per_t = f.get(mode, f.get("default", 0.0)) if mode == "air" else f.get("default", 0.0)
+    return round(per_t * cargo.tonnes, 3)
+
+
+@dataclass(frozen=True)
+class LegCharge:
+    cost: Decimal
+    co2e_kg: float
+    handling_cost: Decimal
+    hub_co2e_kg: float
+
+
+def leg_charge(network: Network, service: Service, cargo: Cargo, transfer: bool) -> LegCharge:
+    """Cost and CO2e of a leg; `transfer` adds the handling and hub emissions at its origin."""
+    h = handling_cost(network, cargo) if transfer else Decimal("0.00")
+    hub = hub_co2e(network, service.mode, cargo) if transfer else 0.0
+    cost = line_haul_cost(network, service, cargo) + h
+    co2 = round(transport_co2e(service, cargo) + hub, 3)
+    return LegCharge(cost, co2, h, hub)
+
+
+def fits(
+    departure: Departure,
+    cargo: Cargo,
+    capacity_left: Mapping[str, float] | None,
+    kg_left: Mapping[str, float] | None = None,
+) -> bool:
+    """Whether the departure still has room for the cargo (TEU, and kg where kg_left says or for air)."""
+    teu_left = (
+        departure.capacity_teu
+        if capacity_left is None
+        else capacity_left.get(departure.id, departure.capacity_teu)
+    )
+    if cargo.teu() > teu_left + 1e-9:
+        return False
+    if departure.mode == "air" or kg_left is not None:
+        kg = departure.capacity_kg if kg_left is None else kg_left.get(departure.id, departure.capacity_kg)
+        if cargo.weight_kg > kg + 1e-6:
+            return False
+    return True
+
+
+def road_service(
+    network: Network, origin: str, destination: str, great_circle_km: float, label: str
+) -> Service:
+    """An on-demand truck leg to or from a coordinate (distance by geodesic x road circuity)."""
+    circ = network.planning.circuity.get("road", 1.25)
+    km = round(max(great_circle_km * circ, 1.0), 1)
+    hours = round(km / ROAD_SPEED_KMH + ROAD_DISPATCH_HOURS, 2)
+    r = network.planning.rates.get("road", {})
+    per_feu = Decimal(str(round(r.get("fixed_per_feu", 80.0) + r.get("per_feu_km", 1.5) * km, 2)))
+    factor = network.planning.emission_g_per_tkm.get("road", 90.0)
+    note = f"geodesic {great_circle_km:.1f} km x {circ} road circuity at {ROAD_SPEED_KMH:g} km/h"
+    return Service(
+        id=f"road:{origin}>{destination}",
+        origin=origin,
+        destination=destination,
+        mode="road",
+        corridor=label,
+        via=(),
+        distance_km=km,
+        transit_hours=hours,
+        departures_per_week=None,
+        basis=ESTIMATE,
+        leg_id="",
+        rate=Rate(per_feu, None, "USD", ESTIMATE),
+        emission_class="road",
+        co2e_g_per_tkm=factor,
+        provenance=(
+            Figure("distance_km", ESTIMATE, note),
+            Figure("rate", ESTIMATE, "planning default road rate"),
+        ),
+    )
+
+
+# ------------------------------------------------------------------------------------------ search
+
+
+class _Label:
+    __slots__ = (
+        "node",
+        "ready",
+        "arrival",
+        "cost",
+        "co2",
+        "parent",
+        "service",
+        "departure",
+        "dep_s",
+        "charge",
+        "alive",
+    )
+
+    def __init__(
+        self,
+        node: str,
+        ready: int,
+        arrival: int,
+        cost: Decimal,
+        co2: float,
+        parent: _Label | None,
+        service: Service | None,
+        departure: Departure | None,
+        dep_s: int,
+        charge: LegCharge | None,
+    ) -> None:
+        self.node, self.ready, self.arrival, self.cost, self.co2 = node, ready, arrival, cost, co2
+        self.parent, self.service, self.departure, self.dep_s, self.charge = (
+            parent,
+            service,
+            departure,
+            dep_s,
+            charge,
+        )
+        self.alive = True
+
+
+@dataclass
+class _Problem:
+    """One search: the endpoints (possibly coordinates with road legs) and the relaxations for diagnosis."""
+
+    network: Network
+    timetable: Timetable
+    cargo: Cargo
+    ready_s: int
+    deliver_by_s: int | None
+    source: str
+    target: str
+    extra_from: dict[str, list[Service]] = field(default_factory=dict)
+    capacity_left: Mapping[str, float] | None = None
+    kg_left: Mapping[str, float] | None = None
+    ignore_suspensions: bool = False
+
+
+def _ts(t: datetime) -> int:
+    return int(t.timestamp())
+
+
+def _search(pb: _Problem) -> list[_Label]:
+    """Pareto labels at the target (arrival, cost, co2e), non-dominated, in a deterministic order."""
+    net, tt, cargo = pb.network, pb.timetable, pb.cargo
+    planning = net.planning
+    bags: dict[str, list[_Label]] = {}
+    results: list[_Label] = []
+    heap: list[tuple[int, int, _Label]] = []
+    seq = 0
+    start = _Label(pb.source, pb.ready_s, pb.ready_s, Decimal("0.00"), 0.0, None, None, None, 0, None)
+    bags[pb.source] = [start]
+    heapq.heappush(heap, (start.ready, seq, start))
+    handling_cache: dict[tuple[str, str], int] = {}
+
+    def handling_in(node: str, mode: str) -> int:
+        key = (node, mode)
+        v = handling_cache.get(key)
+        if v is None:
+            v = 0 if node.startswith("@") else round(planning.handling_in(node, mode) * 3600)
+            handling_cache[key] = v
+        return v
+
+    def dominated_by_result(ready: int, cost: Decimal, co2: float) -> bool:
+        return any(r.arrival <= ready and r.cost <= cost and r.co2 <= co2 for r in results)
+
+    def insert(bag: list[_Label], lab: _Label, key_target: bool) -> bool:
+        t = lab.arrival if key_target else lab.ready
+        for e in bag:
+            et = e.arrival if key_target else e.ready
+            if et <= t and e.cost <= lab.cost and e.co2 <= lab.co2:
+                return False
+        keep = []
+        for e in bag:
+            et = e.arrival if key_target else e.ready
+            if t <= et and lab.cost <= e.cost and lab.co2 <= e.co2:
+                e.alive = False
+            else:
+                keep.append(e)
+        keep.append(lab)
+        bag[:] = keep
+        return True
+
+    usable: dict[str, bool] = {}
+
+    def services_from(node: str) -> list[Service]:
+        out = list(net.services_from.get(node, ()))
+        out.extend(pb.extra_from.get(node, ()))
+        return out
+
+    while heap:
+        _, _, lab = heapq.heappop(heap)
+        if not lab.alive:
+            continue
+        if dominated_by_result(lab.ready, lab.cost, lab.co2):
+            lab.alive = False
+            continue
+        transfer = lab.parent is not None and not lab.node.startswith("@")
+        for svc in services_from(lab.node):
+            ok = usable.get(svc.id)
+            if ok is None:
+                ok = carries(svc, cargo) is None
+                usable[svc.id] = ok
+            if not ok:
+                continue
+            choices: list[tuple[int, int, Departure | None]] = []
+            d: Departure | None
+            if svc.departures_per_week is None:
+                dep_s = lab.ready
+                choices.append((dep_s, dep_s + round(svc.transit_hours * 3600), None))
+            else:
+                run = tt.run(svc.id)
+                if run is None:
+                    continue
+                best = math.inf
+                for j in range(first_index_at_or_after(run.cutoffs, lab.ready), len(run.departures)):
+                    dep_s = run.departs[j]
+                    if dep_s >= best or (pb.deliver_by_s is not None and dep_s > pb.deliver_by_s):
+                        break
+                    d = run.departures[j]
+                    if d.status != "scheduled" and not pb.ignore_suspensions:
+                        continue
+                    if not fits(d, cargo, pb.capacity_left, pb.kg_left):
+                        continue
+                    arr = run.arrivals[j]
+                    if arr < best:
+                        best = arr
+                        choices.append((dep_s, arr, d))
+            if not choices:
+                continue
+            charge = leg_charge(net, svc, cargo, transfer)
+            cost = lab.cost + charge.cost
+            co2 = lab.co2 + charge.co2e_kg
+            for dep_s, arr_s, d in choices:
+                if pb.deliver_by_s is not None and arr_s > pb.deliver_by_s:
+                    continue
+                node = svc.destination
+                if node == pb.target:
+                    new = _Label(node, arr_s, arr_s, cost, co2, lab, svc, d, dep_s, charge)
+                    insert(results, new, True)
+                    continue
+                ready = arr_s + handling_in(node, svc.mode)
+                if node.startswith("@") or dominated_by_result(ready, cost, co2):
+                    continue
+                new = _Label(node, ready, arr_s, cost, co2, lab, svc, d, dep_s, charge)
+                if insert(bags.setdefault(node, []), new, False):
+                    seq += 1
+                    heapq.heappush(heap, (ready, seq, new))
+    return sorted((r for r in results if r.alive), key=lambda r: (r.arrival, r.cost, r.co2))
+
+
+# ------------------------------------------------------------------------------------------ options
+
+
+def _point_label(p: tuple[float, float]) -> str:
+    return f"{p[0]:.5f},{p[1]:.5f}"
+
+
+def _problem(
+    network: Network,
+    timetable: Timetable,
+    request: QuoteRequest,
+    capacity_left: Mapping[str, float] | None,
+    kg_left: Mapping[str, float] | None,
+) -> _Problem:
+    extra: dict[str, list[Service]] = {}
+    if isinstance(request.origin, tuple):
+        lat, lon = request.origin
+        source = ORIGIN_POINT
+        for node, km in network.nearest(lat, lon, SNAP_CANDIDATES, SNAP_WITHIN_KM):
+            svc = road_service(network, _point_label(request.origin), node.id, km, "road pre-carriage")
+            extra.setdefault(ORIGIN_POINT, []).append(replace(svc, origin=ORIGIN_POINT))
+    else:
+        source = network.resolve(request.origin).id
+    if isinstance(request.destination, tuple):
+        lat, lon = request.destination
+        target = DESTINATION_POINT
+        for node, km in network.nearest(lat, lon, SNAP_CANDIDATES, SNAP_WITHIN_KM):
+            svc = road_service(network, node.id, _point_label(request.destination), km, "road on-carriage")
+            extra.setdefault(node.id, []).append(replace(svc, destination=DESTINATION_POINT))
+    else:
+        target = network.resolve(request.destination).id
+    if source == target:
+        raise InvalidRequest(f"origin and destination are the same node ({source})")
+    customs = network.planning.customs_hours.get(request.customs_mode, 0.0)
+    ready_s = _ts(request.ready_at) + round(customs * 3600)
+    deliver_by_s = _ts(request.deliver_by) if request.deliver_by is not None else None
+    return _Problem(
+        network,
+        timetable,
+        request.cargo,
+        ready_s,
+        deliver_by_s,
+        source,
+        target,
+        extra,
+        capacity_left,
+        kg_left,
+    )
+
+
+def _option(pb: _Problem, request: QuoteRequest, lab: _Label) -> Option:
+    chain: list[_Label] = []
+    cur: _Label | None = lab
+    while cur is not None and cur.parent is not None:
+        chain.append(cur)
+        cur = cur.parent
+    chain.reverse()
+    legs: list[PlannedLeg] = []
+    for c in chain:
+        svc, charge = c.service, c.charge
+        assert svc is not None and charge is not None
+        origin = svc.origin
+        dest = svc.destination
+        point_leg = svc.id.startswith("road:")
+        if origin == ORIGIN_POINT and isinstance(request.origin, tuple):
+            origin = _point_label(request.origin)
+        if dest == DESTINATION_POINT and isinstance(request.destination, tuple):
+            dest = _point_label(request.destination)
+        basis = PUBLISHED if (svc.basis == PUBLISHED and svc.co2e_basis == PUBLISHED) else ESTIMATE
+        legs.append(
+            PlannedLeg(
+                mode=svc.mode,
+                origin=origin,
+                destination=dest,
+                departure=datetime.fromtimestamp(c.dep_s, UTC),
+                arrival=datetime.fromtimestamp(c.arrival, UTC),
+                service_id=None if point_leg else svc.id,
+                departure_id=c.departure.id if c.departure is not None else None,
+                corridor=svc.corridor,
+                distance_km=svc.distance_km,
+                cost=charge.cost,
+                co2e_kg=charge.co2e_kg,
+                basis=basis,
+                cutoff=c.departure.cutoff if c.departure is not None else None,
+                handling_cost=charge.handling_cost,
+                hub_co2e_kg=charge.hub_co2e_kg,
+                teu=round(pb.cargo.teu(), 4),
+                weight_kg=pb.cargo.weight_kg,
+                via=svc.via,
+                sources=svc.sources,
+                provenance=svc.provenance,
+            )
+        )
+    key = "|".join(
+        leg.departure_id
+        or f"{leg.service_id or 'road'}:{leg.origin}>{leg.destination}@{leg.departure:%Y-%m-%dT%H:%MZ}"
+        for leg in legs
+    )
+    oid = "opt_" + hashlib.sha256(key.encode()).hexdigest()[:16]
+    arrival = legs[-1].arrival
+    return Option(
+        id=oid,
+        legs=tuple(legs),
+        cost=sum((leg.cost for leg in legs), Decimal("0.00")),
+        currency="USD",
+        transit_hours=round((arrival - legs[0].departure).total_seconds() / 3600, 2),
+        co2e_kg=round(lab.co2, 3),
+        labels=(),
+        basis=PUBLISHED if all(leg.basis == PUBLISHED for leg in legs) else ESTIMATE,
+        lead_time_hours=round((arrival - request.ready_at).total_seconds() / 3600, 2),
+    )
+
+
+def pareto_front(
+    network: Network,
+    timetable: Timetable,
+    request: QuoteRequest,
+    capacity_left: Mapping[str, float] | None = None,
+    kg_left: Mapping[str, float] | None = None,
+) -> list[Option]:
+    """Every Pareto-optimal itinerary over (cost, arrival, CO2e), unfiltered, sorted by arrival then cost."""
+    validate_request(network, request)
+    pb = _problem(network, timetable, request, capacity_left, kg_left)
+    return [_option(pb, request, lab) for lab in _search(pb)]
+
+
+def plan(
+    network: Network,
+    timetable: Timetable,
+    request: QuoteRequest,
+    capacity_left: Mapping[str, float] | None = None,
+    kg_left: Mapping[str, float] | None = None,
+) -> list[Option]:
+    """At most max_options meaningfully different Pareto-optimal options, labelled; NoRoute if none.
+
+    capacity_left: departure id -> TEU still free (missing = full capacity); kg_left likewise in kg (air).
+    """
+    validate_request(network, request)
+    pb = _problem(network, timetable, request, capacity_left, kg_left)
+    labels = _search(pb)
+    if not labels:
+        raise _diagnose(network, timetable, request, pb)
+    front = [_option(pb, request, lab) for lab in labels]
+    return select(front, request.max_options)
+
+
+# ------------------------------------------------------------------------------------------ selection
+
+# Tolerance: an option that another kept option matches within these margins on every criterion adds nothing
+# a user would act on.
+TOLERANCE_COST = (Decimal("0.02"), Decimal("25"))  # relative, absolute USD
+TOLERANCE_HOURS = 6.0
+TOLERANCE_CO2 = (0.02, 5.0)  # relative, absolute kg
+
+
+def _near_enough(p: Option, o: Option) -> bool:
+    """p is at least about as good as o on every criterion (within the tolerance)."""
+    cost_ok = p.cost <= o.cost + max(o.cost * TOLERANCE_COST[0], TOLERANCE_COST[1])
+    time_ok = (p.arrival() - o.arrival()).total_seconds() <= TOLERANCE_HOURS * 3600
+    co2_ok = p.co2e_kg <= o.co2e_kg + max(o.co2e_kg * TOLERANCE_CO2[0], TOLERANCE_CO2[1])
+    return cost_ok and time_ok and co2_ok
+
+
+def select(front: Sequence[Option], max_options: int) -> list[Option]:
+    """Label the extremes, drop near-duplicates, keep the most diverse rest up to max_options."""
+    if not front:
+        return []
+    cheapest = min(front, key=lambda o: (o.cost, o.arrival(), o.co2e_kg, o.id))
+    fastest = min(front, key=lambda o: (o.arrival(), o.cost, o.co2e_kg, o.id))
+    greenest = min(front, key=lambda o: (o.co2e_kg, o.cost, o.arrival(), o.id))
+    tags: dict[str, list[str]] = {}
+    for name, o in (("cheapest", cheapest), ("fastest", fastest), ("greenest", greenest)):
+        tags.setdefault(o.id, []).append(name)
+    kept: list[Option] = []
+    for o in (cheapest, fastest, greenest):
+        if o.id not in {k.id for k in kept} and len(kept) < max_options:
+            kept.append(o)
+    costs = [float(o.cost) for o in front]
+    times = [o.arrival().timestamp() for o in front]
+    co2s = [o.co2e_kg for o in front]
+    span = (max(costs) - min(costs) or 1.0, max(times) - min(times) or 1.0, max(co2s) - min(co2s) or 1.0)
+
+    def point(o: Option) -> tuple[float, float, float]:
+        return (float(o.cost) / span[0], o.arrival().timestamp() / span[1], o.co2e_kg / span[2])
+
+    rest = sorted((o for o in front if o.id not in {k.id for k in kept}), key=lambda o: o.id)
+    while len(kept) < max_options:
+        pool = [o for o in rest if not any(_near_enough(k, o) for k in kept)]
+        if not pool:
+            break
+        pts = [point(k) for k in kept]
+
+        def spread(o: Option, pts: list[tuple[float, float, float]] = pts) -> tuple[float, str]:
+            po = point(o)
+            return (min(math.dist(po, q) for q in pts), o.id)
+
+        best = max(pool, key=lambda o: (spread(o)[0], [-ord(c) for c in o.id]))
+        kept.append(best)
+        rest.remove(best)
+    out = [replace(o, labels=tuple(tags.get(o.id, ()))) for o in kept]
+    return sorted(out, key=lambda o: (o.arrival(), o.cost, o.co2e_kg, o.id))
+
+
+# ------------------------------------------------------------------------------------------ diagnosis
+
+
+def _diagnose(network: Network, timetable: Timetable, request: QuoteRequest, pb: _Problem) -> RoutingError:
+    """Explain an empty answer by relaxing one constraint at a time; say what would work."""
+    cargo = request.cargo
+    where = f"from {pb.source.lstrip('@')} to {pb.target.lstrip('@')}"
+    if pb.deliver_by_s is not None:
+        relaxed = _search(replace(pb, deliver_by_s=None))
+        if relaxed:
+            first = datetime.fromtimestamp(min(r.arrival for r in relaxed), UTC)
+            return NoRoute(
+                f"no option {where} arrives by {request.deliver_by:%Y-%m-%dT%H:%MZ}; "
+                f"the earliest arrival is {first:%Y-%m-%dT%H:%MZ}",
+                suggestion=f"a deliver_by of {first:%Y-%m-%dT%H:%MZ} or later",
+            )
+    if cargo.dangerous_goods and _search(replace(pb, cargo=replace(cargo, dangerous_goods=False))):
+        refusing = sorted({s.id for s in network.services.values() if not s.accepts_dangerous_goods()})
+        alt = _other_equipment(pb, cargo)
+        return NoRoute(
+            f"no service on the routes {where} takes dangerous goods for {cargo.equipment} "
+            f"(refusing: {', '.join(refusing[:8]) or 'none'})",
+            suggestion=alt or "ship the dangerous goods separately; the rest of the cargo has options",
+        )
+    if cargo.needs_reefer and _search(replace(pb, cargo=replace(cargo, temperature=None, equipment="40HC"))):
+        return NoRoute(
+            f"no service on the routes {where} takes reefer (temperature-controlled) cargo",
+            suggestion=_other_equipment(pb, cargo) or "dry cargo in 40HC has options on this route",
+        )
+    limited = pb.capacity_left is not None or pb.kg_left is not None
+    if limited and _search(replace(pb, capacity_left=None, kg_left=None)):
+        return NoRoute(
+            f"every departure that connects {where} is full "
+            f"for {cargo.teu():.2f} TEU / {cargo.weight_kg:,.0f} kg",
+            suggestion="a later ready_at date, or smaller lots",
+        )
+    if _search(replace(pb, ignore_suspensions=True)):
+        return NoRoute(
+            f"the services that connect {where} are suspended",
+            suggestion="a later ready_at date, once the suspension ends",
+        )
+    alt = _other_equipment(pb, cargo)
+    if alt:
+        return NoRoute(f"no service {where} carries {cargo.equipment}", suggestion=alt)
+    end = timetable.end
+    return NoRoute(
+        f"no itinerary {where} fits the timetable (which runs to {end:%Y-%m-%d}) for this cargo",
+        suggestion="an earlier ready_at within the timetable horizon, or another destination",
+    )
+
+
+def _other_equipment(pb: _Problem, cargo: Cargo) -> str | None:
+    limits = pb.network.planning.equipment
+    for eq in ("40HC", "40GP", "20GP", "LCL", "AIR"):
+        if eq == cargo.equipment:
+            continue
+        spec = limits.get(eq, {})
+        if cargo.weight_kg > spec.get("max_kg", math.inf) or cargo.volume_m3 > spec.get("max_m3", math.inf):
+            continue
+        if cargo.temperature is not None and eq != "AIR":
+            continue
+        found = _search(replace(pb, cargo=replace(cargo, equipment=eq)))
+        if found:
+            return f"equipment {eq} has {len(found)} option(s) on this route"
+    return None

@@ -1,0 +1,71 @@
+"""The planner's Pareto front equals a brute-force enumeration on many small random networks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from routing.network import load_network
+from routing.planner import Cargo, QuoteRequest, pareto_front
+from routing.timetable import expand
+from tests.unit.routing.gen import brute_force, small_network
+
+T0 = datetime(2027, 3, 1, tzinfo=UTC)
+MODES = st.sampled_from(["rail", "rail", "sea", "river", "road"])
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> tuple[dict, int, int, bool, float | None, int, list[int]]:
+    n = draw(st.integers(3, 6))
+    coords = [(20.0 + 0.5 * i + draw(st.floats(0, 0.3)), 100.0 + 0.5 * i) for i in range(n)]
+    legs = []
+
+    def leg(i: int, j: int) -> tuple[int, int, str, float, float, float, int, bool, bool]:
+        return (
+            i,
+            j,
+            draw(MODES),
+            float(draw(st.integers(300, 2500))),
+            draw(st.sampled_from([0.5, 0.8, 1.0, 1.7])),
+            draw(st.sampled_from([1, 2, 3, 4, 7])),
+            draw(st.integers(100, 3000)),
+            draw(st.sampled_from([True, True, True, False])),
+            draw(st.sampled_from([True, True, False])),
+        )
+
+    for i in range(n - 1):  # a chain keeps the network connected
+        legs.append(leg(i, i + 1))
+    for _ in range(draw(st.integers(0, 9))):
+        i, j = draw(st.integers(0, n - 1)), draw(st.integers(0, n - 1))
+        if i != j:
+            legs.append(leg(i, j))
+    data = small_network(coords, legs, handling=draw(st.sampled_from([0, 2, 6, 12])))
+    origin = draw(st.integers(0, n - 1))
+    dest = draw(st.integers(0, n - 1).filter(lambda d: d != origin))
+    dg = draw(st.sampled_from([False, False, True]))
+    deliver_days = draw(st.one_of(st.none(), st.floats(2.0, 20.0)))
+    ready_hours = draw(st.integers(0, 7 * 24))
+    full = draw(st.lists(st.integers(0, 10_000), max_size=6))
+    return data, origin, dest, dg, deliver_days, ready_hours, full
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_front_equals_brute_force(case: tuple[dict, int, int, bool, float | None, int, list[int]]) -> None:
+    data, origin, dest, dg, deliver_days, ready_hours, full = case
+    network = load_network(data)
+    timetable = expand(network, T0, 3)
+    ready = T0 + timedelta(hours=ready_hours)
+    deliver_by = ready + timedelta(days=deliver_days) if deliver_days is not None else None
+    deps = timetable.departures
+    # some departures already full: the cargo (2 TEU) does not fit in 1 TEU
+    capacity_left = {deps[k % len(deps)].id: 1.0 for k in full} if deps else {}
+    request = QuoteRequest(
+        f"N{origin}", f"N{dest}", ready, deliver_by, Cargo(8000, 50, "40HC", dangerous_goods=dg), "9710"
+    )
+    expected = brute_force(network, timetable, request, capacity_left)
+    got = pareto_front(network, timetable, request, capacity_left)
+    assert {(o.arrival(), o.cost, o.co2e_kg) for o in got} == expected
+    assert len(got) == len(expected)  # no duplicates either
