@@ -108,4 +108,8 @@ def _load_extensions() -> None:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # Run through the imported module, so that `python -m api.cli` shares one command table with the
+    # extension modules (which register into `api.cli`, not into `__main__`).
+    from api.cli import main as _main
+
+    raise SystemExit(_main())

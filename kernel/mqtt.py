@@ -32,6 +32,7 @@ class Message:
     payload: bytes
     qos: int = 0
     retain: bool = False
+    mid: int = 0
 
 
 Receiver = Callable[[Message], None]
@@ -82,6 +83,7 @@ class PahoCommunicator:
         status_topic: str | None = None,
         keepalive: int = 30,
         max_inflight: int = 100,
+        manual_ack: bool = False,
     ) -> None:
         self.address = address
         self.client_id = client_id
@@ -97,6 +99,10 @@ class PahoCommunicator:
         self._persistent = persistent
         self.client = paho.Client(CallbackAPIVersion.VERSION2, **kwargs)
         self.client.max_inflight_messages_set(max_inflight)
+        # With manual acks a QoS 1 message is acknowledged only after it is committed, so a crash before the
+        # commit makes the broker deliver it again (the persistent session keeps it).
+        self.manual_ack = manual_ack
+        self.client.manual_ack_set(manual_ack)
         self.client.max_queued_messages_set(0)
         if address.username:
             self.client.username_pw_set(address.username, address.password)
@@ -147,6 +153,11 @@ class PahoCommunicator:
     def publish_and_wait(self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False) -> None:
         self.client.publish(topic, payload, qos=qos, retain=retain).wait_for_publish(10)
 
+    def ack(self, message: Message) -> None:
+        """Acknowledge a QoS 1/2 message received with manual acks."""
+        if self.manual_ack and message.qos > 0:
+            self.client.ack(message.mid, message.qos)
+
     def subscribe(self, topic_filter: str, receiver: Receiver, qos: int = 1) -> None:
         with self._lock:
             self._subs.append((topic_filter, qos))
@@ -175,7 +186,9 @@ class PahoCommunicator:
         self._connected.clear()
 
     def _on_message(self, _c: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
-        message = Message(topic=msg.topic, payload=msg.payload, qos=msg.qos, retain=bool(msg.retain))
+        message = Message(
+            topic=msg.topic, payload=msg.payload, qos=msg.qos, retain=bool(msg.retain), mid=msg.mid
+        )
         with self._lock:
             receivers = list(self._receivers)
         for topic_filter, receiver in receivers:
@@ -189,6 +202,7 @@ class FakeCommunicator:
     def __init__(self) -> None:
         self.published: list[Message] = []
         self.retained: dict[str, Message] = {}
+        self.acked: list[Message] = []
         self._receivers: list[tuple[str, Receiver]] = []
 
     def publish(self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False) -> None:
@@ -208,6 +222,9 @@ class FakeCommunicator:
         for topic, message in self.retained.items():
             if fnmatch.fnmatch(topic, topic_filter.replace("#", "*").replace("+", "*")):
                 receiver(message)
+
+    def ack(self, message: Message) -> None:
+        self.acked.append(message)
 
     def stop(self) -> None:
         self._receivers.clear()

@@ -1,0 +1,1 @@
+"""Shipments: quotes -> bookings -> waybills, milestones and status, tracking, ETA, alarms, webhooks."""

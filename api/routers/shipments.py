@@ -1,7 +1,137 @@
-"""HTTP face of shipments (filled in by its package's work)."""
+"""Quotes and bookings: the forwarder's HTTP face of `logistics.quoting`."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import time
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-router = APIRouter(prefix="/v1")
+from fastapi import APIRouter, Depends, Header
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from sqlalchemy.orm import Session
+
+from kernel.identity import Principal, Role
+from logistics import quoting
+
+from api import idempotency
+from api.deps import ContainerDep, require
+from api.runtime_state import network_state
+
+router = APIRouter(prefix="/v1", tags=["quotes and bookings"])
+Forwarder = Annotated[Principal, Depends(require(Role.FORWARDER))]
+
+
+class LatLon(BaseModel):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class CargoIn(BaseModel):
+    weight_kg: float = Field(gt=0, le=500_000, description="gross weight, kg")
+    volume_m3: float = Field(gt=0, le=2_000, description="volume, m3")
+    equipment: Literal["LCL", "20GP", "40GP", "40HC", "40RF", "AIR"]
+    dangerous_goods: bool = False
+    temperature: tuple[float, float] | None = Field(
+        default=None, description="required range in degC, [min, max], for reefer cargo"
+    )
+
+    @field_validator("temperature")
+    @classmethod
+    def _range(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is not None and v[0] > v[1]:
+            raise ValueError("temperature range must be [min, max] with min <= max")
+        return v
+
+
+class QuoteIn(BaseModel):
+    origin: str | LatLon
+    destination: str | LatLon
+    ready_at: AwareDatetime
+    deliver_by: AwareDatetime | None = None
+    cargo: CargoIn
+    customs_mode: Literal["9610", "9710", "9810", "1210"]
+    max_options: int = Field(default=8, ge=1, le=20)
+
+
+def _place(p: str | LatLon) -> str | tuple[float, float]:
+    return p if isinstance(p, str) else (p.lat, p.lon)
+
+
+class BookingIn(BaseModel):
+    quote_id: str
+    option_id: str
+    shipper: dict[str, Any] = Field(default_factory=dict)
+    consignee: dict[str, Any] = Field(default_factory=dict)
+    references: list[Any] = Field(default_factory=list)
+
+
+@router.post("/quotes", status_code=201)
+def post_quote(
+    body: QuoteIn,
+    container: ContainerDep,
+    principal: Forwarder,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """Plan a Pareto set of options (cost, arrival, CO2e) for cargo out of Yibin or anywhere on the network."""
+    state = network_state(container)
+    q = quoting.QuoteInput(
+        origin=_place(body.origin),
+        destination=_place(body.destination),
+        ready_at=body.ready_at,
+        deliver_by=body.deliver_by,
+        weight_kg=body.cargo.weight_kg,
+        volume_m3=body.cargo.volume_m3,
+        equipment=body.cargo.equipment,
+        dangerous_goods=body.cargo.dangerous_goods,
+        temperature=body.cargo.temperature,
+        customs_mode=body.customs_mode,
+        max_options=body.max_options,
+    )
+
+    def create(session: Session) -> tuple[int, dict[str, Any]]:
+        started = time.perf_counter()
+        try:
+            return 201, quoting.request_quote(session, state, principal, q, container.clock.now())
+        finally:
+            container.metrics.quote_seconds.observe(time.perf_counter() - started)
+
+    return idempotency.run(container, principal, idempotency_key, "quotes", body.model_dump(mode="json"), create)
+
+
+@router.get("/quotes/{quote_id}")
+def get_quote(quote_id: str, container: ContainerDep, principal: Forwarder) -> dict[str, Any]:
+    with container.db.session() as session:
+        row = quoting.get_quote(session, principal, quote_id)
+    return {
+        "id": row["id"],
+        "request": row["request"],
+        "options": row["options"],
+        "expires_at": row["expires_at"].isoformat(),
+    }
+
+
+@router.post("/bookings", status_code=201)
+def post_booking(
+    body: BookingIn,
+    container: ContainerDep,
+    principal: Forwarder,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """Book one option of a quote; consumes capacity on its departures (409 when one is full)."""
+    state = network_state(container)
+
+    def create(session: Session) -> tuple[int, dict[str, Any]]:
+        now: datetime = container.clock.now()
+        return 201, quoting.book(
+            session, state, principal, body.quote_id, body.option_id, body.shipper, body.consignee,
+            body.references, now,
+        )
+
+    return idempotency.run(container, principal, idempotency_key, "bookings", body.model_dump(mode="json"), create)
+
+
+@router.post("/bookings/{booking_id}/cancel")
+def cancel_booking(booking_id: str, container: ContainerDep, principal: Forwarder) -> dict[str, Any]:
+    with container.db.session() as session:
+        return quoting.cancel_booking(session, principal, booking_id, container.clock.now())

@@ -1,7 +1,191 @@
-"""HTTP face of tracking (filled in by its package's work)."""
+"""Waybills, trackers, the event log, the live stream and webhooks."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
 
-router = APIRouter(prefix="/v1")
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field, HttpUrl
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kernel.identity import Principal, Role
+from kernel.ids import new_id
+from logistics import devices, events, waybills
+from logistics.tables import webhooks
+from logistics.waybills import require_visible
+
+from api import idempotency
+from api.deps import ContainerDep, CurrentPrincipal, require
+from api.stream import Broadcaster
+
+router = APIRouter(prefix="/v1", tags=["waybills and tracking"])
+Shipper = Annotated[Principal, Depends(require(Role.FORWARDER))]
+
+
+class DeviceIn(BaseModel):
+    device_id: str = Field(min_length=1, max_length=64)
+    kind: Literal["container", "truck", "parcel", "pallet", "reefer"] = "container"
+    report_interval_s: int = Field(default=1800, ge=10, le=86_400)
+
+
+class TrackerIn(BaseModel):
+    device_id: str = Field(min_length=1, max_length=64)
+
+
+WEBHOOK_EVENTS = ("waybill.status", "waybill.milestone", "waybill.alarm", "waybill.alarm_cleared", "*")
+
+
+class WebhookIn(BaseModel):
+    url: HttpUrl
+    events: list[Literal["waybill.status", "waybill.milestone", "waybill.alarm", "waybill.alarm_cleared", "*"]] = (
+        Field(min_length=1)
+    )
+    secret: str = Field(min_length=16, max_length=200, description="shared secret for the HMAC-SHA256 signature")
+
+
+@router.get("/waybills")
+def list_waybills(
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+    status: str | None = None,
+    destination: str | None = None,
+    customs_mode: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    with container.db.session() as session:
+        return waybills.list_waybills(
+            session, principal, status=status, destination=destination, customs_mode=customs_mode,
+            limit=limit, cursor=cursor,
+        )
+
+
+@router.get("/waybills/{waybill_no}")
+def get_waybill(waybill_no: str, container: ContainerDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    with container.db.session() as session:
+        return waybills.get_waybill(session, principal, waybill_no)
+
+
+@router.get("/waybills/{waybill_no}/events")
+def waybill_events(
+    waybill_no: str,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+) -> dict[str, Any]:
+    with container.db.session() as session:
+        require_visible(session, principal, waybill_no)
+        items = events.list_events(session, waybill_no, after, limit)
+    return {"items": items, "next_after": items[-1]["id"] if len(items) == limit else None}
+
+
+@router.post("/devices", status_code=201)
+def post_device(
+    body: DeviceIn,
+    container: ContainerDep,
+    principal: Shipper,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """Register a tracker; returns its MQTT credentials (the password is shown once)."""
+
+    def create(session: Session) -> tuple[int, dict[str, Any]]:
+        return 201, devices.register(
+            session, principal, body.device_id, body.kind, body.report_interval_s, container.clock.now()
+        )
+
+    return idempotency.run(container, principal, idempotency_key, "devices", body.model_dump(mode="json"), create)
+
+
+@router.get("/devices/{device_id}")
+def get_device(device_id: str, container: ContainerDep, principal: Shipper) -> dict[str, Any]:
+    with container.db.session() as session:
+        return devices.get_device(session, principal, device_id)
+
+
+@router.post("/waybills/{waybill_no}/trackers", status_code=201)
+def attach_tracker(waybill_no: str, body: TrackerIn, container: ContainerDep, principal: Shipper) -> dict[str, Any]:
+    with container.db.session() as session:
+        return devices.attach(session, principal, waybill_no, body.device_id, container.clock.now())
+
+
+@router.delete("/waybills/{waybill_no}/trackers/{device_id}", status_code=204)
+def detach_tracker(waybill_no: str, device_id: str, container: ContainerDep, principal: Shipper) -> None:
+    with container.db.session() as session:
+        devices.detach(session, principal, waybill_no, device_id, container.clock.now())
+
+
+@router.post("/webhooks", status_code=201)
+def post_webhook(
+    body: WebhookIn,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """Subscribe a URL to waybill events; each delivery carries `X-Xborder-Signature: sha256=<hex HMAC>`."""
+
+    def create(session: Session) -> tuple[int, dict[str, Any]]:
+        hook_id = new_id("wh")
+        session.execute(
+            webhooks.insert().values(
+                id=hook_id, tenant_id=principal.tenant_id, url=str(body.url), events=list(body.events),
+                secret=body.secret, created_at=container.clock.now(), active=True,
+            )
+        )
+        return 201, {"id": hook_id, "url": str(body.url), "events": list(body.events)}
+
+    return idempotency.run(container, principal, idempotency_key, "webhooks", body.model_dump(mode="json"), create)
+
+
+@router.get("/webhooks")
+def list_webhooks(container: ContainerDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    with container.db.session() as session:
+        rows = session.execute(select(webhooks).where(webhooks.c.tenant_id == principal.tenant_id)).mappings()
+        return {"items": [{"id": r["id"], "url": r["url"], "events": r["events"], "active": r["active"]} for r in rows]}
+
+
+@router.get("/stream")
+async def stream(request: Request, container: ContainerDep, principal: CurrentPrincipal) -> StreamingResponse:
+    """Server-Sent Events: `waybill.status` for every change of a waybill the caller may see."""
+    broadcaster: Broadcaster | None = container.extras.get("broadcaster")
+    if broadcaster is None:
+        broadcaster = Broadcaster()
+        container.extras["broadcaster"] = broadcaster
+    sub = broadcaster.subscribe()
+    allowed: dict[str, bool] = {}
+
+    def may_see(waybill_no: str) -> bool:
+        if principal.role is Role.ADMIN:
+            return True
+        if waybill_no not in allowed:
+            with container.db.session() as session:
+                try:
+                    require_visible(session, principal, waybill_no)
+                    allowed[waybill_no] = True
+                except Exception:
+                    allowed[waybill_no] = False
+        return allowed[waybill_no]
+
+    async def gen() -> AsyncIterator[str]:
+        try:
+            yield ": connected\n\n"
+            while True:
+                if await request.is_disconnected():
+                    break
+                try:
+                    event = await asyncio.wait_for(sub[1].get(), timeout=15)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                data = event["data"]
+                if may_see(str(data.get("waybill_no"))):
+                    yield f"event: {event['event']}\ndata: {json.dumps(data)}\n\n"
+        finally:
+            broadcaster.unsubscribe(sub)
+
+    return StreamingResponse(gen(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

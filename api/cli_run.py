@@ -1,0 +1,241 @@
+"""`xborder serve | ingest | scheduler | seed | demo | replay`: the long-running processes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kernel.settings import Settings
+
+from api.cli import EXTENSIONS, command
+
+if TYPE_CHECKING:
+    from api.runtime import BrokerChoice
+
+log = logging.getLogger("xborder")
+
+
+def _add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = sub.add_parser("serve", help="HTTP API + dashboard, and (by default) broker, ingest and scheduler")
+    serve.add_argument("--no-ingest", action="store_true", help="run the ingest as separate processes")
+    serve.add_argument("--no-scheduler", action="store_true", help="run the scheduler as a separate process")
+    serve.add_argument("--migrate", action="store_true", help="migrate the database first")
+    ingest = sub.add_parser("ingest", help="telemetry ingest worker (any number, sharing the load)")
+    ingest.add_argument("--id", default=None, help="stable client id (persistent MQTT session); default ingest-<host>")
+    ingest.add_argument("--metrics-port", type=int, default=None, help="expose /metrics on this port")
+    sub.add_parser("scheduler", help="scheduled jobs (one leader among any number of schedulers)")
+    seed = sub.add_parser("seed", help="create demo tenants, keys, warehouses, sellers and SKUs")
+    seed.add_argument("--keys-file", default="var/demo-keys.json")
+    demo = sub.add_parser("demo", help="migrate, seed, serve everything and run a simulated tracker fleet")
+    demo.add_argument("--keys-file", default="var/demo-keys.json")
+    demo.add_argument("--shipments", type=int, default=6, help="shipments the simulator books and tracks")
+    demo.add_argument("--no-simulator", action="store_true")
+    replay = sub.add_parser("replay", help="re-derive milestones and status of waybills from stored readings")
+    replay.add_argument("waybills", nargs="*", help="waybill numbers (default: all with readings)")
+    replay.add_argument("--check", action="store_true", help="only compare with what is stored; exit 1 on a difference")
+
+
+EXTENSIONS.append(_add)
+
+
+def _container(settings: Settings):  # type: ignore[no-untyped-def]
+    from api.bootstrap import build
+
+    return build(settings)
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.is_set():
+        stop.wait(1)
+
+
+def serve_all(
+    settings: Settings,
+    *,
+    ingest: bool = True,
+    scheduler: bool = True,
+    banner: list[str] | None = None,
+    broker: BrokerChoice | None = None,
+) -> int:
+    from api.runtime import Runtime, choose_broker, run_http
+
+    container = _container(settings)
+    broker = broker or choose_broker(settings)
+    container.mqtt_url = broker.url
+    runtime = Runtime(container, broker)
+    print(broker.message, flush=True)
+    from api.runtime_state import network_state
+
+    network_state(container).timetable(container.clock.now())  # load and expand before the first quote
+    try:
+        runtime.start_publisher()
+        if ingest:
+            runtime.start_ingest()
+        if scheduler:
+            runtime.start_scheduler()
+        print(f"HTTP API and dashboard: http://{settings.host}:{settings.port}/  (docs at /docs)", flush=True)
+        for line in banner or []:
+            print(line, flush=True)
+        run_http(container, settings.host, settings.port)
+    finally:
+        runtime.stop()
+        container.db.engine.dispose()
+    return 0
+
+
+@command("serve")
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    if args.migrate:
+        from api.migrate import upgrade
+
+        upgrade(settings.database_url)
+    return serve_all(settings, ingest=not args.no_ingest, scheduler=not args.no_scheduler)
+
+
+@command("ingest")
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    import socket
+
+    from api.runtime import Runtime, choose_broker
+
+    if not settings.mqtt_url:
+        print("xborder ingest needs XB_MQTT_URL (the broker that `serve` uses)", file=sys.stderr)
+        return 2
+    container = _container(settings)
+    runtime = Runtime(container, choose_broker(settings))
+    if args.metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(args.metrics_port, registry=container.metrics.registry)
+    ingest_id = args.id or f"ingest-{socket.gethostname()}"
+    runtime.start_publisher()
+    runtime.start_ingest(ingest_id)
+    print(f"ingest {ingest_id} consuming telemetry from {settings.mqtt_url}", flush=True)
+    try:
+        _wait_for_signal()
+    finally:
+        runtime.stop()
+    return 0
+
+
+@command("scheduler")
+def _scheduler(args: argparse.Namespace, settings: Settings) -> int:
+    from api.runtime import Runtime, choose_broker
+
+    container = _container(settings)
+    runtime = Runtime(container, choose_broker(settings))
+    runtime.start_scheduler()
+    print("scheduler running (jobs run on the elected leader only)", flush=True)
+    try:
+        _wait_for_signal()
+    finally:
+        runtime.stop()
+    return 0
+
+
+@command("seed")
+def _seed(args: argparse.Namespace, settings: Settings) -> int:
+    from api.seed import seed_demo
+
+    container = _container(settings)
+    keys = seed_demo(container.db, container.clock, Path(args.keys_file))
+    for name, entry in keys.items():
+        print(f"{name:10s} {entry['role']:10s} {entry['key']}")
+    return 0
+
+
+@command("demo")
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from api.migrate import upgrade
+    from api.seed import seed_demo
+
+    upgrade(settings.database_url)
+    container = _container(settings)
+    keys = seed_demo(container.db, container.clock, Path(args.keys_file))
+    container.db.engine.dispose()
+    base = f"http://{settings.host}:{settings.port}"
+    banner = ["", "Demo API keys (also in " + args.keys_file + "):"]
+    banner += [f"  {name:10s} {entry['role']:10s} {entry['key']}" for name, entry in keys.items()]
+    banner += [
+        "",
+        f"Dashboard: {base}/   API docs: {base}/docs   Health: {base}/healthz",
+        f"Try: curl -H 'Authorization: Bearer {keys['forwarder']['key']}' {base}/v1/waybills",
+        "Ctrl-C stops everything.",
+    ]
+    from api.runtime import choose_broker
+
+    broker = choose_broker(settings)
+    if not args.no_simulator:
+        threading.Thread(
+            target=_start_simulator, args=(settings, keys, args.shipments, broker.url), daemon=True
+        ).start()
+    try:
+        return serve_all(settings, banner=banner, broker=broker)
+    finally:
+        sim: subprocess.Popen[bytes] | None = SIMULATOR.get("proc")
+        if sim is not None and sim.poll() is None:
+            sim.send_signal(signal.SIGTERM)
+            try:
+                sim.wait(10)
+            except subprocess.TimeoutExpired:
+                sim.kill()
+
+
+SIMULATOR: dict[str, subprocess.Popen[bytes]] = {}
+
+
+def _start_simulator(settings: Settings, keys: dict[str, dict[str, str]], shipments: int, mqtt_url: str) -> None:
+    import httpx
+
+    base = f"http://{settings.host}:{settings.port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            health = httpx.get(f"{base}/healthz", timeout=2).json()
+            if health.get("status") == "ok":
+                break
+        except (httpx.HTTPError, ValueError):
+            pass
+        time.sleep(0.5)
+    else:
+        log.error("the API did not come up; the simulator is not started")
+        return
+    env = dict(os.environ)
+    cmd = [sys.executable, "-m", "api.cli", "simulate", "--api", base, "--key", keys["forwarder"]["key"],
+           "--book", str(shipments), "--trackers", str(shipments)]
+    cmd += ["--mqtt", mqtt_url]
+    print(f"simulator: {' '.join(cmd[2:5])} ... (booking {shipments} shipments out of Yibin)", flush=True)
+    SIMULATOR["proc"] = subprocess.Popen(cmd, env=env)
+
+
+@command("replay")
+def _replay(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy import select
+
+    from logistics.replay import replay_waybill
+    from logistics.tables import readings
+
+    container = _container(settings)
+    with container.db.session() as session:
+        numbers = args.waybills or sorted(
+            {w for w in session.execute(select(readings.c.waybill_no).distinct()).scalars() if w}
+        )
+    differences = 0
+    for no in numbers:
+        with container.db.session() as session:
+            report = replay_waybill(session, no, container.clock.now(), check_only=args.check)
+        differences += 0 if report["same"] else 1
+        print(json.dumps(report))
+    return 1 if (args.check and differences) else 0

@@ -1,0 +1,17 @@
+"""Process-wide state hung on the container: the network and its timetable."""
+
+from __future__ import annotations
+
+from logistics.network_state import NetworkState
+
+from api.bootstrap import Container
+
+
+def network_state(container: Container) -> NetworkState:
+    state = container.extras.get("network_state")
+    if state is None:
+        state = NetworkState(weeks=container.settings.horizon_weeks)
+        container.extras["network_state"] = state
+        container.extras["network"] = state.network
+    assert isinstance(state, NetworkState)
+    return state

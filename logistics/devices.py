@@ -1,0 +1,140 @@
+"""Trackers: registration with per-device MQTT credentials, attachment to waybills."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.orm import Session
+
+from kernel.errors import Conflict, InvalidInput, NotFound
+from kernel.identity import Principal, Role
+from logistics.tables import devices, tracker_attachments, waybills
+from logistics.waybills import require_visible
+
+DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+KINDS = ("container", "truck", "parcel", "pallet", "reefer")
+PBKDF2_ITERATIONS = 101
+
+
+def mosquitto_hash(password: str, salt: bytes | None = None, iterations: int = PBKDF2_ITERATIONS) -> str:
+    """A password hash in Mosquitto 2 `password_file` form: `$7$<iterations>$<salt b64>$<hash b64>`."""
+    salt = salt or os.urandom(12)
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations)
+    return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        _, seven, iterations, salt_b64, _hash = stored.split("$")
+    except ValueError:
+        return False
+    if seven != "7":
+        return False
+    expected = mosquitto_hash(password, base64.b64decode(salt_b64), int(iterations))
+    return hmac.compare_digest(expected, stored)
+
+
+def register(
+    session: Session, principal: Principal, device_id: str, kind: str, report_interval_s: int, now: datetime
+) -> dict[str, Any]:
+    if not DEVICE_ID.match(device_id):
+        raise InvalidInput(
+            "device_id must be 1-64 letters, digits, '.', '_' or '-' (it becomes an MQTT topic level)",
+            errors=[{"field": "device_id", "message": "invalid characters or length"}],
+        )
+    if kind not in KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(KINDS)}", errors=[{"field": "kind", "message": "unknown"}])
+    if session.execute(select(devices.c.device_id).where(devices.c.device_id == device_id)).first():
+        raise Conflict(f"device {device_id} is already registered")
+    password = secrets.token_urlsafe(24)
+    session.execute(
+        devices.insert().values(
+            device_id=device_id,
+            tenant_id=principal.tenant_id,
+            kind=kind,
+            secret_hash=mosquitto_hash(password),
+            report_interval_s=report_interval_s,
+            created_at=now,
+        )
+    )
+    return {
+        "device_id": device_id,
+        "kind": kind,
+        "username": device_id,
+        "password": password,
+        "topic": f"xborder/v1/devices/{device_id}/telemetry",
+        "status_topic": f"xborder/v1/devices/{device_id}/status",
+        "report_interval_s": report_interval_s,
+    }
+
+
+def _device(session: Session, principal: Principal, device_id: str) -> Any:
+    query = select(devices).where(devices.c.device_id == device_id)
+    if principal.role is not Role.ADMIN:
+        query = query.where(devices.c.tenant_id == principal.tenant_id)
+    row = session.execute(query).mappings().first()
+    if row is None:
+        raise NotFound(f"device {device_id} does not exist")
+    return row
+
+
+def get_device(session: Session, principal: Principal, device_id: str) -> dict[str, Any]:
+    row = _device(session, principal, device_id)
+    attached = session.execute(
+        select(tracker_attachments.c.waybill_no).where(
+            tracker_attachments.c.device_id == device_id, tracker_attachments.c.detached_at.is_(None)
+        )
+    ).scalar()
+    return {
+        "device_id": row["device_id"],
+        "kind": row["kind"],
+        "report_interval_s": row["report_interval_s"],
+        "last_seq": row["last_seq"],
+        "last_seen_at": row["last_seen_at"].isoformat() if row["last_seen_at"] else None,
+        "waybill_no": attached,
+    }
+
+
+def attach(session: Session, principal: Principal, waybill_no: str, device_id: str, now: datetime) -> dict[str, Any]:
+    """Attach a tracker to a shipment; a tracker follows one shipment at a time."""
+    require_visible(session, principal, waybill_no)
+    _device(session, principal, device_id)
+    status = session.execute(select(waybills.c.status).where(waybills.c.waybill_no == waybill_no)).scalar_one()
+    if status in ("DELIVERED", "CANCELLED"):
+        raise Conflict(f"waybill {waybill_no} is {status}; trackers cannot be attached")
+    current = session.execute(
+        select(tracker_attachments.c.waybill_no).where(
+            tracker_attachments.c.device_id == device_id, tracker_attachments.c.detached_at.is_(None)
+        )
+    ).scalar()
+    if current == waybill_no:
+        return {"device_id": device_id, "waybill_no": waybill_no, "attached": True}
+    if current is not None:
+        raise Conflict(f"device {device_id} is attached to waybill {current}; detach it first")
+    session.execute(
+        tracker_attachments.insert().values(device_id=device_id, waybill_no=waybill_no, attached_at=now)
+    )
+    return {"device_id": device_id, "waybill_no": waybill_no, "attached": True}
+
+
+def detach(session: Session, principal: Principal, waybill_no: str, device_id: str, now: datetime) -> None:
+    require_visible(session, principal, waybill_no)
+    session.execute(
+        update(tracker_attachments)
+        .where(
+            and_(
+                tracker_attachments.c.device_id == device_id,
+                tracker_attachments.c.waybill_no == waybill_no,
+                tracker_attachments.c.detached_at.is_(None),
+            )
+        )
+        .values(detached_at=now)
+    )

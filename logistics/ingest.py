@@ -1,0 +1,310 @@
+"""The telemetry ingest: an MQTT consumer that stores readings in batches and moves waybills.
+
+Delivery guarantees: subscriptions are QoS 1 on a persistent session with manual acknowledgement, and a
+message is acknowledged only after the batch holding it is committed. A crash loses nothing the broker
+accepted; redelivery is harmless because readings are keyed by (device, seq). Several ingest processes share
+the load through an MQTT 5 shared subscription; per-waybill correctness does not depend on which process gets
+which reading, because each waybill is re-derived from all its stored readings under a row lock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from kernel.clock import Clock
+from kernel.db import Database
+from kernel.mqtt import Communicator, Message
+from logistics import tracking_service
+from logistics.tables import deadletters, devices, readings, tracker_attachments, waybills
+from logistics.tracking.readings import PayloadError, Reading, parse_message
+
+log = logging.getLogger(__name__)
+TOPIC_ROOT = "xborder/v1"
+
+
+@dataclass
+class BatchResult:
+    accepted: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    deadletter: int = 0
+    changes: list[tracking_service.Changes] = field(default_factory=list)
+    deadletters: list[tuple[str, str, str]] = field(default_factory=list)  # (device_id, reason, payload)
+
+
+Counter = Callable[[str, int], None]
+
+
+def device_of(topic: str, root: str = TOPIC_ROOT) -> str | None:
+    parts = topic.split("/")
+    base = root.split("/")
+    if len(parts) == len(base) + 3 and parts[: len(base)] == base and parts[-3] == "devices" and parts[-1] == "telemetry":
+        return parts[-2]
+    return None
+
+
+def _insert(session: Session) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+Hook = Callable[[Session, tracking_service.Changes], None]
+
+
+def process_batch(
+    session: Session, messages: list[Message], now: datetime, root: str = TOPIC_ROOT, hooks: list[Hook] | None = None
+) -> BatchResult:
+    """Store the readings of a batch of MQTT messages and re-derive every waybill they touch."""
+    result = BatchResult()
+    parsed: list[tuple[str, Reading]] = []
+    for msg in messages:
+        device_id = device_of(msg.topic, root)
+        text = msg.payload[:2000].decode("utf-8", "replace")
+        if device_id is None:
+            result.deadletters.append(("unknown", f"not a telemetry topic: {msg.topic}", text))
+            continue
+        try:
+            payload = parse_message(device_id, msg.payload, received_at=now)
+        except PayloadError as exc:
+            result.deadletters.append((device_id, exc.reason, text))
+            continue
+        # A backlog array with some bad elements: the good ones are kept, each bad one dead-lettered.
+        for index, reason in payload.rejected:
+            where = f"element {index}: " if payload.is_array else ""
+            result.deadletters.append((device_id, where + reason, text))
+        parsed.extend((device_id, r) for r in payload.readings)
+
+    device_ids = sorted({d for d, _ in parsed})
+    known: dict[str, Any] = {}
+    attached: dict[str, tuple[str, str]] = {}
+    if device_ids:
+        for row in session.execute(select(devices).where(devices.c.device_id.in_(device_ids))).mappings():
+            known[row["device_id"]] = row
+        for row in session.execute(
+            select(tracker_attachments.c.device_id, waybills.c.waybill_no, waybills.c.status)
+            .join(waybills, waybills.c.waybill_no == tracker_attachments.c.waybill_no)
+            .where(and_(tracker_attachments.c.device_id.in_(device_ids), tracker_attachments.c.detached_at.is_(None)))
+        ):
+            attached[row.device_id] = (row.waybill_no, row.status)
+
+    rows: list[dict[str, Any]] = []
+    for device_id, r in parsed:
+        if device_id not in known:
+            result.deadletters.append((device_id, "unregistered device", _reading_json(r)))
+            continue
+        link = attached.get(device_id)
+        if link is None:
+            result.deadletters.append((device_id, "device is not attached to a shipment", _reading_json(r)))
+            continue
+        if link[1] in ("DELIVERED", "CANCELLED"):
+            result.deadletters.append((device_id, f"waybill {link[0]} is {link[1]}", _reading_json(r)))
+            continue
+        rows.append(
+            {
+                "device_id": device_id,
+                "seq": r.seq,
+                "waybill_no": link[0],
+                "ts": r.ts,
+                "lat": r.lat,
+                "lon": r.lon,
+                "data": _data(r),
+                "quarantine": None,
+                "received_at": now,
+            }
+        )
+    # Several readings with one (device, seq) inside a batch: keep the first.
+    unique: dict[tuple[str, int], dict[str, Any]] = {}
+    for row in rows:
+        if (row["device_id"], row["seq"]) in unique:
+            result.duplicate += 1
+        else:
+            unique[(row["device_id"], row["seq"])] = row
+    rows = list(unique.values())
+    touched: set[str] = set()
+    if rows:
+        stmt = _insert(session)(readings).on_conflict_do_nothing(index_elements=["device_id", "seq"])
+        inserted = session.execute(
+            stmt.returning(readings.c.device_id, readings.c.seq, readings.c.waybill_no), rows
+        ).all()
+        result.accepted += len(inserted)
+        result.duplicate += len(rows) - len(inserted)
+        touched = {w for _, _, w in inserted}
+        fresh: dict[str, set[int]] = {}
+        for _device, seq, waybill_no in inserted:
+            fresh.setdefault(waybill_no, set()).add(seq)
+        last: dict[str, tuple[int, datetime]] = {}
+        for device_id, seq, _ in inserted:
+            if seq > last.get(device_id, (-1, now))[0]:
+                last[device_id] = (seq, now)
+        for device_id, (seq, seen) in last.items():
+            session.execute(
+                update(devices).where(devices.c.device_id == device_id).values(last_seq=seq, last_seen_at=seen)
+            )
+    result.deadletter = len(result.deadletters)
+    for dev, reason, text in result.deadletters:
+        session.execute(
+            deadletters.insert().values(topic=f"{root}/devices/{dev}/telemetry", device_id=dev, reason=reason[:500],
+                                        payload=text, received_at=now)
+        )
+    for waybill_no in sorted(touched):  # sorted: row locks always taken in the same order
+        changes = tracking_service.refresh(session, waybill_no, now)
+        if changes is not None:
+            result.changes.append(changes)
+            for hook in hooks or ():
+                hook(session, changes)  # in the same transaction: the change and its consequences commit together
+            rejected = len(changes.quarantined & fresh.get(waybill_no, set()))
+            result.rejected += rejected
+            result.accepted -= rejected
+    return result
+
+
+def _data(r: Reading) -> dict[str, Any]:
+    return {
+        k: getattr(r, k)
+        for k in ("speed_kmh", "accuracy_m", "temp_c", "humidity_pct", "shock_g", "door_open", "battery_pct")
+        if getattr(r, k) is not None
+    }
+
+
+def _reading_json(r: Reading) -> str:
+    return json.dumps({"seq": r.seq, "ts": r.ts.isoformat(), "lat": r.lat, "lon": r.lon, **_data(r)})
+
+
+class TelemetryIngest:
+    """Driver: receives MQTT messages on the client thread, commits them in batches on its own thread."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        communicator: Communicator,
+        *,
+        count: Counter | None = None,
+        on_changes: Callable[[list[tracking_service.Changes]], None] | None = None,
+        root: str = TOPIC_ROOT,
+        batch_size: int = 500,
+        batch_seconds: float = 0.05,
+        shared_group: str | None = None,
+        hooks: list[Hook] | None = None,
+    ) -> None:
+        self.hooks = hooks or []
+        self.db = db
+        self.clock = clock
+        self.comm = communicator
+        self.count = count or (lambda _o, _n: None)
+        self.on_changes = on_changes
+        self.root = root
+        self.batch_size = batch_size
+        self.batch_seconds = batch_seconds
+        self.shared_group = shared_group
+        self._queue: queue.Queue[Message] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.processed = 0
+
+    def start(self) -> TelemetryIngest:
+        topic = f"{self.root}/devices/+/telemetry"
+        if self.shared_group:
+            topic = f"$share/{self.shared_group}/{topic}"
+        self.comm.subscribe(topic, self._queue.put, qos=1)
+        self._thread = threading.Thread(target=self._run, name="telemetry-ingest", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                first = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            batch = [first]
+            deadline = time.monotonic() + self.batch_seconds
+            while len(batch) < self.batch_size:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    batch.append(self._queue.get(timeout=remaining))
+                except queue.Empty:
+                    break
+            self.handle(batch)
+
+    def handle(self, batch: list[Message]) -> BatchResult | None:
+        for attempt in range(5):
+            try:
+                with self.db.session() as session:
+                    result = process_batch(session, batch, self.clock.now(), self.root, self.hooks)
+                break
+            except Exception:  # a failed batch is retried; the consumer never stops
+                log.exception("ingest batch failed (attempt %d); retrying", attempt + 1)
+                time.sleep(0.2 * (attempt + 1))
+        else:
+            # Give up on the batch as a whole: one message at a time, so a poisonous one dead-letters alone.
+            if len(batch) > 1:
+                for msg in batch:
+                    self.handle([msg])
+                return None
+            msg = batch[0]
+            self._deadletter_unprocessable(msg)
+            self._ack([msg])
+            return None
+        ack = getattr(self.comm, "ack", None)
+        if ack:
+            for msg in batch:
+                ack(msg)
+        self.processed += len(batch)
+        for outcome in ("accepted", "duplicate", "rejected", "deadletter"):
+            n = getattr(result, outcome)
+            if n:
+                self.count(outcome, n)
+        for device_id, reason, text in result.deadletters:
+            self.comm.publish(
+                f"{self.root}/deadletter/{device_id}",
+                json.dumps({"reason": reason, "payload": text}),
+                qos=1,
+            )
+        for changes in result.changes:
+            self.comm.publish(
+                f"{self.root}/waybills/{changes.waybill_no}/status", json.dumps(changes.message), qos=1, retain=True
+            )
+        if self.on_changes and result.changes:
+            self.on_changes(result.changes)
+        return result
+
+    def _ack(self, messages: list[Message]) -> None:
+        ack = getattr(self.comm, "ack", None)
+        if ack:
+            for msg in messages:
+                ack(msg)
+
+    def _deadletter_unprocessable(self, msg: Message) -> None:
+        device_id = device_of(msg.topic, self.root) or "unknown"
+        reason = "could not be processed after retries"
+        try:
+            with self.db.session() as session:
+                session.execute(
+                    deadletters.insert().values(topic=msg.topic, device_id=device_id, reason=reason,
+                                                payload=msg.payload[:2000].decode("utf-8", "replace"),
+                                                received_at=self.clock.now())
+                )
+        except Exception:
+            log.exception("could not store a dead letter")
+        self.count("deadletter", 1)
+        self.comm.publish(f"{self.root}/deadletter/{device_id}", json.dumps({"reason": reason}), qos=1)
+

@@ -1,0 +1,41 @@
+"""The network and its rolling timetable, shared by every request of one process."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+
+from routing.network import Network, load_reference_network
+from routing.timetable import Timetable, expand
+
+
+class NetworkState:
+    """Holds the network and a timetable expanded over `weeks` from the start of the current day.
+
+    The horizon rolls forward once a day of service time has passed, so a fast demo clock keeps finding
+    departures. Expansion is deterministic, so every process derives the same departure ids.
+    """
+
+    def __init__(self, network: Network | None = None, weeks: int = 8) -> None:
+        self._network = network
+        self.weeks = weeks
+        self._timetable: Timetable | None = None
+        self._start: datetime | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def network(self) -> Network:
+        if self._network is None:
+            with self._lock:
+                if self._network is None:
+                    self._network = load_reference_network()
+        return self._network
+
+    def timetable(self, now: datetime) -> Timetable:
+        # Start a week back so departures already booked stay resolvable while they travel.
+        start = (now - timedelta(days=7)).replace(hour=0, minute=0, second=0, microsecond=0)
+        with self._lock:
+            if self._timetable is None or self._start is None or start - self._start >= timedelta(days=1):
+                self._timetable = expand(self.network, start, self.weeks + 1)
+                self._start = start
+            return self._timetable

@@ -1,0 +1,324 @@
+"""Applying tracking to stored waybills: readings -> derived track -> events, status, ETA, alarms.
+
+The derivation itself is pure (`logistics.tracking`); this module loads a waybill's plan and readings,
+re-derives under a row lock on the waybill (so several ingest processes serialise per waybill), and appends
+what changed to the event log. Re-deriving from the stored readings makes the result independent of the
+order in which readings arrived: a late or backlog reading is placed by its event time.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from kernel.clock import rfc3339, utc
+from logistics import events
+from logistics.tables import readings, tracker_attachments, waybill_events, waybills, webhook_outbox, webhooks
+from logistics.tracking.derive import Milestone, Track, derive, estimate
+from logistics.tracking.plan import Stop, TrackPlan
+from logistics.tracking.readings import Reading
+
+STATUS_RANK = {
+    "BOOKED": 0,
+    "PICKED_UP": 1,
+    "IN_TRANSIT": 2,
+    "AT_HUB": 2,
+    "AT_BORDER": 2,
+    "CUSTOMS_HOLD": 2,
+    "ARRIVED": 3,
+    "AT_WAREHOUSE": 4,
+    "OUT_FOR_DELIVERY": 5,
+    "DELIVERED": 6,
+}
+TERMINAL = {"DELIVERED", "CANCELLED"}
+
+
+@dataclass
+class Changes:
+    waybill_no: str
+    tenant_id: str
+    status: str
+    status_changed: bool = False
+    new_milestones: list[dict[str, Any]] = field(default_factory=list)
+    alarms_raised: list[dict[str, Any]] = field(default_factory=list)
+    alarms_cleared: list[dict[str, Any]] = field(default_factory=list)
+    message: dict[str, Any] = field(default_factory=dict)
+    arrived_at_warehouse: str | None = None
+    quarantined: set[int] = field(default_factory=set)
+
+
+def _dt(value: str | None) -> datetime | None:
+    return utc(datetime.fromisoformat(value.replace("Z", "+00:00"))) if value else None
+
+
+def track_plan(row: Any) -> TrackPlan:
+    it = row["itinerary"]
+    cargo = row["cargo"] or {}
+    temperature = cargo.get("temperature")
+    stops = tuple(
+        Stop(
+            node_id=s["node_id"],
+            name=s["name"],
+            lat=s["lat"],
+            lon=s["lon"],
+            role=s["role"],
+            radius_km=s["radius_km"],
+            planned_arrival=_dt(s["planned_arrival"]),
+            planned_departure=_dt(s["planned_departure"]),
+            mode_in=s.get("mode_in"),
+            mode_out=s.get("mode_out"),
+        )
+        for s in it["stops"]
+    )
+    return TrackPlan(
+        waybill_no=row["waybill_no"],
+        stops=stops,
+        deliver_by=row["deliver_by"],
+        temperature=tuple(temperature) if temperature else None,  # type: ignore[arg-type]
+        customs_mode=row["customs_mode"],
+    )
+
+
+def reading_from_row(r: Any) -> Reading:
+    data = r["data"] or {}
+    return Reading(
+        device_id=r["device_id"],
+        seq=r["seq"],
+        ts=r["ts"],
+        lat=r["lat"],
+        lon=r["lon"],
+        speed_kmh=data.get("speed_kmh"),
+        accuracy_m=data.get("accuracy_m"),
+        temp_c=data.get("temp_c"),
+        humidity_pct=data.get("humidity_pct"),
+        shock_g=data.get("shock_g"),
+        door_open=data.get("door_open"),
+        battery_pct=data.get("battery_pct"),
+        received_at=r["received_at"],
+    )
+
+
+def load_readings(session: Session, waybill_no: str) -> list[Reading]:
+    rows = session.execute(
+        select(readings).where(readings.c.waybill_no == waybill_no).order_by(readings.c.ts, readings.c.seq)
+    ).mappings().all()
+    return [reading_from_row(r) for r in rows]
+
+
+def _milestone_key(code: str, node_id: str | None, classifier: str | None) -> tuple[str, str, str]:
+    return (code, node_id or "", classifier or "")
+
+
+def _alarm_json(a: Any) -> dict[str, Any]:
+    return {
+        "kind": a.kind,
+        "raised_at": rfc3339(a.raised_at),
+        "cleared_at": rfc3339(a.cleared_at) if a.cleared_at else None,
+        "detail": a.detail,
+    }
+
+
+def refresh(session: Session, waybill_no: str, now: datetime, *, readings_override: list[Reading] | None = None,
+            extra_alarms: list[dict[str, Any]] | None = None) -> Changes | None:
+    """Re-derive one waybill from its stored readings and record what changed. Locks the waybill row."""
+    row = session.execute(
+        select(waybills).where(waybills.c.waybill_no == waybill_no).with_for_update()
+    ).mappings().first()
+    if row is None:
+        return None
+    plan = track_plan(row)
+    rs = readings_override if readings_override is not None else load_readings(session, waybill_no)
+    track: Track = derive(plan, rs)
+    changes = Changes(waybill_no=waybill_no, tenant_id=row["tenant_id"], status=row["status"])
+    changes.quarantined = {seq for seq, _ in track.quarantined}
+
+    # Quarantine flags on the stored readings, for operators (they never drive status).
+    if track.quarantined:
+        for seq, reason in track.quarantined:
+            session.execute(
+                update(readings)
+                .where(
+                    readings.c.waybill_no == waybill_no,
+                    readings.c.seq == seq,
+                    or_(readings.c.quarantine.is_(None), readings.c.quarantine != reason),
+                )
+                .values(quarantine=reason[:200])
+            )
+
+    # Milestones: append new actual ones; supersede those a late reading has moved (append-only correction).
+    stored = session.execute(
+        select(waybill_events).where(
+            waybill_events.c.waybill_no == waybill_no,
+            waybill_events.c.kind == "milestone",
+            waybill_events.c.classifier == "ACT",
+            waybill_events.c.superseded_by.is_(None),
+        )
+    ).mappings().all()
+    stored_by_key = {(_milestone_key(r["code"], r["node_id"], "ACT")): r for r in stored}
+    derived: dict[tuple[str, str, str], Milestone] = {}
+    for m in track.milestones:
+        if m.classifier != "ACT":
+            continue
+        derived.setdefault(_milestone_key(m.code, m.node_id, "ACT"), m)
+    for key, m in derived.items():
+        old = stored_by_key.get(key)
+        if old is not None and utc(old["event_time"]) == m.event_time and bool(old["inferred"]) == m.inferred:
+            continue
+        events.append(
+            session,
+            waybill_no,
+            kind="milestone",
+            code=m.code,
+            classifier="ACT",
+            node_id=m.node_id,
+            event_time=m.event_time,
+            recorded_time=now,
+            inferred=m.inferred,
+            detail={"seq": m.seq, "detail": m.detail} if (m.seq is not None or m.detail) else None,
+        )
+        new_id = session.execute(
+            select(waybill_events.c.id)
+            .where(waybill_events.c.waybill_no == waybill_no)
+            .order_by(waybill_events.c.id.desc())
+            .limit(1)
+        ).scalar_one()
+        if old is not None:
+            session.execute(
+                update(waybill_events).where(waybill_events.c.id == old["id"]).values(superseded_by=new_id)
+            )
+        changes.new_milestones.append(
+            {"code": m.code, "classifier": "ACT", "location": m.node_id, "time": rfc3339(m.event_time),
+             "inferred": m.inferred}
+        )
+    for key, old in stored_by_key.items():
+        if key not in derived:
+            # A milestone the readings no longer support (e.g. a late reading showed a GPS jump): retract.
+            events.append(
+                session, waybill_no, kind="note", code="RETRACTED", event_time=old["event_time"],
+                recorded_time=now, node_id=old["node_id"], detail={"retracted_event": old["id"], "code": old["code"]},
+            )
+            session.execute(update(waybill_events).where(waybill_events.c.id == old["id"]).values(superseded_by=-1))
+
+    # Status: forward only (a late reading never moves it back); people-set states are kept.
+    status = row["status"]
+    if status not in TERMINAL and status != "EXCEPTION" and track.status in STATUS_RANK:
+        new_rank, cur_rank = STATUS_RANK[track.status], STATUS_RANK.get(status, 0)
+        if track.status != status and (new_rank > cur_rank or (new_rank == cur_rank and new_rank == 2)):
+            changes.status_changed = True
+            status = track.status
+            events.append(session, waybill_no, kind="status", code=status, event_time=now, recorded_time=now)
+            if status in ("AT_WAREHOUSE",) or (status == "ARRIVED" and plan.stops[-1].role == "warehouse"):
+                changes.arrived_at_warehouse = plan.stops[-1].node_id
+    changes.status = status
+
+    # ETA and EST milestones.
+    eta, est = estimate(plan, track, now)
+    if est:
+        current_est = {
+            _milestone_key(r["code"], r["node_id"], "EST"): r
+            for r in session.execute(
+                select(waybill_events).where(
+                    waybill_events.c.waybill_no == waybill_no,
+                    waybill_events.c.classifier == "EST",
+                    waybill_events.c.superseded_by.is_(None),
+                )
+            ).mappings()
+        }
+        for m in est:
+            key = _milestone_key(m.code, m.node_id, "EST")
+            old = current_est.get(key)
+            if old is not None and abs((utc(old["event_time"]) - m.event_time).total_seconds()) < 1800:
+                continue
+            events.append(session, waybill_no, kind="milestone", code=m.code, classifier="EST",
+                          node_id=m.node_id, event_time=m.event_time, recorded_time=now)
+            if old is not None:
+                session.execute(update(waybill_events).where(waybill_events.c.id == old["id"]).values(superseded_by=-2))
+
+    # Alarms: raised once, cleared when they end.
+    alarms = [_alarm_json(a) for a in track.alarms] + list(extra_alarms or [])
+    before = {(a["kind"], a["raised_at"]): a for a in (row["alarms"] or [])}
+    for a in alarms:
+        prev = before.get((a["kind"], a["raised_at"]))
+        if prev is None:
+            changes.alarms_raised.append(a)
+            events.append(session, waybill_no, kind="alarm", code=a["kind"].upper(),
+                          event_time=_dt(a["raised_at"]) or now, recorded_time=now, detail=a)
+        elif a["cleared_at"] and not prev.get("cleared_at"):
+            changes.alarms_cleared.append(a)
+            events.append(session, waybill_no, kind="alarm", code=a["kind"].upper() + "_CLEARED",
+                          event_time=_dt(a["cleared_at"]) or now, recorded_time=now, detail=a)
+    # Offline alarms are raised by the scheduler, keep them unless cleared there.
+    kept = [a for a in (row["alarms"] or []) if a["kind"] == "offline" and not any(
+        x["kind"] == "offline" and x["raised_at"] == a["raised_at"] for x in alarms)]
+    alarms = alarms + kept
+
+    last = track.milestones[-1] if track.milestones else None
+    last_json = (
+        {"code": last.code, "location": last.node_id, "time": rfc3339(last.event_time), "inferred": last.inferred}
+        if last
+        else row["last_milestone"]
+    )
+    position = (
+        {"lat": track.position.lat, "lon": track.position.lon, "at": rfc3339(track.position.ts),
+         "speed_kmh": track.position.speed_kmh, "temp_c": track.position.temp_c,
+         "battery_pct": track.position.battery_pct}
+        if track.position
+        else row["position"]
+    )
+    session.execute(
+        update(waybills)
+        .where(waybills.c.waybill_no == waybill_no)
+        .values(status=status, eta=eta or row["eta"], position=position, last_milestone=last_json,
+                alarms=alarms, updated_at=now)
+    )
+    if status == "DELIVERED":
+        session.execute(
+            update(tracker_attachments)
+            .where(and_(tracker_attachments.c.waybill_no == waybill_no, tracker_attachments.c.detached_at.is_(None)))
+            .values(detached_at=now)
+        )
+    changes.message = {
+        "waybill_no": waybill_no,
+        "status": status,
+        "last_milestone": last_json,
+        "eta": rfc3339(eta) if eta else (rfc3339(row["eta"]) if row["eta"] else None),
+        "position": position,
+        "alarms": [a for a in alarms if not a.get("cleared_at")],
+        "updated_at": rfc3339(now),
+    }
+    enqueue_webhooks(session, changes, now)
+    return changes
+
+
+def enqueue_webhooks(session: Session, changes: Changes, now: datetime) -> None:
+    """Write webhook deliveries to the outbox in the same transaction as the change (durable)."""
+    kinds: list[tuple[str, dict[str, Any]]] = []
+    if changes.status_changed:
+        kinds.append(("waybill.status", changes.message))
+    for m in changes.new_milestones:
+        kinds.append(("waybill.milestone", {"waybill_no": changes.waybill_no, "milestone": m}))
+    for a in changes.alarms_raised:
+        kinds.append(("waybill.alarm", {"waybill_no": changes.waybill_no, "alarm": a}))
+    for a in changes.alarms_cleared:
+        kinds.append(("waybill.alarm_cleared", {"waybill_no": changes.waybill_no, "alarm": a}))
+    if not kinds:
+        return
+    hooks = session.execute(
+        select(webhooks).where(webhooks.c.tenant_id == changes.tenant_id, webhooks.c.active.is_(True))
+    ).mappings().all()
+    for hook in hooks:
+        wanted = set(hook["events"] or [])
+        for kind, data in kinds:
+            if "*" in wanted or kind in wanted:
+                body = json.dumps({"event": kind, "data": data, "sent_at": rfc3339(now)}, sort_keys=True)
+                session.execute(
+                    webhook_outbox.insert().values(
+                        webhook_id=hook["id"], event=kind, body=body, attempts=0, next_attempt_at=now,
+                        created_at=now,
+                    )
+                )
