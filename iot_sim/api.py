@@ -62,7 +62,10 @@ class XborderApi:
     def health(self) -> Health:
         """`GET /healthz`: the service clock. A 503 (a part down) still reports the clock."""
         started = self._monotonic()
-        r = self._http.get("/healthz")
+        try:
+            r = self._http.get("/healthz")
+        except httpx.TransportError as exc:
+            raise ApiError(0, f"GET /healthz: {exc}") from exc
         latency = self._monotonic() - started
         body = _json(r)
         if "now" not in body:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
+
 from iot_sim.api import ApiError, XborderApi
 from iot_sim.clock import ServiceClock
 from iot_sim.devices import DeviceCredentials, DeviceStore
@@ -387,7 +389,10 @@ class Simulation:
     def run(self, stop: threading.Event) -> Summary:
         cfg = self.config
         started = self._monotonic()
-        self.sync_clock()
+        if self.clock.synced:
+            self._guard(self.sync_clock)
+        else:
+            self.sync_clock()
         next_sync = self._monotonic() + cfg.sync_every_s
         next_discover = 0.0
         next_report = self._monotonic() + cfg.report_every_s
@@ -450,5 +455,7 @@ class Simulation:
             fn()
         except ApiError as exc:
             log.warning("API: %s", exc)
-        except OSError as exc:
+        except (OSError, httpx.HTTPError) as exc:
             log.warning("API unreachable: %s", exc)
+        except Exception:  # noqa: BLE001 - a malformed answer must not stop the fleet's telemetry
+            log.exception("unexpected failure in %s; carrying on", getattr(fn, "__name__", fn))

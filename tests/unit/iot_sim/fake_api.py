@@ -38,7 +38,7 @@ class FakeXborder:
         self.page_size = 2
 
     def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self.handle)
+        return httpx.MockTransport(lambda request: self.handle(request))  # late-bound: tests swap handle
 
     def add_waybill(
         self,

@@ -3,6 +3,7 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from iot_sim.api import ApiError, XborderApi
@@ -247,3 +248,26 @@ def test_clock_follows_healthz(tmp_path):
     time.t += 10
     assert sim.clock.now() == T0 + timedelta(minutes=10)
     assert sim.clock.real_seconds_until(T0 + timedelta(minutes=11)) == pytest.approx(1.0)
+
+
+def test_an_api_outage_mid_run_is_survived(tmp_path):
+    fake = FakeXborder()
+    fake.add_waybill("WB1", trackers=["dev-1"])
+    sim, uplink, _, time = make(tmp_path, fake)
+    sim.discover()
+    real_handle = fake.handle
+
+    def broken(request):
+        raise httpx.ReadError("connection reset by peer", request=request)
+
+    fake.handle = broken
+    with pytest.raises(ApiError):
+        sim.sync_clock()
+    sim._guard(sim.sync_clock)
+    sim._guard(sim.discover)
+    time.t += 2.0
+    assert sim.tick(sim.clock.now()) >= 1  # telemetry goes on while the API is away
+    fake.handle = real_handle
+    fake.waybills["WB1"]["status"] = "CANCELLED"
+    sim._guard(sim.discover)
+    assert sim.trackers == {}
