@@ -1,0 +1,195 @@
+"""The shipped Mosquitto configuration with `xborder mqtt-config` files, on a real broker.
+
+Starts `/usr/sbin/mosquitto` with `deploy/mosquitto/mosquitto.conf` (listener, file paths and persistence
+moved to a temp dir and a free port) and checks that a device can publish under its own id only.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import paho.mqtt.client as paho
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+from api.cli import main as cli_main
+from logistics.mqtt_acl import verify_password
+
+MOSQUITTO = "/usr/sbin/mosquitto"
+MOSQUITTO_PASSWD = "/usr/bin/mosquitto_passwd"
+CONF = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto" / "mosquitto.conf"
+SERVICE_PASSWORD = "service-" + uuid.uuid4().hex
+
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(MOSQUITTO), reason=f"needs the Mosquitto broker at {MOSQUITTO}"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    work = tmp_path_factory.mktemp("mosquitto")
+    assert cli_main([
+        "mqtt-config", "--out", str(work / "etc"), "--service-user", "xb-svc",
+        "--service-password", SERVICE_PASSWORD, "--device", "trk-a:secret-a", "--device", "trk-b:secret-b",
+    ]) == 0  # fmt: skip
+    port = free_port()
+    (work / "data").mkdir()
+    lines = []
+    for line in CONF.read_text().splitlines():
+        key = line.split(" ", 1)[0]
+        replacements = {
+            "listener": f"listener {port} 127.0.0.1",
+            "password_file": f"password_file {work / 'etc' / 'passwords'}",
+            "acl_file": f"acl_file {work / 'etc' / 'acl'}",
+            "persistence_location": f"persistence_location {work / 'data'}/",
+            "log_dest": f"log_dest file {work / 'mosquitto.log'}",
+        }
+        lines.append(replacements.get(key, line))
+    if os.geteuid() == 0:
+        lines.append("user root")  # else it drops to `mosquitto`, who cannot read the 0600 files
+    conf = work / "mosquitto.conf"
+    conf.write_text("\n".join(lines) + "\n")
+    proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail(f"mosquitto exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+                time.sleep(0.05)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+
+class Client:
+    def __init__(self, port: int, username: str | None, password: str | None) -> None:
+        self.messages: list[tuple[str, bytes]] = []
+        self.acks: dict[int, int] = {}
+        self.got = threading.Condition()
+        self.client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"t-{uuid.uuid4().hex[:8]}",
+            protocol=MQTTProtocolVersion.MQTTv5,
+        )
+        if username is not None:
+            self.client.username_pw_set(username, password)
+        self.connack = threading.Event()
+        self.reason = -1
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self.client.on_publish = self._on_publish
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        assert self.connack.wait(5), "no CONNACK"
+        self.connected = self.reason == 0
+        if not self.connected:
+            self.stop()
+
+    def _on_connect(
+        self, client: paho.Client, userdata: object, flags: object, rc: object, props: object
+    ) -> None:
+        self.reason = int(rc.value if hasattr(rc, "value") else rc)  # type: ignore[arg-type]
+        self.connack.set()
+
+    def _on_message(self, client: paho.Client, userdata: object, msg: paho.MQTTMessage) -> None:
+        with self.got:
+            self.messages.append((msg.topic, msg.payload))
+            self.got.notify_all()
+
+    def _on_publish(self, client: paho.Client, userdata: object, mid: int, rc: object, props: object) -> None:
+        with self.got:
+            self.acks[mid] = int(rc.value if hasattr(rc, "value") else rc)  # type: ignore[arg-type]
+            self.got.notify_all()
+
+    def publish(self, topic: str, payload: bytes) -> int:
+        """QoS 1 publish; the PUBACK reason code (0 or 16 = accepted, 135 = not authorised)."""
+        info = self.client.publish(topic, payload, qos=1)
+        with self.got:
+            assert self.got.wait_for(lambda: info.mid in self.acks, timeout=5)
+            return self.acks[info.mid]
+
+    def wait_for(self, count: int, timeout: float = 5) -> list[tuple[str, bytes]]:
+        with self.got:
+            self.got.wait_for(lambda: len(self.messages) >= count, timeout=timeout)
+            return list(self.messages)
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def test_a_device_publishes_under_its_own_id_only(broker: int) -> None:
+    service = Client(broker, "xb-svc", SERVICE_PASSWORD)
+    assert service.connected
+    service.client.subscribe("xborder/v1/devices/+/telemetry", qos=1)
+    time.sleep(0.3)
+    device = Client(broker, "trk-a", "secret-a")
+    assert device.connected
+    try:
+        assert device.publish("xborder/v1/devices/trk-a/telemetry", b'{"seq": 1}') == 0
+        assert device.publish("xborder/v1/devices/trk-b/telemetry", b'{"seq": 666}') == 135  # not authorised
+        assert device.publish("xborder/v1/waybills/XB1/status", b"forged") == 135
+        assert device.publish("xborder/v1/devices/trk-a/telemetry", b'{"seq": 2}') == 0
+        received = service.wait_for(2)
+        time.sleep(0.3)  # anything forged would have arrived by now
+        assert service.messages == [
+            ("xborder/v1/devices/trk-a/telemetry", b'{"seq": 1}'),
+            ("xborder/v1/devices/trk-a/telemetry", b'{"seq": 2}'),
+        ]
+        assert received[0][0] == "xborder/v1/devices/trk-a/telemetry"
+    finally:
+        device.stop()
+        service.stop()
+
+
+def test_the_service_user_may_publish_waybill_status_and_share_subscriptions(broker: int) -> None:
+    service = Client(broker, "xb-svc", SERVICE_PASSWORD)
+    listener = Client(broker, "xb-svc", SERVICE_PASSWORD)
+    try:
+        listener.client.subscribe("$share/ingest/xborder/v1/devices/+/telemetry", qos=1)
+        time.sleep(0.3)
+        device = Client(broker, "trk-b", "secret-b")
+        assert device.publish("xborder/v1/devices/trk-b/telemetry", b'{"seq": 5}') == 0
+        assert listener.wait_for(1) == [("xborder/v1/devices/trk-b/telemetry", b'{"seq": 5}')]
+        assert service.publish("xborder/v1/waybills/XB1/status", b'{"status": "IN_TRANSIT"}') in (0, 16)
+        device.stop()
+    finally:
+        service.stop()
+        listener.stop()
+
+
+def test_wrong_or_missing_credentials_are_refused(broker: int) -> None:
+    for username, password in (("trk-a", "wrong"), (None, None), ("trk-unknown", "secret-a")):
+        client = Client(broker, username, password)
+        assert not client.connected
+        assert client.reason == 135  # Not authorized
+
+
+@pytest.mark.skipif(not shutil.which(MOSQUITTO_PASSWD), reason=f"needs {MOSQUITTO_PASSWD}")
+def test_hashes_written_by_mosquitto_passwd_verify_here(tmp_path: Path) -> None:
+    path = tmp_path / "pw"
+    subprocess.run([MOSQUITTO_PASSWD, "-c", "-b", str(path), "trk-z", "s3cret:with colon"], check=True)
+    user, encoded = path.read_text().strip().split(":", 1)
+    assert user == "trk-z" and encoded.startswith("$7$101$")
+    assert verify_password("s3cret:with colon", encoded)
+    assert not verify_password("s3cret", encoded)

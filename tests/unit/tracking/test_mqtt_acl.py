@@ -1,0 +1,103 @@
+"""Mosquitto password and ACL files (pure); the broker itself is exercised in tests/integration."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import stat
+from pathlib import Path
+
+import pytest
+
+from api.cli import main as cli_main
+from kernel.errors import InvalidInput
+from logistics.mqtt_acl import (
+    Credential,
+    acl_file,
+    hash_password,
+    password_file,
+    verify_password,
+    write_config,
+)
+
+
+def test_hashes_are_mosquitto_pbkdf2_sha512() -> None:
+    salt = bytes(range(12))
+    encoded = hash_password("s3cret", salt=salt)
+    _, seven, iterations, salt_b64, digest_b64 = encoded.split("$")
+    assert (seven, iterations, base64.b64decode(salt_b64)) == ("7", "101", salt)
+    assert base64.b64decode(digest_b64) == hashlib.pbkdf2_hmac("sha512", b"s3cret", salt, 101)
+    assert verify_password("s3cret", encoded)
+    assert not verify_password("s3cret!", encoded)
+    assert not verify_password("s3cret", "$6$abc$def")
+    assert hash_password("s3cret") != hash_password("s3cret")  # a fresh salt each time
+
+
+def test_the_password_file_has_one_sorted_line_per_user_and_takes_stored_hashes() -> None:
+    stored = hash_password("from-the-db")
+    text = password_file([Credential("trk-b", password="pb"), Credential("trk-a", password_hash=stored)])
+    lines = text.splitlines()
+    assert [line.split(":", 1)[0] for line in lines] == ["trk-a", "trk-b"]
+    assert lines[0] == f"trk-a:{stored}"
+    assert verify_password("pb", lines[1].split(":", 1)[1])
+
+
+@pytest.mark.parametrize(
+    ("credential", "message"),
+    [
+        (Credential("trk/other", password="p"), "not a valid device id"),
+        (Credential("trk+", password="p"), "not a valid device id"),
+        (Credential("a:b", password="p"), "not a valid device id"),
+        (Credential("trk-1"), "needs a password or a stored hash"),
+        (Credential("trk-1", password_hash="plain"), "not in Mosquitto $7$ form"),
+    ],
+)
+def test_bad_credentials_are_refused_and_named(credential: Credential, message: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        password_file([Credential("ok-1", password="p"), credential])
+    [error] = caught.value.errors or []
+    assert message in error["message"]
+
+
+def test_a_repeated_user_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="cannot write"):
+        password_file([Credential("trk-1", password="p"), Credential("trk-1", password="q")])
+
+
+def test_the_acl_lets_devices_write_only_their_own_subtree() -> None:
+    text = acl_file(["xb-svc"])
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert lines == [
+        "pattern write xborder/v1/devices/%u/#",
+        "user xb-svc",
+        "topic readwrite xborder/v1/#",
+        "topic read $SYS/#",
+    ]
+    with pytest.raises(InvalidInput):
+        acl_file([])
+
+
+def test_write_config_writes_private_files(tmp_path: Path) -> None:
+    passwords, acl = write_config(
+        tmp_path / "etc", [Credential("trk-1", password="p")], Credential("svc", "s")
+    )
+    assert passwords.read_text().count("\n") == 2
+    assert "user svc" in acl.read_text()
+    assert stat.S_IMODE(passwords.stat().st_mode) == 0o600
+    assert sorted(p.name for p in (tmp_path / "etc").iterdir()) == ["acl", "passwords"]
+
+
+def test_the_cli_refuses_bad_arguments_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert cli_main(["mqtt-config", "--out", str(out), "--service-password", "s", "--device", "trk-1"]) == 2
+    assert cli_main(["mqtt-config", "--out", str(out), "--service-password", "s", "--device", "a/b:p"]) == 2
+    assert cli_main(["mqtt-config", "--out", str(out), "--device", "trk-1:p"]) == 2
+    assert not out.exists()
+    err = capsys.readouterr().err
+    assert "ID:PASSWORD" in err and "a/b: not a valid device id" in err and "--service-password" in err
+    assert cli_main(["mqtt-config", "--out", str(out), "--service-password", "s", "--device", "trk-1:p"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    users = [line.split(":", 1)[0] for line in (out / "passwords").read_text().splitlines()]
+    assert users == ["trk-1", "xborder-service"]
