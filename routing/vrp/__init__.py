@@ -1,5 +1,15 @@
 """Vehicle routing with time windows: Solomon benchmark instances and warehouse delivery runs (OR-Tools)."""
 
+from routing.vrp.delivery import (
+    DeliveryPlan,
+    Depot,
+    InvalidDeliveryRun,
+    Stop,
+    Van,
+    VanRun,
+    Visit,
+    plan_delivery_run,
+)
 from routing.vrp.solomon import (
     BestKnown,
     Customer,
@@ -13,6 +23,14 @@ from routing.vrp.solomon import (
 from routing.vrp.solver import OBJECTIVES, Objective, Solution, check, route_distance, solve
 
 __all__ = [
+    "DeliveryPlan",
+    "Depot",
+    "InvalidDeliveryRun",
+    "Stop",
+    "Van",
+    "VanRun",
+    "Visit",
+    "plan_delivery_run",
     "OBJECTIVES",
     "BestKnown",
     "Customer",

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
+from google.protobuf import text_format
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 FirstSolution = Literal[
@@ -50,6 +51,8 @@ class RoutingProblem:
     shifts: Sequence[tuple[int, int]]
     fixed_cost: int = 0
     drop_penalty: int | None = None
+    # Nodes that must stay unserved (e.g. a window outside every shift); needs `drop_penalty`.
+    forbidden: frozenset[int] = frozenset()
 
     @property
     def nodes(self) -> int:
@@ -69,6 +72,8 @@ class SearchPlan:
     metaheuristic: Metaheuristic = "GUIDED_LOCAL_SEARCH"
     guided_local_search_lambda: float | None = None
     solution_limit: int | None = None
+    # Further RoutingSearchParameters in protobuf text format, e.g. "use_iterated_local_search: true".
+    overrides: str = ""
 
 
 TUNED = SearchPlan()
@@ -98,6 +103,8 @@ def optimise(problem: RoutingProblem, time_limit_s: float, plan: SearchPlan = TU
     if time_limit_s <= 0:
         raise ValueError(f"time limit must be positive, got {time_limit_s}")
     n, k = problem.nodes, problem.vehicles
+    if problem.forbidden and problem.drop_penalty is None:
+        raise ValueError("forbidden nodes need a drop penalty: without one every node must be served")
     manager = pywrapcp.RoutingIndexManager(n, k, 0)
     model = pywrapcp.RoutingModel(manager)
 
@@ -119,14 +126,18 @@ def optimise(problem: RoutingProblem, time_limit_s: float, plan: SearchPlan = TU
         time.CumulVar(manager.NodeToIndex(node)).SetRange(ready, due)
         if problem.drop_penalty is not None:
             model.AddDisjunction([manager.NodeToIndex(node)], problem.drop_penalty)
+        if node in problem.forbidden:
+            model.ActiveVar(manager.NodeToIndex(node)).SetValue(0)
     depot_ready, depot_due = problem.windows[0]
     for v, (shift_start, shift_end) in enumerate(problem.shifts):
         lo, hi = max(depot_ready, shift_start), min(depot_due, shift_end)
         time.CumulVar(model.Start(v)).SetRange(lo, hi)
         time.CumulVar(model.End(v)).SetRange(lo, hi)
-        # Leave as late and come back as early as the plan allows: reported times are tight, not arbitrary.
-        model.AddVariableMaximizedByFinalizer(time.CumulVar(model.Start(v)))
+    # Reported times are tight, not arbitrary: back as early as possible, then leave as late as that allows.
+    for v in range(k):
         model.AddVariableMinimizedByFinalizer(time.CumulVar(model.End(v)))
+    for v in range(k):
+        model.AddVariableMaximizedByFinalizer(time.CumulVar(model.Start(v)))
 
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, plan.first_solution)
@@ -137,7 +148,12 @@ def optimise(problem: RoutingProblem, time_limit_s: float, plan: SearchPlan = TU
         params.guided_local_search_lambda_coefficient = plan.guided_local_search_lambda
     if plan.solution_limit is not None:
         params.solution_limit = plan.solution_limit
+    if plan.overrides:
+        text_format.Merge(plan.overrides, params)
     params.time_limit.FromTimedelta(timedelta(seconds=time_limit_s))
+    error = pywrapcp.FindErrorInRoutingSearchParameters(params)
+    if error:
+        raise ValueError(f"invalid routing search parameters: {error}")
 
     solution = model.SolveWithParameters(params)
     status = _status_name(model.status())
