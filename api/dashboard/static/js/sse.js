@@ -10,6 +10,7 @@ export class SseParser {
     this.onEvent = onEvent;
     this.onRetry = onRetry;
     this.buffer = "";
+    this.skipLF = false;
     this.reset();
     this.lastEventId = "";
   }
@@ -20,15 +21,19 @@ export class SseParser {
   }
 
   feed(text) {
+    // Lines end in CRLF, LF or CR. A CR ends its line at once; if the next chunk starts with the LF of a
+    // CRLF split across chunks, that LF is skipped rather than read as an empty line (which ends an event).
+    if (!text) return;
+    if (this.skipLF && text.startsWith("\n")) text = text.slice(1);
+    this.skipLF = false;
     this.buffer += text;
-    // Lines end in CRLF, LF or CR; a trailing CR may be the first half of a CRLF split across chunks.
     const re = /\r\n|\n|\r/g;
     let start = 0;
     let match;
     while ((match = re.exec(this.buffer)) !== null) {
-      if (match[0] === "\r" && match.index === this.buffer.length - 1) break;
       this.line(this.buffer.slice(start, match.index));
       start = re.lastIndex;
+      if (match[0] === "\r" && start === this.buffer.length) this.skipLF = true;
     }
     this.buffer = this.buffer.slice(start);
   }

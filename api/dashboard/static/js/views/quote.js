@@ -28,11 +28,13 @@ function field(label, input, hint) {
 }
 
 function legsSummary(legs, names) {
+  // Mark estimated legs only when the option mixes published and estimated ones (the Basis column says the rest).
+  const mixed = new Set((legs || []).map((l) => l.basis)).size > 1;
   return h("ol", { class: "legs-inline" }, (legs || []).map((l) => h("li", {},
     h("span", { class: `mode mode-${l.mode}` }, l.mode), " ",
     h("span", { title: names.get(l.origin) || l.origin }, l.origin), " → ",
     h("span", { title: names.get(l.destination) || l.destination }, l.destination),
-    l.basis === "estimate" ? h("span", { class: "badge estimate", title: "no published timetable: the departure is estimated" }, "est.") : null)));
+    mixed && l.basis === "estimate" ? h("span", { class: "badge estimate", title: "no published timetable: the departure is estimated" }, "est.") : null)));
 }
 
 export async function quoteView({ main, navigate }) {

@@ -51,7 +51,7 @@ function timeline(milestones, stopNames) {
     return h("tr", { class: done ? "done" : "pending", dataset: { code: r.code } },
       h("td", { class: "mono" }, h("abbr", { title: MILESTONE_NAMES[r.code] || r.code }, r.code)),
       h("td", {}, MILESTONE_NAMES[r.code] || ""),
-      h("td", {}, stopNames.get(r.location) || r.location || "—", r.location && stopNames.has(r.location) ? h("span", { class: "muted mono" }, ` ${r.location}`) : null),
+      h("td", { class: "name" }, stopNames.get(r.location) || r.location || "—", r.location && stopNames.has(r.location) ? h("span", { class: "muted mono" }, ` ${r.location}`) : null),
       cell(r.PLN, "pln"), cell(r.EST, "est"), cell(r.ACT, "act"),
       h("td", { class: `num ${delta > 1 ? "behind" : delta < -1 ? "ahead" : ""}` }, delta === null ? "" : fmtDelta(delta)));
   }) : [emptyRow(7, "No milestones.")];
@@ -111,13 +111,29 @@ export function routeMap(stops, position, { width = 720, height = 300, pad = 28 
     svg.append(s("line", { x1, y1, x2, y2, class: `leg mode-${mode}`, stroke: MODE_COLOURS[mode] || "#666" },
       s("title", {}, `${mode}: ${pts[i - 1].name || pts[i - 1].node_id} → ${pts[i].name || pts[i].node_id}`)));
   }
-  pts.forEach((p, i) => {
+  // Labels: the first of above / below / right / left (then further out) that overlaps no label or stop.
+  const taken = pts.map((p) => { const [x, y] = xy(p); return [x - 7, y - 7, x + 7, y + 7]; });
+  const placeLabel = (x, y, w, W, H) => {
+    const tries = [[x, y - 11, "middle"], [x, y + 19, "middle"], [x + 10, y + 4, "start"], [x - 10, y + 4, "end"],
+      [x, y - 24, "middle"], [x, y + 32, "middle"], [x + 10, y - 10, "start"], [x - 10, y + 18, "end"]];
+    const box = ([lx, ly, a]) => {
+      const left = a === "middle" ? lx - w / 2 : a === "start" ? lx : lx - w;
+      return [left, ly - 10, left + w, ly + 2];
+    };
+    const free = (b) => b[0] >= 0 && b[2] <= W && b[1] >= 0 && b[3] <= H
+      && !taken.some((t) => b[0] < t[2] && b[2] > t[0] && b[1] < t[3] && b[3] > t[1]);
+    const pick = tries.find((t) => free(box(t))) || tries[0];
+    taken.push(box(pick));
+    return pick;
+  };
+  pts.forEach((p) => {
     const [x, y] = xy(p);
     const g = s("g", { class: `stop role-${p.role || "hub"}`, "data-node": p.node_id });
     if (p.role === "border") g.append(s("rect", { x: x - 5, y: y - 5, width: 10, height: 10, transform: `rotate(45 ${x} ${y})` }));
     else g.append(s("circle", { cx: x, cy: y, r: p.role === "origin" || p.role === "destination" || p.role === "warehouse" ? 7 : 5 }));
-    const above = i % 2 === 0;
-    g.append(s("text", { x, y: above ? y - 11 : y + 19, "text-anchor": "middle" }, p.unlocode || p.node_id || p.name || ""));
+    const text = p.unlocode || p.node_id || p.name || "";
+    const [lx, ly, anchor] = placeLabel(x, y, text.length * 7, width, height);
+    g.append(s("text", { x: lx, y: ly, "text-anchor": anchor }, text));
     g.append(s("title", {}, `${p.name || p.node_id} (${p.role || "stop"})${p.planned_arrival ? `, planned arrival ${fmtTime(p.planned_arrival)}` : ""}`));
     svg.append(g);
   });
@@ -142,7 +158,7 @@ function legsTable(legs, stopNames) {
     (legs || []).map((l, i) => h("tr", {},
       h("td", { class: "num" }, String(i + 1)),
       h("td", {}, h("span", { class: `mode mode-${l.mode}` }, l.mode)),
-      h("td", {}, name(l.origin)), h("td", {}, name(l.destination)),
+      h("td", { class: "name" }, name(l.origin)), h("td", { class: "name" }, name(l.destination)),
       h("td", { class: "time" }, timeEl(l.departure)), h("td", { class: "time" }, timeEl(l.arrival)),
       h("td", { class: "mono" }, l.service_id || "—"), h("td", {}, l.corridor || "—"),
       h("td", { class: "num" }, fmtNumber(l.distance_km)), h("td", {}, l.basis || "—"))),
