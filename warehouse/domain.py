@@ -591,9 +591,12 @@ class Stockbook:
                 totals[key] += d
         return {k: v for k, v in totals.items() if v}
 
-    def sellable(self, today: date, expiry: Mapping[tuple[str, str, str], date | None]) -> list[SellableLot]:
+    def sellable(
+        self, seller_id: str, expiry: Mapping[tuple[str, str, str], date | None]
+    ) -> list[SellableLot]:
+        """One seller's unreserved pick stock, as allocation sees it."""
         return [
             SellableLot(k.warehouse, k.sku, k.lot, b.available, expiry.get((k.seller_id, k.sku, k.lot)))
             for k, b in self.balances.items()
-            if k.zone == Zone.PICK and b.available > 0
+            if k.seller_id == seller_id and k.zone == Zone.PICK and b.available > 0
         ]
