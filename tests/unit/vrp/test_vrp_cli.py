@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from api.cli import main
 from routing.vrp import bundled, check, route_distance
 
 DATA = Path(__file__).resolve().parents[3] / "routing" / "vrp" / "data"
@@ -47,45 +48,72 @@ def test_prints_one_feasible_json_object(name: str, objective: str) -> None:
     assert out["distance"] == pytest.approx(route_distance(inst, out["routes"]), abs=1e-5)
 
 
-def test_objective_defaults_to_distance() -> None:
-    done = _xborder("vrp", "solve", str(DATA / "c201.txt"), "--time-limit", "0.5")
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["instance"] == "C201"
+def test_bad_file_exits_2_with_a_message(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"")
+    done = _xborder("vrp", "solve", str(bad), "--format", "solomon", "--time-limit", "1")
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "not a valid Solomon instance" in done.stderr and "empty file" in done.stderr
+
+
+# The rest in-process (same entry point, without paying for a new interpreter each time).
+
+
+def _main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    try:
+        code = main(list(args))
+    except SystemExit as exc:  # argparse errors
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_objective_defaults_to_distance(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _main(capsys, "vrp", "solve", str(DATA / "c201.txt"), "--time-limit", "0.5")
+    assert code == 0, err
+    assert json.loads(out)["instance"] == "C201"
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"", "empty file"),
         (
             b"C101\n\nVEHICLE\nNUMBER CAPACITY\n 25 200\n\nCUSTOMER\nCUST NO.\n 0 1 2 3\n",
             "expected 7 numbers",
         ),
         (b"\x00\xff\xfe binary", "not a text file"),
+        (
+            b"R1\n\nVEHICLE\nNUMBER CAPACITY\n 2 10\n\nCUSTOMER\nCUST NO.\n 0 0 0 0 0 9 0\n 1 1 1 11 0 9 0\n",
+            "holds",
+        ),
     ],
 )
-def test_bad_files_exit_2_with_a_message(tmp_path: Path, content: bytes, message: str) -> None:
+def test_bad_files_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, content: bytes, message: str
+) -> None:
     bad = tmp_path / "bad.txt"
     bad.write_bytes(content)
-    done = _xborder("vrp", "solve", str(bad), "--format", "solomon", "--time-limit", "1")
-    assert done.returncode == 2
-    assert done.stdout == ""
-    assert message in done.stderr and "not a valid Solomon instance" in done.stderr
+    code, out, err = _main(capsys, "vrp", "solve", str(bad), "--format", "solomon", "--time-limit", "1")
+    assert code == 2 and out == ""
+    assert message in err and "not a valid Solomon instance" in err
 
 
-def test_missing_file_and_bad_arguments_exit_2(tmp_path: Path) -> None:
-    missing = _xborder("vrp", "solve", str(tmp_path / "nope.txt"), "--time-limit", "1")
-    assert missing.returncode == 2 and "cannot read" in missing.stderr and missing.stdout == ""
-    zero = _xborder("vrp", "solve", str(DATA / "c101.txt"), "--time-limit", "0")
-    assert zero.returncode == 2 and "--time-limit" in zero.stderr
-    fmt = _xborder("vrp", "solve", str(DATA / "c101.txt"), "--time-limit", "1", "--format", "tsplib")
-    assert fmt.returncode == 2 and "invalid choice" in fmt.stderr
+def test_missing_file_and_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, err = _main(capsys, "vrp", "solve", str(tmp_path / "nope.txt"), "--time-limit", "1")
+    assert code == 2 and "cannot read" in err and out == ""
+    code, out, err = _main(capsys, "vrp", "solve", str(DATA / "c101.txt"), "--time-limit", "0")
+    assert code == 2 and "--time-limit" in err and out == ""
+    code, out, err = _main(
+        capsys, "vrp", "solve", str(DATA / "c101.txt"), "--time-limit", "1", "--format", "tsplib"
+    )
+    assert code == 2 and "invalid choice" in err and out == ""
 
 
-def test_no_feasible_solution_exits_1(tmp_path: Path) -> None:
+def test_no_feasible_solution_exits_1(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     f = tmp_path / "unreachable.txt"
     f.write_text(
         "U1\n\nVEHICLE\nNUMBER CAPACITY\n 2 10\n\nCUSTOMER\nCUST NO.\n 0 0 0 0 0 200 0\n 1 50 0 1 0 20 0\n"
     )
-    done = _xborder("vrp", "solve", str(f), "--time-limit", "0.5")
-    assert done.returncode == 1 and done.stdout == "" and "no feasible solution" in done.stderr
+    code, out, err = _main(capsys, "vrp", "solve", str(f), "--time-limit", "0.5")
+    assert code == 1 and out == "" and "no feasible solution" in err

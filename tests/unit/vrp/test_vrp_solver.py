@@ -15,7 +15,7 @@ from routing.vrp.core import SearchPlan
 from routing.vrp.solomon import BUNDLED
 from tests.unit.vrp.instances import Row, tiny
 
-LIMIT_S = 1.5
+LIMIT_S = 1.0
 
 
 @pytest.fixture(scope="module")
