@@ -141,13 +141,24 @@ class TrackState:
     pass_anchor: Reading | None = None  # the reading before it
 
     def copy(self) -> TrackState:
-        return replace(
-            self,
-            last_good_by_device=dict(self.last_good_by_device),
-            milestones=list(self.milestones),
-            quarantined=list(self.quarantined),
-            alarms=list(self.alarms),
-            open_alarms=dict(self.open_alarms),
+        return TrackState(
+            self.status,
+            self.progress,
+            self.stop_index,
+            self.at_stop,
+            self.arrived_at,
+            self.departed_at,
+            self.exit_candidate,
+            self.position,
+            dict(self.last_good_by_device),
+            self.last_key,
+            list(self.milestones),
+            list(self.quarantined),
+            list(self.alarms),
+            dict(self.open_alarms),
+            self.excursion_since,
+            self.pass_candidate,
+            self.pass_anchor,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -249,7 +260,8 @@ def advance(
 def snapshot(state: TrackState) -> Track:
     position = state.position
     return Track(
-        milestones=tuple(sorted(state.milestones, key=lambda m: m.event_time)),
+        # Already in event-time order: the fold emits them so (inferred times are clamped between neighbours).
+        milestones=tuple(state.milestones),
         status=state.status,
         position=position,
         last_good_ts=position.ts if position is not None else None,
@@ -265,6 +277,8 @@ def snapshot(state: TrackState) -> Track:
 
 def ordered(readings: Iterable[Reading]) -> list[Reading]:
     """Event-time order, one copy per (device, seq); of differing copies, the same one wins in any order."""
+    if isinstance(readings, list | tuple) and len(readings) <= 1:
+        return list(readings)  # the live hot path: one reading at a time
     chosen: dict[tuple[str, int], Reading] = {}
     for r in readings:
         k = (r.device_id, r.seq)
@@ -286,7 +300,7 @@ def _tiebreak(r: Reading) -> tuple[datetime, str]:
 
 
 def _fold(st: TrackState, plan: TrackPlan, readings: list[Reading], rules: TrackingRules) -> None:
-    plan_start = _plan_start(plan)
+    plan_start = plan.planned_start
     for r in readings:
         st.last_key = _key(r)
         reason = screen(r, st.last_good_by_device.get(r.device_id), r.received_at, rules.screening)
@@ -304,11 +318,6 @@ def _fold(st: TrackState, plan: TrackPlan, readings: list[Reading], rules: Track
         _conditions(st, plan, r, rules, position_ok=True)
 
 
-def _plan_start(plan: TrackPlan) -> datetime | None:
-    times = [t for s in plan.stops for t in (s.planned_arrival, s.planned_departure) if t is not None]
-    return min(times) if times else None
-
-
 def _too_old_for_plan(r: Reading, plan_start: datetime, rules: ScreeningRules) -> str | None:
     # Without a receive time, a fix far older than the whole plan is the GPS clock, not a real past.
     age = plan_start - r.ts
@@ -323,7 +332,7 @@ def _exit_radius(stop: Stop, rules: TrackingRules) -> float:
 
 def _near(r: Reading, stop: Stop, radius_km: float) -> float | None:
     """Distance to the stop if within radius_km, else None; a cheap box test first (this is the hot loop)."""
-    dlat_km = abs(r.lat - stop.lat) * 111.2
+    dlat_km = abs(r.lat - stop.lat) * 111.19  # never more than the true distance
     if dlat_km > radius_km:
         return None
     dlon = abs(r.lon - stop.lon)
@@ -392,12 +401,13 @@ def _beyond(plan: TrackPlan, i: int, r: Reading, rules: TrackingRules) -> bool:
     if n >= len(stops) - 1:
         return False  # the final stop is arrived at, never passed
     nxt, after, last = stops[n], stops[n + 1], stops[i]
-
-    def km(a: Reading | Stop, b: Stop) -> float:
-        return distance_km(a.lat, a.lon, b.lat, b.lon)
-
-    outside = km(r, nxt) > _exit_radius(nxt, rules)
-    return outside and km(r, after) < km(nxt, after) and km(r, last) > km(nxt, last)
+    legs = plan.leg_km
+    # Cheapest test first: on the way to the next stop, the stop after it is still farther than from there.
+    return (
+        distance_km(r.lat, r.lon, after.lat, after.lon) < legs[n + 1]
+        and distance_km(r.lat, r.lon, last.lat, last.lon) > legs[n]
+        and distance_km(r.lat, r.lon, nxt.lat, nxt.lon) > _exit_radius(nxt, rules)
+    )
 
 
 def _passing(

@@ -72,6 +72,8 @@ class TrackPlan:
     deliver_by: datetime | None = None
     temperature: tuple[float, float] | None = None  # cargo range in degrees C (reefer); None = not monitored
     customs_mode: str = "9810"
+    _leg_km: tuple[float, ...] = field(default=(), init=False, repr=False, compare=False)
+    _start: datetime | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.stops) < 2:
@@ -81,7 +83,27 @@ class TrackPlan:
         planned = [t for s in self.stops for t in (s.planned_arrival, s.planned_departure) if t is not None]
         if any(b < a for a, b in zip(planned, planned[1:], strict=False)):
             raise InvalidInput(f"waybill {self.waybill_no}: planned stop times are not in itinerary order")
+        legs = [0.0] + [_km(a, b) for a, b in zip(self.stops, self.stops[1:], strict=False)]
+        object.__setattr__(self, "_leg_km", tuple(legs))
+        object.__setattr__(self, "_start", planned[0] if planned else None)
+
+    @property
+    def leg_km(self) -> tuple[float, ...]:
+        """Great-circle km from stops[k-1] to stops[k] at index k (0.0 at index 0)."""
+        return self._leg_km
+
+    @property
+    def planned_start(self) -> datetime | None:
+        """The earliest planned time of any stop."""
+        return self._start
 
     @property
     def final(self) -> Stop:
         return self.stops[-1]
+
+
+def _km(a: Stop, b: Stop) -> float:
+    p1, p2 = math.radians(a.lat), math.radians(b.lat)
+    dlon = math.radians(b.lon - a.lon)
+    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dlon / 2) ** 2
+    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(h)))

@@ -215,6 +215,7 @@ class ScreeningRules:
 
 DEFAULT_SCREENING = ScreeningRules()
 GPS_WEEK_ROLLOVER = timedelta(weeks=1024)
+_ROLLOVER_WINDOW = timedelta(days=366)
 
 # Why a reading was quarantined. The position ones leave its sensor values (temperature, door...) usable.
 NULL_ISLAND = "null_island_fix"
@@ -238,14 +239,12 @@ def screen(
     was received (None skips the time checks: nothing to compare with).
     """
     if now is not None:
-        if reading.ts > now + rules.max_clock_skew:
-            return FUTURE_TIMESTAMP
         age = now - reading.ts
-        # A receiver with the 1024-week bug reports a time ~19.6 years back (plus however long since).
-        if abs(age - GPS_WEEK_ROLLOVER) <= timedelta(days=366):
-            return GPS_ROLLOVER
+        if -age > rules.max_clock_skew:
+            return FUTURE_TIMESTAMP
         if age > rules.max_age:
-            return TOO_OLD
+            # A receiver with the 1024-week bug reports a time ~19.6 years back (plus however long since).
+            return GPS_ROLLOVER if abs(age - GPS_WEEK_ROLLOVER) <= _ROLLOVER_WINDOW else TOO_OLD
     if abs(reading.lat) < rules.null_island_deg and abs(reading.lon) < rules.null_island_deg:
         return NULL_ISLAND
     if reading.accuracy_m is not None and reading.accuracy_m > rules.max_accuracy_m:
@@ -253,10 +252,14 @@ def screen(
     if previous is not None:
         hours = abs((reading.ts - previous.ts).total_seconds()) / 3600.0
         slack = rules.jump_slack_km + ((reading.accuracy_m or 0.0) + (previous.accuracy_m or 0.0)) / 1000.0
-        if (
-            distance_km(previous.lat, previous.lon, reading.lat, reading.lon)
-            > rules.max_speed_kmh * hours + slack
-        ):
+        allowed = rules.max_speed_kmh * hours + slack
+        # Cheap bound first (the hot path): |dlat| + |dlon| in km is never below the great-circle distance
+        # by more than a fraction of a percent, so well under the allowance needs no haversine.
+        dlat = abs(reading.lat - previous.lat) * 111.2
+        dlon = abs(reading.lon - previous.lon)
+        if dlon < 180 and dlat + dlon * 111.3 < allowed * 0.98:
+            return None
+        if distance_km(previous.lat, previous.lon, reading.lat, reading.lon) > allowed:
             return IMPOSSIBLE_SPEED
     return None
 

@@ -65,6 +65,8 @@ def test_advance_over_batches_equals_derive_on_all(readings: list[Reading], cuts
         state, track = advance(state, PLAN, list(reversed(ordered[a:b])))
         seen.append((STATUS_RANK[track.status], track.progress))
     expected = derive(PLAN, readings)
+    times = [m.event_time for m in expected.milestones]
+    assert times == sorted(times)
     assert replay(PLAN, readings).to_json() == state.to_json()
     if len(bounds) > 1:
         assert track == expected
