@@ -18,6 +18,7 @@ from logistics.tracking.derive import (
     estimate,
     offline_alarm,
     replay,
+    rules_for_clock_speed,
     snapshot,
 )
 from logistics.tracking.plan import Stop, TrackPlan
@@ -54,6 +55,7 @@ __all__ = [
     "parse_message",
     "parse_payload",
     "replay",
+    "rules_for_clock_speed",
     "screen",
     "snapshot",
 ]

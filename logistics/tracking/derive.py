@@ -80,6 +80,16 @@ class TrackingRules:
 DEFAULT_RULES = TrackingRules()
 
 
+def rules_for_clock_speed(speed: float, real_skew_seconds: float = 3.0) -> TrackingRules:
+    """Rules for a service clock running `speed` times real time (XB_CLOCK_SPEED).
+
+    At 1000x, a tracker whose clock is one real second ahead reports fixes 17 service minutes "in the future";
+    the skew allowance grows with the speed so that this is not quarantined.
+    """
+    skew = max(DEFAULT_SCREENING.max_clock_skew, timedelta(seconds=speed * real_skew_seconds))
+    return replace(DEFAULT_RULES, screening=replace(DEFAULT_SCREENING, max_clock_skew=skew))
+
+
 @dataclass(frozen=True, slots=True)
 class Milestone:
     code: str  # DCSA: GTOT DEPA ARRI LOAD DISC CROS CUSS CUSI CUSR GTIN DROP

@@ -162,3 +162,12 @@ def test_gps_week_rollover_and_very_old_fixes_are_quarantined() -> None:
     assert screen(reading(ts=NOW - timedelta(days=400)), None, NOW) == TOO_OLD
     assert screen(reading(ts=NOW - timedelta(days=3)), None, NOW) is None  # a backlog after a gap
     assert screen(reading(ts=rolled), None, None) is None  # nothing to compare with
+
+
+def test_the_skew_allowance_grows_with_an_accelerated_service_clock() -> None:
+    from logistics.tracking.derive import rules_for_clock_speed
+
+    ahead = reading(ts=NOW + timedelta(minutes=20))  # one real second ahead at 1000x is ~17 minutes
+    assert screen(ahead, None, NOW) == FUTURE_TIMESTAMP
+    assert screen(ahead, None, NOW, rules_for_clock_speed(1000).screening) is None
+    assert rules_for_clock_speed(1).screening.max_clock_skew == timedelta(minutes=5)
