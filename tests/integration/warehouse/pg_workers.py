@@ -1,4 +1,4 @@
-"""Code run in separate processes (spawn) by the PostgreSQL concurrency tests: each process has its own engine."""
+"""Run in separate processes (spawn) by the PostgreSQL concurrency tests; each has its own engine."""
 
 from __future__ import annotations
 
