@@ -4,6 +4,7 @@ driven by Playwright's sync API. Skipped, with the reason, only where no Chromiu
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -54,8 +55,13 @@ class Server:
         for w in warehouses:
             args += ["--warehouse", w]
         out = subprocess.run(
-            [sys.executable, "-m", "api.cli", *args], env=self.env, cwd=self.cwd, capture_output=True,
-            text=True, timeout=60, check=False,
+            [sys.executable, "-m", "api.cli", *args],
+            env=self.env,
+            cwd=self.cwd,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         assert out.returncode == 0, out.stderr
         return out.stdout.strip().splitlines()[-1]
@@ -71,7 +77,8 @@ class Server:
             tenant = api.post("/v1/tenants", json={"name": f"browser test {role}", "kind": role})
             assert tenant.status_code == 201, tenant.text
             made = api.post(
-                "/v1/api-keys", json={"tenant_id": tenant.json()["id"], "role": role, "warehouses": list(warehouses)}
+                "/v1/api-keys",
+                json={"tenant_id": tenant.json()["id"], "role": role, "warehouses": list(warehouses)},
             )
             assert made.status_code == 201, made.text
             return str(made.json()["key"])
@@ -88,8 +95,19 @@ def chromium_executable() -> str:
     return path
 
 
+@dataclass
+class Starting:
+    base: str
+    env: dict[str, str]
+    cwd: Path
+    mqtt_port: int
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Starting]:
+    """`xborder serve --migrate` on free ports; started before Chromium launches so the two overlap."""
     tmp = tmp_path_factory.mktemp("dashboard")
     port, mqtt_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("XB_")}
@@ -106,30 +124,40 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     log = tmp / "serve.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--migrate"], env=env, cwd=tmp, stdout=out,
+            [sys.executable, "-m", "api.cli", "serve", "--migrate"],
+            env=env,
+            cwd=tmp,
+            stdout=out,
             stderr=subprocess.STDOUT,
         )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None:
-            raise AssertionError(f"xborder serve exited early:\n{log.read_text()}")
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"xborder serve did not become healthy:\n{log.read_text()}")
-        time.sleep(0.2)
-    yield Server(base, env, tmp, mqtt_port, proc, log)
+    yield Starting(f"http://127.0.0.1:{port}", env, tmp, mqtt_port, proc, log)
     proc.terminate()
     try:
         proc.wait(20)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(5)
+
+
+@pytest.fixture(scope="session")
+def server(server_process: Starting) -> Server:
+    """The server once `/healthz` answers 200."""
+    proc, log = server_process.proc, server_process.log
+    deadline = time.monotonic() + 90
+    while True:
+        if proc.poll() is not None:
+            raise AssertionError(f"xborder serve exited early:\n{log.read_text()}")
+        try:
+            if httpx.get(server_process.base + "/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"xborder serve did not become healthy:\n{log.read_text()}")
+        time.sleep(0.2)
+    return Server(
+        server_process.base, server_process.env, server_process.cwd, server_process.mqtt_port, proc, log
+    )
 
 
 @pytest.fixture(scope="session")
@@ -153,7 +181,7 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def page(browser: Any, server: Server) -> Iterator[Any]:
+def page(server_process: Starting, browser: Any, server: Server) -> Iterator[Any]:
     """A fresh browser context (empty sessionStorage) whose page fails the test on any uncaught JS error."""
     context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-GB", timezone_id="UTC")
     pg = context.new_page()
@@ -170,3 +198,16 @@ def sign_in(page: Any, key: str) -> None:
     page.fill("#api-key", key)
     page.click("#signin button[type=submit]")
     page.wait_for_selector("#whoami:not([hidden])")
+
+
+LEAKS = re.compile(r"\b(undefined|null|NaN)\b|\[object Object\]")
+
+
+def shoot(page: Any, shots: Path, name: str) -> None:
+    """Screenshot a view after checking it shows no leaked JavaScript values (`undefined`, `null`, ...)."""
+    text = page.locator("main").inner_text()
+    leak = LEAKS.search(text)
+    assert leak is None, (
+        f"the {name} view shows {leak.group(0)!r}: ...{text[max(0, leak.start() - 80) : leak.end() + 80]}..."
+    )
+    page.screenshot(path=str(shots / f"{name}.png"), full_page=True)

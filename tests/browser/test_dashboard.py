@@ -11,7 +11,7 @@ from typing import Any
 import paho.mqtt.client as paho
 import pytest
 
-from tests.browser.conftest import Server, sign_in
+from tests.browser.conftest import Server, shoot, sign_in
 
 pytestmark = pytest.mark.usefixtures("chromium_executable")
 
@@ -48,7 +48,7 @@ def test_a_bad_key_shows_the_problem_and_stays_signed_out(page: Any, shots: Path
     assert problem.locator(".problem-detail").inner_text().strip() != ""
     assert page.evaluate("sessionStorage.getItem('xborder.apiKey')") is None
     assert page.locator("#nav").is_hidden()
-    page.screenshot(path=str(shots / "sign-in-bad-key.png"))
+    shoot(page, shots, "sign-in-bad-key")
 
 
 def test_sign_in_shows_role_and_service_clock_and_sign_out_forgets_the_key(page: Any, server: Server) -> None:
@@ -71,7 +71,9 @@ def test_the_key_survives_a_reload_within_the_tab(page: Any, server: Server) -> 
     assert page.locator("#signin").count() == 0
 
 
-def test_shipments_list_shows_booked_waybills_and_filters_by_status(page: Any, server: Server, shots: Path) -> None:
+def test_shipments_list_shows_booked_waybills_and_filters_by_status(
+    page: Any, server: Server, shots: Path
+) -> None:
     key = server.key("forwarder")
     waybill = book_through_api(server, key)
     sign_in(page, key)
@@ -80,7 +82,7 @@ def test_shipments_list_shows_booked_waybills_and_filters_by_status(page: Any, s
     row.wait_for()
     assert row.locator(".pill").inner_text().replace(" ", "_") == waybill["status"] == "BOOKED"
     assert waybill["destination"] in row.inner_text()
-    page.screenshot(path=str(shots / "shipments.png"))
+    shoot(page, shots, "shipments")
 
     page.select_option("#status-filter", "DELIVERED")
     page.locator("#waybills tr.empty").wait_for()
@@ -90,7 +92,9 @@ def test_shipments_list_shows_booked_waybills_and_filters_by_status(page: Any, s
     row.wait_for()
 
 
-def test_waybill_detail_shows_planned_milestones_map_and_event_log(page: Any, server: Server, shots: Path) -> None:
+def test_waybill_detail_shows_planned_milestones_map_and_event_log(
+    page: Any, server: Server, shots: Path
+) -> None:
     key = server.key("forwarder")
     waybill = book_through_api(server, key)
     planned = {(m["code"], m["location"]) for m in waybill["milestones"] if m["classifier"] == "PLN"}
@@ -111,7 +115,7 @@ def test_waybill_detail_shows_planned_milestones_map_and_event_log(page: Any, se
     assert page.locator("#route-map line.leg").count() == len(stops) - 1
     page.locator("#events tbody tr").first.wait_for()
     assert page.locator("#events tbody tr").count() >= len(planned)
-    page.screenshot(path=str(shots / "waybill.png"), full_page=True)
+    shoot(page, shots, "waybill")
 
 
 def test_an_unknown_waybill_shows_the_problem(page: Any, server: Server) -> None:
@@ -123,10 +127,19 @@ def test_an_unknown_waybill_shows_the_problem(page: Any, server: Server) -> None
     assert "XBNOSUCHONE" in problem.inner_text()
 
 
-def test_quote_form_returns_options_and_book_opens_the_waybill(page: Any, server: Server, shots: Path) -> None:
+def test_quote_form_returns_options_and_book_opens_the_waybill(
+    page: Any, server: Server, shots: Path
+) -> None:
     key = server.key("forwarder")
     sign_in(page, key)
     page.goto(server.base + "/#/quote")
+    # the origin and destination inputs suggest the network's nodes
+    with server.api(key) as api:
+        nodes = api.get("/v1/network/nodes")
+    if nodes.status_code == 200:
+        page.wait_for_function(f"document.querySelectorAll('#nodes option').length === {len(nodes.json())}")
+    else:
+        page.locator(".nodes-note .unavailable").wait_for()
     page.fill("#q-destination", "DEDUI")
     page.fill("#q-ready_at", "2027-03-01T06:00")
     page.click("#quote-form button[type=submit]")
@@ -135,7 +148,7 @@ def test_quote_form_returns_options_and_book_opens_the_waybill(page: Any, server
     labels = set(page.locator("#options .label").all_inner_texts())
     assert {"cheapest", "fastest", "greenest"} <= labels
     assert options.count() >= 1
-    page.screenshot(path=str(shots / "quote.png"), full_page=True)
+    shoot(page, shots, "quote")
 
     option_id = options.first.get_attribute("data-option")
     options.first.locator("button.book").click()
@@ -164,7 +177,9 @@ def test_quote_form_shows_field_errors_from_the_problem(page: Any, server: Serve
 def publish_status(server: Server, *messages: dict[str, Any]) -> None:
     """Publish waybill status messages as the service does when tracking moves a waybill (QoS 1, in order)."""
     client = paho.Client(
-        paho.CallbackAPIVersion.VERSION2, client_id=f"xb-browser-test-{uuid.uuid4().hex[:8]}", protocol=paho.MQTTv311
+        paho.CallbackAPIVersion.VERSION2,
+        client_id=f"xb-browser-test-{uuid.uuid4().hex[:8]}",
+        protocol=paho.MQTTv311,
     )
     client.connect("127.0.0.1", server.mqtt_port)
     client.loop_start()
@@ -201,15 +216,19 @@ def test_a_live_status_change_updates_and_highlights_the_row(page: Any, server: 
             "updated_at": "2027-03-01T09:30:00Z",
         },
     )
-    page.wait_for_selector(f"#waybills tr.flash[data-waybill='{waybill['waybill_no']}'] [data-status='IN_TRANSIT']")
+    page.wait_for_selector(
+        f"#waybills tr.flash[data-waybill='{waybill['waybill_no']}'] [data-status='IN_TRANSIT']"
+    )
     assert "DEPA" in row.inner_text()
     assert "28.770, 104.630" in row.inner_text()
     assert page.locator(".live-note").inner_text() == ""
     assert page.locator("[data-status='CUSTOMS_HOLD']").count() == 0
-    page.screenshot(path=str(shots / "shipments-live.png"))
+    shoot(page, shots, "shipments-live")
 
 
-def test_warehouse_view_renders_inventory_or_says_it_is_not_available(page: Any, server: Server, shots: Path) -> None:
+def test_warehouse_view_renders_inventory_or_says_it_is_not_available(
+    page: Any, server: Server, shots: Path
+) -> None:
     admin = server.key("admin")
     code = "B" + uuid.uuid4().hex[:6].upper()
     with server.api(admin) as api:
@@ -222,11 +241,18 @@ def test_warehouse_view_renders_inventory_or_says_it_is_not_available(page: Any,
     if created.status_code == 201:
         sku = "SKU-" + uuid.uuid4().hex[:6].upper()
         with server.api(seller) as api:
-            assert api.post("/v1/skus", json={"sku": sku, "name": "Mug", "weight_kg": 0.4, "volume_m3": 0.002}).status_code == 201
+            assert (
+                api.post(
+                    "/v1/skus", json={"sku": sku, "name": "Mug", "weight_kg": 0.4, "volume_m3": 0.002}
+                ).status_code
+                == 201
+            )
             inbound = api.post("/v1/inbound", json={"warehouse": code, "lines": [{"sku": sku, "qty": 12}]})
             assert inbound.status_code == 201, inbound.text
         with server.api(server.key("operator", code)) as api:
-            receipt = api.post(f"/v1/inbound/{inbound.json()['id']}/receipts", json={"lines": [{"sku": sku, "qty": 12}]})
+            receipt = api.post(
+                f"/v1/inbound/{inbound.json()['id']}/receipts", json={"lines": [{"sku": sku, "qty": 12}]}
+            )
             assert receipt.status_code == 201, receipt.text
         with server.api(seller) as api:
             inv = api.get("/v1/inventory", params={"warehouse": code})
@@ -247,8 +273,8 @@ def test_warehouse_view_renders_inventory_or_says_it_is_not_available(page: Any,
         assert rows.first.locator("td.num").nth(2).inner_text() == str(expected_rows[0]["available"])
     # the other panels each render on their own: a table, a "not available" note or a problem, never nothing
     for panel in ("#p-warehouses", "#p-orders", "#p-returns"):
-        assert page.locator(f"{panel} table, {panel} .unavailable, {panel} .problem").count() >= 1
-    page.screenshot(path=str(shots / "warehouses.png"), full_page=True)
+        assert page.locator(f"{panel} table, {panel} [data-unavailable], {panel} .problem").count() >= 1
+    shoot(page, shots, "warehouses")
     if expected_rows is None:
         return
 
@@ -265,12 +291,21 @@ def test_warehouse_view_renders_inventory_or_says_it_is_not_available(page: Any,
     assert page.locator("#inventory tbody tr").first.locator("td.num").nth(1).inner_text() == "2"  # reserved
     order_row.get_by_role("button", name="Ship").click()
     page.locator("#orders tbody tr", has_text=ref).locator("[data-status='SHIPPED']").wait_for()
-    page.wait_for_function(
-        "document.querySelector('#inventory tbody tr td.num')?.textContent === '10'"
-    )
+    page.wait_for_function("document.querySelector('#inventory tbody tr td.num')?.textContent === '10'")
     with server.api(seller) as api:
         after = api.get("/v1/inventory", params={"warehouse": code}).json()
     assert (after[0]["on_hand"], after[0]["reserved"]) == (10, 0)
+
+    # A return against the shipped order, started from its row: the RMA shows what was authorised.
+    page.locator("#orders tbody tr", has_text=ref).get_by_role("button", name="Return…").click()
+    assert page.input_value("#r-lines").startswith(f"{sku} 2")
+    page.fill("#r-lines", f"{sku} 1 damaged in transit")
+    page.click("#return-form button[type=submit]")
+    rma_line = page.locator("#rma-lines tbody tr")
+    rma_line.wait_for()
+    assert "damaged in transit" in rma_line.inner_text()
+    assert rma_line.locator("td.num").first.inner_text() == "1"
+    shoot(page, shots, "warehouses-after-return")
 
 
 def test_an_order_the_stock_cannot_fill_shows_the_conflict(page: Any, server: Server) -> None:
@@ -288,7 +323,9 @@ def test_an_order_the_stock_cannot_fill_shows_the_conflict(page: Any, server: Se
     page.click("#order-form button[type=submit]")
     page.locator("#order-form .problem .problem-detail").wait_for()
     assert page.locator("#order-form .problem .problem-title").inner_text().split(" (")[0] in {
-        "Conflict", "Not found", "Invalid input"
+        "Conflict",
+        "Not found",
+        "Invalid input",
     }
 
 
@@ -296,7 +333,7 @@ def test_sse_parser_handles_events_split_anywhere(page: Any, server: Server) -> 
     """The fetch()-based SSE reader must cope with chunks that split lines, CRLFs and multi-line data."""
     stream = (
         ": connected\r\n\r\n"
-        "event: waybill.status\r\ndata: {\"waybill_no\": \"XB1\",\r\ndata:  \"status\": \"ARRIVED\"}\r\n\r\n"
+        'event: waybill.status\r\ndata: {"waybill_no": "XB1",\r\ndata:  "status": "ARRIVED"}\r\n\r\n'
         "retry: 5000\nid: 7\nevent: ping\ndata\n\n"
         "data: plain\rdata: second\r\r"
     )

@@ -3,7 +3,7 @@
 // endpoint never blanks the view.
 
 import * as api from "../api.js";
-import { h, clear, statusPill, timeEl, fmtNumber, failure, problemBox, emptyRow, table, toast } from "../dom.js";
+import { h, append, clear, statusPill, timeEl, fmtNumber, failure, problemBox, emptyRow, table, toast } from "../dom.js";
 
 function panel(id, title, ...children) {
   return h("section", { class: "card panel", id, "aria-labelledby": `${id}-h` }, h("h2", { id: `${id}-h` }, title), ...children);
@@ -19,6 +19,13 @@ export function parseLines(text) {
     else lines.push({ sku: m[1], qty: Number(m[2]) });
   });
   return { lines, errors };
+}
+
+/** The allocation's stored explanation: a list of rule outcomes, or text. */
+function explain(explanation) {
+  if (!explanation) return "";
+  if (Array.isArray(explanation)) return explanation.map((e) => (typeof e === "string" ? e : JSON.stringify(e))).join(" · ");
+  return typeof explanation === "string" ? explanation : JSON.stringify(explanation);
 }
 
 function warehousesTable(rows) {
@@ -70,6 +77,19 @@ export async function warehousesView({ main, me }) {
     h("div", { class: "actions" }, h("button", { class: "btn primary", type: "submit" }, "Place order")),
     orderOut);
 
+  const rmaOrder = h("input", { id: "r-order", name: "order_id", required: true, placeholder: "order id", class: "mono" });
+  const rmaLines = h("textarea", { id: "r-lines", name: "lines", rows: 2, placeholder: "SKU quantity reason, one per line" });
+  const rmaLookup = h("input", { id: "r-id", name: "rma_id", placeholder: "RMA id", class: "mono" });
+  const rmaBox = h("div", { "aria-live": "polite" });
+  const returnForm = h("form", { class: "return-form", id: "return-form" },
+    h("div", { class: "form-grid" },
+      h("div", { class: "field" }, h("label", { for: "r-order" }, "Order"), rmaOrder),
+      h("div", { class: "field wide" }, h("label", { for: "r-lines" }, "Returned lines"), rmaLines)),
+    h("div", { class: "actions" },
+      h("button", { class: "btn primary", type: "submit" }, "Authorise return"),
+      h("label", { for: "r-id", class: "muted" }, "or look up"), rmaLookup,
+      h("button", { class: "btn", type: "button", id: "r-lookup" }, "Show RMA")));
+
   const canOrder = me.role === "seller" || me.role === "admin" || me.role === "unknown";
   main.append(h("section", { class: "view", "aria-labelledby": "wh-h" },
     h("div", { class: "view-head" }, h("h1", { id: "wh-h" }, "Warehouses")),
@@ -80,9 +100,9 @@ export async function warehousesView({ main, me }) {
           h("label", { for: "inv-sku" }, "SKU"), skuFilter,
           h("button", { class: "btn", type: "submit" }, "Show")),
         invBox),
-      panel("p-warehouses", "Warehouse network", whBox),
       panel("p-orders", "Orders", canOrder ? orderForm : null, ordersBox),
-      panel("p-returns", "Returns", returnsBox))));
+      panel("p-warehouses", "Warehouse network", whBox),
+      panel("p-returns", "Returns", canOrder ? returnForm : null, rmaBox, returnsBox))));
 
   async function loadWarehouses() {
     try {
@@ -124,11 +144,12 @@ export async function warehousesView({ main, me }) {
       h("td", {}, statusPill(o.status)),
       h("td", {}, o.ship_to?.country || "—"),
       h("td", {}, (o.lines || []).map((l) => `${l.qty}× ${l.sku}`).join(", ")),
-      h("td", { class: "detail", title: typeof o.explanation === "string" ? o.explanation : JSON.stringify(o.explanation ?? "") }, allocations || "—"),
+      h("td", { class: "detail", title: explain(o.explanation) }, allocations || "—"),
       h("td", { class: "time" }, timeEl(o.created_at)),
       h("td", { class: "actions-cell" },
         open ? h("button", { class: "btn small", type: "button", onclick: (e) => act(o, "ship", e.currentTarget) }, "Ship") : null,
-        open ? h("button", { class: "btn small danger", type: "button", onclick: (e) => act(o, "cancel", e.currentTarget) }, "Cancel") : null));
+        open ? h("button", { class: "btn small danger", type: "button", onclick: (e) => act(o, "cancel", e.currentTarget) }, "Cancel") : null,
+        o.status === "SHIPPED" && canOrder ? h("button", { class: "btn small", type: "button", onclick: () => startReturn(o) }, "Return…") : null));
   }
 
   async function loadOrders() {
@@ -141,6 +162,65 @@ export async function warehousesView({ main, me }) {
     }
   }
 
+  function startReturn(order) {
+    rmaOrder.value = order.id;
+    rmaLines.value = (order.lines || []).map((l) => `${l.sku} ${l.qty} `).join("\n");
+    rmaLines.focus();
+    rmaLines.scrollIntoView({ block: "center" });
+  }
+
+  function showRma(rma) {
+    append(clear(rmaBox), [
+      h("p", {}, "RMA ", h("strong", { class: "mono" }, rma.id), " for order ", h("span", { class: "mono" }, rma.order_id || "—"), " ",
+        statusPill(rma.status), rma.refund ? ` · refunded ${rma.refund.amount} ${rma.refund.currency}` : ""),
+      table([["SKU"], ["Reason"], ["Authorised", "num"], ["Received", "num"], ["Dispositioned", "num"]],
+        (rma.lines || []).map((l) => h("tr", {},
+          h("td", { class: "mono" }, l.sku), h("td", {}, l.reason || "—"), h("td", { class: "num" }, fmtNumber(l.authorised ?? l.qty)),
+          h("td", { class: "num" }, fmtNumber(l.received ?? 0)), h("td", { class: "num" }, fmtNumber(l.dispositioned ?? 0)))),
+        { id: "rma-lines", label: "Return lines" }),
+      (rma.dispositions || []).length ? table([["Warehouse"], ["SKU"], ["Qty", "num"], ["Grade"], ["Disposition"]],
+        rma.dispositions.map((d) => h("tr", {}, h("td", { class: "mono" }, d.warehouse), h("td", { class: "mono" }, d.sku),
+          h("td", { class: "num" }, fmtNumber(d.qty)), h("td", {}, d.grade), h("td", {}, d.disposition))),
+        { label: "Dispositions" }) : null]);
+  }
+
+  returnForm.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    clear(rmaBox);
+    const lines = [];
+    const errors = [];
+    rmaLines.value.split(/\n/).map((l) => l.trim()).filter(Boolean).forEach((l, i) => {
+      const m = l.match(/^(\S+)\s+(\d+)\s*(.*)$/);
+      if (m) lines.push({ sku: m[1], qty: Number(m[2]), reason: m[3] || "" });
+      else errors.push({ field: `lines.${i}`, message: `line ${i + 1}: write "SKU quantity reason"` });
+    });
+    if (!rmaOrder.value.trim()) errors.push({ field: "order_id", message: "required" });
+    if (!lines.length && !errors.length) errors.push({ field: "lines", message: "at least one line" });
+    if (errors.length) {
+      rmaBox.append(problemBox({ problem: { title: "Check the return", detail: "Some fields need attention.", errors } }));
+      return;
+    }
+    const body = { order_id: rmaOrder.value.trim(), lines };
+    try {
+      const rma = await api.post("/v1/returns", body, { idempotencyKey: orderKey(body) });
+      rmaLookup.value = rma.id;
+      showRma(rma.lines ? rma : await api.get(`/v1/returns/${encodeURIComponent(rma.id)}`));
+    } catch (err) {
+      rmaBox.append(err.unavailable ? failure("Returns", err) : problemBox(err, { context: "while authorising the return" }));
+    }
+  });
+
+  returnForm.querySelector("#r-lookup").addEventListener("click", async () => {
+    const id = rmaLookup.value.trim();
+    if (!id) { rmaLookup.focus(); return; }
+    clear(rmaBox);
+    try {
+      showRma(await api.get(`/v1/returns/${encodeURIComponent(id)}`));
+    } catch (err) {
+      rmaBox.append(failure("This return", err));
+    }
+  });
+
   async function loadReturns() {
     try {
       const rows = api.items(await api.get("/v1/returns", { limit: 50 }));
@@ -151,7 +231,9 @@ export async function warehousesView({ main, me }) {
           h("td", { class: "time" }, timeEl(r.created_at)))) : [emptyRow(5, "No returns.")],
         { id: "returns", label: "Returns" }));
     } catch (err) {
-      clear(returnsBox).append(failure("The returns list", err));
+      clear(returnsBox).append(err.unavailable
+        ? h("p", { class: "muted", "data-unavailable": "returns list" }, "This server lists no returns; look one up by its RMA id.")
+        : failure("The returns list", err));
     }
   }
 
@@ -181,7 +263,7 @@ export async function warehousesView({ main, me }) {
       const order = await api.post("/v1/orders", body, { idempotencyKey: orderKey(body) });
       const allocations = (order.allocations || []).map((a) => `${a.qty}× ${a.sku} from ${a.warehouse}`).join(", ");
       orderOut.append(h("p", { class: "note ok" }, `Order ${order.order_ref || body.order_ref}: ${order.status}. ${allocations}`,
-        order.explanation ? h("span", { class: "muted" }, ` — ${typeof order.explanation === "string" ? order.explanation : JSON.stringify(order.explanation)}`) : null));
+        order.explanation ? h("span", { class: "muted" }, ` — ${explain(order.explanation)}`) : null));
       await Promise.all([loadOrders(), loadInventory()]);
     } catch (err) {
       orderOut.append(err.unavailable ? failure("Ordering", err) : problemBox(err, { context: "while placing the order" }));
