@@ -101,7 +101,7 @@ def seed_demo(session: Session, now: datetime, seller_tenant_ids: list[str]) -> 
         if stocked:
             continue
         for code, qty in placement.items():
-            lines = [
+            lines: list[dict[str, Any]] = [
                 {
                     "sku": sku,
                     "qty": qty,
@@ -114,7 +114,7 @@ def seed_demo(session: Session, now: datetime, seller_tenant_ids: list[str]) -> 
                 session, admin, {"seller_id": seller, "warehouse": code, "lines": lines}, now, NoEta()
             )
             receive_inbound(session, admin, asn["id"], {"lines": lines}, now)
-            units += sum(int(ln["qty"]) for ln in lines)  # type: ignore[call-overload]
+            units += qty * len(lines)
         # and one replenishment on its way from Yibin to the first warehouse, shown as in transit
         first = next(iter(placement))
         create_inbound(
