@@ -1,8 +1,8 @@
 """`xborder simulate`: a fleet of simulated trackers that speaks only the wire contract (HTTP API + MQTT).
 
-    xborder simulate --api URL --key KEY [--mqtt URL] [--trackers N] [--book N] [--interval-minutes M]
-                     [--faults LIST] [--fault-rate X] [--seed S] [--until-delivered] [--duration SECONDS]
-                     [--waybill NO ...] [--devices-file PATH]
+    xborder simulate --api URL --key KEY [--mqtt URL] [--trackers N] [--book N] [--to LIST]
+                     [--interval-minutes M] [--faults LIST] [--fault-rate X] [--seed S] [--until-delivered]
+                     [--duration SECONDS] [--waybill NO ...] [--devices-file PATH]
 
 Prints one JSON summary on stdout when it stops; exit 2 on bad arguments, 1 when the API cannot be reached.
 """
@@ -24,7 +24,7 @@ from api.cli import EXTENSIONS, command
 from iot_sim.api import ApiError, XborderApi
 from iot_sim.devices import DeviceStore
 from iot_sim.faults import FAULTS, parse_faults
-from iot_sim.fleet import SimConfig, Simulation
+from iot_sim.fleet import DESTINATIONS, SimConfig, Simulation
 from iot_sim.mqtt import BrokerUrl, MqttFleet
 
 log = logging.getLogger("xborder.simulate")
@@ -49,6 +49,12 @@ def _add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     p.add_argument("--trackers", type=int, metavar="N", help="simulate at most N trackers (default: all)")
     p.add_argument("--book", type=int, default=0, metavar="N", help="first book N shipments out of Yibin")
+    p.add_argument(
+        "--to",
+        default="",
+        metavar="LIST",
+        help=f"--book destinations, tried in turn (default {','.join(DESTINATIONS)})",
+    )
     p.add_argument(
         "--interval-minutes", type=float, default=30.0, metavar="M", help="service minutes per reading"
     )
@@ -105,6 +111,7 @@ def _simulate(args: argparse.Namespace, settings: Any) -> int:
         waybills=frozenset(args.waybill),
         until_delivered=args.until_delivered,
         duration_s=args.duration,
+        destinations=tuple(d.strip() for d in args.to.split(",") if d.strip()) or DESTINATIONS,
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     stop = threading.Event()

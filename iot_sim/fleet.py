@@ -74,6 +74,7 @@ class SimConfig:
     max_catchup: int = 20  # readings per device per tick when the loop falls behind the service clock
     gap_hours: float = 6.0
     report_every_s: float = 30.0
+    destinations: tuple[str, ...] = DESTINATIONS  # --book: UN/LOCODEs or node ids, tried in turn
 
 
 @dataclass
@@ -158,12 +159,13 @@ class Simulation:
         """Book `count` shipments out of Yibin to a mix of destinations, each with its own tracker."""
         rng = random.Random(f"{self.config.seed}/book")
         booked: list[str] = []
-        start = rng.randrange(len(DESTINATIONS))
+        destinations = self.config.destinations or DESTINATIONS
+        start = rng.randrange(len(destinations))
         for i in range(count):
             cargo = CARGO_MIX[rng.randrange(len(CARGO_MIX))]
             shipper = SHIPPERS[rng.randrange(len(SHIPPERS))]
-            for k in range(len(DESTINATIONS)):
-                destination = DESTINATIONS[(start + i + k) % len(DESTINATIONS)]
+            for k in range(len(destinations)):
+                destination = destinations[(start + i + k) % len(destinations)]
                 waybill_no = self._book_one(destination, cargo, shipper)
                 if waybill_no is not None:
                     booked.append(waybill_no)

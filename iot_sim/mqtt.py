@@ -195,11 +195,21 @@ class MqttFleet:
             ):
                 self._drop(link)
 
-    def close(self, timeout: float = 5.0) -> None:
-        """Every device says `offline` and disconnects; waits up to `timeout` s for unacked readings."""
-        deadline = self._monotonic() + timeout
-        while self.stats.unacked > 0 and self._monotonic() < deadline and self._any_up():
+    def close(self, timeout: float = 5.0, patience: float = 60.0) -> None:
+        """Every device says `offline` and disconnects, once the broker has acknowledged what was published:
+        it waits while acknowledgements keep coming (a slow broker), up to `patience` s, or `timeout` s
+        after they stop."""
+        start = self._monotonic()
+        last_progress, acked = start, self.stats.acked
+        while self.stats.unacked > 0 and self._any_up():
+            now = self._monotonic()
+            if self.stats.acked != acked:
+                last_progress, acked = now, self.stats.acked
+            if now - last_progress >= timeout or now - start >= patience:
+                log.warning("closing with %d readings not acknowledged by the broker", self.stats.unacked)
+                break
             self.poll(0.05)
+        deadline = self._monotonic() + timeout
         for device_id in list(self._links):
             self.remove(device_id)
         while self._links and self._monotonic() < deadline:
