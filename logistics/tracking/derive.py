@@ -32,11 +32,13 @@ from logistics.tracking.readings import (
     DEFAULT_SCREENING,
     GPS_ROLLOVER,
     GPS_WEEK_ROLLOVER,
+    IMPOSSIBLE_SPEED,
     POSITION_REASONS,
     TOO_OLD,
     Reading,
     ScreeningRules,
     distance_km,
+    impossible_jump,
     screen,
 )
 
@@ -52,6 +54,9 @@ STATUS_RANK = {
 }  # fmt: skip
 MILESTONE_CODES = ("GTOT", "DEPA", "ARRI", "LOAD", "DISC", "CROS", "CUSS", "CUSI", "CUSR", "GTIN", "DROP")
 ALARM_KINDS = ("temperature", "shock", "door", "battery", "offline", "delay")
+
+# Consecutive mutually consistent fixes, all impossible from the last good one, that move the reference.
+REANCHOR_AFTER = 3
 
 # Progress: 0 booked, 1 first good reading, then three steps per stop: arrived, held (customs), departed.
 PROGRESS_STARTED = 1
@@ -149,6 +154,9 @@ class TrackState:
     excursion_since: datetime | None = None  # temperature out of range since (event time)
     pass_candidate: Reading | None = None  # first reading seen beyond the next stop, outside its fence
     pass_anchor: Reading | None = None  # the reading before it
+    jump_runs: dict[str, list[Reading]] = field(
+        default_factory=dict
+    )  # device -> consistent 'impossible' fixes
 
     def copy(self) -> TrackState:
         return TrackState(
@@ -169,6 +177,7 @@ class TrackState:
             self.excursion_since,
             self.pass_candidate,
             self.pass_anchor,
+            {k: list(v) for k, v in self.jump_runs.items()},
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -192,6 +201,7 @@ class TrackState:
             "excursion_since": _time_out(self.excursion_since),
             "pass_candidate": _reading_out(self.pass_candidate),
             "pass_anchor": _reading_out(self.pass_anchor),
+            "jump_runs": {k: [_plain_out(r) for r in v] for k, v in self.jump_runs.items()},
         }
 
     @classmethod
@@ -215,6 +225,7 @@ class TrackState:
             excursion_since=_time_in(doc["excursion_since"]),
             pass_candidate=_reading_in(doc["pass_candidate"]),
             pass_anchor=_reading_in(doc["pass_anchor"]),
+            jump_runs={k: [_reading_req(r) for r in v] for k, v in doc.get("jump_runs", {}).items()},
         )
 
 
@@ -316,16 +327,44 @@ def _fold(st: TrackState, plan: TrackPlan, readings: list[Reading], rules: Track
         reason = screen(r, st.last_good_by_device.get(r.device_id), r.received_at, rules.screening)
         if reason is None and r.received_at is None and plan_start is not None:
             reason = _too_old_for_plan(r, plan_start, rules.screening)
+        if reason == IMPOSSIBLE_SPEED and _reanchor(st, plan, r, rules):
+            _conditions(st, plan, r, rules, position_ok=True)
+            continue
         if reason is not None:
             st.quarantined.append((r.seq, reason))
             if reason in POSITION_REASONS:  # the fix is bad, the sensors and the clock are not
                 _conditions(st, plan, r, rules, position_ok=False)
             continue
-        st.last_good_by_device[r.device_id] = r
-        previous = st.position
-        st.position = r
-        _geofence(st, plan, r, previous, rules)
+        st.jump_runs.pop(r.device_id, None)
+        _good_position(st, plan, r, rules)
         _conditions(st, plan, r, rules, position_ok=True)
+
+
+def _good_position(st: TrackState, plan: TrackPlan, r: Reading, rules: TrackingRules) -> None:
+    st.last_good_by_device[r.device_id] = r
+    previous = st.position
+    st.position = r
+    _geofence(st, plan, r, previous, rules)
+
+
+def _reanchor(st: TrackState, plan: TrackPlan, r: Reading, rules: TrackingRules) -> bool:
+    """After REANCHOR_AFTER consecutive 'impossible' fixes that agree with each other, the outlier was the
+    reference fix (say a device whose very first fix was wrong): accept the run and go on from there.
+
+    The run's earlier fixes lose their quarantine flag, but only `r`, the newest, drives the geofence (they
+    are older than readings of other trackers already applied). True if `r` completed a run."""
+    run = st.jump_runs.get(r.device_id, [])
+    if run and impossible_jump(run[-1], r, rules.screening):
+        run = []
+    run = [*run, r]
+    if len(run) < REANCHOR_AFTER:
+        st.jump_runs[r.device_id] = run
+        return False
+    del st.jump_runs[r.device_id]
+    for q in run[:-1]:  # quarantined when they came; their sensor values have been used already
+        st.quarantined.remove((q.seq, IMPOSSIBLE_SPEED))
+    _good_position(st, plan, r, rules)
+    return True
 
 
 def _too_old_for_plan(r: Reading, plan_start: datetime, rules: ScreeningRules) -> str | None:

@@ -249,19 +249,23 @@ def screen(
         return NULL_ISLAND
     if reading.accuracy_m is not None and reading.accuracy_m > rules.max_accuracy_m:
         return POOR_ACCURACY
-    if previous is not None:
-        hours = abs((reading.ts - previous.ts).total_seconds()) / 3600.0
-        slack = rules.jump_slack_km + ((reading.accuracy_m or 0.0) + (previous.accuracy_m or 0.0)) / 1000.0
-        allowed = rules.max_speed_kmh * hours + slack
-        # Cheap bound first (the hot path): |dlat| + |dlon| in km is never below the great-circle distance
-        # by more than a fraction of a percent, so well under the allowance needs no haversine.
-        dlat = abs(reading.lat - previous.lat) * 111.2
-        dlon = abs(reading.lon - previous.lon)
-        if dlon < 180 and dlat + dlon * 111.3 < allowed * 0.98:
-            return None
-        if distance_km(previous.lat, previous.lon, reading.lat, reading.lon) > allowed:
-            return IMPOSSIBLE_SPEED
+    if previous is not None and impossible_jump(previous, reading, rules):
+        return IMPOSSIBLE_SPEED
     return None
+
+
+def impossible_jump(previous: Reading, reading: Reading, rules: ScreeningRules = DEFAULT_SCREENING) -> bool:
+    """Could no vehicle have gone from one fix to the other in the time between them?"""
+    hours = abs((reading.ts - previous.ts).total_seconds()) / 3600.0
+    slack = rules.jump_slack_km + ((reading.accuracy_m or 0.0) + (previous.accuracy_m or 0.0)) / 1000.0
+    allowed = rules.max_speed_kmh * hours + slack
+    # Cheap bound first (the hot path): |dlat| + |dlon| in km along a meridian and a parallel is never
+    # shorter than the great-circle distance, so well under the allowance needs no haversine.
+    dlat = abs(reading.lat - previous.lat) * 111.2
+    dlon = abs(reading.lon - previous.lon)
+    if dlon < 180 and dlat + dlon * 111.3 < allowed * 0.98:
+        return False
+    return distance_km(previous.lat, previous.lon, reading.lat, reading.lon) > allowed
 
 
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

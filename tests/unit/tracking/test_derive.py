@@ -135,6 +135,18 @@ def test_gps_jumps_and_null_island_fixes_cause_no_false_exit() -> None:
     assert derive(PLAN, upto).status == "AT_HUB"
 
 
+def test_a_wrong_first_fix_does_not_condemn_every_later_reading() -> None:
+    wrong_first = replace(CLEAN[0], seq=50_000, ts=CLEAN[0].ts - timedelta(minutes=5), lat=LAT + 20.0)
+    track = derive(PLAN, [wrong_first] + CLEAN)
+    # The next two fixes are "impossible" from the wrong one; the third agreeing fix moves the reference.
+    assert track.quarantined == ()
+    assert track.milestones == CLEAN_TRACK.milestones
+    assert track.status == "AT_WAREHOUSE"
+    early = derive(PLAN, [wrong_first] + CLEAN[:2])
+    assert [seq for seq, _ in early.quarantined] == [CLEAN[0].seq, CLEAN[1].seq]
+    assert early.position == wrong_first
+
+
 def test_flapping_at_a_fence_edge_for_an_hour_gives_exactly_one_arrival() -> None:
     origin_leg = [r for r in CLEAN if r.ts < T0 + timedelta(hours=2) and dist_to(r, 1) > 12]
     t = origin_leg[-1].ts + timedelta(minutes=48)  # the last one is ~50 km out, at 60 km/h
