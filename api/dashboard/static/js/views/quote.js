@@ -50,8 +50,8 @@ export async function quoteView({ main, navigate }) {
   const volume = input({ name: "volume_m3", type: "number", min: "0.01", step: "any", required: true, value: "60" });
   const equipment = h("select", { name: "equipment", id: "q-equipment" }, EQUIPMENT.map((e) => h("option", { value: e, selected: e === "40HC" }, e)));
   const dg = h("input", { type: "checkbox", name: "dangerous_goods", id: "q-dangerous_goods" });
-  const tMin = input({ name: "temperature_min", type: "number", step: "0.5", placeholder: "min °C" });
-  const tMax = input({ name: "temperature_max", type: "number", step: "0.5", placeholder: "max °C" });
+  const tMin = input({ name: "temperature_min", type: "number", step: "0.5", placeholder: "min °C", "aria-label": "Minimum temperature, °C" });
+  const tMax = input({ name: "temperature_max", type: "number", step: "0.5", placeholder: "max °C", "aria-label": "Maximum temperature, °C" });
   const customs = h("select", { name: "customs_mode", id: "q-customs_mode" }, CUSTOMS_MODES.map(([v, t]) => h("option", { value: v, selected: v === "9810" }, t)));
   const maxOptions = input({ name: "max_options", type: "number", min: "1", max: "20", value: "8" });
   const submit = h("button", { class: "btn primary", type: "submit" }, "Get quote");

@@ -1,0 +1,212 @@
+"""Dashboard behaviour that needs states the test server does not reach by itself (a waybill under way,
+a stream that drops), plus accessibility and layout checks across the views."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import Server, shoot, sign_in
+from tests.browser.test_dashboard import book_through_api
+
+pytestmark = pytest.mark.usefixtures("chromium_executable")
+
+
+def _at(t: str, hours: float) -> str:
+    moved = datetime.fromisoformat(t.replace("Z", "+00:00")) + timedelta(hours=hours)
+    return moved.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def under_way(waybill: dict[str, Any]) -> dict[str, Any]:
+    """The booked waybill as it would look days later: departed an hour late, a border crossing inferred
+    (no reading inside the fence), the arrival re-estimated, a live and a cleared alarm, a last position."""
+    planned = [m for m in waybill["milestones"] if m["classifier"] == "PLN"]
+    depa, cros, last = planned[1], next(m for m in planned if m["code"] == "CROS"), planned[-1]
+    assert depa["code"] == "DEPA"
+    actual = [
+        {**planned[0], "classifier": "ACT", "time": _at(planned[0]["time"], 1), "inferred": False},
+        {**depa, "classifier": "ACT", "time": _at(depa["time"], 1), "inferred": False},
+        {**cros, "classifier": "ACT", "time": _at(cros["time"], -2), "inferred": True},
+        {**last, "classifier": "EST", "time": _at(last["time"], 30), "inferred": False},
+    ]
+    stop = next(s for s in waybill["itinerary"]["stops"] if s["node_id"] == cros["location"])
+    return {
+        **waybill,
+        "status": "IN_TRANSIT",
+        "eta": _at(last["time"], 30),
+        "milestones": waybill["milestones"] + actual,
+        "position": {"lat": stop["lat"] + 0.5, "lon": stop["lon"] + 1.0, "at": _at(cros["time"], 3)},
+        "alarms": [
+            {
+                "kind": "temperature",
+                "device_id": "TRK-1",
+                "raised_at": _at(depa["time"], 5),
+                "cleared_at": None,
+                "max_c": 9.5,
+            },
+            {
+                "kind": "shock",
+                "device_id": "TRK-1",
+                "raised_at": _at(depa["time"], 2),
+                "cleared_at": _at(depa["time"], 2.1),
+            },
+        ],
+        "trackers": ["TRK-1"],
+    }
+
+
+def test_waybill_under_way_shows_plan_estimate_and_actual_side_by_side(
+    page: Any, server: Server, shots: Path
+) -> None:
+    key = server.key("forwarder")
+    real = book_through_api(server, key)
+    shown = under_way(real)
+    no = real["waybill_no"]
+    page.route(
+        f"**/v1/waybills/{no}",
+        lambda route: route.fulfill(status=200, content_type="application/json", body=json.dumps(shown)),
+    )
+    sign_in(page, key)
+    page.goto(server.base + f"/#/waybills/{no}")
+    page.locator("#timeline tbody tr").first.wait_for()
+    rows = page.locator("#timeline tbody tr")
+    # one row per planned milestone: actual and estimated events join their planned row, never add rows
+    assert rows.count() == len(
+        {(m["code"], m["location"]) for m in real["milestones"] if m["classifier"] == "PLN"}
+    )
+    departed = rows.nth(1)
+    assert departed.locator("td.pln time").count() == departed.locator("td.act time").count() == 1
+    assert departed.locator("td.num").inner_text() == "+1.0 h"
+    arrival = rows.last
+    assert arrival.locator("td.est time").count() == 1 and arrival.locator("td.act time").count() == 0
+    assert arrival.locator("td.num").inner_text() == "+30.0 h"
+    inferred = page.locator("#timeline .badge.inferred")
+    assert inferred.count() == 1
+    assert inferred.locator("xpath=ancestor::tr").get_attribute("data-code") == "CROS"
+    # alarms: the live one stands out, the cleared one is kept but muted
+    assert page.locator("#alarms tbody tr.active").count() == 1
+    assert page.locator("#alarms tbody tr.cleared").count() == 1
+    assert "temperature" in page.locator("#alarms tbody tr.active").inner_text()
+    # the last position is drawn on the map, and the ETA says it is behind plan
+    assert page.locator("#route-map #map-position").count() == 1
+    assert "+30.0 h vs plan" in page.locator("dl.facts").inner_text()
+    shoot(page, shots, "waybill-under-way")
+
+
+def test_the_stream_reader_reconnects_with_backoff_and_stops_on_a_refused_key(page: Any) -> None:
+    """`openStream` against a scripted fetch: two connections that end, then a 401."""
+    result = page.evaluate(
+        """async () => {
+          const { openStream } = await import('/static/js/sse.js');
+          const answers = [
+            () => new Response(new ReadableStream({ start(c) {
+              c.enqueue(new TextEncoder().encode('event: waybill.status\\ndata: {"waybill_no": "A"}\\n\\n'));
+              c.close(); } }),
+              { status: 200, headers: { 'content-type': 'text/event-stream' } }),
+            () => { throw new TypeError('network down'); },
+            () => new Response(new ReadableStream({ start(c) {
+              c.enqueue(new TextEncoder().encode('data: {"waybill_no": "B"}\\n\\n')); c.close(); } }),
+              { status: 200 }),
+            () => new Response('{}', { status: 401 }),
+          ];
+          const calls = [];
+          const realFetch = window.fetch;
+          window.fetch = async (url, init) => {
+            calls.push(init.headers.Authorization);
+            return answers[calls.length - 1]();
+          };
+          const events = [], states = [];
+          await new Promise((resolve) => {
+            openStream('/v1/stream', {
+              headers: { Authorization: 'Bearer k' }, minDelay: 5, maxDelay: 40,
+              onEvent: (e) => events.push([e.event, e.data.waybill_no]),
+              onState: (s, info) => {
+                states.push([s, info.delay ?? info.status ?? null]);
+                if (s === 'refused') resolve();
+              },
+            });
+          });
+          window.fetch = realFetch;
+          return { calls, events, states };
+        }"""
+    )
+    assert result["calls"] == ["Bearer k"] * 4
+    assert result["events"] == [["waybill.status", "A"], ["message", "B"]]
+    kinds = [s for s, _ in result["states"]]
+    assert kinds == [
+        "connecting",
+        "open",
+        "retrying",
+        "connecting",
+        "retrying",
+        "connecting",
+        "open",
+        "retrying",
+        "connecting",
+        "refused",
+    ]
+    delays = [d for s, d in result["states"] if s == "retrying"]
+    # after the network error the delay doubles (jitter is within +-25%); data resets it
+    assert 5 * 0.75 <= delays[0] <= 5 * 1.25
+    assert 10 * 0.75 <= delays[1] <= 10 * 1.25
+    assert 5 * 0.75 <= delays[2] <= 5 * 1.25
+    assert result["states"][-1] == ["refused", 401]
+
+
+def unlabelled_controls(page: Any) -> list[str]:
+    return list(
+        page.evaluate(
+            """() => [...document.querySelectorAll('main input, main select, main textarea, main button')]
+              .filter((el) => !el.hidden && el.offsetParent !== null)
+              .filter((el) => !(el.labels && el.labels.length))
+              .filter((el) => !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
+              .filter((el) => !(el.tagName === 'BUTTON' && el.textContent.trim()))
+              .map((el) => el.outerHTML.slice(0, 120))"""
+        )
+    )
+
+
+def test_every_control_has_a_label_and_the_views_fit_a_phone(page: Any, server: Server, shots: Path) -> None:
+    key = server.key("admin")
+    sign_in(page, key)
+    for view, ready in (
+        ("shipments", "#waybills, .problem"),
+        ("quote", "#quote-form"),
+        ("warehouses", "#p-inventory"),
+    ):
+        page.goto(server.base + f"/#/{view}")
+        page.locator(ready).first.wait_for()
+        assert unlabelled_controls(page) == [], view
+    page.set_viewport_size({"width": 390, "height": 844})
+    for view, ready in (
+        ("shipments", "#waybills, .problem"),
+        ("quote", "#quote-form"),
+        ("warehouses", "#p-inventory table"),
+    ):
+        page.goto(server.base + f"/#/{view}")
+        page.locator(ready).first.wait_for()
+        # wide tables scroll inside their own box; the page itself never scrolls sideways
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"{view} is {overflow}px wider than a phone screen"
+        shoot(page, shots, f"phone-{view}")
+
+
+def test_keyboard_g_then_a_letter_switches_views(page: Any, server: Server) -> None:
+    sign_in(page, server.key("admin"))
+    page.locator("main h1").first.wait_for()
+    page.keyboard.press("g")
+    page.keyboard.press("q")
+    page.wait_for_url("**/#/quote")
+    page.locator("#quote-form").wait_for()
+    page.keyboard.press("g")
+    page.keyboard.press("w")
+    page.locator("#p-inventory").wait_for()
+    assert page.locator("#nav a[aria-current='page']").inner_text() == "Warehouses"
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "inv-sku"
