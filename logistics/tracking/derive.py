@@ -23,7 +23,7 @@ between the readings either side in proportion to the distance along the planned
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -54,6 +54,8 @@ STATUS_RANK = {
 }  # fmt: skip
 MILESTONE_CODES = ("GTOT", "DEPA", "ARRI", "LOAD", "DISC", "CROS", "CUSS", "CUSI", "CUSR", "GTIN", "DROP")
 ALARM_KINDS = ("temperature", "shock", "door", "battery", "offline", "delay")
+
+STATE_FORMAT = 2  # TrackState.to_json layout; a stored state of another layout is re-derived
 
 # Consecutive mutually consistent fixes, all impossible from the last good one, that move the reference.
 REANCHOR_AFTER = 3
@@ -181,51 +183,59 @@ class TrackState:
         )
 
     def to_json(self) -> dict[str, Any]:
+        """Compact JSON-ready form (times as integer microseconds since the epoch; readings as arrays)."""
         return {
+            "v": STATE_FORMAT,
             "status": self.status,
             "progress": self.progress,
-            "stop_index": self.stop_index,
-            "at_stop": self.at_stop,
-            "arrived_at": _time_out(self.arrived_at),
-            "departed_at": _time_out(self.departed_at),
+            "stop": [self.stop_index, self.at_stop, _us(self.arrived_at), _us(self.departed_at)],
             "exit_candidate": _reading_out(self.exit_candidate),
             "position": _reading_out(self.position),
-            "last_good_by_device": {k: _reading_out(v) for k, v in self.last_good_by_device.items()},
-            "last_key": None
-            if self.last_key is None
-            else [_time_out(self.last_key[0]), self.last_key[1], self.last_key[2]],
-            "milestones": [_plain_out(m) for m in self.milestones],
+            "last_good": {k: _reading_out(v) for k, v in self.last_good_by_device.items()},
+            "last_key": None if self.last_key is None else [_us(self.last_key[0]), *self.last_key[1:]],
+            "milestones": [
+                [m.code, m.classifier, m.node_id, _us(m.event_time), m.inferred, m.seq, m.detail]
+                for m in self.milestones
+            ],
             "quarantined": [[seq, reason] for seq, reason in self.quarantined],
-            "alarms": [_plain_out(a) for a in self.alarms],
+            "alarms": [[a.kind, _us(a.raised_at), _us(a.cleared_at), a.detail] for a in self.alarms],
             "open_alarms": dict(self.open_alarms),
-            "excursion_since": _time_out(self.excursion_since),
-            "pass_candidate": _reading_out(self.pass_candidate),
-            "pass_anchor": _reading_out(self.pass_anchor),
-            "jump_runs": {k: [_plain_out(r) for r in v] for k, v in self.jump_runs.items()},
+            "excursion_since": _us(self.excursion_since),
+            "pass": [_reading_out(self.pass_candidate), _reading_out(self.pass_anchor)],
+            "jump_runs": {k: [_reading_out(r) for r in v] for k, v in self.jump_runs.items()},
         }
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> TrackState:
+        if doc.get("v") != STATE_FORMAT:
+            raise ValueError(f"track state format {doc.get('v')!r} is not {STATE_FORMAT}: re-derive instead")
+        stop_index, at_stop, arrived_at, departed_at = doc["stop"]
         key = doc["last_key"]
         return cls(
             status=doc["status"],
             progress=doc["progress"],
-            stop_index=doc["stop_index"],
-            at_stop=doc["at_stop"],
-            arrived_at=_time_in(doc["arrived_at"]),
-            departed_at=_time_in(doc["departed_at"]),
+            stop_index=stop_index,
+            at_stop=at_stop,
+            arrived_at=_at(arrived_at),
+            departed_at=_at(departed_at),
             exit_candidate=_reading_in(doc["exit_candidate"]),
             position=_reading_in(doc["position"]),
-            last_good_by_device={k: _reading_req(v) for k, v in doc["last_good_by_device"].items()},
-            last_key=None if key is None else (_time_req(key[0]), key[1], key[2]),
-            milestones=[Milestone(**_plain_in(Milestone, m)) for m in doc["milestones"]],
+            last_good_by_device={k: _reading_req(v) for k, v in doc["last_good"].items()},
+            last_key=None if key is None else (_at_req(key[0]), key[1], key[2]),
+            milestones=[
+                Milestone(code, classifier, node, _at_req(t), inferred, seq, detail)
+                for code, classifier, node, t, inferred, seq, detail in doc["milestones"]
+            ],
             quarantined=[(seq, reason) for seq, reason in doc["quarantined"]],
-            alarms=[Alarm(**_plain_in(Alarm, a)) for a in doc["alarms"]],
+            alarms=[
+                Alarm(kind, _at_req(raised), _at(cleared), detail)
+                for kind, raised, cleared, detail in doc["alarms"]
+            ],
             open_alarms=dict(doc["open_alarms"]),
-            excursion_since=_time_in(doc["excursion_since"]),
-            pass_candidate=_reading_in(doc["pass_candidate"]),
-            pass_anchor=_reading_in(doc["pass_anchor"]),
-            jump_runs={k: [_reading_req(r) for r in v] for k, v in doc.get("jump_runs", {}).items()},
+            excursion_since=_at(doc["excursion_since"]),
+            pass_candidate=_reading_in(doc["pass"][0]),
+            pass_anchor=_reading_in(doc["pass"][1]),
+            jump_runs={k: [_reading_req(r) for r in v] for k, v in doc["jump_runs"].items()},
         )
 
 
@@ -810,40 +820,42 @@ def _time_out(t: datetime | None) -> str | None:
     return None if t is None else t.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _time_in(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def _time_req(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 def _duration(d: timedelta) -> str:
     minutes = int(d.total_seconds() // 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m"
 
 
-def _plain_out(obj: Milestone | Alarm | Reading) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for f in fields(obj):
-        value = getattr(obj, f.name)
-        out[f.name] = _time_out(value) if isinstance(value, datetime) else value
-    return out
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
-def _plain_in(cls: type, doc: dict[str, Any]) -> dict[str, Any]:
-    times = {"event_time", "raised_at", "cleared_at", "ts", "received_at"}
-    return {f.name: _time_in(doc[f.name]) if f.name in times else doc[f.name] for f in fields(cls)}
+def _us(t: datetime | None) -> int | None:
+    return None if t is None else (t - _EPOCH) // _MICROSECOND
 
 
-def _reading_out(r: Reading | None) -> dict[str, Any] | None:
-    return None if r is None else _plain_out(r)
+def _at(n: int | None) -> datetime | None:
+    return None if n is None else _EPOCH + timedelta(microseconds=n)
 
 
-def _reading_in(doc: dict[str, Any] | None) -> Reading | None:
-    return None if doc is None else Reading(**_plain_in(Reading, doc))
+def _at_req(n: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=n)
 
 
-def _reading_req(doc: dict[str, Any]) -> Reading:
-    return Reading(**_plain_in(Reading, doc))
+def _reading_out(r: Reading | None) -> list[Any] | None:
+    if r is None:
+        return None
+    return [
+        r.device_id, r.seq, _us(r.ts), r.lat, r.lon, r.speed_kmh, r.accuracy_m, r.temp_c, r.humidity_pct,
+        r.shock_g, r.door_open, r.battery_pct, _us(r.received_at),
+    ]  # fmt: skip
+
+
+def _reading_in(a: list[Any] | None) -> Reading | None:
+    return None if a is None else _reading_req(a)
+
+
+def _reading_req(a: list[Any]) -> Reading:
+    return Reading(
+        a[0], a[1], _at_req(a[2]), a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], _at(a[12])
+    )

@@ -42,7 +42,7 @@ def noisy_readings(draw: st.DrawFn) -> list[Reading]:
     return out
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(readings=noisy_readings(), data=st.data())
 def test_derive_is_invariant_under_permutation_and_duplication(
     readings: list[Reading], data: st.DataObject
@@ -54,7 +54,7 @@ def test_derive_is_invariant_under_permutation_and_duplication(
     assert derive(PLAN, duplicated) == reference
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(readings=noisy_readings(), cuts=st.lists(st.integers(0, 200), max_size=4))
 def test_advance_over_batches_equals_derive_on_all(readings: list[Reading], cuts: list[int]) -> None:
     ordered = sorted(readings, key=lambda r: (r.ts, r.device_id, r.seq))
