@@ -18,6 +18,18 @@ re-derived) the caller passes the stored status and `Track.progress` as the floo
 
 Stops passed with no reading inside their fence (a gap) get *inferred* milestones, timed by interpolating
 between the readings either side in proportion to the distance along the planned stops.
+
+    role         arrival (status)                         departure (status)
+    origin       - (PICKED_UP)                            GTOT DEPA (IN_TRANSIT)
+    hub          ARRI [+DISC at a mode change] (AT_HUB)   [LOAD at a mode change] DEPA (IN_TRANSIT)
+    border       CUSS* (AT_BORDER; CUSTOMS_HOLD after     CUSR* CROS (IN_TRANSIT)
+                 the planned dwell + 6 h, else 24 h)
+    destination  ARRI [+DROP after a warehouse] (ARRIVED,  DEPA (ARRIVED stays)
+                 DELIVERED after a warehouse)
+    warehouse    GTIN (AT_WAREHOUSE)                      GTOT (OUT_FOR_DELIVERY)
+    * where the stop clears customs (`Stop.customs`; by default at border crossings only)
+
+The first good reading anywhere makes a BOOKED waybill PICKED_UP. EXCEPTION and CANCELLED are people's.
 """
 
 from __future__ import annotations
