@@ -71,7 +71,7 @@ class Server:
         process per key costs seconds of interpreter start-up)."""
         if role == "admin":
             if "admin" not in self.keys:
-                self.keys["admin"] = self.cli_key("admin")
+                self.keys["admin"] = self._admin_key()
             return self.keys["admin"]
         with self.api(self.key("admin")) as api:
             tenant = api.post("/v1/tenants", json={"name": f"browser test {role}", "kind": role})
@@ -82,6 +82,22 @@ class Server:
             )
             assert made.status_code == 201, made.text
             return str(made.json()["key"])
+
+    def _admin_key(self) -> str:
+        """Issued in-process on the server's database (`cli_key` covers the CLI path in its own test)."""
+        from datetime import datetime
+
+        from kernel.db import Database, make_engine
+        from kernel.identity import Role, ensure_platform_tenant, issue_key
+
+        engine = make_engine(self.env["XB_DATABASE_URL"])
+        try:
+            with Database(engine).session() as s:
+                now = datetime.fromisoformat(CLOCK_START.replace("Z", "+00:00"))
+                _, secret = issue_key(s, ensure_platform_tenant(s, now), Role.ADMIN, now, [], "browser tests")
+        finally:
+            engine.dispose()
+        return secret
 
     def api(self, key: str) -> httpx.Client:
         return httpx.Client(base_url=self.base, headers={"Authorization": f"Bearer {key}"}, timeout=60)
