@@ -199,7 +199,7 @@ class Network:
         # A cheap spherical pre-sort, then the exact geodesic on the few closest.
         rough = sorted(self._snappable, key=lambda n: (_haversine_km(lat, lon, n.lat, n.lon), n.id))
         exact = sorted(
-            ((n, float(geodesic((lat, lon), (n.lat, n.lon)).km)) for n in rough[: max(k, 1) + 4]),
+            ((n, float(geodesic((lat, lon), (n.lat, n.lon)).km)) for n in rough[: max(k, 1) + 2]),
             key=lambda t: (t[1], t[0].id),
         )
         out = [(n, d) for n, d in exact[:k] if d <= within_km]

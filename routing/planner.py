@@ -20,10 +20,11 @@ from __future__ import annotations
 import hashlib
 import heapq
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from routing.errors import InvalidCargo, InvalidRequest, NoRoute, RoutingError
 from routing.network import ESTIMATE, PUBLISHED, Figure, Network, Rate, Service
@@ -42,6 +43,9 @@ SNAP_CANDIDATES = 3
 SNAP_WITHIN_KM = 600.0
 CENT = Decimal("0.01")
 ORIGIN_POINT, DESTINATION_POINT = "@origin", "@destination"
+# Labels an exact search may create before it starts pruning within the tolerance. Quotes on the reference
+# network stay far below it (a few hundred labels); large generated networks can need 10^4-10^5.
+LABEL_BUDGET = 4000
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,7 @@ class Option:
     labels: tuple[str, ...]  # subset of cheapest | fastest | greenest
     basis: str  # published if every figure is published, else estimate
     lead_time_hours: float = 0.0  # ready_at to arrival (customs, waiting, transit)
+    exact: bool = True  # False when the search hit its label budget and pruned within the tolerance
 
     def arrival(self) -> datetime:
         return self.legs[-1].arrival
@@ -279,6 +284,7 @@ class LegCharge:
     co2e_kg: float
     handling_cost: Decimal
     hub_co2e_kg: float
+    cents: int = 0  # cost in US cents, for fast comparisons in the search
 
 
 def leg_charge(network: Network, service: Service, cargo: Cargo, transfer: bool) -> LegCharge:
@@ -287,7 +293,31 @@ def leg_charge(network: Network, service: Service, cargo: Cargo, transfer: bool)
     hub = hub_co2e(network, service.mode, cargo) if transfer else 0.0
     cost = line_haul_cost(network, service, cargo) + h
     co2 = round(transport_co2e(service, cargo) + hub, 3)
-    return LegCharge(cost, co2, h, hub)
+    return LegCharge(cost, co2, h, hub, int(cost * 100))
+
+
+_CHARGE_CACHE_LIMIT = 200_000
+
+
+def charges_for(network: Network, cargo: Cargo) -> dict[tuple[str, bool], LegCharge]:
+    """A per-network memo of leg charges for one cargo, keyed (service id, transfer)."""
+    memo: dict[Cargo, dict[tuple[str, bool], LegCharge]] = network.__dict__.setdefault("_leg_charges", {})
+    table = memo.get(cargo)
+    if table is None:
+        if sum(len(t) for t in memo.values()) > _CHARGE_CACHE_LIMIT:
+            memo.clear()
+        table = memo[cargo] = {}
+    return table
+
+
+def _charge(
+    network: Network, table: dict[tuple[str, bool], LegCharge], svc: Service, cargo: Cargo, transfer: bool
+) -> LegCharge:
+    key = (svc.id, transfer)
+    c = table.get(key)
+    if c is None:
+        c = table[key] = leg_charge(network, svc, cargo, transfer)
+    return c
 
 
 def fits(
@@ -367,7 +397,7 @@ class _Label:
         node: str,
         ready: int,
         arrival: int,
-        cost: Decimal,
+        cost: int,  # US cents: integer comparisons are much faster than Decimal ones
         co2: float,
         parent: _Label | None,
         service: Service | None,
@@ -401,6 +431,9 @@ class _Problem:
     capacity_left: Mapping[str, float] | None = None
     kg_left: Mapping[str, float] | None = None
     ignore_suspensions: bool = False
+    label_budget: int | None = None  # past this many labels, near-dominated labels are dropped (tolerance)
+    relaxed: bool = False  # set when the budget was hit: the answer is then within the tolerance of exact
+    labels_created: int = 0
 
 
 def _ts(t: datetime) -> int:
@@ -412,10 +445,11 @@ def _search(pb: _Problem) -> list[_Label]:
     net, tt, cargo = pb.network, pb.timetable, pb.cargo
     planning = net.planning
     bags: dict[str, list[_Label]] = {}
-    results: list[_Label] = []
+    results: list[_Label] = []  # the Pareto bag at the target
+    targets: list[_Label] = []  # the same labels, reordered for fast pruning checks
     heap: list[tuple[int, int, _Label]] = []
     seq = 0
-    start = _Label(pb.source, pb.ready_s, pb.ready_s, Decimal("0.00"), 0.0, None, None, None, 0, None)
+    start = _Label(pb.source, pb.ready_s, pb.ready_s, 0, 0.0, None, None, None, 0, None)
     bags[pb.source] = [start]
     heapq.heappush(heap, (start.ready, seq, start))
     handling_cache: dict[tuple[str, str], int] = {}
@@ -428,27 +462,61 @@ def _search(pb: _Problem) -> list[_Label]:
             handling_cache[key] = v
         return v
 
-    def dominated_by_result(ready: int, cost: Decimal, co2: float) -> bool:
-        return any(r.arrival <= ready and r.cost <= cost and r.co2 <= co2 for r in results)
+    bounds = _lower_bounds(pb)
+
+    relaxed = False
+    tol_s = round(TOLERANCE_HOURS * 3600)
+    tol_cost = 1 + float(TOLERANCE_COST[0])
+    tol_co2 = 1 + TOLERANCE_CO2[0]
+
+    def dominated_by_result(node: str, ready: int, cost: int, co2: float) -> bool:
+        """No extension of this label can reach the target undominated (bounds: see _lower_bounds)."""
+        b = bounds.get(node)
+        if b is None:
+            return True  # the target cannot be reached from here with this cargo
+        t, e = ready + b[0], co2 + b[2]
+        c: float = cost + b[1]
+        if relaxed:
+            t, c, e = t + tol_s, c * tol_cost, e * tol_co2
+        for i, r in enumerate(targets):
+            if r.arrival <= t and r.cost <= c and r.co2 <= e:
+                if i:
+                    targets[0], targets[i] = r, targets[0]
+                return True
+        return False
 
     def insert(bag: list[_Label], lab: _Label, key_target: bool) -> bool:
-        t = lab.arrival if key_target else lab.ready
-        for e in bag:
-            et = e.arrival if key_target else e.ready
-            if et <= t and e.cost <= lab.cost and e.co2 <= lab.co2:
-                return False
-        keep = []
-        for e in bag:
-            et = e.arrival if key_target else e.ready
-            if t <= et and lab.cost <= e.cost and lab.co2 <= e.co2:
-                e.alive = False
-            else:
-                keep.append(e)
-        keep.append(lab)
-        bag[:] = keep
+        """Add lab to a Pareto bag unless a member dominates it; drop the members it dominates."""
+        t, c, e = (lab.arrival if key_target else lab.ready), lab.cost, lab.co2
+        dominated: list[int] = []
+        for i, m in enumerate(bag):
+            mt = m.arrival if key_target else m.ready
+            if mt <= t:
+                if m.cost <= c and m.co2 <= e:
+                    if i:  # move to front: a label that dominates once tends to dominate the next ones too
+                        bag[0], bag[i] = m, bag[0]
+                    return False
+            elif c <= m.cost and e <= m.co2:
+                dominated.append(i)
+            if t == mt and c <= m.cost and e <= m.co2:
+                dominated.append(i)
+        if relaxed and not key_target:
+            # past the label budget: a label another one nearly dominates (within the tolerance) is dropped
+            tt, tc, te = t + tol_s, c * tol_cost, e * tol_co2
+            for m in bag:
+                if m.ready <= tt and m.cost <= tc and m.co2 <= te:
+                    return False
+        if dominated:
+            for i in sorted(set(dominated), reverse=True):
+                bag[i].alive = False
+                del bag[i]
+        bag.append(lab)
         return True
 
     usable: dict[str, bool] = {}
+    charges = charges_for(net, cargo)
+    cargo_teu = cargo.teu()
+    limited = pb.capacity_left is not None or pb.kg_left is not None
 
     def services_from(node: str) -> list[Service]:
         out = list(net.services_from.get(node, ()))
@@ -459,7 +527,9 @@ def _search(pb: _Problem) -> list[_Label]:
         _, _, lab = heapq.heappop(heap)
         if not lab.alive:
             continue
-        if dominated_by_result(lab.ready, lab.cost, lab.co2):
+        if not relaxed and pb.label_budget is not None and seq > pb.label_budget:
+            relaxed = pb.relaxed = True
+        if dominated_by_result(lab.node, lab.ready, lab.cost, lab.co2):
             lab.alive = False
             continue
         transfer = lab.parent is not None and not lab.node.startswith("@")
@@ -487,16 +557,20 @@ def _search(pb: _Problem) -> list[_Label]:
                     d = run.departures[j]
                     if d.status != "scheduled" and not pb.ignore_suspensions:
                         continue
-                    if not fits(d, cargo, pb.capacity_left, pb.kg_left):
+                    if (limited or d.mode == "air") and not fits(d, cargo, pb.capacity_left, pb.kg_left):
+                        continue
+                    if not limited and d.mode != "air" and cargo_teu > d.capacity_teu + 1e-9:
                         continue
                     arr = run.arrivals[j]
                     if arr < best:
                         best = arr
                         choices.append((dep_s, arr, d))
+                        if run.fifo:
+                            break  # every later departure arrives no earlier
             if not choices:
                 continue
-            charge = leg_charge(net, svc, cargo, transfer)
-            cost = lab.cost + charge.cost
+            charge = _charge(net, charges, svc, cargo, transfer)
+            cost = lab.cost + charge.cents
             co2 = lab.co2 + charge.co2e_kg
             for dep_s, arr_s, d in choices:
                 if pb.deliver_by_s is not None and arr_s > pb.deliver_by_s:
@@ -504,16 +578,57 @@ def _search(pb: _Problem) -> list[_Label]:
                 node = svc.destination
                 if node == pb.target:
                     new = _Label(node, arr_s, arr_s, cost, co2, lab, svc, d, dep_s, charge)
-                    insert(results, new, True)
+                    if insert(results, new, True):
+                        targets[:] = [r for r in targets if r.alive]
+                        targets.append(new)
                     continue
                 ready = arr_s + handling_in(node, svc.mode)
-                if node.startswith("@") or dominated_by_result(ready, cost, co2):
+                if node.startswith("@") or dominated_by_result(node, ready, cost, co2):
                     continue
                 new = _Label(node, ready, arr_s, cost, co2, lab, svc, d, dep_s, charge)
                 if insert(bags.setdefault(node, []), new, False):
                     seq += 1
                     heapq.heappush(heap, (ready, seq, new))
+    pb.labels_created = seq
     return sorted((r for r in results if r.alive), key=lambda r: (r.arrival, r.cost, r.co2))
+
+
+def _lower_bounds(pb: _Problem) -> dict[str, tuple[int, int, float]]:
+    """Per node, lower bounds on the (time, cost, CO2e) still needed to reach the target with this cargo.
+
+    Three backward Dijkstras over the services that carry the cargo, ignoring waiting, handling and transfer
+    charges (all >= 0), so each bound is at most what any itinerary still adds. CO2e bounds are shaded down by
+    a relative 1e-9 so that float summation order can never make a bound exceed a true sum.
+    A node missing from the answer cannot reach the target at all.
+    """
+    net, cargo = pb.network, pb.cargo
+    into: dict[str, list[Service]] = {}
+    for svc in (*net.services.values(), *(s for extra in pb.extra_from.values() for s in extra)):
+        if carries(svc, cargo) is None:
+            into.setdefault(svc.destination, []).append(svc)
+    table = charges_for(net, cargo)
+    charge = {
+        svc.id: _charge(net, table, svc, cargo, False) for services in into.values() for svc in services
+    }
+
+    def backward(weight: Callable[[Service], Any], zero: Any) -> dict[str, Any]:
+        dist: dict[str, Any] = {pb.target: zero}
+        heap: list[tuple[Any, str]] = [(zero, pb.target)]
+        while heap:
+            d, node = heapq.heappop(heap)
+            if d > dist[node]:
+                continue
+            for svc in into.get(node, ()):
+                nd = d + weight(svc)
+                if svc.origin not in dist or nd < dist[svc.origin]:
+                    dist[svc.origin] = nd
+                    heapq.heappush(heap, (nd, svc.origin))
+        return dist
+
+    times = backward(lambda s: round(s.transit_hours * 3600), 0)
+    costs = backward(lambda s: charge[s.id].cents, 0)
+    co2s = backward(lambda s: charge[s.id].co2e_kg, 0.0)
+    return {n: (times[n], costs[n], co2s[n] * (1 - 1e-9)) for n in times}
 
 
 # ------------------------------------------------------------------------------------------ options
@@ -626,6 +741,7 @@ def _option(pb: _Problem, request: QuoteRequest, lab: _Label) -> Option:
         labels=(),
         basis=PUBLISHED if all(leg.basis == PUBLISHED for leg in legs) else ESTIMATE,
         lead_time_hours=round((arrival - request.ready_at).total_seconds() / 3600, 2),
+        exact=not pb.relaxed,
     )
 
 
@@ -648,13 +764,17 @@ def plan(
     request: QuoteRequest,
     capacity_left: Mapping[str, float] | None = None,
     kg_left: Mapping[str, float] | None = None,
+    label_budget: int | None = LABEL_BUDGET,
 ) -> list[Option]:
     """At most max_options meaningfully different Pareto-optimal options, labelled; NoRoute if none.
 
     capacity_left: departure id -> TEU still free (missing = full capacity); kg_left likewise in kg (air).
+    label_budget: after this many labels the search drops labels that another one dominates within the
+    selection tolerance (the options then say exact=False); None searches exactly however long it takes.
     """
     validate_request(network, request)
     pb = _problem(network, timetable, request, capacity_left, kg_left)
+    pb.label_budget = label_budget
     labels = _search(pb)
     if not labels:
         raise _diagnose(network, timetable, request, pb)
@@ -784,3 +904,62 @@ def _other_equipment(pb: _Problem, cargo: Cargo) -> str | None:
         if found:
             return f"equipment {eq} has {len(found)} option(s) on this route"
     return None
+
+
+# ------------------------------------------------------------------------------------------ baseline
+
+
+def earliest_arrival(
+    network: Network,
+    timetable: Timetable,
+    request: QuoteRequest,
+    capacity_left: Mapping[str, float] | None = None,
+    kg_left: Mapping[str, float] | None = None,
+) -> datetime | None:
+    """Single-criterion earliest arrival under the same rules as `plan` (a Dijkstra on ready time).
+
+    The baseline the benchmark measures the Pareto search against; also a cheap feasibility check.
+    """
+    validate_request(network, request)
+    pb = _problem(network, timetable, request, capacity_left, kg_left)
+    planning, cargo = network.planning, request.cargo
+    best: dict[str, int] = {pb.source: pb.ready_s}
+    heap: list[tuple[int, str]] = [(pb.ready_s, pb.source)]
+    arrival: int | None = None
+    while heap:
+        ready, node = heapq.heappop(heap)
+        if ready > best.get(node, math.inf) or (arrival is not None and ready >= arrival):
+            continue
+        for svc in (*network.services_from.get(node, ()), *pb.extra_from.get(node, ())):
+            if carries(svc, cargo) is not None:
+                continue
+            if svc.departures_per_week is None:
+                arr = ready + round(svc.transit_hours * 3600)
+            else:
+                run = timetable.run(svc.id)
+                if run is None:
+                    continue
+                arr_best: float = math.inf
+                for j in range(first_index_at_or_after(run.cutoffs, ready), len(run.departures)):
+                    if run.departs[j] >= arr_best:
+                        break
+                    d = run.departures[j]
+                    if d.status == "scheduled" and fits(d, cargo, capacity_left, kg_left):
+                        arr_best = min(arr_best, run.arrivals[j])
+                if arr_best == math.inf:
+                    continue
+                arr = int(arr_best)
+            if pb.deliver_by_s is not None and arr > pb.deliver_by_s:
+                continue
+            nxt = svc.destination
+            if nxt == pb.target:
+                if arrival is None or arr < arrival:
+                    arrival = arr
+                continue
+            if nxt.startswith("@"):
+                continue
+            nready = arr + (round(planning.handling_in(nxt, svc.mode) * 3600))
+            if nready < best.get(nxt, math.inf):
+                best[nxt] = nready
+                heapq.heappush(heap, (nready, nxt))
+    return datetime.fromtimestamp(arrival, UTC) if arrival is not None else None

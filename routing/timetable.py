@@ -52,7 +52,7 @@ def _ts(t: datetime) -> int:
 class _ServiceRun:
     """One service's departures sorted by cut-off, with integer timestamps for bisecting."""
 
-    __slots__ = ("departures", "cutoffs", "departs", "arrivals")
+    __slots__ = ("departures", "cutoffs", "departs", "arrivals", "fifo")
 
     def __init__(self, departures: list[Departure]) -> None:
         departures.sort(key=lambda d: (d.cutoff, d.departure, d.id))
@@ -60,6 +60,8 @@ class _ServiceRun:
         self.cutoffs = [_ts(d.cutoff) for d in departures]
         self.departs = [_ts(d.departure) for d in departures]
         self.arrivals = [_ts(d.arrival) for d in departures]
+        # First in, first out: a later cut-off never arrives earlier (false once delays reorder arrivals).
+        self.fifo = all(a <= b for a, b in zip(self.arrivals, self.arrivals[1:], strict=False))
 
 
 class Timetable:

@@ -272,3 +272,11 @@ def test_bad_requests_are_refused() -> None:
     with pytest.raises(UnknownPlace):
         quote("CNYIB", "ATLANTIS")
     assert issubclass(AmbiguousPlace, Exception)
+
+
+def test_earliest_arrival_matches_the_fastest_option() -> None:
+    from routing.planner import earliest_arrival
+
+    for o, d, cargo in [("CNYIB", "DEDUI", BOX), ("CNYIB", "SGSIN", BOX), ("YIB", "BEBRU", Cargo(500, 2, "AIR"))]:
+        req = QuoteRequest(o, d, T0, None, cargo, "9810")
+        assert earliest_arrival(NET, TT, req) == labelled(plan(NET, TT, req), "fastest").arrival()
