@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 
 from geopy.distance import geodesic
 
@@ -360,6 +361,12 @@ class Ranked:
         return f"{self.site.code} ({tier}, {dist}, handling {self.site.handling_cost})"
 
 
+@lru_cache(maxsize=65536)
+def _geodesic_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    # Karney's geodesic costs ~50 us; customers cluster (postcodes, country points), so cache it
+    return float(geodesic((lat1, lon1), (lat2, lon2)).km)
+
+
 def rank_sites(sites: Iterable[Site], ship_to: ShipTo) -> list[Ranked]:
     """The ordered rules: in-country first, then same market, then nearest by geodesic, then cheapest."""
     point = ship_to.point()
@@ -367,7 +374,7 @@ def rank_sites(sites: Iterable[Site], ship_to: ShipTo) -> list[Ranked]:
     out = []
     for s in sites:
         tier = 0 if s.country == ship_to.country else 1 if market and market_of(s.country) == market else 2
-        dist = geodesic(point, (s.lat, s.lon)).km if point else math.inf
+        dist = _geodesic_km(point[0], point[1], s.lat, s.lon) if point else math.inf
         out.append(Ranked(s, tier, dist))
     return sorted(out, key=lambda r: r.sort_key)
 

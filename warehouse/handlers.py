@@ -22,7 +22,6 @@ from typing import Any
 
 from sqlalchemy import String, Table, and_, case, cast, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kernel.clock import rfc3339
@@ -725,10 +724,6 @@ def inventory(
 # --- orders -----------------------------------------------------------------------------------------
 
 
-class _StaleRead(Exception):
-    """A balance changed between reading and reserving: plan again from fresh figures."""
-
-
 def _sellable(
     session: Session, seller_id: str, skus: Iterable[str]
 ) -> tuple[list[SellableLot], dict[tuple[str, str, str], int]]:
@@ -763,24 +758,50 @@ def allocate_order(session: Session, scope: Scope, body: Mapping[str, Any], now:
     st = body["ship_to"]
     ship_to = ShipTo(str(st["country"]).upper(), st.get("lat"), st.get("lon"), st.get("postcode"))
     sites = _sites(session)
-    order_id = new_id("ord")
     req = [(str(ln["sku"]), int(ln["qty"])) for ln in lines]
-    try:
-        with session.begin_nested():
-            session.execute(
-                t.orders.insert().values(
-                    id=order_id,
-                    seller_id=seller_id,
-                    order_ref=body["order_ref"],
-                    status=OrderStatus.ALLOCATED.value,
-                    ship_to={k: v for k, v in st.items() if v is not None},
-                    explanation=[],
-                    currency=body.get("currency") or "USD",
-                    created_at=now,
-                )
-            )
-    except IntegrityError as exc:
-        raise Conflict(f"order {body['order_ref']} exists already for this seller") from exc
+    bal = t.balances.c
+    attempts = 0
+    while attempts < ALLOCATION_ATTEMPTS:
+        attempts += 1
+        stock, ids = _sellable(session, seller_id, (s for s, _ in req))
+        plan = plan_allocation(req, ship_to, sites, stock, now.date())
+        per_balance: dict[int, int] = defaultdict(int)
+        for p in plan.picks:
+            per_balance[ids[(p.warehouse, p.sku, p.lot)]] += p.qty
+        taken: list[tuple[int, int]] = []
+        for bid, qty in sorted(per_balance.items()):  # id order = lock order: no deadlocks
+            stmt = update(t.balances).where(bal.id == bid, bal.on_hand - bal.reserved >= qty)
+            if _rows(session.execute(stmt.values(reserved=bal.reserved + qty))) != 1:
+                break
+            taken.append((bid, qty))
+        if len(taken) == len(per_balance):
+            break
+        # another order took these units after we read them: give back what we took, read again
+        for bid, qty in taken:
+            session.execute(update(t.balances).where(bal.id == bid).values(reserved=bal.reserved - qty))
+    else:
+        raise InsufficientStock("stock kept changing while reserving; nothing was reserved, try again")
+    if attempts > 1:
+        plan.explanation.append(f"stock changed while reserving; planned again ({attempts} attempts)")
+    order_id = new_id("ord")
+    # the order row last: a duplicate order_ref (even a concurrent one) finds the first and rolls back
+    inserted = session.execute(
+        _dialect_insert(session, t.orders)
+        .values(
+            id=order_id,
+            seller_id=seller_id,
+            order_ref=body["order_ref"],
+            status=OrderStatus.ALLOCATED.value,
+            ship_to={k: v for k, v in st.items() if v is not None},
+            explanation=plan.explanation,
+            currency=body.get("currency") or "USD",
+            created_at=now,
+        )
+        .on_conflict_do_nothing()
+        .returning(t.orders.c.id)
+    ).first()
+    if inserted is None:
+        raise Conflict(f"order {body['order_ref']} exists already for this seller")
     session.execute(
         t.order_lines.insert(),
         [
@@ -794,66 +815,39 @@ def allocate_order(session: Session, scope: Scope, body: Mapping[str, Any], now:
             for i, ln in enumerate(lines, start=1)
         ],
     )
-    b = t.balances.c
-    for attempt in range(ALLOCATION_ATTEMPTS):
-        stock, ids = _sellable(session, seller_id, (s for s, _ in req))
-        plan = plan_allocation(req, ship_to, sites, stock, now.date())
-        per_balance: dict[int, int] = defaultdict(int)
-        for p in plan.picks:
-            per_balance[ids[(p.warehouse, p.sku, p.lot)]] += p.qty
-        try:
-            with session.begin_nested():
-                for bid, qty in sorted(per_balance.items()):  # id order = lock order
-                    ok = _rows(
-                        session.execute(
-                            update(t.balances)
-                            .where(b.id == bid, b.on_hand - b.reserved >= qty)
-                            .values(reserved=b.reserved + qty)
-                        )
-                    )
-                    if ok != 1:
-                        raise _StaleRead
-        except _StaleRead:
-            continue
-        if attempt:
-            plan.explanation.append(f"stock changed while reserving; planned again ({attempt + 1} attempts)")
-        session.execute(
-            t.reservations.insert(),
-            [
-                {
-                    "order_id": order_id,
-                    "line_no": p.line_no,
-                    "balance_id": ids[(p.warehouse, p.sku, p.lot)],
-                    "warehouse": p.warehouse,
-                    "sku": p.sku,
-                    "lot": p.lot,
-                    "qty": p.qty,
-                    "status": ReservationStatus.ACTIVE.value,
-                }
-                for p in plan.picks
-            ],
-        )
-        session.execute(
-            update(t.orders).where(t.orders.c.id == order_id).values(explanation=plan.explanation)
-        )
-        return {
-            "id": order_id,
-            "order_ref": body["order_ref"],
-            "seller_id": seller_id,
-            "status": OrderStatus.ALLOCATED.value,
-            "allocations": [
-                {
-                    "warehouse": p.warehouse,
-                    "sku": p.sku,
-                    "qty": p.qty,
-                    "lot": _lot_out(p.lot),
-                    "line_no": p.line_no,
-                }
-                for p in plan.picks
-            ],
-            "explanation": plan.explanation,
-        }
-    raise InsufficientStock("stock kept changing while reserving; nothing was reserved, try again")
+    session.execute(
+        t.reservations.insert(),
+        [
+            {
+                "order_id": order_id,
+                "line_no": p.line_no,
+                "balance_id": ids[(p.warehouse, p.sku, p.lot)],
+                "warehouse": p.warehouse,
+                "sku": p.sku,
+                "lot": p.lot,
+                "qty": p.qty,
+                "status": ReservationStatus.ACTIVE.value,
+            }
+            for p in plan.picks
+        ],
+    )
+    return {
+        "id": order_id,
+        "order_ref": body["order_ref"],
+        "seller_id": seller_id,
+        "status": OrderStatus.ALLOCATED.value,
+        "allocations": [
+            {
+                "warehouse": p.warehouse,
+                "sku": p.sku,
+                "qty": p.qty,
+                "lot": _lot_out(p.lot),
+                "line_no": p.line_no,
+            }
+            for p in plan.picks
+        ],
+        "explanation": plan.explanation,
+    }
 
 
 def _order_row(session: Session, scope: Scope, order_id: str) -> dict[str, Any]:

@@ -1,0 +1,407 @@
+"""Order allocation throughput and p99 latency on PostgreSQL, beside a bare insert of the same rows.
+
+16 concurrent clients (processes x threads, each process with its own engine) allocate orders through
+`warehouse.handlers.allocate_order` over 12 warehouses and 10,000 SKUs (a hot set of low-stock SKUs makes
+orders fight for the last units). The baseline inserts the same order, line and reservation rows with no
+reading, planning or locking, on the same clients. Afterwards the books are audited and oversells counted.
+
+Run: `python bench/bench_allocation.py` (full) or `--quick`. Database: `XB_BENCH_DATABASE_URL`
+(default postgresql://postgres@127.0.0.1:5432/xb_warehouse). The bench's rows are deleted at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import multiprocessing
+import os
+import random
+import secrets
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import delete, func, select  # noqa: E402
+
+from kernel.db import Database, make_engine  # noqa: E402
+from kernel.identity import Role, TenantKind, create_tenant  # noqa: E402
+from kernel.ids import new_id  # noqa: E402
+from warehouse import tables as t  # noqa: E402
+from warehouse.audit import audit, oversold_units  # noqa: E402
+from warehouse.handlers import Scope, allocate_order  # noqa: E402
+
+NOW = datetime(2027, 3, 1, tzinfo=UTC)
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/xb_warehouse"
+GOAL_PER_S = 300.0
+SITES = [  # 12 warehouses across the markets Yibin sells to
+    ("DE", 51.43, 6.76),
+    ("PL", 51.76, 19.46),
+    ("NL", 51.92, 4.48),
+    ("HU", 47.50, 19.04),
+    ("CZ", 50.08, 14.44),
+    ("FR", 48.86, 2.35),
+    ("IT", 45.46, 9.19),
+    ("ES", 40.42, -3.70),
+    ("SG", 1.35, 103.82),
+    ("VN", 10.82, 106.63),
+    ("US", 33.94, -118.41),
+    ("US", 40.71, -74.01),
+]
+COUNTRIES = ["DE", "PL", "NL", "HU", "FR", "IT", "ES", "AT", "SG", "VN", "TH", "US", "CA"]
+
+
+def percentile(xs: Sequence[float], p: float) -> float:
+    s = sorted(xs)
+    if not s:
+        return float("nan")
+    k = (len(s) - 1) * p / 100
+    lo, hi = math.floor(k), math.ceil(k)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def setup(db: Database, run: str, n_skus: int, rng: random.Random) -> tuple[str, list[str], list[str], int]:
+    """Seller, 12 warehouses, SKUs and opening stock (balances and the matching ledger), bulk-inserted."""
+    with db.session() as s:
+        seller = str(create_tenant(s, f"bench seller {run}", TenantKind.SELLER, NOW)["id"])
+        codes = [f"B{run}{i:02d}" for i in range(len(SITES))]
+        s.execute(
+            t.warehouses.insert(),
+            [
+                {
+                    "code": c,
+                    "name": f"bench {c}",
+                    "country": cc,
+                    "lat": lat,
+                    "lon": lon,
+                    "node_id": None,
+                    "handling_cost": rng.choice([1, 2, 3]),
+                    "currency": "USD",
+                    "created_at": NOW,
+                }
+                for c, (cc, lat, lon) in zip(codes, SITES, strict=True)
+            ],
+        )
+        skus = [f"S{i:05d}" for i in range(n_skus)]
+        s.execute(
+            t.skus.insert(),
+            [
+                {
+                    "id": new_id("sku"),
+                    "seller_id": seller,
+                    "sku": k,
+                    "name": k,
+                    "weight_kg": 1,
+                    "volume_m3": 0.01,
+                    "lot_tracked": False,
+                    "dangerous_goods": False,
+                    "created_at": NOW,
+                }
+                for k in skus
+            ],
+        )
+        rows = []
+        for k in skus:
+            hot = k < f"S{50:05d}"
+            for c in rng.sample(codes, 3):
+                rows.append(
+                    {
+                        "seller_id": seller,
+                        "warehouse": c,
+                        "zone": "pick",
+                        "sku": k,
+                        "lot": "",
+                        "on_hand": rng.randint(1, 3) if hot else rng.randint(20, 60),
+                        "reserved": 0,
+                    }
+                )
+        s.execute(t.balances.insert(), rows)
+        mv = new_id("mv")
+        s.execute(
+            t.movements.insert().values(
+                id=mv, seller_id=seller, kind="receipt", reference="bench", created_at=NOW
+            )
+        )
+        total = sum(r["on_hand"] for r in rows)
+        ledger = [
+            {
+                "movement_id": mv,
+                "seller_id": seller,
+                "warehouse": r["warehouse"],
+                "zone": "pick",
+                "sku": r["sku"],
+                "lot": "",
+                "qty": r["on_hand"],
+            }
+            for r in rows
+        ]
+        ledger += [
+            {
+                "movement_id": mv,
+                "seller_id": seller,
+                "warehouse": None,
+                "zone": "supplier",
+                "sku": r["sku"],
+                "lot": "",
+                "qty": -r["on_hand"],
+            }
+            for r in rows
+        ]
+        for i in range(0, len(ledger), 5000):
+            s.execute(t.ledger.insert(), ledger[i : i + 5000])
+    return seller, codes, skus, total
+
+
+def make_orders(n: int, skus: list[str], rng: random.Random) -> list[dict[str, Any]]:
+    orders = []
+    for i in range(n):
+        lines = []
+        for sku in rng.sample(skus[:50] if rng.random() < 0.2 else skus, rng.choice([1, 1, 2, 3])):
+            lines.append({"sku": sku, "qty": rng.choice([1, 1, 2])})
+        orders.append({"order_ref": f"O{i}", "ship_to": {"country": rng.choice(COUNTRIES)}, "lines": lines})
+    return orders
+
+
+# --- workers (run in each process) ------------------------------------------------------------------
+
+_DB: Database | None = None
+
+
+def _db(url: str, pool: int) -> Database:
+    global _DB
+    if _DB is None:
+        _DB = Database(make_engine(url, pool_size=pool))
+    return _DB
+
+
+def _allocate(db: Database, seller: str, order: dict[str, Any]) -> tuple[str, float]:
+    started = time.perf_counter()
+    try:
+        with db.session() as s:
+            allocate_order(s, Scope(seller, Role.SELLER), order, NOW)
+        outcome = "ok"
+    except Exception as exc:  # 409 is an expected outcome; anything else is reported
+        outcome = "409" if getattr(exc, "status", None) == 409 else f"error {type(exc).__name__}: {exc}"
+    return outcome, time.perf_counter() - started
+
+
+def _bare_insert(
+    db: Database, seller: str, order: dict[str, Any], balance_ids: list[int]
+) -> tuple[str, float]:
+    """The same rows an allocation writes (order, lines, one reservation per line), nothing else."""
+    started = time.perf_counter()
+    oid = new_id("ord")
+    with db.session() as s:
+        s.execute(
+            t.orders.insert().values(
+                id=oid,
+                seller_id=seller,
+                order_ref=order["order_ref"],
+                status="BASE",
+                ship_to=order["ship_to"],
+                explanation=["baseline"],
+                created_at=NOW,
+            )
+        )
+        s.execute(
+            t.order_lines.insert(),
+            [
+                {"order_id": oid, "line_no": i, "sku": ln["sku"], "qty": ln["qty"]}
+                for i, ln in enumerate(order["lines"], 1)
+            ],
+        )
+        s.execute(
+            t.reservations.insert(),
+            [
+                {
+                    "order_id": oid,
+                    "line_no": i,
+                    "balance_id": balance_ids[i % len(balance_ids)],
+                    "warehouse": "X",
+                    "sku": ln["sku"],
+                    "lot": "",
+                    "qty": ln["qty"],
+                    "status": "BASELINE",
+                }
+                for i, ln in enumerate(order["lines"], 1)
+            ],
+        )
+    return "ok", time.perf_counter() - started
+
+
+def run_chunk(
+    url: str,
+    mode: str,
+    seller: str,
+    orders: list[dict[str, Any]],
+    threads: int,
+    start_at: float,
+    balance_ids: list[int],
+) -> list[tuple[str, float]]:
+    db = _db(url, threads)
+    with db.session() as s:  # connect before the clock starts
+        s.connection()
+    while time.time() < start_at:
+        time.sleep(0.001)
+    lock = threading.Lock()
+    queue = list(reversed(orders))
+    out: list[tuple[str, float]] = []
+
+    def client() -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                order = queue.pop()
+            res = (
+                _allocate(db, seller, order)
+                if mode == "allocate"
+                else _bare_insert(db, seller, order, balance_ids)
+            )
+            with lock:
+                out.append(res)
+
+    with ThreadPoolExecutor(threads) as ex:
+        for f in [ex.submit(client) for _ in range(threads)]:
+            f.result()
+    return out
+
+
+def drive(
+    url: str,
+    mode: str,
+    seller: str,
+    orders: list[dict[str, Any]],
+    processes: int,
+    clients: int,
+    balance_ids: list[int],
+) -> tuple[list[tuple[str, float]], float]:
+    per = clients // processes
+    chunks = [orders[i::processes] for i in range(processes)]
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(processes, mp_context=ctx) as ex:
+        start_at = time.time() + 3.0  # all processes import and connect first
+        futures = [ex.submit(run_chunk, url, mode, seller, c, per, start_at, balance_ids) for c in chunks]
+        results = [r for f in futures for r in f.result()]
+        wall = time.time() - start_at
+    return results, wall
+
+
+def report(name: str, results: list[tuple[str, float]], wall: float) -> float:
+    lat = [d * 1000 for _, d in results]
+    ok = sum(1 for o, _ in results if o == "ok")
+    conflicts = sum(1 for o, _ in results if o == "409")
+    errors = [o for o, _ in results if o not in ("ok", "409")]
+    rate = len(results) / wall
+    print(
+        f"{name:<22} {len(results):>6} orders in {wall:6.2f} s = {rate:7.1f} orders/s   "
+        f"p50 {percentile(lat, 50):6.1f} ms  p95 {percentile(lat, 95):6.1f} ms  p99 {percentile(lat, 99):6.1f} ms"
+        f"   allocated {ok}, 409 {conflicts}, errors {len(errors)}"
+    )
+    for e in errors[:5]:
+        print("   error:", e)
+    return rate
+
+
+def cleanup(db: Database, seller: str, codes: list[str]) -> None:
+    with db.session() as s:
+        orders = select(t.orders.c.id).where(t.orders.c.seller_id == seller)
+        s.execute(delete(t.reservations).where(t.reservations.c.order_id.in_(orders)))
+        s.execute(delete(t.order_lines).where(t.order_lines.c.order_id.in_(orders)))
+        s.execute(delete(t.orders).where(t.orders.c.seller_id == seller))
+        mvs = select(t.movements.c.id).where(t.movements.c.seller_id == seller)
+        s.execute(delete(t.ledger).where(t.ledger.c.movement_id.in_(mvs)))
+        s.execute(delete(t.movements).where(t.movements.c.seller_id == seller))
+        s.execute(delete(t.balances).where(t.balances.c.seller_id == seller))
+        s.execute(delete(t.skus).where(t.skus.c.seller_id == seller))
+        s.execute(delete(t.warehouses).where(t.warehouses.c.code.in_(codes)))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small run (1,500 orders)")
+    ap.add_argument("--orders", type=int, default=None)
+    ap.add_argument("--skus", type=int, default=10_000)
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--processes", type=int, default=4)
+    ap.add_argument("--keep", action="store_true", help="keep the bench rows")
+    args = ap.parse_args()
+    n_orders = args.orders or (1_500 if args.quick else 8_000)
+    url = os.environ.get("XB_BENCH_DATABASE_URL", DEFAULT_URL)
+    if not url.startswith("postgres"):
+        print("bench_allocation needs PostgreSQL (XB_BENCH_DATABASE_URL)")
+        return 2
+    from api.migrate import upgrade
+
+    upgrade(url)
+    db = Database(make_engine(url))
+    rng = random.Random(7)
+    run = secrets.token_hex(2).upper()
+    t0 = time.perf_counter()
+    seller, codes, skus, stock_units = setup(db, run, args.skus, rng)
+    print(
+        f"setup: {len(codes)} warehouses, {len(skus)} SKUs, {stock_units} units in stock "
+        f"({time.perf_counter() - t0:.1f} s); {args.clients} clients in {args.processes} processes; "
+        f"{n_orders} orders, 20% of them on 50 hot low-stock SKUs"
+    )
+    orders = make_orders(n_orders, skus, rng)
+    with db.session() as s:
+        bids = [
+            int(x)
+            for x in s.execute(
+                select(t.balances.c.id).where(t.balances.c.seller_id == seller).limit(100)
+            ).scalars()
+        ]
+    try:
+        base, base_wall = drive(
+            url,
+            "baseline",
+            seller,
+            [{**o, "order_ref": "B" + o["order_ref"]} for o in orders],
+            args.processes,
+            args.clients,
+            bids,
+        )
+        with db.session() as s:  # the baseline rows are not orders: remove them before the real run
+            ids = select(t.orders.c.id).where(t.orders.c.seller_id == seller, t.orders.c.status == "BASE")
+            s.execute(delete(t.reservations).where(t.reservations.c.order_id.in_(ids)))
+            s.execute(delete(t.order_lines).where(t.order_lines.c.order_id.in_(ids)))
+            s.execute(delete(t.orders).where(t.orders.c.seller_id == seller, t.orders.c.status == "BASE"))
+        res, wall = drive(url, "allocate", seller, orders, args.processes, args.clients, bids)
+        base_rate = report("bare insert (baseline)", base, base_wall)
+        rate = report("allocate_order", res, wall)
+        print(
+            f"allocation runs at {rate / base_rate:.0%} of the bare-insert rate; goal >= {GOAL_PER_S:.0f} orders/s: "
+            f"{'met' if rate >= GOAL_PER_S else 'NOT met'}"
+        )
+        with db.session() as s:
+            over = oversold_units(s)
+            findings = audit(s, [seller])
+            reserved = s.execute(
+                select(func.sum(t.balances.c.reserved)).where(t.balances.c.seller_id == seller)
+            ).scalar_one()
+            ordered = s.execute(
+                select(func.sum(t.reservations.c.qty))
+                .join(t.orders, t.orders.c.id == t.reservations.c.order_id)
+                .where(t.orders.c.seller_id == seller)
+            ).scalar_one()
+        print(
+            f"oversold units: {over}; reserved {reserved} of {stock_units} in stock = units in reservations "
+            f"{ordered}; audit findings: {len(findings)}"
+        )
+        for f in findings[:5]:
+            print("   audit:", f)
+        return 0 if over == 0 and not findings else 1
+    finally:
+        if not args.keep:
+            cleanup(db, seller, codes)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
