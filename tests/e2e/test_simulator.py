@@ -19,8 +19,10 @@ ARRIVED = {"ARRIVED", "AT_WAREHOUSE", "OUT_FOR_DELIVERY", "DELIVERED"}
 
 @pytest.fixture
 def fast_server(tmp_path: Path) -> Iterator[Server]:
-    # 60,000x: Yibin to Vientiane (about 5 days including the wait for the train) in under 10 s.
-    s = start_server(tmp_path, clock_speed=60_000)
+    # 30,000x: Yibin to Vientiane (about 5 days including the wait for the train) in about 15 s, with
+    # hourly readings: some 20 QoS 1 messages a second, which the embedded (amqtt) broker inside `serve` keeps
+    # up with (it manages only a few dozen a second there); Mosquitto takes far more.
+    s = start_server(tmp_path, clock_speed=30_000)
     yield s
     stop_server(s)
 
@@ -44,7 +46,9 @@ def test_simulated_fleet_books_tracks_and_arrives(fast_server: Server, tmp_path:
             "--book",
             "2",
             "--to",
-            "LAVTE,THBKK",
+            "LAVTE",
+            "--interval-minutes",
+            "60",
             "--until-delivered",
             "--duration",
             "240",
@@ -67,7 +71,9 @@ def test_simulated_fleet_books_tracks_and_arrives(fast_server: Server, tmp_path:
     summary = json.loads(out.stdout.strip().splitlines()[-1])
     assert summary["reason"] == "every waybill delivered", summary
     assert len(summary["booked"]) == 2 and summary["trackers"] == 2
-    assert summary["mqtt"]["acked"] == summary["mqtt"]["sent"] > summary["readings"] > 0
+    # every publish (a backlog upload carries several readings in one) acknowledged by the broker
+    mqtt = summary["mqtt"]
+    assert mqtt["acked"] == mqtt["sent"] > summary["publishes"] > 0 < summary["readings"]
 
     with httpx.Client(base_url=server.base, headers={"Authorization": f"Bearer {key}"}, timeout=30) as http:
         waybills = [http.get(f"/v1/waybills/{no}").json() for no in summary["booked"]]
