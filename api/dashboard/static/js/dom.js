@@ -88,8 +88,8 @@ export function hoursBetween(a, b) {
 
 export function fmtDelta(hours) {
   if (hours === null || Number.isNaN(hours)) return "";
-  const sign = hours > 0 ? "+" : hours < 0 ? "−" : "±";
   const abs = Math.abs(hours);
+  const sign = abs < 0.05 ? "±" : hours > 0 ? "+" : "−";
   return abs >= 48 ? `${sign}${(abs / 24).toFixed(1)} d` : `${sign}${abs.toFixed(1)} h`;
 }
 

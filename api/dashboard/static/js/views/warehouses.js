@@ -39,19 +39,22 @@ function warehousesTable(rows) {
     { id: "warehouses", label: "Warehouses" });
 }
 
-const INVENTORY_HEAD = [["Warehouse"], ["SKU"], ["Lot"], ["Expires"], ["On hand", "num"], ["Reserved", "num"], ["Available", "num"],
+const INVENTORY_HEAD = [["Seller"], ["Warehouse"], ["SKU"], ["Lot"], ["Expires"], ["On hand", "num"], ["Reserved", "num"], ["Available", "num"],
   ["Quarantine", "num"], ["Returns", "num"], ["In transit", "num"]];
 
-function inventoryTable(rows) {
-  return table(INVENTORY_HEAD,
+/** Sellers see their own stock only; operators and admins see whose stock each row is. */
+function inventoryTable(rows, { sellerColumn }) {
+  const head = sellerColumn ? INVENTORY_HEAD : INVENTORY_HEAD.slice(1);
+  return table(head,
     rows.length ? rows.map((r) => h("tr", { class: r.expired ? "expired" : null, dataset: { sku: r.sku, warehouse: r.warehouse } },
+      sellerColumn ? h("td", { class: "mono muted" }, r.seller_id || "—") : null,
       h("td", { class: "mono" }, r.warehouse), h("td", { class: "mono" }, r.sku), h("td", { class: "mono" }, r.lot || "—"),
       h("td", { class: r.expired ? "behind" : null }, r.expires_on || "—", r.expired ? " (expired)" : ""),
       h("td", { class: "num" }, fmtNumber(r.on_hand)), h("td", { class: "num" }, fmtNumber(r.reserved)),
       h("td", { class: `num strong ${Number(r.available) <= 0 ? "behind" : ""}` }, fmtNumber(r.available)),
       h("td", { class: `num ${Number(r.quarantine) > 0 ? "warn" : ""}` }, fmtNumber(r.quarantine)),
       h("td", { class: "num" }, fmtNumber(r.returns ?? 0)), h("td", { class: "num" }, fmtNumber(r.in_transit))))
-      : [emptyRow(INVENTORY_HEAD.length, "No stock matches.")],
+      : [emptyRow(head.length, "No stock matches.")],
     { id: "inventory", label: "Inventory" });
 }
 
@@ -118,7 +121,7 @@ export async function warehousesView({ main, me }) {
     clear(invBox).append(h("p", { class: "muted loading" }, "Loading…"));
     try {
       const rows = api.items(await api.get("/v1/inventory", { warehouse: whFilter.value, sku: skuFilter.value.trim() }));
-      clear(invBox).append(inventoryTable(rows));
+      clear(invBox).append(inventoryTable(rows, { sellerColumn: me.role !== "seller" }));
     } catch (err) {
       clear(invBox).append(failure("Inventory", err));
     }

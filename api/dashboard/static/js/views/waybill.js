@@ -29,12 +29,9 @@ export function timelineRows(milestones) {
     const r = rows.get(key) || rows.set(key, { code: m.code, location: m.location, PLN: null, EST: null, ACT: null }).get(key);
     r[m.classifier] = m; // the latest of each classifier wins (the list is in time order)
   }
-  const when = (r) => Date.parse((r.ACT || r.PLN || r.EST).time) || 0;
-  return [...rows.values()].sort((a, b) => {
-    // Planned rows keep their planned order; unplanned ones are placed by their own time.
-    if (a.PLN && b.PLN) return Date.parse(a.PLN.time) - Date.parse(b.PLN.time);
-    return when(a) - when(b);
-  });
+  // Planned rows keep their planned order; unplanned ones are placed by their own time (stable for ties).
+  const when = (r) => Date.parse((r.PLN || r.ACT || r.EST).time) || 0;
+  return [...rows.values()].sort((a, b) => when(a) - when(b));
 }
 
 function cell(m, cls) {
