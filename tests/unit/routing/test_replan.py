@@ -1,4 +1,4 @@
-"""Re-planning affected bookings with CP-SAT: capacity respected, lateness then cost minimal (vs brute force)."""
+"""Re-planning affected bookings with CP-SAT: capacity respected, lateness then cost minimal."""
 
 from __future__ import annotations
 
