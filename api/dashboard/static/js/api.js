@@ -100,3 +100,17 @@ export function items(payload) {
 export function newIdempotencyKey() {
   return crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(16).slice(2)}`;
 }
+
+let nodeNamesCache = null;
+/** Node id and UN/LOCODE -> name, from `GET /v1/network/nodes` once per page; empty where not served. */
+export function nodeNames() {
+  nodeNamesCache ??= get("/v1/network/nodes").then((payload) => {
+    const names = new Map();
+    for (const n of items(payload)) {
+      names.set(n.id, n.name);
+      if (n.unlocode) names.set(n.unlocode, n.name);
+    }
+    return names;
+  }).catch(() => { nodeNamesCache = null; return new Map(); });
+  return nodeNamesCache;
+}

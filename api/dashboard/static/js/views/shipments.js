@@ -17,7 +17,7 @@ function milestoneText(m) {
   return [m.code, m.classifier, m.location].filter(Boolean).join(" ");
 }
 
-export function row(w, navigate) {
+export function row(w, navigate, names = new Map()) {
   const delta = hoursBetween(w.planned_arrival, w.eta);
   const late = w.deliver_by && w.eta && hoursBetween(w.deliver_by, w.eta) > 0;
   const alarms = Array.isArray(w.alarms) ? w.alarms : [];
@@ -29,8 +29,8 @@ export function row(w, navigate) {
   },
   h("td", { class: "mono" }, link),
   h("td", {}, statusPill(w.status)),
-  h("td", {}, w.origin ?? "—"),
-  h("td", {}, w.destination ?? "—"),
+  h("td", { title: names.get(w.origin) }, w.origin ?? "—"),
+  h("td", { title: names.get(w.destination) }, w.destination ?? "—"),
   h("td", { class: "mono" }, milestoneText(w.last_milestone)),
   h("td", { class: "mono", title: w.position?.at ? `fix at ${w.position.at}` : null }, fmtPosition(w.position)),
   h("td", { class: "time" }, timeEl(w.eta)),
@@ -46,6 +46,7 @@ export function row(w, navigate) {
 }
 
 export async function shipmentsView({ main, bus, navigate }) {
+  const names = await api.nodeNames();
   const params = new URLSearchParams(sessionStorage.getItem("xborder.shipments.filter") || "");
   const status = h("select", { id: "status-filter", name: "status", "data-filter": true },
     h("option", { value: "" }, "All statuses"),
@@ -71,22 +72,28 @@ export async function shipmentsView({ main, bus, navigate }) {
   let tbody = null;
   let next = null;
   let shown = 0;
+  let missed = 0;
 
   async function load(cursor) {
     sessionStorage.setItem("xborder.shipments.filter", new URLSearchParams({ status: status.value, limit: limit.value }).toString());
-    if (!cursor) { clear(body).append(h("p", { class: "muted loading" }, "Loading…")); shown = 0; }
+    if (!cursor) {
+      clear(body).append(h("p", { class: "muted loading" }, "Loading…"));
+      shown = 0;
+      missed = 0;
+      liveNote.textContent = "";
+    }
     more.disabled = true;
     try {
       const page = await api.get("/v1/waybills", { status: status.value, limit: limit.value, cursor });
       const rows = api.items(page);
       next = page?.next || null;
       if (!cursor) {
-        const t = table(HEAD, rows.length ? rows.map((w) => row(w, navigate)) : [emptyRow(HEAD.length, status.value ? `No waybills with status ${status.value}.` : "No waybills yet. Book one under “Quote & book”.")],
+        const t = table(HEAD, rows.length ? rows.map((w) => row(w, navigate, names)) : [emptyRow(HEAD.length, status.value ? `No waybills with status ${status.value}.` : "No waybills yet. Book one under “Quote & book”.")],
           { id: "waybills", label: "Waybills" });
         tbody = t.querySelector("tbody");
         clear(body).append(t);
       } else {
-        tbody.append(...rows.map((w) => row(w, navigate)));
+        tbody.append(...rows.map((w) => row(w, navigate, names)));
       }
       shown += rows.length;
       count.textContent = `${shown} shown${next ? ", more available" : ""}`;
@@ -103,7 +110,6 @@ export async function shipmentsView({ main, bus, navigate }) {
   limit.addEventListener("change", () => load());
   more.addEventListener("click", () => load(next));
 
-  let missed = 0;
   const onStatus = (ev) => {
     const update = ev.detail || {};
     const tr = tbody?.querySelector(`tr[data-waybill="${CSS.escape(update.waybill_no || "")}"]`);
@@ -117,7 +123,7 @@ export async function shipmentsView({ main, bus, navigate }) {
     const old = tr.dataset.status;
     // Merge the update into the row's data and redraw it; highlight a status change.
     const current = JSON.parse(tr.dataset.json || "{}");
-    const fresh = row({ ...current, ...update }, navigate);
+    const fresh = row({ ...current, ...update }, navigate, names);
     if (old !== update.status) fresh.classList.add("flash");
     tr.replaceWith(fresh);
   };

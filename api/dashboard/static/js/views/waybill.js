@@ -200,17 +200,18 @@ export async function waybillView({ main, bus }, waybillNo) {
   let timer = null;
 
   async function render() {
-    let w;
-    try {
-      w = await api.get(`/v1/waybills/${encodeURIComponent(waybillNo)}`);
-    } catch (err) {
-      clear(section).append(h("h1", { id: "waybill-h" }, `Waybill ${waybillNo}`), failure("This waybill", err),
+    // Fetch everything first, then swap the view in one go: a live refresh must not make the page jump.
+    const path = `/v1/waybills/${encodeURIComponent(waybillNo)}`;
+    const [wb, ev] = await Promise.allSettled([api.get(path), api.get(`${path}/events`, { limit: 1000 })]);
+    if (wb.status === "rejected") {
+      clear(section).append(h("h1", { id: "waybill-h" }, `Waybill ${waybillNo}`), failure("This waybill", wb.reason),
         h("p", {}, h("a", { href: "#/shipments" }, "← Back to shipments")));
       return;
     }
+    const w = wb.value;
     const stops = w.itinerary?.stops || [];
     const stopNames = new Map(stops.map((p) => [p.node_id, p.name]));
-    const eventsBox = h("div", {}, h("p", { class: "muted" }, "Loading events…"));
+    const scroll = window.scrollY;
     clear(section).append(
       h("div", { class: "view-head" },
         h("a", { href: "#/shipments", class: "back" }, "← Shipments"),
@@ -223,13 +224,9 @@ export async function waybillView({ main, bus }, waybillNo) {
         timeline(w.milestones, stopNames)),
       h("div", { class: "card" }, h("h2", {}, "Alarms"), alarmsList(w.alarms)),
       h("div", { class: "card" }, h("h2", {}, "Legs"), legsTable(w.itinerary?.legs, stopNames)),
-      h("div", { class: "card" }, h("h2", {}, "Event log"), eventsBox));
-    try {
-      const ev = await api.get(`/v1/waybills/${encodeURIComponent(waybillNo)}/events`, { limit: 1000 });
-      clear(eventsBox).append(eventsTable(api.items(ev)));
-    } catch (err) {
-      clear(eventsBox).append(failure("The event log", err));
-    }
+      h("div", { class: "card" }, h("h2", {}, "Event log"),
+        ev.status === "fulfilled" ? eventsTable(api.items(ev.value)) : failure("The event log", ev.reason)));
+    window.scrollTo({ top: scroll });
   }
 
   const onStatus = (ev) => {
