@@ -61,3 +61,23 @@ def test_cli_validate_export_import(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert main(["network", "validate", "bad.json"]) == 1
     err = capsys.readouterr().err
     assert "transit time must be positive" in err
+
+
+def test_option_json_has_the_contract_shape() -> None:
+    from datetime import UTC, datetime
+
+    from api.routers.network import option_json
+    from routing.network import load_reference_network
+    from routing.planner import Cargo, QuoteRequest, plan
+    from routing.timetable import expand
+
+    net = load_reference_network()
+    t0 = datetime(2027, 3, 1, tzinfo=UTC)
+    req = QuoteRequest("CNYIB", "DEDUI", t0, None, Cargo(12000, 60, "40HC"), "9810")
+    body = option_json(plan(net, expand(net, t0, 8), req)[0])
+    assert {"id", "legs", "cost", "transit_hours", "co2e_kg", "labels"} <= set(body)
+    assert body["cost"]["currency"] == "USD" and body["cost"]["amount"].count(".") == 1
+    leg = body["legs"][0]
+    assert {"mode", "origin", "destination", "departure", "arrival", "service_id", "corridor"} <= set(leg)
+    assert leg["departure"].endswith("Z")
+    json.dumps(body)  # plain JSON
