@@ -19,10 +19,10 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e ".[dev]"
 	touch $(VENV)/.installed $@
 
-# The demo clock runs 1440x (a day a minute) unless XB_CLOCK_SPEED says otherwise,
+# The demo clock runs 3600x (an hour a second) unless XB_CLOCK_SPEED says otherwise,
 # so the simulated fleet's waybills visibly move through their statuses.
 demo: $(VENV)/.installed
-	XB_CLOCK_SPEED=$${XB_CLOCK_SPEED:-1440} $(BIN)/xborder demo
+	XB_CLOCK_SPEED=$${XB_CLOCK_SPEED:-3600} $(BIN)/xborder demo
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

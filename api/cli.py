@@ -92,7 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=getattr(logging, settings.log_level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    for noisy in ("alembic", "apscheduler", "httpx", "amqtt", "transitions"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     return COMMANDS[args.command](args, settings)
 
 

@@ -107,7 +107,7 @@ def _via_stops(network: Network, leg: dict[str, Any]) -> list[dict[str, Any]]:
     span = (arr - dep).total_seconds()
     stops = []
     for node, dist in zip(points[1:-1], cumulative[1:-1], strict=False):
-        at = dep + timedelta(seconds=span * dist / total)
+        at = dep + timedelta(minutes=round(span * dist / total / 60))
         stops.append(_stop(node, _role(node, "via"), at, at, leg["mode"], leg["mode"]))
     return stops
 

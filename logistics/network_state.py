@@ -21,7 +21,7 @@ class NetworkState:
         self.weeks = weeks
         self._timetable: Timetable | None = None
         self._start: datetime | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     @property
     def network(self) -> Network:
