@@ -169,21 +169,6 @@ def list_warehouses(session: Session, scope: Scope) -> list[dict[str, Any]]:
     return [_warehouse_out(dict(r)) for r in rows if scope.sees_warehouse(r["code"])]
 
 
-def _sites(session: Session) -> dict[str, Site]:
-    rows = session.execute(
-        select(
-            t.warehouses.c.code,
-            t.warehouses.c.country,
-            t.warehouses.c.lat,
-            t.warehouses.c.lon,
-            t.warehouses.c.handling_cost,
-        )
-    ).all()
-    return {
-        r.code: Site(r.code, r.country, float(r.lat), float(r.lon), Decimal(r.handling_cost)) for r in rows
-    }
-
-
 def _warehouse(
     session: Session, code: str, scope: Scope | None = None, field: str = "warehouse"
 ) -> dict[str, Any]:
@@ -724,16 +709,27 @@ def inventory(
 # --- orders -----------------------------------------------------------------------------------------
 
 
-def _sellable(
+def _sellable_with_sites(
     session: Session, seller_id: str, skus: Iterable[str]
-) -> tuple[list[SellableLot], dict[tuple[str, str, str], int]]:
-    b = t.balances.c
+) -> tuple[list[SellableLot], dict[tuple[str, str, str], int], dict[str, Site]]:
+    """One seller's unreserved pick stock of some SKUs, the balance ids, and the warehouses holding it
+    (one query: this is the hot path of every order)."""
+    b, w = t.balances.c, t.warehouses.c
     rows = session.execute(
         select(
-            b.id, b.warehouse, b.sku, b.lot, (b.on_hand - b.reserved).label("available"), t.lots.c.expires_on
+            b.id,
+            b.warehouse,
+            b.sku,
+            b.lot,
+            (b.on_hand - b.reserved).label("available"),
+            t.lots.c.expires_on,
+            w.country,
+            w.lat,
+            w.lon,
+            w.handling_cost,
         )
         .select_from(
-            t.balances.outerjoin(
+            t.balances.join(t.warehouses, w.code == b.warehouse).outerjoin(
                 t.lots, and_(t.lots.c.seller_id == b.seller_id, t.lots.c.sku == b.sku, t.lots.c.lot == b.lot)
             )
         )
@@ -743,6 +739,17 @@ def _sellable(
     ).all()
     lots = [SellableLot(r.warehouse, r.sku, r.lot, int(r.available), r.expires_on) for r in rows]
     ids = {(r.warehouse, r.sku, r.lot): int(r.id) for r in rows}
+    sites = {
+        r.warehouse: Site(r.warehouse, r.country, float(r.lat), float(r.lon), Decimal(r.handling_cost))
+        for r in rows
+    }
+    return lots, ids, sites
+
+
+def _sellable(
+    session: Session, seller_id: str, skus: Iterable[str]
+) -> tuple[list[SellableLot], dict[tuple[str, str, str], int]]:
+    lots, ids, _ = _sellable_with_sites(session, seller_id, skus)
     return lots, ids
 
 
@@ -754,16 +761,18 @@ def allocate_order(session: Session, scope: Scope, body: Mapping[str, Any], now:
         raise InvalidInput("an order needs lines", errors=[{"field": "lines", "message": "empty"}])
     for i, ln in enumerate(lines):
         _check_qty(int(ln["qty"]), f"lines.{i}.qty")
-    _seller_skus(session, seller_id, (ln["sku"] for ln in lines))
     st = body["ship_to"]
     ship_to = ShipTo(str(st["country"]).upper(), st.get("lat"), st.get("lon"), st.get("postcode"))
-    sites = _sites(session)
     req = [(str(ln["sku"]), int(ln["qty"])) for ln in lines]
     bal = t.balances.c
     attempts = 0
     while attempts < ALLOCATION_ATTEMPTS:
         attempts += 1
-        stock, ids = _sellable(session, seller_id, (s for s, _ in req))
+        stock, ids, sites = _sellable_with_sites(session, seller_id, (s for s, _ in req))
+        if attempts == 1:  # an unknown SKU has no stock: tell it apart from a sold-out one (422, not 409)
+            unstocked = {s for s, _ in req} - {lt.sku for lt in stock}
+            if unstocked:
+                _seller_skus(session, seller_id, unstocked)
         plan = plan_allocation(req, ship_to, sites, stock, now.date())
         per_balance: dict[int, int] = defaultdict(int)
         for p in plan.picks:
