@@ -45,12 +45,12 @@ from logistics.tracking.readings import (
     GPS_ROLLOVER,
     GPS_WEEK_ROLLOVER,
     IMPOSSIBLE_SPEED,
+    OUT_OF_SEQUENCE,
     POSITION_REASONS,
     TOO_OLD,
     Reading,
     ScreeningRules,
     distance_km,
-    impossible_jump,
     screen,
 )
 
@@ -71,6 +71,7 @@ STATE_FORMAT = 2  # TrackState.to_json layout; a stored state of another layout 
 
 # Consecutive mutually consistent fixes, all impossible from the last good one, that move the reference.
 REANCHOR_AFTER = 3
+_REANCHORED = (IMPOSSIBLE_SPEED, OUT_OF_SEQUENCE)
 
 # Progress: 0 booked, 1 first good reading, then three steps per stop: arrived, held (customs), departed.
 PROGRESS_STARTED = 1
@@ -349,7 +350,7 @@ def _fold(st: TrackState, plan: TrackPlan, readings: list[Reading], rules: Track
         reason = screen(r, st.last_good_by_device.get(r.device_id), r.received_at, rules.screening)
         if reason is None and r.received_at is None and plan_start is not None:
             reason = _too_old_for_plan(r, plan_start, rules.screening)
-        if reason == IMPOSSIBLE_SPEED and _reanchor(st, plan, r, rules):
+        if reason in _REANCHORED and _reanchor(st, plan, r, rules):
             _conditions(st, plan, r, rules, position_ok=True)
             continue
         if reason is not None:
@@ -370,13 +371,14 @@ def _good_position(st: TrackState, plan: TrackPlan, r: Reading, rules: TrackingR
 
 
 def _reanchor(st: TrackState, plan: TrackPlan, r: Reading, rules: TrackingRules) -> bool:
-    """After REANCHOR_AFTER consecutive 'impossible' fixes that agree with each other, the outlier was the
-    reference fix (say a device whose very first fix was wrong): accept the run and go on from there.
+    """After REANCHOR_AFTER consecutive 'impossible' (or out-of-sequence) fixes that agree with each other,
+    the outlier was the reference fix (say a device whose very first fix was wrong, or whose seq was reset):
+    accept the run and go on from there.
 
     The run's earlier fixes lose their quarantine flag, but only `r`, the newest, drives the geofence (they
     are older than readings of other trackers already applied). True if `r` completed a run."""
     run = st.jump_runs.get(r.device_id, [])
-    if run and impossible_jump(run[-1], r, rules.screening):
+    if run and screen(r, run[-1], None, rules.screening) is not None:
         run = []
     run = [*run, r]
     if len(run) < REANCHOR_AFTER:
@@ -384,7 +386,10 @@ def _reanchor(st: TrackState, plan: TrackPlan, r: Reading, rules: TrackingRules)
         return False
     del st.jump_runs[r.device_id]
     for q in run[:-1]:  # quarantined when they came; their sensor values have been used already
-        st.quarantined.remove((q.seq, IMPOSSIBLE_SPEED))
+        for reason in _REANCHORED:
+            if (q.seq, reason) in st.quarantined:
+                st.quarantined.remove((q.seq, reason))
+                break
     _good_position(st, plan, r, rules)
     return True
 

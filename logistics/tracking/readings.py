@@ -224,6 +224,7 @@ IMPOSSIBLE_SPEED = "impossible_speed"
 FUTURE_TIMESTAMP = "future_timestamp"
 GPS_ROLLOVER = "gps_week_rollover"
 TOO_OLD = "timestamp_too_old"
+OUT_OF_SEQUENCE = "timestamp_out_of_sequence"
 POSITION_REASONS = frozenset({NULL_ISLAND, POOR_ACCURACY, IMPOSSIBLE_SPEED})
 
 
@@ -249,8 +250,13 @@ def screen(
         return NULL_ISLAND
     if reading.accuracy_m is not None and reading.accuracy_m > rules.max_accuracy_m:
         return POOR_ACCURACY
-    if previous is not None and impossible_jump(previous, reading, rules):
-        return IMPOSSIBLE_SPEED
+    if previous is not None:
+        # seq rises by one per reading: a lower seq with a later time is a clock that jumped ahead (and
+        # escaped the future check because it was uploaded late, in a backlog).
+        if reading.seq < previous.seq and reading.ts > previous.ts:
+            return OUT_OF_SEQUENCE
+        if impossible_jump(previous, reading, rules):
+            return IMPOSSIBLE_SPEED
     return None
 
 

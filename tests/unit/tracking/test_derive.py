@@ -108,6 +108,20 @@ def test_clock_skew_and_gps_week_rollover_are_quarantined_and_change_nothing() -
     assert track.status == "AT_WAREHOUSE"
 
 
+def test_a_clock_ahead_in_a_late_backlog_is_caught_by_its_sequence_number() -> None:
+    # Everything uploaded two days later; one fix from the hub dwell carries a clock gone ahead, landing
+    # between the first reading out of the fence and the one that confirms the exit.
+    uploaded = with_received(CLEAN, timedelta(days=2))
+    hub_departure = next(m for m in CLEAN_TRACK.milestones if m.code == "DEPA" and m.node_id == "HUB1")
+    first_out = next(r for r in uploaded if r.seq == hub_departure.seq)
+    at_hub = [r for r in uploaded if dist_to(r, 1) < 1 and r.seq < first_out.seq]
+    skewed = replace(at_hub[1], ts=first_out.ts + timedelta(minutes=2))
+    readings = [skewed if r.seq == skewed.seq else r for r in uploaded]
+    track = derive(PLAN, readings)
+    assert track.quarantined == ((skewed.seq, "timestamp_out_of_sequence"),)
+    assert track.milestones == CLEAN_TRACK.milestones
+
+
 def test_rollover_is_caught_against_the_plan_when_no_receive_time_is_stored() -> None:
     bad = CLEAN[:]
     bad[20] = replace(bad[20], ts=bad[20].ts - timedelta(weeks=1024))

@@ -151,6 +151,12 @@ def test_null_island_poor_accuracy_and_jumps_are_quarantined() -> None:
     assert screen(reading(lon=104.63 + 1.52), previous, NOW) is None
 
 
+def test_a_lower_seq_with_a_later_time_is_out_of_sequence() -> None:
+    previous = reading(seq=10, ts=NOW - timedelta(minutes=11))
+    assert screen(reading(seq=9), previous, NOW) == "timestamp_out_of_sequence"
+    assert screen(reading(seq=11), previous, NOW) is None
+
+
 def test_clock_skew_into_the_future_is_quarantined_beyond_the_allowance() -> None:
     assert screen(reading(ts=NOW + timedelta(minutes=4)), None, NOW) is None
     assert screen(reading(ts=NOW + timedelta(hours=2)), None, NOW) == FUTURE_TIMESTAMP
