@@ -80,6 +80,14 @@ def audit(session: Session, seller_ids: list[str] | None = None) -> list[str]:
             findings.append(
                 f"balance {bid} {key} reserved {reserved} but active reservations {res_tot.get(bid, 0)}"
             )
+    q = scoped(
+        select(r.id)
+        .join(t.orders, t.orders.c.id == r.order_id)
+        .join(t.balances, b.id == r.balance_id)
+        .where(b.seller_id != t.orders.c.seller_id),
+        t.orders.c.seller_id,
+    )
+    findings += [f"reservation {rid} holds another seller's stock" for (rid,) in session.execute(q)]
     # 4. each order line: reserved + shipped + released = ordered, and the states fit the order's status
     ol = t.order_lines.c
     q = scoped(

@@ -232,3 +232,49 @@ def test_cycle_count_and_reversal_through_the_ledger(world: World) -> None:
     assert w.post(f"/v1/movements/{mv}/reverse", {}, w.operator).status_code == 409
     assert w.inventory()[(w.wh["de"], "CUP", None)]["on_hand"] == 10
     w.check()
+
+
+def test_other_goods_in_a_return_are_quarantined_and_flagged(world: World) -> None:
+    w = world
+    w.sku("MUG")
+    w.sku("SPOON")
+    w.stock("de", [{"sku": "MUG", "qty": 5}])
+    order = _sold(w, "OG-1", [{"sku": "MUG", "qty": 2, "unit_price": "8.00"}])
+    rma = w.post(
+        "/v1/returns", {"order_id": order["id"], "lines": [{"sku": "MUG", "qty": 1, "reason": "chipped"}]}
+    )
+    assert rma.status_code == 201, rma.text
+    rid = rma.json()["id"]
+    # a spoon that was never sold in this order comes back with the mug
+    r = w.post(
+        f"/v1/returns/{rid}/receipts",
+        {"warehouse": w.wh["pl"], "lines": [{"sku": "MUG", "qty": 1}, {"sku": "SPOON", "qty": 1}]},
+        w.operator,
+    )
+    assert r.status_code == 201, r.text
+    assert [(u["sku"], u["qty"], u["flag"]) for u in r.json()["unexpected"]] == [("SPOON", 1, "unexpected")]
+    inv = w.inventory()
+    assert (
+        inv[(w.wh["pl"], "SPOON", None)]["quarantine"] == 1
+        and inv[(w.wh["pl"], "SPOON", None)]["available"] == 0
+    )
+    # grading the spoon as if it were expected is refused; the refund covers the mug only
+    assert (
+        w.post(
+            f"/v1/returns/{rid}/inspections",
+            {"lines": [{"sku": "SPOON", "qty": 1, "grade": "A"}]},
+            w.operator,
+        ).status_code
+        == 422
+    )
+    assert w.post(f"/v1/returns/{rid}/refund", {}).json()["amount"]["amount"] == "8.00"
+    # a return for a cancelled (never shipped) order is refused
+    o2 = w.post(
+        "/v1/orders", {"order_ref": "OG-2", "ship_to": {"country": "DE"}, "lines": [{"sku": "MUG", "qty": 1}]}
+    )
+    w.post(f"/v1/orders/{o2.json()['id']}/cancel", {})
+    assert (
+        w.post("/v1/returns", {"order_id": o2.json()["id"], "lines": [{"sku": "MUG", "qty": 1}]}).status_code
+        == 409
+    )
+    w.check()
