@@ -226,6 +226,7 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
 
     from logistics.replay import replay_waybill
     from logistics.tables import readings
+    from logistics.tracking.derive import rules_for_clock_speed
 
     container = _container(settings)
     with container.db.session() as session:
@@ -235,7 +236,10 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
     differences = 0
     for no in numbers:
         with container.db.session() as session:
-            report = replay_waybill(session, no, container.clock.now(), check_only=args.check)
+            report = replay_waybill(
+                session, no, container.clock.now(), check_only=args.check,
+                rules=rules_for_clock_speed(settings.clock_speed),
+            )
         differences += 0 if report["same"] else 1
         print(json.dumps(report))
     return 1 if (args.check and differences) else 0

@@ -13,6 +13,7 @@ from kernel.broker import EmbeddedBroker, free_port, port_is_free
 from kernel.mqtt import BrokerAddress, PahoCommunicator, wait_for_broker
 from kernel.settings import Settings
 from logistics.ingest import TelemetryIngest
+from logistics.tracking.derive import rules_for_clock_speed
 
 from api.bootstrap import Container
 from api.stream import Broadcaster
@@ -94,6 +95,7 @@ class Runtime:
             batch_seconds=settings.ingest_batch_seconds,
             shared_group="xborder-ingest" if address.protocol == 5 else None,
             hooks=ingest_hooks(self.container),
+            rules=rules_for_clock_speed(settings.clock_speed),
         )
         ingest.start()
         comm.start()

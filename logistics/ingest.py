@@ -28,6 +28,7 @@ from kernel.db import Database
 from kernel.mqtt import Communicator, Message
 from logistics import tracking_service
 from logistics.tables import deadletters, devices, readings, tracker_attachments, waybills
+from logistics.tracking.derive import DEFAULT_RULES, TrackingRules
 from logistics.tracking.readings import PayloadError, Reading, parse_message
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,12 @@ Hook = Callable[[Session, tracking_service.Changes], None]
 
 
 def process_batch(
-    session: Session, messages: list[Message], now: datetime, root: str = TOPIC_ROOT, hooks: list[Hook] | None = None
+    session: Session,
+    messages: list[Message],
+    now: datetime,
+    root: str = TOPIC_ROOT,
+    hooks: list[Hook] | None = None,
+    rules: TrackingRules = DEFAULT_RULES,
 ) -> BatchResult:
     """Store the readings of a batch of MQTT messages and re-derive every waybill they touch."""
     result = BatchResult()
@@ -132,6 +138,8 @@ def process_batch(
             unique[(row["device_id"], row["seq"])] = row
     rows = list(unique.values())
     touched: set[str] = set()
+    fresh: dict[str, set[int]] = {}
+    new_by_waybill: dict[str, list[Reading]] = {}
     if rows:
         stmt = _insert(session)(readings).on_conflict_do_nothing(index_elements=["device_id", "seq"])
         inserted = session.execute(
@@ -140,9 +148,10 @@ def process_batch(
         result.accepted += len(inserted)
         result.duplicate += len(rows) - len(inserted)
         touched = {w for _, _, w in inserted}
-        fresh: dict[str, set[int]] = {}
-        for _device, seq, waybill_no in inserted:
+        by_key = {(d, r.seq): r for d, r in parsed}
+        for device_id, seq, waybill_no in inserted:
             fresh.setdefault(waybill_no, set()).add(seq)
+            new_by_waybill.setdefault(waybill_no, []).append(by_key[(device_id, seq)])
         last: dict[str, tuple[int, datetime]] = {}
         for device_id, seq, _ in inserted:
             if seq > last.get(device_id, (-1, now))[0]:
@@ -158,7 +167,9 @@ def process_batch(
                                         payload=text, received_at=now)
         )
     for waybill_no in sorted(touched):  # sorted: row locks always taken in the same order
-        changes = tracking_service.refresh(session, waybill_no, now)
+        changes = tracking_service.refresh(
+            session, waybill_no, now, new_readings=new_by_waybill.get(waybill_no), rules=rules
+        )
         if changes is not None:
             result.changes.append(changes)
             for hook in hooks or ():
@@ -197,8 +208,10 @@ class TelemetryIngest:
         batch_seconds: float = 0.05,
         shared_group: str | None = None,
         hooks: list[Hook] | None = None,
+        rules: TrackingRules = DEFAULT_RULES,
     ) -> None:
         self.hooks = hooks or []
+        self.rules = rules
         self.db = db
         self.clock = clock
         self.comm = communicator
@@ -249,7 +262,7 @@ class TelemetryIngest:
         for attempt in range(5):
             try:
                 with self.db.session() as session:
-                    result = process_batch(session, batch, self.clock.now(), self.root, self.hooks)
+                    result = process_batch(session, batch, self.clock.now(), self.root, self.hooks, self.rules)
                 break
             except Exception:  # a failed batch is retried; the consumer never stops
                 log.exception("ingest batch failed (attempt %d); retrying", attempt + 1)

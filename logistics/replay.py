@@ -11,16 +11,19 @@ from sqlalchemy.orm import Session
 from kernel.clock import rfc3339, utc
 from logistics import tracking_service
 from logistics.tables import waybill_events, waybills
-from logistics.tracking.derive import derive
+from logistics.tracking.derive import DEFAULT_RULES, TrackingRules, derive
 
 
-def replay_waybill(session: Session, waybill_no: str, now: datetime, *, check_only: bool = False) -> dict[str, Any]:
+def replay_waybill(
+    session: Session, waybill_no: str, now: datetime, *, check_only: bool = False,
+    rules: TrackingRules = DEFAULT_RULES,
+) -> dict[str, Any]:
     """Compare what derivation from the stored readings gives with what is stored; correct it unless checking."""
     row = session.execute(select(waybills).where(waybills.c.waybill_no == waybill_no)).mappings().first()
     if row is None:
         return {"waybill_no": waybill_no, "same": False, "error": "no such waybill"}
     plan = tracking_service.track_plan(row)
-    track = derive(plan, tracking_service.load_readings(session, waybill_no))
+    track = derive(plan, tracking_service.load_readings(session, waybill_no), rules=rules)
     stored = sorted(
         (r.code, r.node_id, rfc3339(utc(r.event_time)), bool(r.inferred))
         for r in session.execute(
@@ -52,6 +55,6 @@ def replay_waybill(session: Session, waybill_no: str, now: datetime, *, check_on
         report["only_stored"] = [list(x) for x in stored if x not in replayed]
         report["only_replayed"] = [list(x) for x in replayed if x not in stored]
         if not check_only:
-            tracking_service.refresh(session, waybill_no, now)
+            tracking_service.refresh(session, waybill_no, now, rules=rules)
             report["corrected"] = True
     return report

@@ -91,6 +91,7 @@ waybills = Table(
     Column("alarms", JSON, nullable=False, default=list),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    Column("track_state", JSON, nullable=True),  # the tracking fold's state, to continue it incrementally
 )
 
 waybill_events = Table(

@@ -19,7 +19,18 @@ from sqlalchemy.orm import Session
 from kernel.clock import rfc3339, utc
 from logistics import events
 from logistics.tables import readings, tracker_attachments, waybill_events, waybills, webhook_outbox, webhooks
-from logistics.tracking.derive import Milestone, Track, derive, estimate
+from logistics.tracking.derive import (
+    DEFAULT_RULES,
+    LateReading,
+    Milestone,
+    Track,
+    TrackingRules,
+    TrackState,
+    advance,
+    estimate,
+    replay,
+    snapshot,
+)
 from logistics.tracking.plan import Stop, TrackPlan
 from logistics.tracking.readings import Reading
 
@@ -123,17 +134,44 @@ def _alarm_json(a: Any) -> dict[str, Any]:
     }
 
 
-def refresh(session: Session, waybill_no: str, now: datetime, *, readings_override: list[Reading] | None = None,
-            extra_alarms: list[dict[str, Any]] | None = None) -> Changes | None:
-    """Re-derive one waybill from its stored readings and record what changed. Locks the waybill row."""
+def _fold(
+    session: Session, row: Any, plan: TrackPlan, new: list[Reading] | None, rules: TrackingRules
+) -> tuple[TrackState, Track]:
+    """Continue the stored fold with readings later than its last one; else re-derive from all readings.
+
+    Both give the same track (the tracking core proves it); continuing is the hot path of a live tracker,
+    re-deriving is what a late, backlog or out-of-order reading needs.
+    """
+    doc = row["track_state"]
+    if new is not None and doc is not None:
+        try:
+            return advance(TrackState.from_json(doc), plan, new, rules=rules)
+        except (LateReading, ValueError, KeyError):
+            pass
+    state = replay(plan, load_readings(session, row["waybill_no"]), rules=rules)
+    return state, snapshot(state)
+
+
+def refresh(
+    session: Session,
+    waybill_no: str,
+    now: datetime,
+    *,
+    new_readings: list[Reading] | None = None,
+    rules: TrackingRules = DEFAULT_RULES,
+) -> Changes | None:
+    """Bring one waybill up to date with its readings and record what changed. Locks the waybill row.
+
+    `new_readings`: the readings just stored (continue the fold when they are all later than it);
+    None: re-derive from every stored reading.
+    """
     row = session.execute(
         select(waybills).where(waybills.c.waybill_no == waybill_no).with_for_update()
     ).mappings().first()
     if row is None:
         return None
     plan = track_plan(row)
-    rs = readings_override if readings_override is not None else load_readings(session, waybill_no)
-    track: Track = derive(plan, rs)
+    state, track = _fold(session, row, plan, new_readings, rules)
     changes = Changes(waybill_no=waybill_no, tenant_id=row["tenant_id"], status=row["status"])
     changes.quarantined = {seq for seq, _ in track.quarantined}
 
@@ -240,7 +278,7 @@ def refresh(session: Session, waybill_no: str, now: datetime, *, readings_overri
                 session.execute(update(waybill_events).where(waybill_events.c.id == old["id"]).values(superseded_by=-2))
 
     # Alarms: raised once, cleared when they end.
-    alarms = [_alarm_json(a) for a in track.alarms] + list(extra_alarms or [])
+    alarms = [_alarm_json(a) for a in track.alarms]
     before = {(a["kind"], a["raised_at"]): a for a in (row["alarms"] or [])}
     for a in alarms:
         prev = before.get((a["kind"], a["raised_at"]))
@@ -274,7 +312,7 @@ def refresh(session: Session, waybill_no: str, now: datetime, *, readings_overri
         update(waybills)
         .where(waybills.c.waybill_no == waybill_no)
         .values(status=status, eta=eta or row["eta"], position=position, last_milestone=last_json,
-                alarms=alarms, updated_at=now)
+                alarms=alarms, updated_at=now, track_state=state.to_json())
     )
     if status == "DELIVERED":
         session.execute(
