@@ -32,6 +32,7 @@ from routing.timetable import Timetable, expand  # noqa: E402
 T0 = datetime(2027, 3, 1, tzinfo=UTC)
 GOALS_MS = {"reference": 20.0, "generated": 300.0}
 SPEED = {"rail": 35.0, "sea": 28.0, "river": 12.0, "air": 700.0, "road": 55.0}
+FREQ = {"rail": 4, "sea": 2, "river": 2, "air": 5}  # departures/week per direction: ~200k legs in 8 weeks
 
 
 def percentile(xs: Sequence[float], p: float) -> float:
@@ -127,7 +128,7 @@ def generated_network(nodes: int, lines: int, stops: int, seed: int = 7) -> dict
             cur = ahead[0] if rng.random() < 0.8 else rng.choice(options)
             seq.append(cur)
         for a, b in zip(seq, seq[1:], strict=False):
-            legs.append(_leg(f"L{ln:03d}-{a}-{b}", a, b, mode, pts, freq=7 if mode != "sea" else 3))
+            legs.append(_leg(f"L{ln:03d}-{a}-{b}", a, b, mode, pts, freq=FREQ[mode]))
     for i in range(0, nodes):  # a road feeder from every terminal to its nearest neighbour
         for j in near(i, 1):
             legs.append(_leg(f"R{i}-{j}", i, j, "road", pts, freq=None))

@@ -17,6 +17,7 @@ Model (the brute-force reference in the tests follows the same rules):
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import heapq
 import math
@@ -45,7 +46,8 @@ CENT = Decimal("0.01")
 ORIGIN_POINT, DESTINATION_POINT = "@origin", "@destination"
 # Labels an exact search may create before it starts pruning within the tolerance. Quotes on the reference
 # network stay far below it (a few hundred labels); large generated networks can need 10^4-10^5.
-LABEL_BUDGET = 4000
+LABEL_BUDGET = 1000
+BAG_CAP = 3  # labels per node once past the budget
 
 
 @dataclass(frozen=True)
@@ -465,6 +467,8 @@ def _search(pb: _Problem) -> list[_Label]:
     bounds = _lower_bounds(pb)
 
     relaxed = False
+    level = 0
+    next_level = pb.label_budget if pb.label_budget is not None else 0
     tol_s = round(TOLERANCE_HOURS * 3600)
     tol_cost = 1 + float(TOLERANCE_COST[0])
     tol_co2 = 1 + TOLERANCE_CO2[0]
@@ -501,7 +505,10 @@ def _search(pb: _Problem) -> list[_Label]:
             if t == mt and c <= m.cost and e <= m.co2:
                 dominated.append(i)
         if relaxed and not key_target:
-            # past the label budget: a label another one nearly dominates (within the tolerance) is dropped
+            # past the label budget: a label another one nearly dominates (within the tolerance) is dropped,
+            # and a node keeps at most BAG_CAP labels unless the new one dominates one of them
+            if not dominated and len(bag) >= BAG_CAP:
+                return False
             tt, tc, te = t + tol_s, c * tol_cost, e * tol_co2
             for m in bag:
                 if m.ready <= tt and m.cost <= tc and m.co2 <= te:
@@ -513,55 +520,80 @@ def _search(pb: _Problem) -> list[_Label]:
         bag.append(lab)
         return True
 
-    usable: dict[str, bool] = {}
     charges = charges_for(net, cargo)
     cargo_teu = cargo.teu()
     limited = pb.capacity_left is not None or pb.kg_left is not None
+    deliver_by = pb.deliver_by_s
+    target = pb.target
+    bisect_left = bisect.bisect_left
+    # Per node, the services that carry this cargo, with what the inner loop needs precomputed.
+    Edge = tuple[Service, Any, int, str, int, bool]
+    edges_memo: dict[str, list[Edge]] = {}
 
-    def services_from(node: str) -> list[Service]:
-        out = list(net.services_from.get(node, ()))
-        out.extend(pb.extra_from.get(node, ()))
+    def edges(node: str) -> list[Edge]:
+        out = edges_memo.get(node)
+        if out is None:
+            out = []
+            for svc in (*net.services_from.get(node, ()), *pb.extra_from.get(node, ())):
+                if carries(svc, cargo) is not None:
+                    continue
+                run = None if svc.departures_per_week is None else tt.run(svc.id)
+                if svc.departures_per_week is not None and run is None:
+                    continue
+                dest = svc.destination
+                out.append(
+                    (
+                        svc,
+                        run,
+                        round(svc.transit_hours * 3600),
+                        dest,
+                        handling_in(dest, svc.mode),
+                        svc.mode == "air",
+                    )
+                )
+            edges_memo[node] = out
         return out
 
     while heap:
         _, _, lab = heapq.heappop(heap)
         if not lab.alive:
             continue
-        if not relaxed and pb.label_budget is not None and seq > pb.label_budget:
+        if pb.label_budget is not None and seq > next_level:
+            # Past the budget, and again each time it is spent once more: prune within a tolerance that
+            # doubles each time (2 % / 6 h, then 4 % / 12 h, ... capped at 16 % / 48 h).
+            level = min(level + 1, 4)
+            next_level = seq + pb.label_budget
             relaxed = pb.relaxed = True
+            widen = 2 ** (level - 1)
+            tol_s = round(TOLERANCE_HOURS * 3600 * widen)
+            tol_cost = 1 + float(TOLERANCE_COST[0]) * widen
+            tol_co2 = 1 + TOLERANCE_CO2[0] * widen
         if dominated_by_result(lab.node, lab.ready, lab.cost, lab.co2):
             lab.alive = False
             continue
         transfer = lab.parent is not None and not lab.node.startswith("@")
-        for svc in services_from(lab.node):
-            ok = usable.get(svc.id)
-            if ok is None:
-                ok = carries(svc, cargo) is None
-                usable[svc.id] = ok
-            if not ok:
-                continue
+        ready0 = lab.ready
+        for svc, run, transit_s, node, hin, is_air in edges(lab.node):
             choices: list[tuple[int, int, Departure | None]] = []
             d: Departure | None
-            if svc.departures_per_week is None:
-                dep_s = lab.ready
-                choices.append((dep_s, dep_s + round(svc.transit_hours * 3600), None))
+            if run is None:
+                choices.append((ready0, ready0 + transit_s, None))
             else:
-                run = tt.run(svc.id)
-                if run is None:
-                    continue
                 best = math.inf
-                for j in range(first_index_at_or_after(run.cutoffs, lab.ready), len(run.departures)):
-                    dep_s = run.departs[j]
-                    if dep_s >= best or (pb.deliver_by_s is not None and dep_s > pb.deliver_by_s):
+                departures, departs, arrivals = run.departures, run.departs, run.arrivals
+                for j in range(bisect_left(run.cutoffs, ready0), len(departures)):
+                    dep_s = departs[j]
+                    if dep_s >= best or (deliver_by is not None and dep_s > deliver_by):
                         break
-                    d = run.departures[j]
+                    d = departures[j]
                     if d.status != "scheduled" and not pb.ignore_suspensions:
                         continue
-                    if (limited or d.mode == "air") and not fits(d, cargo, pb.capacity_left, pb.kg_left):
+                    if limited or is_air:
+                        if not fits(d, cargo, pb.capacity_left, pb.kg_left):
+                            continue
+                    elif cargo_teu > d.capacity_teu + 1e-9:
                         continue
-                    if not limited and d.mode != "air" and cargo_teu > d.capacity_teu + 1e-9:
-                        continue
-                    arr = run.arrivals[j]
+                    arr = arrivals[j]
                     if arr < best:
                         best = arr
                         choices.append((dep_s, arr, d))
@@ -573,16 +605,15 @@ def _search(pb: _Problem) -> list[_Label]:
             cost = lab.cost + charge.cents
             co2 = lab.co2 + charge.co2e_kg
             for dep_s, arr_s, d in choices:
-                if pb.deliver_by_s is not None and arr_s > pb.deliver_by_s:
+                if deliver_by is not None and arr_s > deliver_by:
                     continue
-                node = svc.destination
-                if node == pb.target:
+                if node == target:
                     new = _Label(node, arr_s, arr_s, cost, co2, lab, svc, d, dep_s, charge)
                     if insert(results, new, True):
                         targets[:] = [r for r in targets if r.alive]
                         targets.append(new)
                     continue
-                ready = arr_s + handling_in(node, svc.mode)
+                ready = arr_s + hin
                 if node.startswith("@") or dominated_by_result(node, ready, cost, co2):
                     continue
                 new = _Label(node, ready, arr_s, cost, co2, lab, svc, d, dep_s, charge)

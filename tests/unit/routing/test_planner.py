@@ -277,6 +277,23 @@ def test_bad_requests_are_refused() -> None:
 def test_earliest_arrival_matches_the_fastest_option() -> None:
     from routing.planner import earliest_arrival
 
-    for o, d, cargo in [("CNYIB", "DEDUI", BOX), ("CNYIB", "SGSIN", BOX), ("YIB", "BEBRU", Cargo(500, 2, "AIR"))]:
+    for o, d, cargo in [
+        ("CNYIB", "DEDUI", BOX),
+        ("CNYIB", "SGSIN", BOX),
+        ("YIB", "BEBRU", Cargo(500, 2, "AIR")),
+    ]:
         req = QuoteRequest(o, d, T0, None, cargo, "9810")
         assert earliest_arrival(NET, TT, req) == labelled(plan(NET, TT, req), "fastest").arrival()
+
+
+def test_label_budget_prunes_within_tolerance_and_says_so() -> None:
+    req = QuoteRequest("CNYIB", "NLRTM", T0, None, BOX, "9810")
+    exact = plan(NET, TT, req, label_budget=None)
+    rough = plan(NET, TT, req, label_budget=5)
+    assert all(o.exact for o in exact) and not any(o.exact for o in rough)
+    for a in rough:
+        assert not any(dominates(b, a) for b in rough)
+    # the extremes stay within the widest tolerance (16 % / 48 h) of the exact ones
+    assert min(o.cost for o in rough) <= min(o.cost for o in exact) * Decimal("1.16")
+    assert min(o.arrival() for o in rough) <= min(o.arrival() for o in exact) + timedelta(hours=48)
+    assert min(o.co2e_kg for o in rough) <= min(o.co2e_kg for o in exact) * 1.16
