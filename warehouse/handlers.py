@@ -597,6 +597,10 @@ def receive_inbound(
         key = (ln["sku"], ln["lot"])
         announced.add(key)
         got = counted.get(key, 0)
+        if ln["lot"] and not got and counted.get((ln["sku"], NO_LOT)):
+            # counted without a lot: apply it to the announced lots of that SKU in order
+            got = min(counted[(ln["sku"], NO_LOT)], ln["qty_expected"])
+            counted[(ln["sku"], NO_LOT)] -= got
         exp = ln["qty_expected"]
         received, short, extra = min(got, exp), max(0, exp - got), max(0, got - exp)
         if received:
@@ -1407,10 +1411,26 @@ def authorise_return(
     return get_return(session, scope, rma_id)
 
 
-def _rma(session: Session, scope: Scope, rma_id: str) -> dict[str, Any]:
+def _rma(session: Session, scope: Scope, rma_id: str, receiving: bool = False) -> dict[str, Any]:
+    """An RMA the caller may see. An operator sees those shipped from or received at its warehouses, and
+    any RMA whose parcel turns up at its dock (`receiving`): returns may come back anywhere."""
     row = session.execute(select(t.returns).where(t.returns.c.id == rma_id)).mappings().first()
     if row is None or not scope.sees_seller(row["seller_id"]):
         raise NotFound(f"return {rma_id} does not exist")
+    if scope.is_operator and not receiving:
+        mine = set(scope.warehouses)
+        shipped_from = set(
+            session.execute(
+                select(t.reservations.c.warehouse).where(t.reservations.c.order_id == row["order_id"])
+            ).scalars()
+        )
+        received_at = set(
+            session.execute(
+                select(t.return_receipts.c.warehouse).where(t.return_receipts.c.rma_id == rma_id)
+            ).scalars()
+        )
+        if not (shipped_from | received_at) & mine:
+            raise NotFound(f"return {rma_id} does not exist")
     return dict(row)
 
 
@@ -1513,7 +1533,7 @@ def receive_return(
 ) -> dict[str, Any]:
     """Goods back from the customer at any warehouse of the network: what the RMA covers waits for
     inspection, anything more or other goes to quarantine flagged `unexpected`."""
-    rma = _rma(session, scope, rma_id)
+    rma = _rma(session, scope, rma_id, receiving=True)
     wh = _warehouse(session, body["warehouse"])
     scope.check_warehouse(wh["code"])
     if rma["status"] == "CLOSED":

@@ -80,6 +80,16 @@ def test_stock_two_warehouses_from_yibin_then_sell_and_ship(world: World) -> Non
     again = w.post(f"/v1/inbound/{asn['id']}/receipts", {"lines": [{"sku": "TEA-1", "qty": 1}]}, w.operator)
     assert again.status_code == 409
     w.stock("pl", [{"sku": "TEA-1", "qty": 10}])
+    # a count without a lot is applied to the notice's lot of that SKU
+    r = w.post(
+        "/v1/inbound", {"warehouse": w.wh["pl"], "lines": [{"sku": "BAIJIU-1", "qty": 6, "lot": "L2"}]}
+    )
+    r = w.post(
+        f"/v1/inbound/{r.json()['id']}/receipts", {"lines": [{"sku": "BAIJIU-1", "qty": 6}]}, w.operator
+    )
+    assert r.json()["lines"] == [
+        {"sku": "BAIJIU-1", "lot": "L2", "expected": 6, "received": 6, "short": 0, "surplus": 0}
+    ]
 
     # a Polish customer is served from Poland (in-country first), a Dutch one from Duisburg (nearest)
     r = w.post(

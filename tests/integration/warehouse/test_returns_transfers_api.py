@@ -234,8 +234,11 @@ def test_cycle_count_and_reversal_through_the_ledger(world: World) -> None:
     w.check()
 
 
-def test_other_goods_in_a_return_are_quarantined_and_flagged(world: World) -> None:
+def test_other_goods_in_a_return_are_quarantined_and_flagged(world: World, keys: Any) -> None:
+    from kernel.identity import Role, TenantKind
+
     w = world
+    us_operator = keys.headers(Role.OPERATOR, keys.tenant(TenantKind.OPERATOR), [w.wh["us"]])
     w.sku("MUG")
     w.sku("SPOON")
     w.stock("de", [{"sku": "MUG", "qty": 5}])
