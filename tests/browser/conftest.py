@@ -196,17 +196,24 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("screenshots")
 
 
-@pytest.fixture
-def page(server_process: Starting, browser: Any, server: Server) -> Iterator[Any]:
-    """A fresh browser context (empty sessionStorage) whose page fails the test on any uncaught JS error."""
+@pytest.fixture(scope="session")
+def browser_context(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-GB", timezone_id="UTC")
-    pg = context.new_page()
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(server_process: Starting, browser_context: Any, server: Server) -> Iterator[Any]:
+    """A new tab (sessionStorage is per tab, so it starts signed out) that fails the test on any uncaught
+    JavaScript error."""
+    pg = browser_context.new_page()
     pg.set_default_timeout(15_000)
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
     pg.goto(server.base + "/")
     yield pg
-    context.close()
+    pg.close()
     assert not errors, f"uncaught errors in the page: {errors}"
 
 

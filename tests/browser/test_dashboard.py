@@ -56,7 +56,8 @@ def test_sign_in_shows_role_and_service_clock_and_sign_out_forgets_the_key(page:
     sign_in(page, key)
     assert page.locator("#whoami .role").inner_text().lower() == "forwarder"
     # The header shows the service clock (XB_CLOCK_START is 2027-03-01), not the browser's.
-    page.wait_for_function("document.getElementById('clock').textContent.startsWith('2027-03-')")
+    # (arrow functions: a bare expression would be eval'd in the page, which the dashboard's CSP forbids)
+    page.wait_for_function("() => document.getElementById('clock').textContent.startsWith('2027-03-')")
     assert page.evaluate("sessionStorage.getItem('xborder.apiKey')") == key
     page.click("#signout")
     page.locator("#signin").wait_for()
@@ -137,7 +138,9 @@ def test_quote_form_returns_options_and_book_opens_the_waybill(
     with server.api(key) as api:
         nodes = api.get("/v1/network/nodes")
     if nodes.status_code == 200:
-        page.wait_for_function(f"document.querySelectorAll('#nodes option').length === {len(nodes.json())}")
+        page.wait_for_function(
+            f"() => document.querySelectorAll('#nodes option').length === {len(nodes.json())}"
+        )
     else:
         page.locator(".nodes-note .unavailable").wait_for()
     page.fill("#q-destination", "DEDUI")
@@ -291,7 +294,7 @@ def test_warehouse_view_renders_inventory_or_says_it_is_not_available(
     assert page.locator("#inventory tbody tr").first.locator("td.num").nth(1).inner_text() == "2"  # reserved
     order_row.get_by_role("button", name="Ship").click()
     page.locator("#orders tbody tr", has_text=ref).locator("[data-status='SHIPPED']").wait_for()
-    page.wait_for_function("document.querySelector('#inventory tbody tr td.num')?.textContent === '10'")
+    page.wait_for_function("() => document.querySelector('#inventory tbody tr td.num')?.textContent === '10'")
     with server.api(seller) as api:
         after = api.get("/v1/inventory", params={"warehouse": code}).json()
     assert (after[0]["on_hand"], after[0]["reserved"]) == (10, 0)
