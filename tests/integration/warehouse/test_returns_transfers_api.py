@@ -248,6 +248,14 @@ def test_other_goods_in_a_return_are_quarantined_and_flagged(world: World, keys:
     )
     assert rma.status_code == 201, rma.text
     rid = rma.json()["id"]
+    # the Los Angeles operator cannot see a return of goods shipped from Duisburg, nor receive at Duisburg
+    assert w.get(f"/v1/returns/{rid}", us_operator).status_code == 404
+    bad = w.post(
+        f"/v1/returns/{rid}/receipts",
+        {"warehouse": w.wh["de"], "lines": [{"sku": "MUG", "qty": 1}]},
+        us_operator,
+    )
+    assert bad.status_code == 404
     # a spoon that was never sold in this order comes back with the mug
     r = w.post(
         f"/v1/returns/{rid}/receipts",
@@ -280,4 +288,13 @@ def test_other_goods_in_a_return_are_quarantined_and_flagged(world: World, keys:
         w.post("/v1/returns", {"order_id": o2.json()["id"], "lines": [{"sku": "MUG", "qty": 1}]}).status_code
         == 409
     )
+    # a second mug turns up in Los Angeles: its operator may receive it (flagged) and then sees the return
+    r = w.post(
+        f"/v1/returns/{rid}/receipts",
+        {"warehouse": w.wh["us"], "lines": [{"sku": "MUG", "qty": 1}]},
+        us_operator,
+    )
+    assert r.status_code == 201, r.text
+    assert w.get(f"/v1/returns/{rid}", us_operator).status_code == 200
+    assert w.inventory()[(w.wh["us"], "MUG", None)]["quarantine"] == 1
     w.check()
