@@ -295,17 +295,6 @@ def _ensure_balances(session: Session, keys: Sequence[StockKey]) -> None:
     )
 
 
-def _key_filter(key: StockKey) -> Any:
-    b = t.balances.c
-    return and_(
-        b.seller_id == key.seller_id,
-        b.warehouse == key.warehouse,
-        b.zone == key.zone,
-        b.sku == key.sku,
-        b.lot == key.lot,
-    )
-
-
 def write_ledger(session: Session, mv: StockMove, now: datetime, reverses: str | None = None) -> str:
     """Append a movement and its lines to the ledger (balances are the caller's business)."""
     movement_id = new_id("mv")
@@ -337,6 +326,24 @@ def write_ledger(session: Session, mv: StockMove, now: datetime, reverses: str |
     return movement_id
 
 
+def _balance_ids(session: Session, keys: Sequence[StockKey]) -> dict[StockKey, int]:
+    """Ids of existing balances (no lock taken)."""
+    if not keys:
+        return {}
+    b = t.balances.c
+    sellers = {k.seller_id for k in keys}
+    whs = {k.warehouse for k in keys}
+    skus = {k.sku for k in keys}
+    rows = session.execute(
+        select(b.id, b.seller_id, b.warehouse, b.zone, b.sku, b.lot).where(
+            b.seller_id.in_(sellers), b.warehouse.in_(whs), b.sku.in_(skus)
+        )
+    ).all()
+    wanted = set(keys)
+    found = {StockKey(r.seller_id, r.warehouse, r.zone, r.sku, r.lot): int(r.id) for r in rows}
+    return {k: v for k, v in found.items() if k in wanted}
+
+
 def apply_move(session: Session, mv: StockMove, now: datetime, reverses: str | None = None) -> str:
     """Write a movement to the ledger and to the balances in the same transaction.
 
@@ -346,8 +353,15 @@ def apply_move(session: Session, mv: StockMove, now: datetime, reverses: str | N
     deltas = mv.real_deltas()
     _ensure_balances(session, [k for k, d in deltas if d > 0])
     b = t.balances.c
-    for key, d in deltas:  # key order = lock order
-        stmt = update(t.balances).where(_key_filter(key)).values(on_hand=b.on_hand + d)
+    ids = _balance_ids(session, [k for k, _ in deltas])
+    # balance id order = the lock order every writer uses (orders, ship, cancel, counts): no deadlocks
+    for key, d in sorted(deltas, key=lambda kd: ids.get(kd[0], 0)):
+        stmt = (
+            update(t.balances).where(b.id == ids[key])
+            if key in ids
+            else update(t.balances).where(b.id.is_(None))
+        )
+        stmt = stmt.values(on_hand=b.on_hand + d)
         if d < 0:
             stmt = stmt.where(b.on_hand - b.reserved >= -d)
         if _rows(session.execute(stmt)) != 1:
@@ -1834,8 +1848,15 @@ def cycle_count(session: Session, scope: Scope, body: Mapping[str, Any], now: da
     adj = Location.virtual(Virtual.ADJUSTMENT)
     pick = Location.at(wh["code"], Zone.PICK)
     parts_in, parts_out = [], []
+    ids = _balance_ids(session, keys)
+    locked = {
+        r.id: r
+        for r in session.execute(
+            select(b.id, b.on_hand, b.reserved).where(b.id.in_(ids.values())).order_by(b.id).with_for_update()
+        )
+    }
     for key in keys:
-        row = session.execute(select(b.on_hand, b.reserved).where(_key_filter(key)).with_for_update()).one()
+        row = locked[ids[key]]
         c = counted[(key.sku, key.lot)]
         if c < row.reserved:
             raise Conflict(
