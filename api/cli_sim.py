@@ -23,7 +23,7 @@ from typing import Any
 from api.cli import EXTENSIONS, command
 from iot_sim.api import ApiError, XborderApi
 from iot_sim.devices import DeviceStore
-from iot_sim.faults import FAULTS, parse_faults
+from iot_sim.faults import FAULTS, parse_fault_rates
 from iot_sim.fleet import DESTINATIONS, SimConfig, Simulation
 from iot_sim.mqtt import BrokerUrl, MqttFleet
 
@@ -58,7 +58,12 @@ def _add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument(
         "--interval-minutes", type=float, default=30.0, metavar="M", help="service minutes per reading"
     )
-    p.add_argument("--faults", default="", metavar="LIST", help=f"comma list or 'all': {','.join(FAULTS)}")
+    p.add_argument(
+        "--faults",
+        default="",
+        metavar="LIST",
+        help=f"comma list or 'all' of {','.join(FAULTS)}; NAME=P sets that fault's chance per reading",
+    )
     p.add_argument("--fault-rate", type=float, default=1.0, metavar="X", help="scale every fault's rate by X")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
@@ -93,7 +98,8 @@ def _simulate(args: argparse.Namespace, settings: Any) -> int:
     if not args.key:
         return fail("--key (or XB_SIM_KEY) is required")
     try:
-        faults = parse_faults(args.faults)
+        asked = parse_fault_rates(args.faults)
+        faults = tuple(asked)
         broker = BrokerUrl.parse(args.mqtt or _default_mqtt(settings))
     except ValueError as exc:
         return fail(str(exc))
@@ -105,6 +111,7 @@ def _simulate(args: argparse.Namespace, settings: Any) -> int:
     config = SimConfig(
         interval=timedelta(minutes=args.interval_minutes),
         faults=faults,
+        fault_rates={name: rate for name, rate in asked.items() if rate is not None},
         fault_rate=args.fault_rate,
         seed=args.seed,
         max_trackers=args.trackers,
@@ -150,6 +157,7 @@ def _simulate(args: argparse.Namespace, settings: Any) -> int:
                 "trackers": summary.trackers,
                 "readings": summary.readings,
                 "publishes": summary.publishes,
+                "faults": summary.faults,
                 "mqtt": {
                     "sent": fleet.stats.sent,
                     "acked": fleet.stats.acked,

@@ -64,6 +64,7 @@ class Injector:
 
     rng: random.Random
     rate: float
+    fired: int = field(default=0, kw_only=True)  # how many episodes it started
 
     name = "none"
 
@@ -74,7 +75,9 @@ class Injector:
         return []
 
     def _trigger(self) -> bool:
-        return self.rng.random() < self.rate
+        hit = self.rng.random() < self.rate
+        self.fired += hit
+        return hit
 
 
 class _ReadingFault(Injector):
@@ -298,15 +301,36 @@ DEFAULT_RATES: dict[str, float] = {
 
 def parse_faults(text: str | None) -> tuple[str, ...]:
     """`"dup,gap"` -> ("dup", "gap"); `"all"` names every fault; unknown names raise ValueError."""
+    return tuple(parse_fault_rates(text))
+
+
+def parse_fault_rates(text: str | None) -> dict[str, float | None]:
+    """`"dup,gap=0.05"` -> {"gap": 0.05, "dup": None}: the faults asked for, each with the chance per reading
+    given after `=` (None: its default), in the canonical order; `all` names every fault."""
     if not text:
-        return ()
-    names = [n.strip().lower() for n in text.split(",") if n.strip()]
-    if names == ["all"]:
-        return tuple(FAULTS)
-    unknown = sorted(set(names) - set(FAULTS))
+        return {}
+    asked: dict[str, float | None] = {}
+    for item in (i.strip().lower() for i in text.split(",")):
+        if not item:
+            continue
+        name, _, rate_text = item.partition("=")
+        name = name.strip()
+        rate: float | None = None
+        if rate_text:
+            try:
+                rate = float(rate_text)
+            except ValueError:
+                raise ValueError(f"fault {name}: rate {rate_text!r} is not a number") from None
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"fault {name}: rate must be between 0 and 1 (a chance per reading)")
+        if name == "all":
+            asked.update({n: rate for n in FAULTS if n not in asked})
+            continue
+        asked[name] = rate
+    unknown = sorted(set(asked) - set(FAULTS))
     if unknown:
         raise ValueError(f"unknown fault(s) {', '.join(unknown)}; choose from {', '.join(FAULTS)}")
-    return tuple(n for n in FAULTS if n in names)
+    return {n: asked[n] for n in FAULTS if n in asked}
 
 
 def build_chain(

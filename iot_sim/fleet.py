@@ -22,7 +22,15 @@ import httpx
 from iot_sim.api import ApiError, XborderApi
 from iot_sim.clock import ServiceClock
 from iot_sim.devices import DeviceCredentials, DeviceStore
-from iot_sim.faults import Emission, Injector, build_chain, feed_chain, flush_chain, telemetry_topic
+from iot_sim.faults import (
+    DEFAULT_RATES,
+    Emission,
+    Injector,
+    build_chain,
+    feed_chain,
+    flush_chain,
+    telemetry_topic,
+)
 from iot_sim.motion import Stop, build_stops, journey_over, stops_from_legs
 from iot_sim.mqtt import Uplink
 from iot_sim.readings import TrackerModel, first_due, rfc3339
@@ -61,6 +69,7 @@ CONSIGNEES = {
 class SimConfig:
     interval: timedelta = timedelta(minutes=30)
     faults: tuple[str, ...] = ()
+    fault_rates: Mapping[str, float] = field(default_factory=dict)  # chance per reading, overriding defaults
     fault_rate: float = 1.0
     seed: int = 0
     max_trackers: int | None = None
@@ -93,6 +102,7 @@ class Summary:
     publishes: int = 0
     trackers: int = 0
     booked: list[str] = field(default_factory=list)
+    faults: dict[str, int] = field(default_factory=dict)  # episodes injected, by fault
     reason: str = ""
 
 
@@ -322,6 +332,7 @@ class Simulation:
             device_id,
             seed,
             rate_scale=self.config.fault_rate,
+            rates={**DEFAULT_RATES, **self.config.fault_rates},
             victims=lambda: list(self.trackers),
             gap_hours=self.config.gap_hours,
         )
@@ -346,6 +357,7 @@ class Simulation:
         for e in flush_chain(tracker.chain):
             self._publish(e)
         self.store.set_last_seq(tracker.device_id, tracker.model.next_seq - 1)
+        self._count_faults(tracker)
         self.uplink.remove(tracker.device_id)
         self.trackers.pop(tracker.device_id, None)
         log.info("tracker %s retired: %s", tracker.device_id, why)
@@ -432,6 +444,11 @@ class Simulation:
             self.shutdown()
         return self.summary
 
+    def _count_faults(self, tracker: Tracker) -> None:
+        for injector in tracker.chain:
+            self.summary.faults[injector.name] = self.summary.faults.get(injector.name, 0) + injector.fired
+            injector.fired = 0
+
     def _report(self) -> None:
         stats = getattr(self.uplink, "stats", None)
         log.info(
@@ -448,6 +465,7 @@ class Simulation:
             for e in flush_chain(t.chain):
                 self._publish(e)
             self.store.set_last_seq(t.device_id, t.model.next_seq - 1)
+            self._count_faults(t)
         self.uplink.close()
         self.store.save()
 

@@ -22,6 +22,7 @@ from iot_sim.faults import (
     Zero,
     build_chain,
     inject,
+    parse_fault_rates,
     parse_faults,
 )
 from iot_sim.geo import haversine_km
@@ -186,6 +187,22 @@ def test_parse_faults():
     assert parse_faults("all") == tuple(FAULTS)
     with pytest.raises(ValueError, match="teleport"):
         parse_faults("dup,teleport")
+
+
+def test_parse_fault_rates():
+    assert parse_fault_rates("dup,gap=0.05") == {"gap": 0.05, "dup": None}
+    assert parse_fault_rates("all,gap=0.5")["gap"] == 0.5  # later items override
+    assert set(parse_fault_rates("all")) == set(FAULTS)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        parse_fault_rates("gap=2")
+    with pytest.raises(ValueError, match="not a number"):
+        parse_fault_rates("gap=often")
+
+
+def test_an_explicit_rate_replaces_the_default():
+    chain = build_chain(["dup"], "trk-a", 1, rates={"dup": 1.0})
+    assert len(inject(chain, stream(10))) == 20
+    assert len(inject(build_chain(["dup"], "trk-a", 1, rates={"dup": 0.0}), stream(10))) == 10
 
 
 def test_every_fault_in_the_cli_list_exists():

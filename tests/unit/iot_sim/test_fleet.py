@@ -189,6 +189,8 @@ def test_spoofed_readings_go_out_through_the_spoofers_client(tmp_path):
     sim.discover()
     time.t += 1.0
     sim.tick(sim.clock.now())
+    sim.shutdown()
+    assert sim.summary.faults["spoof"] >= 2
     crossed = [(sender, topic) for sender, topic, _ in telemetry(uplink) if f"/{sender}/" not in topic]
     assert ("dev-1", "xborder/v1/devices/dev-2/telemetry") in crossed
     assert ("dev-2", "xborder/v1/devices/dev-1/telemetry") in crossed
