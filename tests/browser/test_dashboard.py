@@ -363,3 +363,55 @@ def test_sse_parser_handles_events_split_anywhere(page: Any, server: Server) -> 
     for run in result:
         assert run["events"] == expected
         assert run["retry"] == 5000
+
+
+def test_seller_announces_inbound_and_operator_counts_it_in(page: Any, server: Server, shots: Path) -> None:
+    code = "I" + uuid.uuid4().hex[:6].upper()
+    sku = "SKU-" + uuid.uuid4().hex[:6].upper()
+    with server.api(server.key("admin")) as api:
+        made = api.post(
+            "/v1/warehouses",
+            json={"code": code, "name": "Inbound test DC", "country": "PL", "lat": 51.76, "lon": 19.46},
+        )
+    if made.status_code != 201:
+        pytest.skip(f"the warehouse API is not served here ({made.status_code})")
+    seller = server.key("seller")
+    with server.api(seller) as api:
+        assert (
+            api.post(
+                "/v1/skus", json={"sku": sku, "name": "Tea", "weight_kg": 0.3, "volume_m3": 0.001}
+            ).status_code
+            == 201
+        )
+
+    sign_in(page, seller)
+    page.goto(server.base + "/#/warehouses")
+    page.locator(f"#asn-warehouse option[value='{code}']").wait_for(state="attached")
+    page.select_option("#asn-warehouse", code)
+    page.fill("#asn-lines-input", f"{sku} 6")
+    page.click("#asn-form button[type=submit]")
+    page.locator("#asn-lines tbody tr").wait_for()
+    asn_id = page.input_value("#asn-id")
+    assert asn_id
+    assert page.locator("#asn-lines tbody tr td.num").first.inner_text() == "6"  # expected
+    page.click("#signout")
+
+    sign_in(page, server.key("operator", code))
+    page.goto(server.base + "/#/warehouses")
+    page.fill("#asn-id", asn_id)
+    page.click("#p-inbound form[role=search] button")
+    count = page.get_by_label(f"Counted {sku}")
+    assert count.input_value() == "6"  # the count starts at what is still expected
+    count.fill("5")
+    page.click("#asn-receive")
+    short = page.locator("#asn-lines tbody tr td.num").nth(2)
+    page.wait_for_function(
+        "() => document.querySelectorAll('#asn-lines tbody tr td.num')[1]?.textContent === '5'"
+    )
+    assert short.inner_text() == "1"
+    shoot(page, shots, "warehouses-operator")
+    with server.api(seller) as api:
+        stock = api.get("/v1/inventory", params={"warehouse": code, "sku": sku}).json()
+        asn = api.get(f"/v1/inbound/{asn_id}").json()
+    assert sum(r["on_hand"] for r in stock) == 5
+    assert (asn["lines"][0]["received"], asn["lines"][0]["short"]) == (5, 1)

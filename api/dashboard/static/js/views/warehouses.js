@@ -3,6 +3,7 @@
 // endpoint never blanks the view.
 
 import * as api from "../api.js";
+import { inboundPanel, replenishmentPanel } from "./inbound.js";
 import { h, append, clear, statusPill, timeEl, fmtNumber, failure, problemBox, emptyRow, table, toast } from "../dom.js";
 
 function panel(id, title, ...children) {
@@ -94,6 +95,10 @@ export async function warehousesView({ main, me }) {
       h("button", { class: "btn", type: "button", id: "r-lookup" }, "Show RMA")));
 
   const canOrder = me.role === "seller" || me.role === "admin" || me.role === "unknown";
+  let resolveWarehouses;
+  const warehouseRows = new Promise((resolve) => { resolveWarehouses = resolve; });
+  const replenishment = h("div", { class: "panel-slot wide-panel" });
+  replenishmentPanel().then((p) => replenishment.replaceWith(p));
   main.append(h("section", { class: "view", "aria-labelledby": "wh-h" },
     h("div", { class: "view-head" }, h("h1", { id: "wh-h" }, "Warehouses")),
     h("div", { class: "panels" },
@@ -104,15 +109,19 @@ export async function warehousesView({ main, me }) {
           h("button", { class: "btn", type: "submit" }, "Show")),
         invBox),
       panel("p-orders", "Orders", canOrder ? orderForm : null, ordersBox),
-      panel("p-warehouses", "Warehouse network", whBox),
-      panel("p-returns", "Returns", canOrder ? returnForm : null, rmaBox, returnsBox))));
+      inboundPanel({ me, warehouses: warehouseRows, onReceived: () => loadInventory() }),
+      panel("p-returns", "Returns", canOrder ? returnForm : null, rmaBox, returnsBox),
+      replenishment,
+      panel("p-warehouses", "Warehouse network", whBox))));
 
   async function loadWarehouses() {
     try {
       const rows = api.items(await api.get("/v1/warehouses"));
+      resolveWarehouses(rows);
       clear(whBox).append(warehousesTable(rows));
       for (const w of rows) whFilter.append(h("option", { value: w.code }, `${w.code} · ${w.name || ""}`));
     } catch (err) {
+      resolveWarehouses([]);
       clear(whBox).append(failure("The warehouse list", err));
     }
   }
