@@ -400,7 +400,7 @@ def main() -> int:
     ap.add_argument("--orders", type=int, default=None)
     ap.add_argument("--skus", type=int, default=10_000)
     ap.add_argument("--clients", type=int, default=16)
-    ap.add_argument("--processes", type=int, default=4)
+    ap.add_argument("--processes", type=int, default=os.cpu_count() or 2, help="default: one per CPU")
     ap.add_argument("--keep", action="store_true", help="keep the bench rows")
     ap.add_argument(
         "--http", action="store_true", help="also allocate through the HTTP API (one uvicorn process)"
