@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from tests.integration.warehouse.conftest import World
+from warehouse.handlers import on_shipment_arrived
 
 
 def _sold(w: World, ref: str, lines: list[dict[str, Any]], country: str = "DE") -> dict[str, Any]:
@@ -32,6 +33,10 @@ def test_transfer_two_phase_with_waybill(world: World) -> None:
     assert inv[(w.wh["de"], "BAMBOO", None)]["on_hand"] == 18
     assert inv[(w.wh["pl"], "BAMBOO", None)]["in_transit"] == 12
     assert inv[(w.wh["pl"], "BAMBOO", None)]["available"] == 0
+    # logistics reports the waybill at Lodz: the transfer is expected there
+    with w.container.db.session() as s:
+        on_shipment_arrived(s, tr["waybill_no"], w.wh["pl"], w.container.clock.now())
+    assert w.get(f"/v1/transfers/{tr['id']}").json()["status"] == "ARRIVED"
     # received short by one: the missing unit is written off, the discrepancy kept
     r = w.post(f"/v1/transfers/{tr['id']}/receipts", {"lines": [{"sku": "BAMBOO", "qty": 11}]}, w.operator)
     assert r.status_code == 201, r.text
