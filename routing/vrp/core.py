@@ -12,10 +12,11 @@ runs report it instead of failing); without it every stop must be served or ther
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from google.protobuf import text_format
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
@@ -65,11 +66,27 @@ class RoutingProblem:
 
 @dataclass(frozen=True, slots=True)
 class SearchPlan:
-    """How to search. `solution_limit` bounds the search by work done instead of wall time, which makes a
-    run reproducible (OR-Tools routing is single-threaded and deterministic apart from the clock)."""
+    """How to search.
 
-    first_solution: FirstSolution = "PARALLEL_CHEAPEST_INSERTION"
+    With several `first_solutions`, each builds a solution and improves it to a local optimum (greedy
+    descent, at most `portfolio_share / len(first_solutions)` of the time limit each); the metaheuristic then
+    starts from the best of them for the rest of the time. No single construction wins everywhere on VRPTW:
+    savings and cheapest-arc suit long horizons with many vehicles, insertion suits tight windows.
+
+    `solution_limit` bounds each phase by work done instead of wall time, which makes a run reproducible
+    (OR-Tools routing is single-threaded and deterministic but for the clock) as long as no phase runs into
+    its share of the time limit first: give it a generous time limit.
+    """
+
+    # Most robust first: insertion copes with tight windows, where cheapest-arc may find nothing at all.
+    first_solutions: tuple[FirstSolution, ...] = (
+        "LOCAL_CHEAPEST_INSERTION",
+        "PARALLEL_CHEAPEST_INSERTION",
+        "SAVINGS",
+        "PATH_CHEAPEST_ARC",
+    )
     metaheuristic: Metaheuristic = "GUIDED_LOCAL_SEARCH"
+    portfolio_share: float = 0.4
     guided_local_search_lambda: float | None = None
     solution_limit: int | None = None
     # Further RoutingSearchParameters in protobuf text format, e.g. "use_iterated_local_search: true".
@@ -77,7 +94,7 @@ class SearchPlan:
 
 
 TUNED = SearchPlan()
-NAIVE = SearchPlan(first_solution="PATH_CHEAPEST_ARC", metaheuristic="GREEDY_DESCENT")
+NAIVE = SearchPlan(first_solutions=("PATH_CHEAPEST_ARC",), metaheuristic="GREEDY_DESCENT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,83 +117,132 @@ class Plan:
 
 def optimise(problem: RoutingProblem, time_limit_s: float, plan: SearchPlan = TUNED) -> Plan:
     """Solve the problem with OR-Tools routing; `found` is False when no solution was found in time."""
-    if time_limit_s <= 0:
+    if not time_limit_s > 0:
         raise ValueError(f"time limit must be positive, got {time_limit_s}")
-    n, k = problem.nodes, problem.vehicles
+    if not plan.first_solutions:
+        raise ValueError("a search plan needs at least one first-solution strategy")
     if problem.forbidden and problem.drop_penalty is None:
         raise ValueError("forbidden nodes need a drop penalty: without one every node must be served")
-    manager = pywrapcp.RoutingIndexManager(n, k, 0)
-    model = pywrapcp.RoutingModel(manager)
+    deadline = time.monotonic() + time_limit_s
+    if len(plan.first_solutions) == 1:
+        built = _Built(problem)
+        params = _params(plan, plan.first_solutions[0], plan.metaheuristic, time_limit_s)
+        return built.plan(built.model.SolveWithParameters(params))
 
-    cost_index = model.RegisterTransitMatrix([list(row) for row in problem.cost])
-    model.SetArcCostEvaluatorOfAllVehicles(cost_index)
-    if problem.fixed_cost:
-        model.SetFixedCostOfAllVehicles(problem.fixed_cost)
+    best: tuple[int, list[list[int]]] | None = None
+    share = time_limit_s * plan.portfolio_share / len(plan.first_solutions)
+    for strategy in plan.first_solutions:
+        built = _Built(problem)
+        solution = built.model.SolveWithParameters(_params(plan, strategy, "GREEDY_DESCENT", share))
+        if solution is not None and (best is None or solution.ObjectiveValue() < best[0]):
+            best = (solution.ObjectiveValue(), built.index_routes(solution))
+    built = _Built(problem)
+    rest = max(deadline - time.monotonic(), 0.01)
+    if best is None:
+        # No construction succeeded in its share: let the metaheuristic's own construction have the rest.
+        params = _params(plan, "LOCAL_CHEAPEST_INSERTION", plan.metaheuristic, rest)
+        return built.plan(built.model.SolveWithParameters(params))
+    params = _params(plan, plan.first_solutions[0], plan.metaheuristic, rest)
+    built.model.CloseModelWithParameters(params)
+    start = built.model.ReadAssignmentFromRoutes(best[1], True)
+    if start is None:  # cannot happen for routes read back from the same model; fail loudly if it does
+        raise RuntimeError("OR-Tools rejected a solution it produced itself")
+    return built.plan(built.model.SolveFromAssignmentWithParameters(start, params))
 
-    demand_index = model.RegisterUnaryTransitVector(list(problem.demand))
-    model.AddDimensionWithVehicleCapacity(demand_index, 0, list(problem.capacities), True, "Load")
 
-    timed = [[problem.service[i] + problem.travel[i][j] for j in range(n)] for i in range(n)]
-    time_index = model.RegisterTransitMatrix(timed)
-    horizon = max(max(end for _, end in problem.shifts), max(due for _, due in problem.windows))
-    model.AddDimension(time_index, horizon, horizon, False, "Time")
-    time = model.GetDimensionOrDie("Time")
-    for node in range(1, n):
-        ready, due = problem.windows[node]
-        time.CumulVar(manager.NodeToIndex(node)).SetRange(ready, due)
-        if problem.drop_penalty is not None:
-            model.AddDisjunction([manager.NodeToIndex(node)], problem.drop_penalty)
-        if node in problem.forbidden:
-            model.ActiveVar(manager.NodeToIndex(node)).SetValue(0)
-    depot_ready, depot_due = problem.windows[0]
-    for v, (shift_start, shift_end) in enumerate(problem.shifts):
-        lo, hi = max(depot_ready, shift_start), min(depot_due, shift_end)
-        time.CumulVar(model.Start(v)).SetRange(lo, hi)
-        time.CumulVar(model.End(v)).SetRange(lo, hi)
-    # Reported times are tight, not arbitrary: back as early as possible, then leave as late as that allows.
-    for v in range(k):
-        model.AddVariableMinimizedByFinalizer(time.CumulVar(model.End(v)))
-    for v in range(k):
-        model.AddVariableMaximizedByFinalizer(time.CumulVar(model.Start(v)))
-
+def _params(plan: SearchPlan, first: FirstSolution, meta: Metaheuristic, seconds: float) -> Any:
     params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, plan.first_solution)
-    params.local_search_metaheuristic = getattr(
-        routing_enums_pb2.LocalSearchMetaheuristic, plan.metaheuristic
-    )
+    params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, first)
+    params.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, meta)
     if plan.guided_local_search_lambda is not None:
         params.guided_local_search_lambda_coefficient = plan.guided_local_search_lambda
-    if plan.solution_limit is not None:
-        params.solution_limit = plan.solution_limit
     if plan.overrides:
         text_format.Merge(plan.overrides, params)
-    params.time_limit.FromTimedelta(timedelta(seconds=time_limit_s))
+    if plan.solution_limit is not None:
+        params.solution_limit = plan.solution_limit
+        # Each LNS sub-search is otherwise cut at 100 ms of wall time: on a busy machine that alone changes
+        # the outcome. A work-limited run must not depend on the clock.
+        params.lns_time_limit.FromTimedelta(timedelta(seconds=max(seconds, 1.0)))
+    params.time_limit.FromTimedelta(timedelta(seconds=seconds))
     error = pywrapcp.FindErrorInRoutingSearchParameters(params)
     if error:
         raise ValueError(f"invalid routing search parameters: {error}")
+    return params
 
-    solution = model.SolveWithParameters(params)
-    status = _status_name(model.status())
-    if solution is None:
-        return Plan(found=False, status=status)
-    routes: list[VehicleRoute] = []
-    served: set[int] = set()
-    for v in range(k):
-        index = model.Start(v)
-        depart = solution.Value(time.CumulVar(index))
-        nodes: list[int] = []
-        starts: list[int] = []
-        index = solution.Value(model.NextVar(index))
-        while not model.IsEnd(index):
-            node = manager.IndexToNode(index)
-            nodes.append(node)
-            starts.append(solution.Value(time.CumulVar(index)))
+
+class _Built:
+    """One OR-Tools model of the problem (a model is solved once, so each phase builds its own)."""
+
+    def __init__(self, problem: RoutingProblem) -> None:
+        n, k = problem.nodes, problem.vehicles
+        self.problem = problem
+        self.manager = manager = pywrapcp.RoutingIndexManager(n, k, 0)
+        self.model = model = pywrapcp.RoutingModel(manager)
+
+        cost_index = model.RegisterTransitMatrix([list(row) for row in problem.cost])
+        model.SetArcCostEvaluatorOfAllVehicles(cost_index)
+        if problem.fixed_cost:
+            model.SetFixedCostOfAllVehicles(problem.fixed_cost)
+
+        demand_index = model.RegisterUnaryTransitVector(list(problem.demand))
+        model.AddDimensionWithVehicleCapacity(demand_index, 0, list(problem.capacities), True, "Load")
+
+        timed = [[problem.service[i] + problem.travel[i][j] for j in range(n)] for i in range(n)]
+        time_index = model.RegisterTransitMatrix(timed)
+        horizon = max(max(end for _, end in problem.shifts), max(due for _, due in problem.windows))
+        model.AddDimension(time_index, horizon, horizon, False, "Time")
+        self.time = dim = model.GetDimensionOrDie("Time")
+        for node in range(1, n):
+            ready, due = problem.windows[node]
+            dim.CumulVar(manager.NodeToIndex(node)).SetRange(ready, due)
+            if problem.drop_penalty is not None:
+                model.AddDisjunction([manager.NodeToIndex(node)], problem.drop_penalty)
+            if node in problem.forbidden:
+                model.ActiveVar(manager.NodeToIndex(node)).SetValue(0)
+        depot_ready, depot_due = problem.windows[0]
+        for v, (shift_start, shift_end) in enumerate(problem.shifts):
+            lo, hi = max(depot_ready, shift_start), min(depot_due, shift_end)
+            dim.CumulVar(model.Start(v)).SetRange(lo, hi)
+            dim.CumulVar(model.End(v)).SetRange(lo, hi)
+        # Reported times are tight, not arbitrary: back as early as possible, then leave as late as allowed.
+        for v in range(k):
+            model.AddVariableMinimizedByFinalizer(dim.CumulVar(model.End(v)))
+        for v in range(k):
+            model.AddVariableMaximizedByFinalizer(dim.CumulVar(model.Start(v)))
+
+    def index_routes(self, solution: Any) -> list[list[int]]:
+        """Each vehicle's visits as OR-Tools variable indices (what ReadAssignmentFromRoutes takes)."""
+        model, routes = self.model, []
+        for v in range(self.problem.vehicles):
+            route, index = [], solution.Value(model.NextVar(model.Start(v)))
+            while not model.IsEnd(index):
+                route.append(index)
+                index = solution.Value(model.NextVar(index))
+            routes.append(route)
+        return routes
+
+    def plan(self, solution: Any) -> Plan:
+        model, manager, dim = self.model, self.manager, self.time
+        status = _status_name(model.status())
+        if solution is None:
+            return Plan(found=False, status=status)
+        routes: list[VehicleRoute] = []
+        served: set[int] = set()
+        for v in range(self.problem.vehicles):
+            index = model.Start(v)
+            depart = solution.Value(dim.CumulVar(index))
+            nodes: list[int] = []
+            starts: list[int] = []
             index = solution.Value(model.NextVar(index))
-        if nodes:
-            routes.append(VehicleRoute(v, nodes, starts, depart, solution.Value(time.CumulVar(index))))
-            served.update(nodes)
-    dropped = [node for node in range(1, n) if node not in served]
-    return Plan(routes, dropped, solution.ObjectiveValue(), True, status)
+            while not model.IsEnd(index):
+                nodes.append(manager.IndexToNode(index))
+                starts.append(solution.Value(dim.CumulVar(index)))
+                index = solution.Value(model.NextVar(index))
+            if nodes:
+                routes.append(VehicleRoute(v, nodes, starts, depart, solution.Value(dim.CumulVar(index))))
+                served.update(nodes)
+        dropped = [node for node in range(1, self.problem.nodes) if node not in served]
+        return Plan(routes, dropped, solution.ObjectiveValue(), True, status)
 
 
 def _status_name(code: int) -> str:
