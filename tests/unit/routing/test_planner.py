@@ -297,3 +297,21 @@ def test_label_budget_prunes_within_tolerance_and_says_so() -> None:
     assert min(o.cost for o in rough) <= min(o.cost for o in exact) * Decimal("1.16")
     assert min(o.arrival() for o in rough) <= min(o.arrival() for o in exact) + timedelta(hours=48)
     assert min(o.co2e_kg for o in rough) <= min(o.co2e_kg for o in exact) * 1.16
+
+
+def test_no_route_for_dangerous_goods_names_the_constraint() -> None:
+    from routing.network import load_network
+    from tests.unit.routing.gen import small_network
+
+    net = load_network(
+        small_network(
+            [(20.0, 100.0), (20.3, 100.3), (20.6, 100.6)],
+            [(0, 1, "rail", 500.0, 1.0, 3, 900, True, True), (1, 2, "sea", 800.0, 1.0, 2, 700, False, True)],
+        )
+    )
+    tt = expand(net, T0, 4)
+    req = QuoteRequest("N0", "N2", T0, None, Cargo(8000, 40, "40GP", dangerous_goods=True), "9710")
+    with pytest.raises(NoRoute, match="dangerous goods") as err:
+        plan(net, tt, req)
+    assert "L1-N1-N2-sea" in err.value.detail
+    assert plan(net, tt, replace(req, cargo=Cargo(8000, 40, "40GP")))  # without DG there is a way
