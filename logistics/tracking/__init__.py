@@ -20,6 +20,7 @@ from logistics.tracking.derive import (
     replay,
     rules_for_clock_speed,
     snapshot,
+    update,
 )
 from logistics.tracking.plan import Stop, TrackPlan
 from logistics.tracking.readings import (
@@ -58,4 +59,5 @@ __all__ = [
     "rules_for_clock_speed",
     "screen",
     "snapshot",
+    "update",
 ]

@@ -34,7 +34,7 @@ The first good reading anywhere makes a BOOKED waybill PICKED_UP. EXCEPTION and 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -299,6 +299,34 @@ def advance(
     nxt = state.copy()
     _fold(nxt, plan, batch, rules)
     return nxt, snapshot(nxt)
+
+
+def update(
+    plan: TrackPlan,
+    stored_state: dict[str, Any] | None,
+    new_readings: Iterable[Reading],
+    all_readings: Callable[[], Iterable[Reading]],
+    *,
+    status: str = "BOOKED",
+    progress: int = 0,
+    rules: TrackingRules = DEFAULT_RULES,
+) -> tuple[TrackState, Track]:
+    """The ingest's step for one waybill: `advance` the stored state with the newly stored readings when they
+    all come after it, else re-derive from `all_readings()` (which include the new ones) with the waybill's
+    current `status` and `progress` as the floor. Store `state.to_json()` and `track.progress` afterwards.
+
+    Also re-derives when there is no usable stored state, or when the status was changed by someone
+    (EXCEPTION, CANCELLED) since the state was stored."""
+    new = list(new_readings)
+    if stored_state is not None and stored_state.get("v") == STATE_FORMAT:
+        state = TrackState.from_json(stored_state)
+        if state.status == status:
+            try:
+                return advance(state, plan, new, rules=rules)
+            except LateReading:
+                pass
+    state = replay(plan, all_readings(), initial_status=status, initial_progress=progress, rules=rules)
+    return state, snapshot(state)
 
 
 def snapshot(state: TrackState) -> Track:

@@ -329,3 +329,32 @@ def test_sensor_values_of_a_position_quarantined_reading_still_count() -> None:
     track = derive(plan, readings)
     assert [a.kind for a in track.alarms] == ["temperature"]
     assert {reason for _, reason in track.quarantined} == {NULL_ISLAND}
+
+
+def test_update_advances_a_stored_state_and_re_derives_when_it_must() -> None:
+    from logistics.tracking.derive import STATE_FORMAT, update
+
+    stored = replay(PLAN, CLEAN[:30]).to_json()
+    calls: list[int] = []
+
+    def everything() -> list[Reading]:
+        calls.append(1)
+        return CLEAN[:31]
+
+    state, track = update(
+        PLAN, stored, [CLEAN[30]], everything, status=stored["status"], progress=stored["progress"]
+    )
+    assert calls == [] and track == derive(PLAN, CLEAN[:31])  # advanced, nothing reloaded
+    # A late reading, no stored state, an old layout, or a status people set: re-derived from everything.
+    for doc, new, status in [
+        (stored, [CLEAN[5]], stored["status"]),
+        (None, [CLEAN[30]], "BOOKED"),
+        ({**stored, "v": STATE_FORMAT - 1}, [CLEAN[30]], stored["status"]),
+    ]:
+        state, track = update(PLAN, doc, new, everything, status=status)
+        assert track == derive(PLAN, CLEAN[:31])
+    state, track = update(
+        PLAN, stored, [CLEAN[30]], everything, status="EXCEPTION", progress=stored["progress"]
+    )
+    assert track.status == "EXCEPTION" and track.milestones == derive(PLAN, CLEAN[:31]).milestones
+    assert len(calls) == 4
