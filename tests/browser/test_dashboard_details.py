@@ -210,3 +210,57 @@ def test_keyboard_g_then_a_letter_switches_views(page: Any, server: Server) -> N
     assert page.locator("#nav a[aria-current='page']").inner_text() == "Warehouses"
     page.keyboard.press("/")
     assert page.evaluate("document.activeElement.id") == "inv-sku"
+
+
+CONTRAST = """() => {
+  const rgba = (s) => {
+    const m = s.match(/[\\d.]+/g).map(Number);
+    return [m[0], m[1], m[2], m.length > 3 ? m[3] : 1];
+  };
+  const over = (top, under) => [0, 1, 2].map((i) => top[i] * top[3] + under[i] * (1 - top[3])).concat(1);
+  const background = (el) => {
+    const chain = [];
+    for (let e = el; e; e = e.parentElement) chain.push(rgba(getComputedStyle(e).backgroundColor));
+    return chain.reverse().reduce((acc, c) => over(c, acc), [255, 255, 255, 1]);
+  };
+  const lum = (c) => {
+    const linear = (v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+    const [r, g, b] = c.slice(0, 3).map((v) => linear(v / 255));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const bad = [];
+  for (const el of document.querySelectorAll('main *, header *')) {
+    const text = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent.trim()).join('');
+    if (!text || el.offsetParent === null || el.closest('svg')) continue;
+    const style = getComputedStyle(el);
+    const fg = over(rgba(style.color), background(el));
+    const [a, b] = [lum(fg), lum(background(el))].sort((x, y) => y - x);
+    const ratio = (a + 0.05) / (b + 0.05);
+    const where = `${el.tagName.toLowerCase()}.${el.className} "${text.slice(0, 30)}"`;
+    if (ratio < 4.5) bad.push(`${where} ${ratio.toFixed(2)}`);
+  }
+  return bad;
+}"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_contrast_meets_wcag_aa_in_light_and_dark(page: Any, server: Server, scheme: str) -> None:
+    """WCAG 2 AA (4.5:1) for every piece of text on a busy waybill and on the quote options."""
+    page.emulate_media(color_scheme=scheme)
+    key = server.key("forwarder")
+    real = book_through_api(server, key)
+    shown = under_way(real)
+    page.route(
+        f"**/v1/waybills/{real['waybill_no']}",
+        lambda route: route.fulfill(status=200, content_type="application/json", body=json.dumps(shown)),
+    )
+    sign_in(page, key)
+    page.goto(server.base + f"/#/waybills/{real['waybill_no']}")
+    page.locator("#events tbody tr").first.wait_for()
+    assert page.evaluate(CONTRAST) == []
+    page.goto(server.base + "/#/quote")
+    page.fill("#q-destination", "DEDUI")
+    page.fill("#q-ready_at", "2027-03-01T06:00")
+    page.click("#quote-form button[type=submit]")
+    page.locator("#options tbody tr").first.wait_for(timeout=30_000)
+    assert page.evaluate(CONTRAST) == []

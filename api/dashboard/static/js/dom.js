@@ -105,7 +105,7 @@ const STATUS_TONE = {
   CUSTOMS_HOLD: "warn", ARRIVED: "done", AT_WAREHOUSE: "done", OUT_FOR_DELIVERY: "moving",
   DELIVERED: "done", EXCEPTION: "bad", CANCELLED: "off",
   // orders and returns
-  ALLOCATED: "planned", SHIPPED: "done", AUTHORISED: "planned", RECEIVED: "done", INSPECTED: "done", EXPECTED: "planned", ARRIVED_AT_DOCK: "hold",
+  ALLOCATED: "planned", SHIPPED: "done", AUTHORISED: "planned", RECEIVED: "done", INSPECTED: "done", CLOSED: "off",
 };
 
 export function statusPill(status) {
