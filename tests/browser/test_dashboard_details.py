@@ -244,7 +244,9 @@ CONTRAST = """() => {
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_text_contrast_meets_wcag_aa_in_light_and_dark(page: Any, server: Server, scheme: str) -> None:
+def test_text_contrast_meets_wcag_aa_in_light_and_dark(
+    page: Any, server: Server, shots: Path, scheme: str
+) -> None:
     """WCAG 2 AA (4.5:1) for every piece of text on a busy waybill and on the quote options."""
     page.emulate_media(color_scheme=scheme)
     key = server.key("forwarder")
@@ -258,6 +260,7 @@ def test_text_contrast_meets_wcag_aa_in_light_and_dark(page: Any, server: Server
     page.goto(server.base + f"/#/waybills/{real['waybill_no']}")
     page.locator("#events tbody tr").first.wait_for()
     assert page.evaluate(CONTRAST) == []
+    shoot(page, shots, f"waybill-{scheme}")
     page.goto(server.base + "/#/quote")
     page.fill("#q-destination", "DEDUI")
     page.fill("#q-ready_at", "2027-03-01T06:00")
