@@ -82,6 +82,7 @@ class Runtime:
             persistent=True,
             manual_ack=True,
             max_inflight=1000,
+            session_expiry_s=settings.mqtt_session_expiry_s,
             status_topic=f"{settings.mqtt_topic_root}/services/{ingest_id}/status",
         )
         metrics = self.container.metrics
@@ -93,7 +94,7 @@ class Runtime:
             root=settings.mqtt_topic_root,
             batch_size=settings.ingest_batch_size,
             batch_seconds=settings.ingest_batch_seconds,
-            shared_group="xborder-ingest" if address.protocol == 5 else None,
+            shared_group=settings.ingest_share_group if address.protocol == 5 else None,
             hooks=ingest_hooks(self.container),
             rules=rules_for_clock_speed(settings.clock_speed),
         )

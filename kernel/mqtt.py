@@ -84,7 +84,9 @@ class PahoCommunicator:
         keepalive: int = 30,
         max_inflight: int = 100,
         manual_ack: bool = False,
+        session_expiry_s: int = 86_400,
     ) -> None:
+        self.session_expiry_s = session_expiry_s
         self.address = address
         self.client_id = client_id
         self._subs: list[tuple[str, int]] = []
@@ -122,7 +124,7 @@ class PahoCommunicator:
             connect_kwargs["clean_start"] = not self._persistent
             if self._persistent:
                 props = Properties(PacketTypes.CONNECT)
-                props.SessionExpiryInterval = 7 * 24 * 3600
+                props.SessionExpiryInterval = self.session_expiry_s
                 connect_kwargs["properties"] = props
         self.client.connect_async(self.address.host, self.address.port, self._keepalive, **connect_kwargs)
         self.client.loop_start()

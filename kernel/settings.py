@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     clock_speed: float = 1.0
     clock_start: datetime | None = None
     horizon_weeks: int = 8
+    ingest_share_group: str = "xborder-ingest"
+    mqtt_session_expiry_s: int = 86_400
     ingest_batch_size: int = 500
     ingest_batch_seconds: float = 0.05
     scheduler_interval_seconds: float = 5.0
