@@ -303,3 +303,42 @@ def test_other_goods_in_a_return_are_quarantined_and_flagged(world: World, keys:
     assert w.get(f"/v1/returns/{rid}", us_operator).status_code == 200
     assert w.inventory()[(w.wh["us"], "MUG", None)]["quarantine"] == 1
     w.check()
+
+
+def test_full_return_restocks_everything_and_refunds_the_order(world: World) -> None:
+    w = world
+    w.sku("KETTLE")
+    w.stock("pl", [{"sku": "KETTLE", "qty": 2}])
+    order = _sold(w, "FULL-1", [{"sku": "KETTLE", "qty": 2, "unit_price": "30.00"}], country="PL")
+    assert (w.wh["pl"], "KETTLE", None) not in w.inventory()  # nothing left anywhere: no row
+    rma = w.post(
+        "/v1/returns", {"order_id": order["id"], "lines": [{"sku": "KETTLE", "qty": 2, "reason": "unwanted"}]}
+    )
+    rid = rma.json()["id"]
+    assert (
+        w.post(
+            f"/v1/returns/{rid}/receipts",
+            {"warehouse": w.wh["pl"], "lines": [{"sku": "KETTLE", "qty": 2}]},
+            w.operator,
+        ).status_code
+        == 201
+    )
+    r = w.post(
+        f"/v1/returns/{rid}/inspections", {"lines": [{"sku": "KETTLE", "qty": 2, "grade": "A"}]}, w.operator
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["lines"] == [
+        {"sku": "KETTLE", "reason": "unwanted", "authorised": 2, "received": 2, "dispositioned": 2}
+    ]
+    row = w.inventory()[(w.wh["pl"], "KETTLE", None)]
+    assert (row["on_hand"], row["available"], row["returns"]) == (2, 2, 0)
+    assert w.post(f"/v1/returns/{rid}/refund", {}).json()["amount"] == {"amount": "60.00", "currency": "USD"}
+    # and the restocked units sell again
+    assert (
+        w.post(
+            "/v1/orders",
+            {"order_ref": "FULL-2", "ship_to": {"country": "PL"}, "lines": [{"sku": "KETTLE", "qty": 2}]},
+        ).status_code
+        == 201
+    )
+    w.check()
