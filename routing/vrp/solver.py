@@ -54,8 +54,7 @@ def to_problem(instance: Instance, objective: Objective = "distance") -> Routing
     n = len(sites)
     exact = [[math.hypot(a.x - b.x, a.y - b.y) for b in sites] for a in sites]
     cost = [[round(d * SCALE) for d in row] for row in exact]
-    # round(.., 6) first: hypot(3, 4) * 1000 may come out as 5000.000000001, and ceil would make it 5001.
-    travel = [[math.ceil(round(d * SCALE, 6)) for d in row] for row in exact]
+    travel = [[_ceil_scaled(d) for d in row] for row in exact]
     fixed = 0
     if objective == "vehicles":
         # Larger than the whole distance of any solution (it has at most n + vehicles arcs): one vehicle
@@ -64,18 +63,23 @@ def to_problem(instance: Instance, objective: Objective = "distance") -> Routing
     return RoutingProblem(
         cost=cost,
         travel=travel,
-        service=[_floor_scaled(s.service) for s in sites],
+        service=[_ceil_scaled(s.service) for s in sites],
         demand=[s.demand for s in sites],
-        windows=[(math.ceil(round(s.ready * SCALE, 6)), _floor_scaled(s.due)) for s in sites],
+        windows=[(_ceil_scaled(s.ready), _floor_scaled(s.due)) for s in sites],
         capacities=[instance.capacity] * instance.vehicles,
-        shifts=[(math.ceil(round(instance.depot.ready * SCALE, 6)), _floor_scaled(instance.depot.due))]
-        * instance.vehicles,
+        shifts=[(_ceil_scaled(instance.depot.ready), _floor_scaled(instance.depot.due))] * instance.vehicles,
         fixed_cost=fixed,
     )
 
 
 def _floor_scaled(value: float) -> int:
+    # round(.., 6) first: 3.3 * 1000 is 3299.9999999999995 in floats, and must not floor to 3299.
     return math.floor(round(value * SCALE, 6))
+
+
+def _ceil_scaled(value: float) -> int:
+    # round(.., 6) first: float noise such as 5000.000000001 must not round up to 5001.
+    return math.ceil(round(value * SCALE, 6))
 
 
 def route_distance(instance: Instance, routes: Sequence[Sequence[int]], *, dimacs: bool = False) -> float:
