@@ -6,12 +6,11 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from api.metrics import Metrics
 from kernel.clock import Clock, ScaledClock
 from kernel.db import Database, make_engine
 from kernel.mqtt import Communicator
 from kernel.settings import Settings
-
-from api.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

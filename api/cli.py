@@ -45,7 +45,11 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
             if role in (Role.ADMIN, Role.DEVICE):
                 tenant_id = ensure_platform_tenant(s, clock.now())
             else:
-                tenant_id = str(create_tenant(s, args.name or f"{role.value} tenant", TenantKind(role.value), clock.now())["id"])
+                tenant_id = str(
+                    create_tenant(
+                        s, args.name or f"{role.value} tenant", TenantKind(role.value), clock.now()
+                    )["id"]
+                )
         key_id, secret = issue_key(s, tenant_id, role, clock.now(), args.warehouse or [], args.label)
     print(f"created {role.value} key {key_id} for tenant {tenant_id}; it is shown once:", file=sys.stderr)
     print(secret)
@@ -66,10 +70,14 @@ def parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="API keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     create = keys_sub.add_parser("create", help="create an API key; prints it alone on the last line")
-    create.add_argument("--role", required=True, choices=["admin", "operator", "forwarder", "seller", "device"])
+    create.add_argument(
+        "--role", required=True, choices=["admin", "operator", "forwarder", "seller", "device"]
+    )
     create.add_argument("--tenant", help="tenant id (default: a new tenant, or the platform for admin)")
     create.add_argument("--name", help="name of the new tenant")
-    create.add_argument("--warehouse", action="append", help="warehouse code an operator key runs (repeatable)")
+    create.add_argument(
+        "--warehouse", action="append", help="warehouse code an operator key runs (repeatable)"
+    )
     create.add_argument("--label")
     for extend in EXTENSIONS:
         extend(sub)

@@ -14,9 +14,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kernel.settings import Settings
-
 from api.cli import EXTENSIONS, command
+from kernel.settings import Settings
 
 if TYPE_CHECKING:
     from api.runtime import BrokerChoice
@@ -25,12 +24,16 @@ log = logging.getLogger("xborder")
 
 
 def _add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    serve = sub.add_parser("serve", help="HTTP API + dashboard, and (by default) broker, ingest and scheduler")
+    serve = sub.add_parser(
+        "serve", help="HTTP API + dashboard, and (by default) broker, ingest and scheduler"
+    )
     serve.add_argument("--no-ingest", action="store_true", help="run the ingest as separate processes")
     serve.add_argument("--no-scheduler", action="store_true", help="run the scheduler as a separate process")
     serve.add_argument("--migrate", action="store_true", help="migrate the database first")
     ingest = sub.add_parser("ingest", help="telemetry ingest worker (any number, sharing the load)")
-    ingest.add_argument("--id", default=None, help="stable client id (persistent MQTT session); default ingest-<host>")
+    ingest.add_argument(
+        "--id", default=None, help="stable client id (persistent MQTT session); default ingest-<host>"
+    )
     ingest.add_argument("--metrics-port", type=int, default=None, help="expose /metrics on this port")
     sub.add_parser("scheduler", help="scheduled jobs (one leader among any number of schedulers)")
     seed = sub.add_parser("seed", help="create demo tenants, keys, warehouses, sellers and SKUs")
@@ -41,7 +44,9 @@ def _add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo.add_argument("--no-simulator", action="store_true")
     replay = sub.add_parser("replay", help="re-derive milestones and status of waybills from stored readings")
     replay.add_argument("waybills", nargs="*", help="waybill numbers (default: all with readings)")
-    replay.add_argument("--check", action="store_true", help="only compare with what is stored; exit 1 on a difference")
+    replay.add_argument(
+        "--check", action="store_true", help="only compare with what is stored; exit 1 on a difference"
+    )
 
 
 EXTENSIONS.append(_add)
@@ -196,7 +201,9 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 SIMULATOR: dict[str, subprocess.Popen[bytes]] = {}
 
 
-def _start_simulator(settings: Settings, keys: dict[str, dict[str, str]], shipments: int, mqtt_url: str) -> None:
+def _start_simulator(
+    settings: Settings, keys: dict[str, dict[str, str]], shipments: int, mqtt_url: str
+) -> None:
     import httpx
 
     base = f"http://{settings.host}:{settings.port}"
@@ -213,8 +220,20 @@ def _start_simulator(settings: Settings, keys: dict[str, dict[str, str]], shipme
         log.error("the API did not come up; the simulator is not started")
         return
     env = dict(os.environ)
-    cmd = [sys.executable, "-m", "api.cli", "simulate", "--api", base, "--key", keys["forwarder"]["key"],
-           "--book", str(shipments), "--trackers", str(shipments)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "api.cli",
+        "simulate",
+        "--api",
+        base,
+        "--key",
+        keys["forwarder"]["key"],
+        "--book",
+        str(shipments),
+        "--trackers",
+        str(shipments),
+    ]
     cmd += ["--mqtt", mqtt_url]
     print(f"simulator: {' '.join(cmd[2:5])} ... (booking {shipments} shipments out of Yibin)", flush=True)
     SIMULATOR["proc"] = subprocess.Popen(cmd, env=env)
@@ -237,7 +256,10 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
     for no in numbers:
         with container.db.session() as session:
             report = replay_waybill(
-                session, no, container.clock.now(), check_only=args.check,
+                session,
+                no,
+                container.clock.now(),
+                check_only=args.check,
                 rules=rules_for_clock_speed(settings.clock_speed),
             )
         differences += 0 if report["same"] else 1

@@ -7,10 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from api.bootstrap import Container
 from kernel.errors import Forbidden, Unauthorized
 from kernel.identity import Principal, Role, authenticate
-
-from api.bootstrap import Container
 
 
 def get_container(request: Request) -> Container:

@@ -16,10 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.bootstrap import Container
 from kernel.errors import Conflict, InvalidInput
 from kernel.identity import Principal, idempotency_keys
-
-from api.bootstrap import Container
 
 Create = Callable[[Session], tuple[int, dict[str, Any]]]
 
@@ -68,13 +67,17 @@ def run(
         return JSONResponse(payload, status_code=status)
     except IntegrityError as exc:
         with container.db.session() as session:
-            row = session.execute(
-                select(idempotency_keys).where(
-                    idempotency_keys.c.principal_id == principal.tenant_id,
-                    idempotency_keys.c.scope == scope,
-                    idempotency_keys.c.key == key,
+            row = (
+                session.execute(
+                    select(idempotency_keys).where(
+                        idempotency_keys.c.principal_id == principal.tenant_id,
+                        idempotency_keys.c.scope == scope,
+                        idempotency_keys.c.key == key,
+                    )
                 )
-            ).mappings().first()
+                .mappings()
+                .first()
+            )
         if row is None:
             raise  # the integrity error came from the creation itself
         if row["request_hash"] != request_hash:

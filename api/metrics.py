@@ -35,5 +35,8 @@ class Metrics:
             "xborder_ingest_batch_seconds", "Time to commit one ingest batch.", registry=self.registry
         )
         self.webhook_deliveries = Counter(
-            "xborder_webhook_deliveries_total", "Webhook delivery attempts.", ["outcome"], registry=self.registry
+            "xborder_webhook_deliveries_total",
+            "Webhook delivery attempts.",
+            ["outcome"],
+            registry=self.registry,
         )

@@ -33,7 +33,9 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if p != "body"]
-        out.append({"field": ".".join(loc) or "body", "message": err.get("msg", "invalid"), "type": err.get("type")})
+        out.append(
+            {"field": ".".join(loc) or "body", "message": err.get("msg", "invalid"), "type": err.get("type")}
+        )
     return out
 
 
@@ -49,7 +51,9 @@ def install(app: FastAPI) -> None:
     async def _validation(_r: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _validation_errors(exc)
         if any(e.get("type") == "json_invalid" for e in errors):
-            return problem(400, "Malformed JSON", "the request body is not valid JSON", "malformed-json", errors)
+            return problem(
+                400, "Malformed JSON", "the request body is not valid JSON", "malformed-json", errors
+            )
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
         return problem(422, "Invalid input", summary, "validation", errors)
 

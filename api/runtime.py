@@ -9,15 +9,14 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from api.bootstrap import Container
+from api.stream import Broadcaster
+from api.wiring import ingest_hooks
 from kernel.broker import EmbeddedBroker, free_port, port_is_free
 from kernel.mqtt import BrokerAddress, PahoCommunicator, wait_for_broker
 from kernel.settings import Settings
 from logistics.ingest import TelemetryIngest
 from logistics.tracking.derive import rules_for_clock_speed
-
-from api.bootstrap import Container
-from api.stream import Broadcaster
-from api.wiring import ingest_hooks
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +29,7 @@ class BrokerChoice:
 
 
 def choose_broker(settings: Settings) -> BrokerChoice:
-    """`XB_MQTT_URL` if set; else an embedded broker on `XB_MQTT_EMBEDDED_PORT`, or the broker already there."""
+    """`XB_MQTT_URL` if set; else the embedded broker on `XB_MQTT_EMBEDDED_PORT` (or a broker found there)."""
     if settings.mqtt_url:
         return BrokerChoice(settings.mqtt_url, None, f"MQTT broker: {settings.mqtt_url}")
     host, port = "127.0.0.1", settings.mqtt_embedded_port
@@ -38,13 +37,17 @@ def choose_broker(settings: Settings) -> BrokerChoice:
         for scheme in ("mqtt", "mqtt311"):
             url = f"{scheme}://{host}:{port}"
             if wait_for_broker(BrokerAddress.parse(url), timeout=3):
-                return BrokerChoice(url, None, f"MQTT broker: using the broker already listening on {host}:{port}")
+                return BrokerChoice(
+                    url, None, f"MQTT broker: using the broker already listening on {host}:{port}"
+                )
         port = free_port(host)
         note = f"port {settings.mqtt_embedded_port} is taken by something that is not an MQTT broker; "
     else:
         note = ""
     broker = EmbeddedBroker(host, port).start()
-    return BrokerChoice(broker.url, broker, f"MQTT broker: {note}embedded broker on {host}:{port} ({broker.url})")
+    return BrokerChoice(
+        broker.url, broker, f"MQTT broker: {note}embedded broker on {host}:{port} ({broker.url})"
+    )
 
 
 def instance_name(kind: str) -> str:
@@ -64,7 +67,8 @@ class Runtime:
         settings = self.container.settings
         name = instance_name("api")
         comm = PahoCommunicator(
-            self.address(), f"{settings.mqtt_client_prefix}-{name}",
+            self.address(),
+            f"{settings.mqtt_client_prefix}-{name}",
             status_topic=f"{settings.mqtt_topic_root}/services/{name}/status",
         ).start()
         broadcaster = self.container.extras.setdefault("broadcaster", Broadcaster())

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from logistics.network_state import NetworkState
-
 from api.bootstrap import Container
+from logistics.network_state import NetworkState
 
 
 def network_state(container: Container) -> NetworkState:

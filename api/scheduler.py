@@ -7,6 +7,7 @@ process is the leader.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -15,10 +16,9 @@ from dataclasses import dataclass
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, text
 
+from api.bootstrap import Container
 from kernel.db import Database
 from logistics import monitoring, webhook_delivery
-
-from api.bootstrap import Container
 
 log = logging.getLogger(__name__)
 LEADER_LOCK_KEY = 0x5842_5343  # "XBSC"
@@ -52,20 +52,16 @@ class Leadership:
 
     def _release(self) -> None:
         if self._conn is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self._conn.close()
-            except Exception:  # noqa: BLE001
-                pass
             self._conn = None
 
     def resign(self) -> None:
         with self._lock:
             if self._conn is not None:
-                try:
+                with contextlib.suppress(Exception):
                     self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LEADER_LOCK_KEY})
                     self._conn.commit()
-                except Exception:  # noqa: BLE001
-                    pass
             self._release()
 
 
@@ -118,7 +114,12 @@ class Scheduler:
     def start(self) -> Scheduler:
         for job in self.jobs:
             self._scheduler.add_job(
-                self._guarded(job), "interval", seconds=job.seconds, id=job.name, max_instances=1, coalesce=True
+                self._guarded(job),
+                "interval",
+                seconds=job.seconds,
+                id=job.name,
+                max_instances=1,
+                coalesce=True,
             )
         self._scheduler.start()
         return self

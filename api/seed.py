@@ -10,8 +10,16 @@ from sqlalchemy import select
 
 from kernel.clock import Clock
 from kernel.db import Database
-from kernel.identity import Role, TenantKind, authenticate, create_tenant, ensure_platform_tenant, issue_key, tenants
 from kernel.errors import Unauthorized
+from kernel.identity import (
+    Role,
+    TenantKind,
+    authenticate,
+    create_tenant,
+    ensure_platform_tenant,
+    issue_key,
+    tenants,
+)
 
 DEMO_TENANTS = [
     ("admin", None, "xborder platform"),
@@ -35,9 +43,9 @@ def _keys_valid(db: Database, keys: dict[str, Any]) -> bool:
 def seed_demo(db: Database, clock: Clock, keys_file: Path) -> dict[str, Any]:
     """Idempotent: reuses the keys in `keys_file` if they still work, else creates tenants and keys."""
     if keys_file.exists():
-        keys = json.loads(keys_file.read_text())
-        if _keys_valid(db, keys):
-            return keys
+        stored: dict[str, Any] = json.loads(keys_file.read_text())
+        if _keys_valid(db, stored):
+            return stored
     now = clock.now()
     keys = {}
     with db.session() as s:
@@ -50,7 +58,11 @@ def seed_demo(db: Database, clock: Clock, keys_file: Path) -> dict[str, Any]:
                 existing = s.execute(select(tenants.c.id).where(tenants.c.name == label)).scalar()
                 tenant_id = existing or str(create_tenant(s, label, kind, now)["id"])
                 role = Role(kind.value)
-            warehouses = ["DEDUI", "PLLOD", "NLRTM", "HUBUD", "SGSIN", "VNSGN", "USLAX"] if role is Role.OPERATOR else []
+            warehouses = (
+                ["DEDUI", "PLLOD", "NLRTM", "HUBUD", "SGSIN", "VNSGN", "USLAX"]
+                if role is Role.OPERATOR
+                else []
+            )
             _, secret = issue_key(s, tenant_id, role, now, warehouses, label=f"demo {name}")
             keys[name] = {"role": role.value, "tenant_id": tenant_id, "tenant": label, "key": secret}
     _seed_warehouses(db, clock, [keys["seller"]["tenant_id"], keys["seller2"]["tenant_id"]])

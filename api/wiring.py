@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from api.bootstrap import Container
 from logistics.ingest import Hook
 from logistics.tracking_service import Changes
-
-from api.bootstrap import Container
 
 
 def ingest_hooks(container: Container) -> list[Hook]:

@@ -1,11 +1,11 @@
 """Domain errors, mapped to RFC 9457 problem responses in one table in `api.problems`.
 
-    DomainError
-    ├── InvalidInput        422: the request is well-formed but breaks a rule (which one is said)
-    ├── NotFound            404: no such object, or not visible to the caller
-    ├── Conflict            409: the state does not allow it (full departure, not enough stock, ...)
-    ├── Unauthorized        401: no or unknown credentials
-    └── Forbidden           403: known caller, wrong role
+DomainError
+├── InvalidInput        422: the request is well-formed but breaks a rule (which one is said)
+├── NotFound            404: no such object, or not visible to the caller
+├── Conflict            409: the state does not allow it (full departure, not enough stock, ...)
+├── Unauthorized        401: no or unknown credentials
+└── Forbidden           403: known caller, wrong role
 """
 
 from __future__ import annotations

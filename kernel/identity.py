@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint, select
 from sqlalchemy.orm import Session
@@ -108,11 +109,11 @@ def ensure_platform_tenant(session: Session, now: datetime) -> str:
     return PLATFORM_TENANT_ID
 
 
-def create_tenant(session: Session, name: str, kind: TenantKind, now: datetime) -> dict[str, object]:
+def create_tenant(session: Session, name: str, kind: TenantKind, now: datetime) -> dict[str, Any]:
     if not name.strip():
         raise InvalidInput("tenant name must not be empty")
     tenant_id = new_id("tn")
-    row = {"id": tenant_id, "name": name.strip(), "kind": kind.value, "created_at": now}
+    row: dict[str, Any] = {"id": tenant_id, "name": name.strip(), "kind": kind.value, "created_at": now}
     session.execute(tenants.insert().values(**row))
     return row
 
@@ -163,8 +164,10 @@ def authenticate(session: Session, secret: str) -> Principal:
     if len(parts) != 3 or parts[0] != "xb":
         raise Unauthorized("malformed API key")
     row = session.execute(select(api_keys).where(api_keys.c.prefix == parts[1])).mappings().first()
-    if row is None or row["revoked_at"] is not None or not secrets.compare_digest(
-        row["key_hash"], hash_key(secret)
+    if (
+        row is None
+        or row["revoked_at"] is not None
+        or not secrets.compare_digest(row["key_hash"], hash_key(secret))
     ):
         raise Unauthorized("unknown or revoked API key")
     return Principal(

@@ -22,8 +22,8 @@ from urllib.parse import unquote, urlparse
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.properties import Properties
 from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ class PahoCommunicator:
         if self.address.protocol == 5:
             connect_kwargs["clean_start"] = not self._persistent
             if self._persistent:
-                props = Properties(PacketTypes.CONNECT)
+                props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
                 props.SessionExpiryInterval = self.session_expiry_s
                 connect_kwargs["properties"] = props
         self.client.connect_async(self.address.host, self.address.port, self._keepalive, **connect_kwargs)
@@ -189,7 +189,7 @@ class PahoCommunicator:
 
     def _on_message(self, _c: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
         message = Message(
-            topic=msg.topic, payload=msg.payload, qos=msg.qos, retain=bool(msg.retain), mid=msg.mid
+            topic=msg.topic, payload=bytes(msg.payload), qos=msg.qos, retain=bool(msg.retain), mid=msg.mid
         )
         with self._lock:
             receivers = list(self._receivers)

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import os
 import re
 import secrets
 from datetime import datetime
@@ -16,30 +12,18 @@ from sqlalchemy.orm import Session
 
 from kernel.errors import Conflict, InvalidInput, NotFound
 from kernel.identity import Principal, Role
+from logistics.mqtt_acl import hash_password
 from logistics.tables import devices, tracker_attachments, waybills
 from logistics.waybills import require_visible
 
 DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 KINDS = ("container", "truck", "parcel", "pallet", "reefer")
-PBKDF2_ITERATIONS = 101
 
 
-def mosquitto_hash(password: str, salt: bytes | None = None, iterations: int = PBKDF2_ITERATIONS) -> str:
-    """A password hash in Mosquitto 2 `password_file` form: `$7$<iterations>$<salt b64>$<hash b64>`."""
-    salt = salt or os.urandom(12)
-    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations)
-    return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    try:
-        _, seven, iterations, salt_b64, _hash = stored.split("$")
-    except ValueError:
-        return False
-    if seven != "7":
-        return False
-    expected = mosquitto_hash(password, base64.b64decode(salt_b64), int(iterations))
-    return hmac.compare_digest(expected, stored)
+def mqtt_credentials(session: Session) -> list[tuple[str, str]]:
+    """(device id, Mosquitto password hash) of every registered device, for `xborder mqtt-config`."""
+    rows = session.execute(select(devices.c.device_id, devices.c.secret_hash).order_by(devices.c.device_id))
+    return [(r.device_id, r.secret_hash) for r in rows]
 
 
 def register(
@@ -51,7 +35,9 @@ def register(
             errors=[{"field": "device_id", "message": "invalid characters or length"}],
         )
     if kind not in KINDS:
-        raise InvalidInput(f"kind must be one of {', '.join(KINDS)}", errors=[{"field": "kind", "message": "unknown"}])
+        raise InvalidInput(
+            f"kind must be one of {', '.join(KINDS)}", errors=[{"field": "kind", "message": "unknown"}]
+        )
     if session.execute(select(devices.c.device_id).where(devices.c.device_id == device_id)).first():
         raise Conflict(f"device {device_id} is already registered")
     password = secrets.token_urlsafe(24)
@@ -60,7 +46,7 @@ def register(
             device_id=device_id,
             tenant_id=principal.tenant_id,
             kind=kind,
-            secret_hash=mosquitto_hash(password),
+            secret_hash=hash_password(password),
             report_interval_s=report_interval_s,
             created_at=now,
         )
@@ -103,11 +89,15 @@ def get_device(session: Session, principal: Principal, device_id: str) -> dict[s
     }
 
 
-def attach(session: Session, principal: Principal, waybill_no: str, device_id: str, now: datetime) -> dict[str, Any]:
+def attach(
+    session: Session, principal: Principal, waybill_no: str, device_id: str, now: datetime
+) -> dict[str, Any]:
     """Attach a tracker to a shipment; a tracker follows one shipment at a time."""
     require_visible(session, principal, waybill_no)
     _device(session, principal, device_id)
-    status = session.execute(select(waybills.c.status).where(waybills.c.waybill_no == waybill_no)).scalar_one()
+    status = session.execute(
+        select(waybills.c.status).where(waybills.c.waybill_no == waybill_no)
+    ).scalar_one()
     if status in ("DELIVERED", "CANCELLED"):
         raise Conflict(f"waybill {waybill_no} is {status}; trackers cannot be attached")
     current = session.execute(

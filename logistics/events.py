@@ -55,11 +55,17 @@ def event_json(row: Any) -> dict[str, Any]:
     }
 
 
-def list_events(session: Session, waybill_no: str, after_id: int = 0, limit: int = 500) -> list[dict[str, Any]]:
-    rows = session.execute(
-        select(waybill_events)
-        .where(waybill_events.c.waybill_no == waybill_no, waybill_events.c.id > after_id)
-        .order_by(waybill_events.c.id)
-        .limit(limit)
-    ).mappings().all()
+def list_events(
+    session: Session, waybill_no: str, after_id: int = 0, limit: int = 500
+) -> list[dict[str, Any]]:
+    rows = (
+        session.execute(
+            select(waybill_events)
+            .where(waybill_events.c.waybill_no == waybill_no, waybill_events.c.id > after_id)
+            .order_by(waybill_events.c.id)
+            .limit(limit)
+        )
+        .mappings()
+        .all()
+    )
     return [event_json(r) for r in rows]

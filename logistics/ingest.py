@@ -51,7 +51,12 @@ Counter = Callable[[str, int], None]
 def device_of(topic: str, root: str = TOPIC_ROOT) -> str | None:
     parts = topic.split("/")
     base = root.split("/")
-    if len(parts) == len(base) + 3 and parts[: len(base)] == base and parts[-3] == "devices" and parts[-1] == "telemetry":
+    if (
+        len(parts) == len(base) + 3
+        and parts[: len(base)] == base
+        and parts[-3] == "devices"
+        and parts[-1] == "telemetry"
+    ):
         return parts[-2]
     return None
 
@@ -95,12 +100,17 @@ def process_batch(
     known: dict[str, Any] = {}
     attached: dict[str, tuple[str, str]] = {}
     if device_ids:
-        for row in session.execute(select(devices).where(devices.c.device_id.in_(device_ids))).mappings():
-            known[row["device_id"]] = row
+        for dev_row in session.execute(select(devices).where(devices.c.device_id.in_(device_ids))).mappings():
+            known[dev_row["device_id"]] = dev_row
         for row in session.execute(
             select(tracker_attachments.c.device_id, waybills.c.waybill_no, waybills.c.status)
             .join(waybills, waybills.c.waybill_no == tracker_attachments.c.waybill_no)
-            .where(and_(tracker_attachments.c.device_id.in_(device_ids), tracker_attachments.c.detached_at.is_(None)))
+            .where(
+                and_(
+                    tracker_attachments.c.device_id.in_(device_ids),
+                    tracker_attachments.c.detached_at.is_(None),
+                )
+            )
         ):
             attached[row.device_id] = (row.waybill_no, row.status)
 
@@ -131,11 +141,11 @@ def process_batch(
         )
     # Several readings with one (device, seq) inside a batch: keep the first.
     unique: dict[tuple[str, int], dict[str, Any]] = {}
-    for row in rows:
-        if (row["device_id"], row["seq"]) in unique:
+    for values in rows:
+        if (values["device_id"], values["seq"]) in unique:
             result.duplicate += 1
         else:
-            unique[(row["device_id"], row["seq"])] = row
+            unique[(values["device_id"], values["seq"])] = values
     rows = list(unique.values())
     touched: set[str] = set()
     fresh: dict[str, set[int]] = {}
@@ -158,13 +168,20 @@ def process_batch(
                 last[device_id] = (seq, now)
         for device_id, (seq, seen) in last.items():
             session.execute(
-                update(devices).where(devices.c.device_id == device_id).values(last_seq=seq, last_seen_at=seen)
+                update(devices)
+                .where(devices.c.device_id == device_id)
+                .values(last_seq=seq, last_seen_at=seen)
             )
     result.deadletter = len(result.deadletters)
     for dev, reason, text in result.deadletters:
         session.execute(
-            deadletters.insert().values(topic=f"{root}/devices/{dev}/telemetry", device_id=dev, reason=reason[:500],
-                                        payload=text, received_at=now)
+            deadletters.insert().values(
+                topic=f"{root}/devices/{dev}/telemetry",
+                device_id=dev,
+                reason=reason[:500],
+                payload=text,
+                received_at=now,
+            )
         )
     for waybill_no in sorted(touched):  # sorted: row locks always taken in the same order
         changes = tracking_service.refresh(
@@ -173,7 +190,9 @@ def process_batch(
         if changes is not None:
             result.changes.append(changes)
             for hook in hooks or ():
-                hook(session, changes)  # in the same transaction: the change and its consequences commit together
+                hook(
+                    session, changes
+                )  # in the same transaction: the change and its consequences commit together
             rejected = len(changes.quarantined & fresh.get(waybill_no, set()))
             result.rejected += rejected
             result.accepted -= rejected
@@ -262,7 +281,9 @@ class TelemetryIngest:
         for attempt in range(5):
             try:
                 with self.db.session() as session:
-                    result = process_batch(session, batch, self.clock.now(), self.root, self.hooks, self.rules)
+                    result = process_batch(
+                        session, batch, self.clock.now(), self.root, self.hooks, self.rules
+                    )
                 break
             except Exception:  # a failed batch is retried; the consumer never stops
                 log.exception("ingest batch failed (attempt %d); retrying", attempt + 1)
@@ -294,7 +315,10 @@ class TelemetryIngest:
             )
         for changes in result.changes:
             self.comm.publish(
-                f"{self.root}/waybills/{changes.waybill_no}/status", json.dumps(changes.message), qos=1, retain=True
+                f"{self.root}/waybills/{changes.waybill_no}/status",
+                json.dumps(changes.message),
+                qos=1,
+                retain=True,
             )
         if self.on_changes and result.changes:
             self.on_changes(result.changes)
@@ -312,12 +336,15 @@ class TelemetryIngest:
         try:
             with self.db.session() as session:
                 session.execute(
-                    deadletters.insert().values(topic=msg.topic, device_id=device_id, reason=reason,
-                                                payload=msg.payload[:2000].decode("utf-8", "replace"),
-                                                received_at=self.clock.now())
+                    deadletters.insert().values(
+                        topic=msg.topic,
+                        device_id=device_id,
+                        reason=reason,
+                        payload=msg.payload[:2000].decode("utf-8", "replace"),
+                        received_at=self.clock.now(),
+                    )
                 )
         except Exception:
             log.exception("could not store a dead letter")
         self.count("deadletter", 1)
         self.comm.publish(f"{self.root}/deadletter/{device_id}", json.dumps({"reason": reason}), qos=1)
-

@@ -75,8 +75,14 @@ def option_json(option: Option) -> dict[str, Any]:
     }
 
 
-def _stop(node: Node, role: str, arrival: datetime | None, departure: datetime | None, mode_in: str | None,
-          mode_out: str | None) -> dict[str, Any]:
+def _stop(
+    node: Node,
+    role: str,
+    arrival: datetime | None,
+    departure: datetime | None,
+    mode_in: str | None,
+    mode_out: str | None,
+) -> dict[str, Any]:
     return {
         "node_id": node.id,
         "name": node.name,

@@ -29,11 +29,18 @@ def check_offline(session: Session, now: datetime) -> list[tuple[str, str]]:
             devices.c.report_interval_s,
             func.max(readings.c.ts).label("last_ts"),
         )
-        .join(tracker_attachments, and_(tracker_attachments.c.waybill_no == waybills.c.waybill_no,
-                                        tracker_attachments.c.detached_at.is_(None)))
+        .join(
+            tracker_attachments,
+            and_(
+                tracker_attachments.c.waybill_no == waybills.c.waybill_no,
+                tracker_attachments.c.detached_at.is_(None),
+            ),
+        )
         .join(devices, devices.c.device_id == tracker_attachments.c.device_id)
-        .outerjoin(readings, and_(readings.c.device_id == devices.c.device_id,
-                                  readings.c.waybill_no == waybills.c.waybill_no))
+        .outerjoin(
+            readings,
+            and_(readings.c.device_id == devices.c.device_id, readings.c.waybill_no == waybills.c.waybill_no),
+        )
         .where(waybills.c.status.in_(ACTIVE))
         .group_by(waybills.c.waybill_no, waybills.c.alarms, devices.c.device_id, devices.c.report_interval_s)
     ).all()
@@ -44,19 +51,44 @@ def check_offline(session: Session, now: datetime) -> list[tuple[str, str]]:
         last_ts = utc(row.last_ts)
         silent = now - last_ts > timedelta(seconds=row.report_interval_s * OFFLINE_AFTER_INTERVALS)
         alarms: list[dict[str, Any]] = list(row.alarms or [])
-        active = next((a for a in alarms if a["kind"] == "offline" and not a.get("cleared_at")
-                       and a.get("device_id") == row.device_id), None)
+        active = next(
+            (
+                a
+                for a in alarms
+                if a["kind"] == "offline" and not a.get("cleared_at") and a.get("device_id") == row.device_id
+            ),
+            None,
+        )
         if silent and active is None:
-            alarm = {"kind": "offline", "device_id": row.device_id, "raised_at": rfc3339(now), "cleared_at": None,
-                     "detail": f"no reading from {row.device_id} since {rfc3339(last_ts)}"}
+            alarm = {
+                "kind": "offline",
+                "device_id": row.device_id,
+                "raised_at": rfc3339(now),
+                "cleared_at": None,
+                "detail": f"no reading from {row.device_id} since {rfc3339(last_ts)}",
+            }
             alarms.append(alarm)
-            events.append(session, row.waybill_no, kind="alarm", code="OFFLINE", event_time=now,
-                          recorded_time=now, detail=alarm)
+            events.append(
+                session,
+                row.waybill_no,
+                kind="alarm",
+                code="OFFLINE",
+                event_time=now,
+                recorded_time=now,
+                detail=alarm,
+            )
             out.append((row.waybill_no, "raised"))
         elif not silent and active is not None:
             active["cleared_at"] = rfc3339(last_ts)
-            events.append(session, row.waybill_no, kind="alarm", code="OFFLINE_CLEARED", event_time=last_ts,
-                          recorded_time=now, detail=active)
+            events.append(
+                session,
+                row.waybill_no,
+                kind="alarm",
+                code="OFFLINE_CLEARED",
+                event_time=last_ts,
+                recorded_time=now,
+                detail=active,
+            )
             out.append((row.waybill_no, "cleared"))
         else:
             continue

@@ -14,14 +14,13 @@ from sqlalchemy.orm import Session
 from kernel.errors import Conflict, InvalidInput, NotFound
 from kernel.identity import Principal
 from kernel.ids import document_number, new_id
-from routing import errors as routing_errors
-from routing.planner import Cargo, QuoteRequest, plan
-from routing.timetable import Timetable
-
 from logistics import events
 from logistics.itinerary import build_itinerary, option_json, planned_milestones
 from logistics.network_state import NetworkState
 from logistics.tables import bookings, capacity_holds, departure_loads, quotes, waybills
+from routing import errors as routing_errors
+from routing.planner import Cargo, QuoteRequest, plan
+from routing.timetable import Timetable
 
 QUOTE_VALIDITY = timedelta(hours=48)
 
@@ -129,9 +128,13 @@ def _tenant_filter(principal: Principal, column: Any) -> Any:
 
 
 def get_quote(session: Session, principal: Principal, quote_id: str) -> dict[str, Any]:
-    row = session.execute(
-        select(quotes).where(quotes.c.id == quote_id, _tenant_filter(principal, quotes.c.tenant_id))
-    ).mappings().first()
+    row = (
+        session.execute(
+            select(quotes).where(quotes.c.id == quote_id, _tenant_filter(principal, quotes.c.tenant_id))
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         raise NotFound(f"quote {quote_id} does not exist")
     return dict(row)
@@ -178,14 +181,10 @@ def hold_capacity(
                     departure_loads.c.booked_kg + kg <= departure_loads.c.capacity_kg + 1e-6,
                 )
             )
-            .values(
-                booked_teu=departure_loads.c.booked_teu + teu, booked_kg=departure_loads.c.booked_kg + kg
-            )
+            .values(booked_teu=departure_loads.c.booked_teu + teu, booked_kg=departure_loads.c.booked_kg + kg)
         )
-        if result.rowcount != 1:
-            raise Conflict(
-                f"departure {dep_id} is full; ask for a new quote", departure_id=dep_id
-            )
+        if getattr(result, "rowcount", 0) != 1:
+            raise Conflict(f"departure {dep_id} is full; ask for a new quote", departure_id=dep_id)
         session.execute(
             capacity_holds.insert().values(booking_id=booking_id, departure_id=dep_id, teu=teu, kg=kg)
         )
@@ -280,11 +279,15 @@ def book(
 
 def cancel_booking(session: Session, principal: Principal, booking_id: str, now: datetime) -> dict[str, Any]:
     """Cancel a booking that has not been picked up; releases its capacity."""
-    row = session.execute(
-        select(bookings)
-        .where(bookings.c.id == booking_id, _tenant_filter(principal, bookings.c.tenant_id))
-        .with_for_update()
-    ).mappings().first()
+    row = (
+        session.execute(
+            select(bookings)
+            .where(bookings.c.id == booking_id, _tenant_filter(principal, bookings.c.tenant_id))
+            .with_for_update()
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         raise NotFound(f"booking {booking_id} does not exist")
     if row["status"] == "CANCELLED":
@@ -294,11 +297,15 @@ def cancel_booking(session: Session, principal: Principal, booking_id: str, now:
     ).scalar_one()
     if wb != "BOOKED":
         raise Conflict(f"waybill {row['waybill_no']} is {wb}; only a BOOKED shipment can be cancelled")
-    holds = session.execute(
-        select(capacity_holds).where(
-            capacity_holds.c.booking_id == booking_id, capacity_holds.c.released_at.is_(None)
+    holds = (
+        session.execute(
+            select(capacity_holds).where(
+                capacity_holds.c.booking_id == booking_id, capacity_holds.c.released_at.is_(None)
+            )
         )
-    ).mappings().all()
+        .mappings()
+        .all()
+    )
     for h in holds:
         session.execute(
             update(departure_loads)
@@ -317,5 +324,7 @@ def cancel_booking(session: Session, principal: Principal, booking_id: str, now:
         .where(waybills.c.waybill_no == row["waybill_no"])
         .values(status="CANCELLED", updated_at=now)
     )
-    events.append(session, row["waybill_no"], kind="status", code="CANCELLED", event_time=now, recorded_time=now)
+    events.append(
+        session, row["waybill_no"], kind="status", code="CANCELLED", event_time=now, recorded_time=now
+    )
     return {"id": booking_id, "waybill_no": row["waybill_no"], "status": "CANCELLED"}

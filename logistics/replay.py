@@ -15,10 +15,14 @@ from logistics.tracking.derive import DEFAULT_RULES, TrackingRules, derive
 
 
 def replay_waybill(
-    session: Session, waybill_no: str, now: datetime, *, check_only: bool = False,
+    session: Session,
+    waybill_no: str,
+    now: datetime,
+    *,
+    check_only: bool = False,
     rules: TrackingRules = DEFAULT_RULES,
 ) -> dict[str, Any]:
-    """Compare what derivation from the stored readings gives with what is stored; correct it unless checking."""
+    """Compare a derivation from the stored readings with what is stored; correct it unless checking."""
     row = session.execute(select(waybills).where(waybills.c.waybill_no == waybill_no)).mappings().first()
     if row is None:
         return {"waybill_no": waybill_no, "same": False, "error": "no such waybill"}
@@ -42,7 +46,9 @@ def replay_waybill(
             seen.add((m.code, m.node_id))
             replayed.append((m.code, m.node_id, rfc3339(m.event_time), m.inferred))
     replayed.sort()
-    same = stored == replayed and (row["status"] == track.status or row["status"] in ("EXCEPTION", "CANCELLED"))
+    same = stored == replayed and (
+        row["status"] == track.status or row["status"] in ("EXCEPTION", "CANCELLED")
+    )
     report: dict[str, Any] = {
         "waybill_no": waybill_no,
         "same": same,

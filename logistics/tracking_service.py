@@ -90,7 +90,7 @@ def track_plan(row: Any) -> TrackPlan:
         waybill_no=row["waybill_no"],
         stops=stops,
         deliver_by=row["deliver_by"],
-        temperature=tuple(temperature) if temperature else None,  # type: ignore[arg-type]
+        temperature=(float(temperature[0]), float(temperature[1])) if temperature else None,
         customs_mode=row["customs_mode"],
     )
 
@@ -115,9 +115,15 @@ def reading_from_row(r: Any) -> Reading:
 
 
 def load_readings(session: Session, waybill_no: str) -> list[Reading]:
-    rows = session.execute(
-        select(readings).where(readings.c.waybill_no == waybill_no).order_by(readings.c.ts, readings.c.seq)
-    ).mappings().all()
+    rows = (
+        session.execute(
+            select(readings)
+            .where(readings.c.waybill_no == waybill_no)
+            .order_by(readings.c.ts, readings.c.seq)
+        )
+        .mappings()
+        .all()
+    )
     return [reading_from_row(r) for r in rows]
 
 
@@ -165,9 +171,11 @@ def refresh(
     `new_readings`: the readings just stored (continue the fold when they are all later than it);
     None: re-derive from every stored reading.
     """
-    row = session.execute(
-        select(waybills).where(waybills.c.waybill_no == waybill_no).with_for_update()
-    ).mappings().first()
+    row = (
+        session.execute(select(waybills).where(waybills.c.waybill_no == waybill_no).with_for_update())
+        .mappings()
+        .first()
+    )
     if row is None:
         return None
     plan = track_plan(row)
@@ -189,14 +197,18 @@ def refresh(
             )
 
     # Milestones: append new actual ones; supersede those a late reading has moved (append-only correction).
-    stored = session.execute(
-        select(waybill_events).where(
-            waybill_events.c.waybill_no == waybill_no,
-            waybill_events.c.kind == "milestone",
-            waybill_events.c.classifier == "ACT",
-            waybill_events.c.superseded_by.is_(None),
+    stored = (
+        session.execute(
+            select(waybill_events).where(
+                waybill_events.c.waybill_no == waybill_no,
+                waybill_events.c.kind == "milestone",
+                waybill_events.c.classifier == "ACT",
+                waybill_events.c.superseded_by.is_(None),
+            )
         )
-    ).mappings().all()
+        .mappings()
+        .all()
+    )
     stored_by_key = {(_milestone_key(r["code"], r["node_id"], "ACT")): r for r in stored}
     derived: dict[tuple[str, str, str], Milestone] = {}
     for m in track.milestones:
@@ -230,17 +242,30 @@ def refresh(
                 update(waybill_events).where(waybill_events.c.id == old["id"]).values(superseded_by=new_id)
             )
         changes.new_milestones.append(
-            {"code": m.code, "classifier": "ACT", "location": m.node_id, "time": rfc3339(m.event_time),
-             "inferred": m.inferred}
+            {
+                "code": m.code,
+                "classifier": "ACT",
+                "location": m.node_id,
+                "time": rfc3339(m.event_time),
+                "inferred": m.inferred,
+            }
         )
     for key, old in stored_by_key.items():
         if key not in derived:
             # A milestone the readings no longer support (e.g. a late reading showed a GPS jump): retract.
             events.append(
-                session, waybill_no, kind="note", code="RETRACTED", event_time=old["event_time"],
-                recorded_time=now, node_id=old["node_id"], detail={"retracted_event": old["id"], "code": old["code"]},
+                session,
+                waybill_no,
+                kind="note",
+                code="RETRACTED",
+                event_time=old["event_time"],
+                recorded_time=now,
+                node_id=old["node_id"],
+                detail={"retracted_event": old["id"], "code": old["code"]},
             )
-            session.execute(update(waybill_events).where(waybill_events.c.id == old["id"]).values(superseded_by=-1))
+            session.execute(
+                update(waybill_events).where(waybill_events.c.id == old["id"]).values(superseded_by=-1)
+            )
 
     # Status: forward only (a late reading never moves it back); people-set states are kept.
     status = row["status"]
@@ -272,10 +297,20 @@ def refresh(
             old = current_est.get(key)
             if old is not None and abs((utc(old["event_time"]) - m.event_time).total_seconds()) < 1800:
                 continue
-            events.append(session, waybill_no, kind="milestone", code=m.code, classifier="EST",
-                          node_id=m.node_id, event_time=m.event_time, recorded_time=now)
+            events.append(
+                session,
+                waybill_no,
+                kind="milestone",
+                code=m.code,
+                classifier="EST",
+                node_id=m.node_id,
+                event_time=m.event_time,
+                recorded_time=now,
+            )
             if old is not None:
-                session.execute(update(waybill_events).where(waybill_events.c.id == old["id"]).values(superseded_by=-2))
+                session.execute(
+                    update(waybill_events).where(waybill_events.c.id == old["id"]).values(superseded_by=-2)
+                )
 
     # Alarms: raised once, cleared when they end.
     alarms = [_alarm_json(a) for a in track.alarms]
@@ -284,40 +319,80 @@ def refresh(
         prev = before.get((a["kind"], a["raised_at"]))
         if prev is None:
             changes.alarms_raised.append(a)
-            events.append(session, waybill_no, kind="alarm", code=a["kind"].upper(),
-                          event_time=_dt(a["raised_at"]) or now, recorded_time=now, detail=a)
+            events.append(
+                session,
+                waybill_no,
+                kind="alarm",
+                code=a["kind"].upper(),
+                event_time=_dt(a["raised_at"]) or now,
+                recorded_time=now,
+                detail=a,
+            )
         elif a["cleared_at"] and not prev.get("cleared_at"):
             changes.alarms_cleared.append(a)
-            events.append(session, waybill_no, kind="alarm", code=a["kind"].upper() + "_CLEARED",
-                          event_time=_dt(a["cleared_at"]) or now, recorded_time=now, detail=a)
+            events.append(
+                session,
+                waybill_no,
+                kind="alarm",
+                code=a["kind"].upper() + "_CLEARED",
+                event_time=_dt(a["cleared_at"]) or now,
+                recorded_time=now,
+                detail=a,
+            )
     # Offline alarms are raised by the scheduler, keep them unless cleared there.
-    kept = [a for a in (row["alarms"] or []) if a["kind"] == "offline" and not any(
-        x["kind"] == "offline" and x["raised_at"] == a["raised_at"] for x in alarms)]
+    kept = [
+        a
+        for a in (row["alarms"] or [])
+        if a["kind"] == "offline"
+        and not any(x["kind"] == "offline" and x["raised_at"] == a["raised_at"] for x in alarms)
+    ]
     alarms = alarms + kept
 
     last = track.milestones[-1] if track.milestones else None
     last_json = (
-        {"code": last.code, "location": last.node_id, "time": rfc3339(last.event_time), "inferred": last.inferred}
+        {
+            "code": last.code,
+            "location": last.node_id,
+            "time": rfc3339(last.event_time),
+            "inferred": last.inferred,
+        }
         if last
         else row["last_milestone"]
     )
     position = (
-        {"lat": track.position.lat, "lon": track.position.lon, "at": rfc3339(track.position.ts),
-         "speed_kmh": track.position.speed_kmh, "temp_c": track.position.temp_c,
-         "battery_pct": track.position.battery_pct}
+        {
+            "lat": track.position.lat,
+            "lon": track.position.lon,
+            "at": rfc3339(track.position.ts),
+            "speed_kmh": track.position.speed_kmh,
+            "temp_c": track.position.temp_c,
+            "battery_pct": track.position.battery_pct,
+        }
         if track.position
         else row["position"]
     )
     session.execute(
         update(waybills)
         .where(waybills.c.waybill_no == waybill_no)
-        .values(status=status, eta=eta or row["eta"], position=position, last_milestone=last_json,
-                alarms=alarms, updated_at=now, track_state=state.to_json())
+        .values(
+            status=status,
+            eta=eta or row["eta"],
+            position=position,
+            last_milestone=last_json,
+            alarms=alarms,
+            updated_at=now,
+            track_state=state.to_json(),
+        )
     )
     if status == "DELIVERED":
         session.execute(
             update(tracker_attachments)
-            .where(and_(tracker_attachments.c.waybill_no == waybill_no, tracker_attachments.c.detached_at.is_(None)))
+            .where(
+                and_(
+                    tracker_attachments.c.waybill_no == waybill_no,
+                    tracker_attachments.c.detached_at.is_(None),
+                )
+            )
             .values(detached_at=now)
         )
     changes.message = {
@@ -346,9 +421,13 @@ def enqueue_webhooks(session: Session, changes: Changes, now: datetime) -> None:
         kinds.append(("waybill.alarm_cleared", {"waybill_no": changes.waybill_no, "alarm": a}))
     if not kinds:
         return
-    hooks = session.execute(
-        select(webhooks).where(webhooks.c.tenant_id == changes.tenant_id, webhooks.c.active.is_(True))
-    ).mappings().all()
+    hooks = (
+        session.execute(
+            select(webhooks).where(webhooks.c.tenant_id == changes.tenant_id, webhooks.c.active.is_(True))
+        )
+        .mappings()
+        .all()
+    )
     for hook in hooks:
         wanted = set(hook["events"] or [])
         for kind, data in kinds:
@@ -356,7 +435,11 @@ def enqueue_webhooks(session: Session, changes: Changes, now: datetime) -> None:
                 body = json.dumps({"event": kind, "data": data, "sent_at": rfc3339(now)}, sort_keys=True)
                 session.execute(
                     webhook_outbox.insert().values(
-                        webhook_id=hook["id"], event=kind, body=body, attempts=0, next_attempt_at=now,
+                        webhook_id=hook["id"],
+                        event=kind,
+                        body=body,
+                        attempts=0,
+                        next_attempt_at=now,
                         created_at=now,
                     )
                 )

@@ -36,24 +36,30 @@ def visible(principal: Principal) -> Any:
 
 
 def _row(session: Session, principal: Principal, waybill_no: str) -> Any:
-    row = session.execute(
-        select(waybills).where(waybills.c.waybill_no == waybill_no, visible(principal))
-    ).mappings().first()
+    row = (
+        session.execute(select(waybills).where(waybills.c.waybill_no == waybill_no, visible(principal)))
+        .mappings()
+        .first()
+    )
     if row is None:
         raise NotFound(f"waybill {waybill_no} does not exist")
     return row
 
 
 def milestones(session: Session, waybill_no: str) -> list[dict[str, Any]]:
-    rows = session.execute(
-        select(waybill_events)
-        .where(
-            waybill_events.c.waybill_no == waybill_no,
-            waybill_events.c.kind == "milestone",
-            waybill_events.c.superseded_by.is_(None),
+    rows = (
+        session.execute(
+            select(waybill_events)
+            .where(
+                waybill_events.c.waybill_no == waybill_no,
+                waybill_events.c.kind == "milestone",
+                waybill_events.c.superseded_by.is_(None),
+            )
+            .order_by(waybill_events.c.event_time, waybill_events.c.id)
         )
-        .order_by(waybill_events.c.event_time, waybill_events.c.id)
-    ).mappings().all()
+        .mappings()
+        .all()
+    )
     return [
         {
             "code": r["code"],
@@ -71,7 +77,10 @@ def trackers(session: Session, waybill_no: str) -> list[str]:
     return list(
         session.execute(
             select(tracker_attachments.c.device_id).where(
-                and_(tracker_attachments.c.waybill_no == waybill_no, tracker_attachments.c.detached_at.is_(None))
+                and_(
+                    tracker_attachments.c.waybill_no == waybill_no,
+                    tracker_attachments.c.detached_at.is_(None),
+                )
             )
         ).scalars()
     )
@@ -131,9 +140,13 @@ def list_waybills(
 ) -> dict[str, Any]:
     """Newest first, keyset-paginated by waybill number within creation time."""
     if status is not None and status not in STATUSES:
-        raise InvalidInput(f"unknown status {status}", errors=[{"field": "status", "message": f"one of {STATUSES}"}])
+        raise InvalidInput(
+            f"unknown status {status}", errors=[{"field": "status", "message": f"one of {STATUSES}"}]
+        )
     if not 1 <= limit <= 500:
-        raise InvalidInput("limit must be between 1 and 500", errors=[{"field": "limit", "message": "1..500"}])
+        raise InvalidInput(
+            "limit must be between 1 and 500", errors=[{"field": "limit", "message": "1..500"}]
+        )
     query = select(waybills).where(visible(principal))
     if status:
         query = query.where(waybills.c.status == status)

@@ -60,8 +60,9 @@ def deliver_due(session: Session, now: datetime, send: Send, limit: int = 50) ->
         attempts = row["attempts"] + 1
         if error is None:
             session.execute(
-                update(webhook_outbox).where(webhook_outbox.c.id == row["id"]).values(attempts=attempts,
-                                                                                      delivered_at=now)
+                update(webhook_outbox)
+                .where(webhook_outbox.c.id == row["id"])
+                .values(attempts=attempts, delivered_at=now)
             )
             counts["delivered"] += 1
         else:

@@ -94,11 +94,15 @@ class Keys:
                 if role in (Role.ADMIN, Role.DEVICE):
                     tenant_id = ensure_platform_tenant(s, self.clock.now())
                 else:
-                    tenant_id = str(create_tenant(s, f"{role.value} co", TenantKind(role.value), self.clock.now())["id"])
+                    tenant_id = str(
+                        create_tenant(s, f"{role.value} co", TenantKind(role.value), self.clock.now())["id"]
+                    )
             _, secret = issue_key(s, tenant_id, role, self.clock.now(), warehouses)
             return secret
 
-    def headers(self, role: Role, tenant_id: str | None = None, warehouses: list[str] | None = None) -> dict[str, str]:
+    def headers(
+        self, role: Role, tenant_id: str | None = None, warehouses: list[str] | None = None
+    ) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.key(role, tenant_id, warehouses)}"}
 
 

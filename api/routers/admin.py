@@ -9,10 +9,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from kernel.identity import Principal, Role, TenantKind, create_tenant, issue_key
-
 from api import idempotency
 from api.deps import ContainerDep, require
+from kernel.identity import Principal, Role, TenantKind, create_tenant, issue_key
 
 router = APIRouter(prefix="/v1", tags=["tenants and keys"])
 Admin = Annotated[Principal, Depends(require())]
@@ -41,7 +40,9 @@ def post_tenant(
         row = create_tenant(session, body.name, body.kind, container.clock.now())
         return 201, {"id": row["id"], "name": row["name"], "kind": row["kind"]}
 
-    return idempotency.run(container, principal, idempotency_key, "tenants", body.model_dump(mode="json"), create)
+    return idempotency.run(
+        container, principal, idempotency_key, "tenants", body.model_dump(mode="json"), create
+    )
 
 
 @router.post("/api-keys", status_code=201)
@@ -57,4 +58,6 @@ def post_api_key(
         )
         return 201, {"id": key_id, "key": secret, "tenant_id": body.tenant_id, "role": body.role.value}
 
-    return idempotency.run(container, principal, idempotency_key, "api-keys", body.model_dump(mode="json"), create)
+    return idempotency.run(
+        container, principal, idempotency_key, "api-keys", body.model_dump(mode="json"), create
+    )

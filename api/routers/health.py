@@ -7,9 +7,8 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from kernel.clock import rfc3339
-
 from api.deps import ContainerDep
+from kernel.clock import rfc3339
 
 router = APIRouter(tags=["operations"])
 

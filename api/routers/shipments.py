@@ -11,12 +11,11 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 from sqlalchemy.orm import Session
 
-from kernel.identity import Principal, Role
-from logistics import quoting
-
 from api import idempotency
 from api.deps import ContainerDep, require
 from api.runtime_state import network_state
+from kernel.identity import Principal, Role
+from logistics import quoting
 
 router = APIRouter(prefix="/v1", tags=["quotes and bookings"])
 Forwarder = Annotated[Principal, Depends(require(Role.FORWARDER))]
@@ -73,7 +72,7 @@ def post_quote(
     principal: Forwarder,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
-    """Plan a Pareto set of options (cost, arrival, CO2e) for cargo out of Yibin or anywhere on the network."""
+    """Plan a Pareto set of options over cost, arrival and CO2e between any two places of the network."""
     state = network_state(container)
     q = quoting.QuoteInput(
         origin=_place(body.origin),
@@ -96,7 +95,9 @@ def post_quote(
         finally:
             container.metrics.quote_seconds.observe(time.perf_counter() - started)
 
-    return idempotency.run(container, principal, idempotency_key, "quotes", body.model_dump(mode="json"), create)
+    return idempotency.run(
+        container, principal, idempotency_key, "quotes", body.model_dump(mode="json"), create
+    )
 
 
 @router.get("/quotes/{quote_id}")
@@ -124,11 +125,20 @@ def post_booking(
     def create(session: Session) -> tuple[int, dict[str, Any]]:
         now: datetime = container.clock.now()
         return 201, quoting.book(
-            session, state, principal, body.quote_id, body.option_id, body.shipper, body.consignee,
-            body.references, now,
+            session,
+            state,
+            principal,
+            body.quote_id,
+            body.option_id,
+            body.shipper,
+            body.consignee,
+            body.references,
+            now,
         )
 
-    return idempotency.run(container, principal, idempotency_key, "bookings", body.model_dump(mode="json"), create)
+    return idempotency.run(
+        container, principal, idempotency_key, "bookings", body.model_dump(mode="json"), create
+    )
 
 
 @router.post("/bookings/{booking_id}/cancel")

@@ -13,15 +13,14 @@ from pydantic import BaseModel, Field, HttpUrl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api import idempotency
+from api.deps import ContainerDep, CurrentPrincipal, require
+from api.stream import Broadcaster
 from kernel.identity import Principal, Role
 from kernel.ids import new_id
 from logistics import devices, events, waybills
 from logistics.tables import webhooks
 from logistics.waybills import require_visible
-
-from api import idempotency
-from api.deps import ContainerDep, CurrentPrincipal, require
-from api.stream import Broadcaster
 
 router = APIRouter(prefix="/v1", tags=["waybills and tracking"])
 Shipper = Annotated[Principal, Depends(require(Role.FORWARDER))]
@@ -42,10 +41,12 @@ WEBHOOK_EVENTS = ("waybill.status", "waybill.milestone", "waybill.alarm", "waybi
 
 class WebhookIn(BaseModel):
     url: HttpUrl
-    events: list[Literal["waybill.status", "waybill.milestone", "waybill.alarm", "waybill.alarm_cleared", "*"]] = (
-        Field(min_length=1)
+    events: list[
+        Literal["waybill.status", "waybill.milestone", "waybill.alarm", "waybill.alarm_cleared", "*"]
+    ] = Field(min_length=1)
+    secret: str = Field(
+        min_length=16, max_length=200, description="shared secret for the HMAC-SHA256 signature"
     )
-    secret: str = Field(min_length=16, max_length=200, description="shared secret for the HMAC-SHA256 signature")
 
 
 @router.get("/waybills")
@@ -60,8 +61,13 @@ def list_waybills(
 ) -> dict[str, Any]:
     with container.db.session() as session:
         return waybills.list_waybills(
-            session, principal, status=status, destination=destination, customs_mode=customs_mode,
-            limit=limit, cursor=cursor,
+            session,
+            principal,
+            status=status,
+            destination=destination,
+            customs_mode=customs_mode,
+            limit=limit,
+            cursor=cursor,
         )
 
 
@@ -99,7 +105,9 @@ def post_device(
             session, principal, body.device_id, body.kind, body.report_interval_s, container.clock.now()
         )
 
-    return idempotency.run(container, principal, idempotency_key, "devices", body.model_dump(mode="json"), create)
+    return idempotency.run(
+        container, principal, idempotency_key, "devices", body.model_dump(mode="json"), create
+    )
 
 
 @router.get("/devices/{device_id}")
@@ -109,7 +117,9 @@ def get_device(device_id: str, container: ContainerDep, principal: Shipper) -> d
 
 
 @router.post("/waybills/{waybill_no}/trackers", status_code=201)
-def attach_tracker(waybill_no: str, body: TrackerIn, container: ContainerDep, principal: Shipper) -> dict[str, Any]:
+def attach_tracker(
+    waybill_no: str, body: TrackerIn, container: ContainerDep, principal: Shipper
+) -> dict[str, Any]:
     with container.db.session() as session:
         return devices.attach(session, principal, waybill_no, body.device_id, container.clock.now())
 
@@ -133,20 +143,31 @@ def post_webhook(
         hook_id = new_id("wh")
         session.execute(
             webhooks.insert().values(
-                id=hook_id, tenant_id=principal.tenant_id, url=str(body.url), events=list(body.events),
-                secret=body.secret, created_at=container.clock.now(), active=True,
+                id=hook_id,
+                tenant_id=principal.tenant_id,
+                url=str(body.url),
+                events=list(body.events),
+                secret=body.secret,
+                created_at=container.clock.now(),
+                active=True,
             )
         )
         return 201, {"id": hook_id, "url": str(body.url), "events": list(body.events)}
 
-    return idempotency.run(container, principal, idempotency_key, "webhooks", body.model_dump(mode="json"), create)
+    return idempotency.run(
+        container, principal, idempotency_key, "webhooks", body.model_dump(mode="json"), create
+    )
 
 
 @router.get("/webhooks")
 def list_webhooks(container: ContainerDep, principal: CurrentPrincipal) -> dict[str, Any]:
     with container.db.session() as session:
         rows = session.execute(select(webhooks).where(webhooks.c.tenant_id == principal.tenant_id)).mappings()
-        return {"items": [{"id": r["id"], "url": r["url"], "events": r["events"], "active": r["active"]} for r in rows]}
+        return {
+            "items": [
+                {"id": r["id"], "url": r["url"], "events": r["events"], "active": r["active"]} for r in rows
+            ]
+        }
 
 
 @router.get("/stream")

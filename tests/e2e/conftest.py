@@ -37,7 +37,11 @@ class Server:
 
     def cli(self, *args: str) -> str:
         out = subprocess.run(
-            [sys.executable, "-m", "api.cli", *args], env=self.env, cwd=ROOT, capture_output=True, text=True,
+            [sys.executable, "-m", "api.cli", *args],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
             timeout=60,
         )
         assert out.returncode == 0, out.stderr
@@ -76,8 +80,12 @@ def start_server(tmp: Path, *, clock_speed: float, extra_env: dict[str, str] | N
     log = tmp / f"serve-{port}.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--migrate"], env=env, cwd=ROOT,
-            stdout=out, stderr=subprocess.STDOUT, text=True,
+            [sys.executable, "-m", "api.cli", "serve", "--migrate"],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -4,14 +4,19 @@ each, and drives them over MQTT along their itineraries on the service clock unt
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from tests.e2e.conftest import ROOT, Server, start_server, stop_server
 
@@ -89,6 +94,57 @@ def test_simulated_fleet_books_tracks_and_arrives(fast_server: Server, tmp_path:
     creds = json.loads((tmp_path / "sim-devices.json").read_text())["devices"]
     assert len(creds) == 2 and all(c["password"] and c["last_seq"] > 0 for c in creds.values())
 
+    # A second run picks the trackers up again (their waybills have arrived, not been delivered), carries on
+    # each device's seq, and SIGTERM stops it cleanly: every device's retained status ends `offline`.
+    statuses: dict[str, list[bytes]] = {d: [] for d in creds}
+    listener = _listen(server.mqtt_url, [f"xborder/v1/devices/{d}/status" for d in creds], statuses)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "simulate", "--api", server.base, "--key", key,
+         "--mqtt", server.mqtt_url, "--devices-file", str(tmp_path / "sim-devices.json"),
+         "--client-id-prefix", f"e2e-{tmp_path.name[-8:]}-"],
+        env=server.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not all(v[-1:] == [b"online"] for v in statuses.values()):
+            time.sleep(0.1)
+        assert all(v[-1:] == [b"online"] for v in statuses.values()), statuses
+        proc.send_signal(signal.SIGTERM)
+        out2, err2 = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err2[-3000:]
+    assert json.loads(out2.strip().splitlines()[-1])["reason"] == "stopped"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not all(v[-1:] == [b"offline"] for v in statuses.values()):
+        time.sleep(0.1)
+    listener.disconnect()
+    listener.loop_stop()
+    assert all(v[-1:] == [b"offline"] for v in statuses.values()), statuses
+    again = json.loads((tmp_path / "sim-devices.json").read_text())["devices"]
+    assert all(again[d]["last_seq"] > creds[d]["last_seq"] for d in creds)
+
+
+def _listen(url: str, topics: list[str], into: dict[str, list[bytes]]) -> mqtt.Client:
+    scheme, rest = url.split("://", 1)
+    host, port = rest.rsplit("@", 1)[-1].split(":")
+    proto = MQTTProtocolVersion.MQTTv311 if scheme == "mqtt311" else MQTTProtocolVersion.MQTTv5
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"e2e-status-{os.getpid()}", protocol=proto)
+
+    def on_message(_c: object, _u: object, m: mqtt.MQTTMessage) -> None:
+        parts = m.topic.split("/")
+        if parts[2] == "devices" and parts[3] in into:  # amqtt may hand over more than was subscribed
+            into[parts[3]].append(m.payload)
+
+    client.on_message = on_message
+    client.connect(host, int(port))
+    for t in topics:
+        client.subscribe(t, qos=1)
+    client.loop_start()
+    return client
+
 
 def _simulate(server: Server, key: str, devices: Path, waybill_no: str, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
@@ -106,7 +162,9 @@ def _dt(s: str) -> datetime:
 
 
 @pytest.mark.slow
-def test_faults_switched_on_give_the_same_milestones_as_a_clean_run(fast_server: Server, tmp_path: Path) -> None:  # noqa: E501
+def test_faults_switched_on_give_the_same_milestones_as_a_clean_run(
+    fast_server: Server, tmp_path: Path
+) -> None:  # noqa: E501
     """Two containers on the same train: one tracker clean, one with duplicates, out-of-order delivery, a
     six-hour gap uploaded newest-first, clock skew and rollover, GPS jumps, 0,0 fixes, a dying battery, door
     openings and shocks. Their actual milestones must match (times within three reporting intervals)."""

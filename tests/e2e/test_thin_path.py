@@ -1,4 +1,4 @@
-"""The thin path through the whole product: quote, book, attach a tracker, publish telemetry, see it arrive."""
+"""The thin path through the product: quote, book, attach a tracker, publish telemetry, see it arrive."""
 
 from __future__ import annotations
 
@@ -52,16 +52,25 @@ def test_quote_book_track_arrive(server: Server) -> None:
     fwd = {"Authorization": f"Bearer {server.key('forwarder')}"}
     http = httpx.Client(base_url=server.base, headers=fwd, timeout=30)
     ready = server.now() + timedelta(days=3)
-    r = http.post("/v1/quotes", json={
-        "origin": "CNYIB", "destination": "DEDUI", "ready_at": ready.isoformat(),
-        "cargo": {"weight_kg": 12000, "volume_m3": 60, "equipment": "40HC"}, "customs_mode": "9810",
-    })
+    r = http.post(
+        "/v1/quotes",
+        json={
+            "origin": "CNYIB",
+            "destination": "DEDUI",
+            "ready_at": ready.isoformat(),
+            "cargo": {"weight_kg": 12000, "volume_m3": 60, "equipment": "40HC"},
+            "customs_mode": "9810",
+        },
+    )
     assert r.status_code == 201, r.text
     quote = r.json()
     assert quote["options"], "a quote out of Yibin to Duisburg has options"
     option = min(quote["options"], key=lambda o: o["transit_hours"])
-    r = http.post("/v1/bookings", json={"quote_id": quote["id"], "option_id": option["id"]},
-                  headers={"Idempotency-Key": f"e2e-{quote['id']}"})
+    r = http.post(
+        "/v1/bookings",
+        json={"quote_id": quote["id"], "option_id": option["id"]},
+        headers={"Idempotency-Key": f"e2e-{quote['id']}"},
+    )
     assert r.status_code == 201, r.text
     waybill_no = r.json()["waybill_no"]
     device_id = f"e2e-{waybill_no}"
@@ -79,16 +88,25 @@ def test_quote_book_track_arrive(server: Server) -> None:
     sub.subscribe(f"xborder/v1/deadletter/{device_id}", qos=1)
     pub = _mqtt(server.mqtt_url, device_id, creds.get("username"), creds.get("password"))
     fixes = _positions(stops, timedelta(hours=3))
-    seq = 0
     deadline = time.monotonic() + 120
-    for t, lat, lon in fixes:
+    for seq, (t, lat, lon) in enumerate(fixes, start=1):
         while server.now() < t:  # publish each fix once the service clock has reached its time
             assert time.monotonic() < deadline, "service clock too slow for the journey"
             time.sleep(0.02)
-        seq += 1
-        info = pub.publish(f"xborder/v1/devices/{device_id}/telemetry",
-                           json.dumps({"seq": seq, "ts": t.isoformat().replace("+00:00", "Z"), "lat": lat,
-                                       "lon": lon, "speed_kmh": 50.0, "accuracy_m": 10}), qos=1)
+        info = pub.publish(
+            f"xborder/v1/devices/{device_id}/telemetry",
+            json.dumps(
+                {
+                    "seq": seq,
+                    "ts": t.isoformat().replace("+00:00", "Z"),
+                    "lat": lat,
+                    "lon": lon,
+                    "speed_kmh": 50.0,
+                    "accuracy_m": 10,
+                }
+            ),
+            qos=1,
+        )
         info.wait_for_publish(10)
     # Wait for the ingest to apply everything.
     final = None
@@ -98,7 +116,10 @@ def test_quote_book_track_arrive(server: Server) -> None:
             break
         time.sleep(0.3)
     assert final is not None
-    assert final["status"] in ("ARRIVED", "AT_WAREHOUSE", "DELIVERED"), (final["status"], server.log.read_text()[-3000:])
+    assert final["status"] in ("ARRIVED", "AT_WAREHOUSE", "DELIVERED"), (
+        final["status"],
+        server.log.read_text()[-3000:],
+    )
     actual = [m for m in final["milestones"] if m["classifier"] == "ACT"]
     codes = {m["code"] for m in actual}
     assert {"DEPA", "ARRI"} <= codes
@@ -123,8 +144,11 @@ def test_bad_input_over_mqtt_is_dead_lettered(server: Server) -> None:
     time.sleep(0.3)
     pub = _mqtt(server.mqtt_url, "e2e-bad-publisher")
     pub.publish("xborder/v1/devices/ghost-1/telemetry", b"{not json", qos=1).wait_for_publish(5)
-    pub.publish("xborder/v1/devices/ghost-2/telemetry",
-                json.dumps({"seq": 1, "ts": "2027-03-01T00:00:00Z", "lat": 1, "lon": 2}), qos=1).wait_for_publish(5)
+    pub.publish(
+        "xborder/v1/devices/ghost-2/telemetry",
+        json.dumps({"seq": 1, "ts": "2027-03-01T00:00:00Z", "lat": 1, "lon": 2}),
+        qos=1,
+    ).wait_for_publish(5)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and len(dead) < 2:
         time.sleep(0.1)

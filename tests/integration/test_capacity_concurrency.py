@@ -1,4 +1,4 @@
-"""The last slot on a departure goes to exactly one of many parallel bookings (PostgreSQL, several processes)."""
+"""The last slot on a departure goes to exactly one of many parallel bookings (PostgreSQL, processes)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import update
 
-from kernel.clock import FixedClock
 from kernel.db import Database, make_engine
 from kernel.errors import Conflict
 from kernel.identity import Principal, Role
@@ -21,8 +20,9 @@ pytestmark = pytest.mark.postgres
 NOW = datetime(2027, 3, 1, tzinfo=UTC)
 
 
-def _book(url: str, principal: Principal, quote_id: str, option_id: str, start: mp.synchronize.Event,
-          out: mp.Queue) -> None:  # type: ignore[type-arg]
+def _book(
+    url: str, principal: Principal, quote_id: str, option_id: str, start: mp.synchronize.Event, out: mp.Queue
+) -> None:  # type: ignore[type-arg]
     db = Database(make_engine(url, pool_size=1))
     state = NetworkState()
     state.timetable(NOW)
@@ -48,7 +48,7 @@ def test_parallel_bookings_of_the_last_slot_give_exactly_one_success(database: D
     with database.session() as s:
         quote = quoting.request_quote(s, state, principal, q, NOW)
     option = next(o for o in quote["options"] if any(leg["departure_id"] for leg in o["legs"]))
-    # Book once so every departure of the option has a load row, then shrink the main departure to one more slot.
+    # Book once so every departure of the option has a load row; then leave room for one more on the main one.
     with database.session() as s:
         quoting.book(s, state, principal, quote["id"], option["id"], {}, {}, [], NOW)
     main = max((leg for leg in option["legs"] if leg["departure_id"]), key=lambda leg: leg["distance_km"])
@@ -61,7 +61,10 @@ def test_parallel_bookings_of_the_last_slot_give_exactly_one_success(database: D
     ctx = mp.get_context("spawn")
     start = ctx.Event()
     out = ctx.Queue()
-    procs = [ctx.Process(target=_book, args=(url, principal, quote["id"], option["id"], start, out)) for _ in range(6)]
+    procs = [
+        ctx.Process(target=_book, args=(url, principal, quote["id"], option["id"], start, out))
+        for _ in range(6)
+    ]
     for p in procs:
         p.start()
     start.set()
@@ -72,7 +75,9 @@ def test_parallel_bookings_of_the_last_slot_give_exactly_one_success(database: D
     assert outcomes.count("ok") == 1, results
     assert outcomes.count("conflict") == 5, results
     with database.session() as s:
-        row = s.execute(
-            departure_loads.select().where(departure_loads.c.departure_id == main["departure_id"])
-        ).mappings().one()
+        row = (
+            s.execute(departure_loads.select().where(departure_loads.c.departure_id == main["departure_id"]))
+            .mappings()
+            .one()
+        )
     assert row["booked_teu"] == row["capacity_teu"]

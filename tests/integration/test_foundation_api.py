@@ -19,7 +19,9 @@ def test_missing_and_bad_keys_are_401_problems(client: TestClient) -> None:
     assert r.status_code == 401
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["status"] == 401
-    r = client.post("/v1/tenants", json={"name": "x", "kind": "seller"}, headers={"Authorization": "Bearer xb_nope_x"})
+    r = client.post(
+        "/v1/tenants", json={"name": "x", "kind": "seller"}, headers={"Authorization": "Bearer xb_nope_x"}
+    )
     assert r.status_code == 401
 
 

@@ -24,7 +24,6 @@ from kernel.clock import FixedClock
 from kernel.db import Database
 from kernel.identity import Role
 from logistics.tables import readings
-
 from tests.conftest import TEST_MQTT_URL, Keys
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,11 +52,24 @@ def _publisher(url: str, client_id: str) -> mqtt.Client:
 
 def _start_ingest(database_url: str, broker: str, ingest_id: str, prefix: str) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("XB_")}
-    env.update({"XB_DATABASE_URL": database_url, "XB_MQTT_URL": broker, "XB_MQTT_CLIENT_PREFIX": prefix,
-                "XB_LOG_LEVEL": "warning", "XB_CLOCK_START": "2027-03-10T00:00:00Z",
-                "XB_INGEST_SHARE_GROUP": f"g-{prefix}", "XB_MQTT_SESSION_EXPIRY_S": "300"})
-    return subprocess.Popen([sys.executable, "-m", "api.cli", "ingest", "--id", ingest_id], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env.update(
+        {
+            "XB_DATABASE_URL": database_url,
+            "XB_MQTT_URL": broker,
+            "XB_MQTT_CLIENT_PREFIX": prefix,
+            "XB_LOG_LEVEL": "warning",
+            "XB_CLOCK_START": "2027-03-10T00:00:00Z",
+            "XB_INGEST_SHARE_GROUP": f"g-{prefix}",
+            "XB_MQTT_SESSION_EXPIRY_S": "300",
+        }
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "ingest", "--id", ingest_id],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _wait_online(url: str, ingest_id: str, timeout: float = 60) -> None:
@@ -77,26 +89,44 @@ def _wait_online(url: str, ingest_id: str, timeout: float = 60) -> None:
 
 def _count(db: Database, devices: list[str]) -> int:
     with db.session() as s:
-        return int(s.execute(select(func.count()).select_from(readings).where(readings.c.device_id.in_(devices)))
-                   .scalar_one())
+        return int(
+            s.execute(
+                select(func.count()).select_from(readings).where(readings.c.device_id.in_(devices))
+            ).scalar_one()
+        )
 
 
 def _shipments(client: TestClient, keys: Keys, n: int, tag: str) -> tuple[list[str], list[str], dict]:
     h = keys.headers(Role.FORWARDER)
-    r = client.post("/v1/quotes", headers=h, json={
-        "origin": "CNYIB", "destination": "PLLOD", "ready_at": "2027-03-01T06:00:00Z",
-        "cargo": {"weight_kg": 500, "volume_m3": 2, "equipment": "LCL"}, "customs_mode": "9810"})
+    r = client.post(
+        "/v1/quotes",
+        headers=h,
+        json={
+            "origin": "CNYIB",
+            "destination": "PLLOD",
+            "ready_at": "2027-03-01T06:00:00Z",
+            "cargo": {"weight_kg": 500, "volume_m3": 2, "equipment": "LCL"},
+            "customs_mode": "9810",
+        },
+    )
     assert r.status_code == 201, r.text
     quote = r.json()
     devices, waybills = [], []
     stops: dict = {}
     for i in range(n):
-        b = client.post("/v1/bookings", headers=h, json={"quote_id": quote["id"], "option_id": quote["options"][0]["id"]})
+        b = client.post(
+            "/v1/bookings", headers=h, json={"quote_id": quote["id"], "option_id": quote["options"][0]["id"]}
+        )
         assert b.status_code == 201, b.text
         no = b.json()["waybill_no"]
         dev = f"{tag}-{i}-{no}"
-        assert client.post("/v1/devices", headers=h, json={"device_id": dev, "kind": "container"}).status_code == 201
-        assert client.post(f"/v1/waybills/{no}/trackers", headers=h, json={"device_id": dev}).status_code == 201
+        assert (
+            client.post("/v1/devices", headers=h, json={"device_id": dev, "kind": "container"}).status_code
+            == 201
+        )
+        assert (
+            client.post(f"/v1/waybills/{no}/trackers", headers=h, json={"device_id": dev}).status_code == 201
+        )
         devices.append(dev)
         waybills.append(no)
         stops = client.get(f"/v1/waybills/{no}", headers=h).json()["itinerary"]["stops"]
@@ -106,12 +136,17 @@ def _shipments(client: TestClient, keys: Keys, n: int, tag: str) -> tuple[list[s
 def _burst(pub: mqtt.Client, devices: list[str], per_device: int, origin: dict) -> None:
     from datetime import datetime
 
-    t0 = datetime.fromisoformat(origin["planned_departure"].replace("Z", "+00:00")) - timedelta(hours=per_device)
+    t0 = datetime.fromisoformat(origin["planned_departure"].replace("Z", "+00:00")) - timedelta(
+        hours=per_device
+    )
     for k in range(per_device):
         for dev in devices:
             ts = (t0 + timedelta(minutes=30 * k)).isoformat().replace("+00:00", "Z")
-            pub.publish(f"xborder/v1/devices/{dev}/telemetry",
-                        json.dumps({"seq": k + 1, "ts": ts, "lat": origin["lat"], "lon": origin["lon"]}), qos=1)
+            pub.publish(
+                f"xborder/v1/devices/{dev}/telemetry",
+                json.dumps({"seq": k + 1, "ts": ts, "lat": origin["lat"], "lon": origin["lon"]}),
+                qos=1,
+            )
 
 
 def test_ingest_killed_mid_burst_loses_nothing_and_duplicates_nothing(
@@ -139,8 +174,13 @@ def test_ingest_killed_mid_burst_loses_nothing_and_duplicates_nothing(
             time.sleep(0.2)
         assert _count(database, devices) == total
         with database.session() as s:
-            per_dev = dict(s.execute(select(readings.c.device_id, func.count()).where(readings.c.device_id.in_(devices))
-                                     .group_by(readings.c.device_id)).all())
+            per_dev = dict(
+                s.execute(
+                    select(readings.c.device_id, func.count())
+                    .where(readings.c.device_id.in_(devices))
+                    .group_by(readings.c.device_id)
+                ).all()
+            )
         assert all(per_dev[d] == per_device for d in devices)
     finally:
         ingest.terminate()
@@ -149,7 +189,10 @@ def test_ingest_killed_mid_burst_loses_nothing_and_duplicates_nothing(
         pub.loop_stop()
 
 
-@pytest.mark.skipif(not (TEST_MQTT_URL or "").startswith("mqtt://"), reason="shared subscriptions need an MQTT 5 broker (XB_TEST_MQTT_URL=mqtt://...)")
+@pytest.mark.skipif(
+    not (TEST_MQTT_URL or "").startswith("mqtt://"),
+    reason="shared subscriptions need an MQTT 5 broker (XB_TEST_MQTT_URL=mqtt://...)",
+)
 def test_several_ingest_processes_share_the_load_and_agree_with_replay(
     client: TestClient, keys: Keys, database: Database, database_url: str, broker_url: str
 ) -> None:

@@ -12,7 +12,6 @@ from kernel.identity import Role
 from kernel.mqtt import Message
 from logistics.ingest import process_batch
 from logistics.tables import departure_loads
-
 from tests.conftest import Keys
 
 QUOTE = {
@@ -32,7 +31,9 @@ def _quote(client: TestClient, headers: dict[str, str], **overrides: object) -> 
 
 def _book(client: TestClient, headers: dict[str, str], quote: dict, option: dict | None = None) -> dict:
     option = option or quote["options"][0]
-    r = client.post("/v1/bookings", json={"quote_id": quote["id"], "option_id": option["id"]}, headers=headers)
+    r = client.post(
+        "/v1/bookings", json={"quote_id": quote["id"], "option_id": option["id"]}, headers=headers
+    )
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -85,8 +86,9 @@ def test_booking_unknown_quote_is_404_and_other_tenants_see_nothing(client: Test
     other = keys.headers(Role.FORWARDER)
     assert client.get(f"/v1/waybills/{booking['waybill_no']}", headers=other).status_code == 404
     assert client.get(f"/v1/quotes/{quote['id']}", headers=other).status_code == 404
-    r = client.post("/v1/bookings", json={"quote_id": quote["id"], "option_id": quote["options"][0]["id"]},
-                    headers=other)
+    r = client.post(
+        "/v1/bookings", json={"quote_id": quote["id"], "option_id": quote["options"][0]["id"]}, headers=other
+    )
     assert r.status_code == 404
 
 
@@ -140,7 +142,9 @@ def test_ingest_moves_the_waybill_and_dead_letters_bad_input(
     booking = _book(client, h, quote)
     no = booking["waybill_no"]
     dev = f"dev-{no}"
-    assert client.post("/v1/devices", json={"device_id": dev, "kind": "container"}, headers=h).status_code == 201
+    assert (
+        client.post("/v1/devices", json={"device_id": dev, "kind": "container"}, headers=h).status_code == 201
+    )
     assert client.post(f"/v1/waybills/{no}/trackers", json={"device_id": dev}, headers=h).status_code == 201
     stops = client.get(f"/v1/waybills/{no}", headers=h).json()["itinerary"]["stops"]
     origin, nxt = stops[0], stops[1]
@@ -153,15 +157,31 @@ def test_ingest_moves_the_waybill_and_dead_letters_bad_input(
     topic = f"xborder/v1/devices/{dev}/telemetry"
     iso = lambda t: t.isoformat().replace("+00:00", "Z")  # noqa: E731
     msgs = [
-        Message(topic, json.dumps(_reading(1, iso(t_dep - timedelta(hours=1)), origin["lat"], origin["lon"])).encode(), 1),
-        Message(topic, json.dumps([
-            _reading(3, iso(t_arr), nxt["lat"], nxt["lon"]),
-            _reading(2, iso(t_dep + (t_arr - t_dep) / 2), (origin["lat"] + nxt["lat"]) / 2,
-                     (origin["lon"] + nxt["lon"]) / 2),
-        ]).encode(), 1),
+        Message(
+            topic,
+            json.dumps(_reading(1, iso(t_dep - timedelta(hours=1)), origin["lat"], origin["lon"])).encode(),
+            1,
+        ),
+        Message(
+            topic,
+            json.dumps(
+                [
+                    _reading(3, iso(t_arr), nxt["lat"], nxt["lon"]),
+                    _reading(
+                        2,
+                        iso(t_dep + (t_arr - t_dep) / 2),
+                        (origin["lat"] + nxt["lat"]) / 2,
+                        (origin["lon"] + nxt["lon"]) / 2,
+                    ),
+                ]
+            ).encode(),
+            1,
+        ),
         Message(topic, json.dumps(_reading(3, iso(t_arr), nxt["lat"], nxt["lon"])).encode(), 1),  # duplicate
         Message(topic, b"{broken", 1),
-        Message("xborder/v1/devices/nobody/telemetry", json.dumps(_reading(1, iso(t_arr), 1.0, 1.0)).encode(), 1),
+        Message(
+            "xborder/v1/devices/nobody/telemetry", json.dumps(_reading(1, iso(t_arr), 1.0, 1.0)).encode(), 1
+        ),
     ]
     with container.db.session() as s:
         result = process_batch(s, msgs, clock.now())
@@ -184,7 +204,9 @@ def test_ingest_moves_the_waybill_and_dead_letters_bad_input(
     assert [e["id"] for e in after] == [e["id"] for e in before]
 
 
-def test_live_ingest_in_any_order_equals_replay(client: TestClient, keys: Keys, container, clock: FixedClock) -> None:  # type: ignore[no-untyped-def]
+def test_live_ingest_in_any_order_equals_replay(
+    client: TestClient, keys: Keys, container, clock: FixedClock
+) -> None:  # type: ignore[no-untyped-def]
     """Readings delivered in small shuffled batches (the incremental path and its fallbacks) give what a
     re-derivation from all stored readings gives."""
     import random
@@ -205,10 +227,19 @@ def test_live_ingest_in_any_order_equals_replay(client: TestClient, keys: Keys, 
         t1 = datetime.fromisoformat(b["planned_arrival"].replace("Z", "+00:00"))
         for i in range(6):
             f = i / 6
-            fixes.append((t0 + (t1 - t0) * f, a["lat"] + f * (b["lat"] - a["lat"]), a["lon"] + f * (b["lon"] - a["lon"])))
+            fixes.append(
+                (
+                    t0 + (t1 - t0) * f,
+                    a["lat"] + f * (b["lat"] - a["lat"]),
+                    a["lon"] + f * (b["lon"] - a["lon"]),
+                )
+            )
         fixes.append((t1, b["lat"], b["lon"]))
     clock.set(fixes[-1][0] + timedelta(hours=1))
-    readings = [_reading(i + 1, t.isoformat().replace("+00:00", "Z"), lat, lon) for i, (t, lat, lon) in enumerate(fixes)]
+    readings = [
+        _reading(i + 1, t.isoformat().replace("+00:00", "Z"), lat, lon)
+        for i, (t, lat, lon) in enumerate(fixes)
+    ]
     rng = random.Random(7)
     # mostly in order (the live path), with a late block and duplicates mixed in
     late = readings[5:9]
@@ -216,7 +247,9 @@ def test_live_ingest_in_any_order_equals_replay(client: TestClient, keys: Keys, 
     topic = f"xborder/v1/devices/{dev}/telemetry"
     for i in range(0, len(stream), 3):
         with container.db.session() as s:
-            process_batch(s, [Message(topic, json.dumps(r).encode(), 1) for r in stream[i : i + 3]], clock.now())
+            process_batch(
+                s, [Message(topic, json.dumps(r).encode(), 1) for r in stream[i : i + 3]], clock.now()
+            )
     with container.db.session() as s:
         report = replay_waybill(s, no, clock.now(), check_only=True)
     assert report["same"], report
