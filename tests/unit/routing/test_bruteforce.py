@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from routing.disruptions import Delay, Suspend, Window, apply
 from routing.network import load_network
 from routing.planner import Cargo, QuoteRequest, earliest_arrival, pareto_front
 from routing.timetable import expand
@@ -48,23 +49,42 @@ def scenarios(draw: st.DrawFn) -> tuple[dict, int, int, bool, float | None, int,
     deliver_days = draw(st.one_of(st.none(), st.floats(2.0, 20.0)))
     ready_hours = draw(st.integers(0, 7 * 24))
     full = draw(st.lists(st.integers(0, 10_000), max_size=6))
-    return data, origin, dest, dg, deliver_days, ready_hours, full
+    cargo = draw(
+        st.sampled_from([Cargo(8000, 50, "40HC"), Cargo(9000, 20, "20GP"), Cargo(2000, 10.0, "LCL")])
+    )
+    cargo = Cargo(cargo.weight_kg, cargo.volume_m3, cargo.equipment, dangerous_goods=dg)
+    # disruptions: suspended departures, and delays that let a later train overtake an earlier one
+    suspended = draw(st.lists(st.integers(0, 10_000), max_size=3))
+    delays = draw(st.lists(st.tuples(st.integers(0, 10_000), st.integers(1, 120)), max_size=3))
+    return data, origin, dest, cargo, deliver_days, ready_hours, full, suspended, delays
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
-def test_front_equals_brute_force(case: tuple[dict, int, int, bool, float | None, int, list[int]]) -> None:
-    data, origin, dest, dg, deliver_days, ready_hours, full = case
+def test_front_equals_brute_force(case: tuple) -> None:  # type: ignore[type-arg]
+    data, origin, dest, cargo, deliver_days, ready_hours, full, suspended, delays = case
     network = load_network(data)
     timetable = expand(network, T0, 3)
+    deps = timetable.departures
+    if deps:
+        disruptions = [Suspend("test", departure_id=deps[k % len(deps)].id) for k in suspended]
+        disruptions += [
+            Delay(
+                h,
+                "test",
+                service_id=deps[k % len(deps)].service_id,
+                window=Window(
+                    deps[k % len(deps)].departure, deps[k % len(deps)].departure + timedelta(minutes=1)
+                ),
+            )
+            for k, h in delays
+        ]
+        timetable = apply(network, timetable, disruptions)
     ready = T0 + timedelta(hours=ready_hours)
     deliver_by = ready + timedelta(days=deliver_days) if deliver_days is not None else None
-    deps = timetable.departures
-    # some departures already full: the cargo (2 TEU) does not fit in 1 TEU
-    capacity_left = {deps[k % len(deps)].id: 1.0 for k in full} if deps else {}
-    request = QuoteRequest(
-        f"N{origin}", f"N{dest}", ready, deliver_by, Cargo(8000, 50, "40HC", dangerous_goods=dg), "9710"
-    )
+    # some departures nearly full: 0.4 TEU takes no 40HC (2 TEU) nor 20GP (1 TEU), but 10 m3 LCL (0.3 TEU)
+    capacity_left = {deps[k % len(deps)].id: 0.4 for k in full} if deps else {}
+    request = QuoteRequest(f"N{origin}", f"N{dest}", ready, deliver_by, cargo, "9710")
     expected = brute_force(network, timetable, request, capacity_left)
     got = pareto_front(network, timetable, request, capacity_left)
     assert {(o.arrival(), o.cost, o.co2e_kg) for o in got} == expected
