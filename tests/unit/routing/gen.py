@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from routing.network import Network, default_planning
-from routing.planner import QuoteRequest, carries, fits, leg_charge
+from routing.planner import (
+    SNAP_CANDIDATES,
+    SNAP_WITHIN_KM,
+    QuoteRequest,
+    carries,
+    fits,
+    leg_charge,
+    road_service,
+)
 from routing.timetable import Timetable
 
 MODE_SPEED = {"rail": 30.0, "sea": 25.0, "river": 12.0, "road": 50.0}
@@ -82,8 +91,20 @@ def brute_force(
     """Enumerate every simple itinerary and every departure choice; return the Pareto front's criteria."""
     cargo = request.cargo
     planning = network.planning
-    src = network.resolve(request.origin).id  # type: ignore[arg-type]
-    dst = network.resolve(request.destination).id  # type: ignore[arg-type]
+    services = list(network.services.values())
+    # coordinates: the nearest terminals, each with a truck leg (the same rule as the planner's)
+    if isinstance(request.origin, tuple):
+        src = "@origin"
+        for node, km in network.nearest(*request.origin, SNAP_CANDIDATES, SNAP_WITHIN_KM):
+            services.append(replace(road_service(network, "o", node.id, km, "pre"), origin=src))
+    else:
+        src = network.resolve(request.origin).id
+    if isinstance(request.destination, tuple):
+        dst = "@destination"
+        for node, km in network.nearest(*request.destination, SNAP_CANDIDATES, SNAP_WITHIN_KM):
+            services.append(replace(road_service(network, node.id, "d", km, "on"), destination=dst))
+    else:
+        dst = network.resolve(request.destination).id
     start = request.ready_at + timedelta(seconds=round(planning.customs_hours[request.customs_mode] * 3600))
     found: list[tuple[datetime, Decimal, float]] = []
     by_service: dict[str, list[Any]] = {}
@@ -93,10 +114,10 @@ def brute_force(
     def dfs(
         node: str, ready: datetime, visited: frozenset[str], legs: int, cost: Decimal, co2: float
     ) -> None:
-        for svc in network.services.values():
+        for svc in services:
             if svc.origin != node or svc.destination in visited or carries(svc, cargo) is not None:
                 continue
-            charge = leg_charge(network, svc, cargo, legs > 0)
+            charge = leg_charge(network, svc, cargo, legs > 0 and not node.startswith("@"))
             if svc.on_demand:
                 choices = [(ready, ready + timedelta(seconds=round(svc.transit_hours * 3600)))]
             else:
@@ -113,6 +134,8 @@ def brute_force(
                     found.append((arr, c, e))
                 else:
                     hin = timedelta(seconds=round(planning.handling_in(svc.destination, svc.mode) * 3600))
+                    if svc.destination.startswith("@"):
+                        continue
                     dfs(svc.destination, arr + hin, visited | {svc.destination}, legs + 1, c, e)
 
     dfs(src, start, frozenset({src}), 0, Decimal("0.00"), 0.0)

@@ -56,7 +56,15 @@ def scenarios(draw: st.DrawFn) -> tuple[dict, int, int, bool, float | None, int,
     # disruptions: suspended departures, and delays that let a later train overtake an earlier one
     suspended = draw(st.lists(st.integers(0, 10_000), max_size=3))
     delays = draw(st.lists(st.tuples(st.integers(0, 10_000), st.integers(1, 120)), max_size=3))
-    return data, origin, dest, cargo, deliver_days, ready_hours, full, suspended, delays
+    # sometimes an address (lat, lon) instead of a node: the nearest terminals plus a truck leg
+    where = draw(st.sampled_from(["nodes", "nodes", "from_point", "to_point", "both_points"]))
+    o: str | tuple[float, float] = f"N{origin}"
+    d: str | tuple[float, float] = f"N{dest}"
+    if where in ("from_point", "both_points"):
+        o = (coords[origin][0] + 0.05, coords[origin][1] - 0.04)
+    if where in ("to_point", "both_points"):
+        d = (coords[dest][0] - 0.03, coords[dest][1] + 0.05)
+    return data, o, d, cargo, deliver_days, ready_hours, full, suspended, delays
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -84,7 +92,7 @@ def test_front_equals_brute_force(case: tuple) -> None:  # type: ignore[type-arg
     deliver_by = ready + timedelta(days=deliver_days) if deliver_days is not None else None
     # some departures nearly full: 0.4 TEU takes no 40HC (2 TEU) nor 20GP (1 TEU), but 10 m3 LCL (0.3 TEU)
     capacity_left = {deps[k % len(deps)].id: 0.4 for k in full} if deps else {}
-    request = QuoteRequest(f"N{origin}", f"N{dest}", ready, deliver_by, cargo, "9710")
+    request = QuoteRequest(origin, dest, ready, deliver_by, cargo, "9710")
     expected = brute_force(network, timetable, request, capacity_left)
     got = pareto_front(network, timetable, request, capacity_left)
     assert {(o.arrival(), o.cost, o.co2e_kg) for o in got} == expected
