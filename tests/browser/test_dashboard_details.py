@@ -4,6 +4,7 @@ a stream that drops), plus accessibility and layout checks across the views."""
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -267,3 +268,31 @@ def test_text_contrast_meets_wcag_aa_in_light_and_dark(
     page.click("#quote-form button[type=submit]")
     page.locator("#options tbody tr").first.wait_for(timeout=30_000)
     assert page.evaluate(CONTRAST) == []
+
+
+def test_attach_a_new_tracker_shows_its_credentials_once_and_detach_removes_it(
+    page: Any, server: Server, shots: Path
+) -> None:
+    key = server.key("forwarder")
+    waybill = book_through_api(server, key)
+    device = "TRK-" + uuid.uuid4().hex[:8].upper()
+    sign_in(page, key)
+    page.goto(server.base + f"/#/waybills/{waybill['waybill_no']}")
+    page.fill("#t-device", device)
+    page.select_option("#t-kind", "reefer")
+    page.click("#tracker-form button[type=submit]")
+    creds = page.locator("#device-credentials .creds")
+    creds.wait_for()
+    assert device in creds.inner_text()
+    assert f"xborder/v1/devices/{device}/telemetry" in creds.inner_text()
+    page.locator("#trackers ul.trackers li", has_text=device).wait_for()
+    page.locator("#trackers").scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "waybill-trackers.png"))
+    with server.api(key) as api:
+        assert api.get(f"/v1/waybills/{waybill['waybill_no']}").json()["trackers"] == [device]
+        assert api.get(f"/v1/devices/{device}").json()["kind"] == "reefer"
+    page.get_by_role("button", name=f"Detach {device}").click()
+    page.locator("#trackers p.muted").wait_for()
+    assert page.locator("#device-credentials .creds").count() == 1  # still there to copy after the refresh
+    with server.api(key) as api:
+        assert api.get(f"/v1/waybills/{waybill['waybill_no']}").json()["trackers"] == []

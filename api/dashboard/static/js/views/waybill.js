@@ -3,7 +3,7 @@
 
 import * as api from "../api.js";
 import {
-  h, s, clear, statusPill, timeEl, fmtTime, fmtPosition, fmtDelta, fmtMoney, fmtNumber, hoursBetween, failure,
+  h, s, clear, problemBox, statusPill, timeEl, fmtTime, fmtPosition, fmtDelta, fmtMoney, fmtNumber, hoursBetween, failure,
   emptyRow, table,
 } from "../dom.js";
 
@@ -194,8 +194,60 @@ function summary(w) {
   return h("dl", { class: "facts" }, facts.map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v))));
 }
 
-export async function waybillView({ main, bus }, waybillNo) {
+const DEVICE_KINDS = ["container", "truck", "parcel", "pallet", "reefer"];
+
+/**
+ * Trackers on this shipment: detach, attach a registered device, or register a new one and attach it.
+ * The MQTT password of a new device is shown once, in `credsBox`, which survives live refreshes.
+ */
+function trackersCard(w, { me, credsBox, refresh }) {
+  const path = `/v1/waybills/${encodeURIComponent(w.waybill_no)}/trackers`;
+  const out = h("div", { "aria-live": "polite" });
+  const canManage = ["forwarder", "admin", "unknown"].includes(me.role);
+  const list = (w.trackers || []).length
+    ? h("ul", { class: "trackers" }, w.trackers.map((d) => h("li", {}, h("span", { class: "mono" }, d), " ",
+      canManage ? h("button", { class: "btn small", type: "button", "aria-label": `Detach ${d}`, onclick: async (e) => {
+        e.currentTarget.disabled = true;
+        try { await api.request("DELETE", `${path}/${encodeURIComponent(d)}`); await refresh(); } catch (err) { out.append(problemBox(err, { context: `while detaching ${d}` })); }
+      } }, "Detach") : null)))
+    : h("p", { class: "muted" }, "No tracker attached.");
+  if (!canManage) return h("div", { class: "card", id: "trackers" }, h("h2", {}, "Trackers"), list);
+
+  const device = h("input", { id: "t-device", name: "device_id", required: true, class: "mono", placeholder: "e.g. TRK-0042", autocomplete: "off" });
+  const kind = h("select", { id: "t-kind", name: "kind" }, DEVICE_KINDS.map((k) => h("option", { value: k }, k)));
+  const form = h("form", { class: "filters", id: "tracker-form" },
+    h("label", { for: "t-device" }, "Device"), device,
+    h("label", { for: "t-kind" }, "Kind (if new)"), kind,
+    h("button", { class: "btn primary", type: "submit" }, "Attach"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const id = device.value.trim();
+    if (!id) { device.focus(); return; }
+    clear(out);
+    try {
+      try {
+        await api.post(path, { device_id: id });
+      } catch (err) {
+        if (err.status !== 404 || !String(err.detail).includes(`device ${id}`)) throw err;
+        // Not registered yet: register it (credentials shown once), then attach.
+        const creds = await api.post("/v1/devices", { device_id: id, kind: kind.value }, { idempotencyKey: api.newIdempotencyKey() });
+        clear(credsBox).append(h("div", { class: "note creds", role: "status" },
+          h("strong", {}, `Device ${creds.device_id} registered. `), "Copy its MQTT password now; it is not shown again.",
+          h("dl", { class: "facts" }, [["Username", creds.username], ["Password", creds.password], ["Telemetry topic", creds.topic],
+            ["Status topic", creds.status_topic]].map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", { class: "mono" }, v ?? "—"))))));
+        await api.post(path, { device_id: id });
+      }
+      await refresh();
+    } catch (err) {
+      out.append(problemBox(err, { context: `while attaching ${id}` }));
+    }
+  });
+  return h("div", { class: "card", id: "trackers" }, h("h2", {}, "Trackers"), list, form, out);
+}
+
+export async function waybillView({ main, bus, me }, waybillNo) {
   const section = h("section", { class: "view", "aria-labelledby": "waybill-h" });
+  const credsBox = h("div", { id: "device-credentials" });
   main.append(section);
   let timer = null;
 
@@ -223,6 +275,8 @@ export async function waybillView({ main, bus }, waybillNo) {
         h("p", { class: "help" }, "Planned (PLN), estimated (EST) and actual (ACT) side by side; Δ is actual or estimate against plan."),
         timeline(w.milestones, stopNames)),
       h("div", { class: "card" }, h("h2", {}, "Alarms"), alarmsList(w.alarms)),
+      credsBox,
+      trackersCard(w, { me, credsBox, refresh: render }),
       h("div", { class: "card" }, h("h2", {}, "Legs"), legsTable(w.itinerary?.legs, stopNames)),
       h("div", { class: "card" }, h("h2", {}, "Event log"),
         ev.status === "fulfilled" ? eventsTable(api.items(ev.value)) : failure("The event log", ev.reason)));
