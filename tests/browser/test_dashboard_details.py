@@ -198,9 +198,20 @@ def test_every_control_has_a_label_and_the_views_fit_a_phone(page: Any, server: 
         shoot(page, shots, f"phone-{view}")
 
 
-def test_keyboard_g_then_a_letter_switches_views(page: Any, server: Server) -> None:
-    sign_in(page, server.key("admin"))
-    page.locator("main h1").first.wait_for()
+def test_keyboard_g_then_a_letter_switches_views_and_j_k_walk_the_rows(page: Any, server: Server) -> None:
+    key = server.key("forwarder")
+    first, second = book_through_api(server, key), book_through_api(server, key)
+    sign_in(page, key)
+    page.locator("#waybills tbody tr").nth(1).wait_for()
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    page.keyboard.press("k")
+    page.keyboard.press("j")
+    focused = page.evaluate("document.activeElement.textContent")
+    shown = page.locator("#waybills tbody tr td:first-child a").all_inner_texts()
+    assert focused == shown[1] and set(shown) == {first["waybill_no"], second["waybill_no"]}
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/#/waybills/{focused}")
     page.keyboard.press("g")
     page.keyboard.press("q")
     page.wait_for_url("**/#/quote")

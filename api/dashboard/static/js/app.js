@@ -194,7 +194,7 @@ async function start(me) {
 window.addEventListener("hashchange", route);
 document.getElementById("signout").addEventListener("click", () => { signOut(); toast("Signed out; the key was removed from this tab."); });
 
-// Keyboard: g then s/q/w jumps to a view; "/" focuses the first filter of the view.
+// Keyboard: g then s/q/w jumps to a view; "/" focuses the first filter of the view; j/k walk table rows.
 let pendingG = 0;
 document.addEventListener("keydown", (ev) => {
   const typing = ev.target.closest?.("input, textarea, select, [contenteditable]");
@@ -202,6 +202,15 @@ document.addEventListener("keydown", (ev) => {
   if (ev.key === "/") {
     const filter = main.querySelector("[data-filter]");
     if (filter) { ev.preventDefault(); filter.focus(); }
+  } else if (ev.key === "j" || ev.key === "k") {
+    // j / k move through the rows of the first linked table (Enter then opens the row's link)
+    const links = [...main.querySelectorAll("table.grid tbody tr td:first-child a")];
+    if (!links.length) return;
+    const at = links.indexOf(document.activeElement);
+    const next = at === -1 ? 0 : Math.max(0, Math.min(links.length - 1, at + (ev.key === "j" ? 1 : -1)));
+    ev.preventDefault();
+    links[next].focus();
+    links[next].closest("tr").scrollIntoView({ block: "nearest" });
   } else if (ev.key === "g") {
     pendingG = Date.now();
   } else if (Date.now() - pendingG < 1500) {
