@@ -605,6 +605,14 @@ def _build_services(
         problems.append(f"{where}: emission class {ecls!r} has no factor")
         return []
     basis = PUBLISHED if all(f.basis == PUBLISHED for f in provenance) else ESTIMATE
+    # The emission factor is reported with the leg's CO2e (PlannedLeg.basis), not with the service's figures.
+    provenance.append(
+        Figure(
+            "co2e_g_per_tkm",
+            ESTIMATE,
+            f"{planning.emission_g_per_tkm[ecls]:g} g/tkm ({ecls}): planner default, emission_factors.json",
+        )
+    )
     common: dict[str, Any] = dict(
         mode=mode,
         corridor=str(leg.get("corridor") or ""),
