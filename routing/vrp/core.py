@@ -69,9 +69,10 @@ class SearchPlan:
     """How to search.
 
     With several `first_solutions`, each builds a solution and improves it to a local optimum (greedy
-    descent, at most `portfolio_share / len(first_solutions)` of the time limit each); the metaheuristic then
-    starts from the best of them for the rest of the time. No single construction wins everywhere on VRPTW:
-    savings and cheapest-arc suit long horizons with many vehicles, insertion suits tight windows.
+    descent; together they get `portfolio_share` of the time limit, split evenly, what one leaves unused
+    going to the next); the metaheuristic then starts from the best of them for the rest of the time.
+    No single construction wins everywhere on VRPTW: savings and cheapest-arc suit long horizons with many
+    vehicles, insertion suits tight windows.
 
     `solution_limit` bounds each phase by work done instead of wall time, which makes a run reproducible
     (OR-Tools routing is single-threaded and deterministic but for the clock) as long as no phase runs into
@@ -86,7 +87,7 @@ class SearchPlan:
         "PATH_CHEAPEST_ARC",
     )
     metaheuristic: Metaheuristic = "GUIDED_LOCAL_SEARCH"
-    portfolio_share: float = 0.4
+    portfolio_share: float = 0.6
     guided_local_search_lambda: float | None = None
     solution_limit: int | None = None
     # Further RoutingSearchParameters in protobuf text format, e.g. "use_iterated_local_search: true".
@@ -130,8 +131,10 @@ def optimise(problem: RoutingProblem, time_limit_s: float, plan: SearchPlan = TU
         return built.plan(built.model.SolveWithParameters(params))
 
     best: tuple[int, list[list[int]]] | None = None
-    share = time_limit_s * plan.portfolio_share / len(plan.first_solutions)
-    for strategy in plan.first_solutions:
+    portfolio_end = time.monotonic() + time_limit_s * plan.portfolio_share
+    for i, strategy in enumerate(plan.first_solutions):
+        # Time a construction does not use (it reached its local optimum early) goes to the ones after it.
+        share = max((portfolio_end - time.monotonic()) / (len(plan.first_solutions) - i), 0.01)
         built = _Built(problem)
         solution = built.model.SolveWithParameters(_params(plan, strategy, "GREEDY_DESCENT", share))
         if solution is not None and (best is None or solution.ObjectiveValue() < best[0]):
