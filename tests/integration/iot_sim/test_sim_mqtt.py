@@ -33,7 +33,7 @@ def broker_url() -> Iterator[str]:
     try:
         yield broker.url
     finally:
-        broker.stop()
+        _stop(broker)
 
 
 class Listener:
@@ -160,3 +160,50 @@ def test_a_killed_simulator_leaves_offline_through_the_last_will(broker_url: str
             proc.stdout.close()
         listener.stop()
         clear_retained(broker_url, [status])
+
+
+def test_readings_published_while_the_broker_is_down_arrive_after_it_returns() -> None:
+    """Always on an embedded broker that the test stops and starts again on the same port."""
+    from kernel.broker import EmbeddedBroker, free_port
+
+    port = free_port()
+    broker = EmbeddedBroker(port=port).start()
+    url = broker.url
+    device = f"simit-reconnect-{uuid.uuid4().hex[:8]}"
+    fleet = MqttFleet(BrokerUrl.parse(url), keepalive=5)
+    try:
+        fleet.add(device, None, None)
+        deadline = time.monotonic() + 10
+        while fleet.connected() < 1 and time.monotonic() < deadline:
+            fleet.poll(0.05)
+        assert fleet.connected() == 1
+        _stop(broker)
+        deadline = time.monotonic() + 10
+        while fleet.connected() and time.monotonic() < deadline:
+            fleet.poll(0.05)
+        assert fleet.connected() == 0  # it noticed
+        for seq in range(1, 6):  # the tracker keeps measuring while it cannot reach the broker
+            fleet.publish(device, f"xborder/v1/devices/{device}/telemetry", json.dumps({"seq": seq}).encode())
+            fleet.poll(0.01)
+        broker = EmbeddedBroker(port=port).start()
+        listener = Listener(url, f"xborder/v1/devices/{device}/telemetry")
+        try:
+            deadline = time.monotonic() + 30
+            while (fleet.connected() < 1 or fleet.stats.unacked) and time.monotonic() < deadline:
+                fleet.poll(0.05)
+            assert fleet.connected() == 1 and fleet.stats.unacked == 0
+            assert listener.wait_for(lambda m: len(m) >= 5)
+            assert [json.loads(p)["seq"] for _, p, _ in listener.messages] == [1, 2, 3, 4, 5]
+        finally:
+            listener.stop()
+    finally:
+        fleet.close(timeout=2)
+        _stop(broker)
+
+
+def _stop(broker: object) -> None:
+    broker.stop()  # type: ignore[attr-defined]
+    # EmbeddedBroker.stop() leaves its event loop open (a ResourceWarning once the object is collected).
+    loop = getattr(broker, "_loop", None)
+    if loop is not None and not loop.is_closed() and not loop.is_running():
+        loop.close()
