@@ -34,4 +34,9 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Database | None
     settings.check_production()
     clock = clock or ScaledClock(settings.clock_speed, settings.clock_start)
     db = db or Database(make_engine(settings.database_url))
-    return Container(settings=settings, clock=clock, db=db, mqtt_url=settings.mqtt_url)
+    container = Container(settings=settings, clock=clock, db=db, mqtt_url=settings.mqtt_url)
+    from api.wiring import warehouse_jobs, wire_warehouse_ports  # the wiring needs the container type
+
+    wire_warehouse_ports(container)
+    container.extras["jobs"] = warehouse_jobs(container)
+    return container

@@ -1,27 +1,169 @@
-"""Cross-package wiring: what one package's events mean to another. Only the composition root knows both."""
+"""Cross-package wiring: what one package's events mean to another. Only the composition root knows both.
+
+- A shipment that reaches the node of an overseas warehouse makes that warehouse expect its receipt
+  (`warehouse.handlers.on_shipment_arrived`), in the same transaction as the arrival.
+- The warehouse side books transfers and returns to origin, reads live ETAs and asks for transit times
+  through ports (`warehouse.ports`); the adapters below serve them from `logistics` and `routing`.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.bootstrap import Container
+from api.runtime_state import network_state
+from kernel.identity import PLATFORM_TENANT_ID, Principal, Role, ensure_platform_tenant
+from logistics import quoting
 from logistics.ingest import Hook
+from logistics.tables import waybills
 from logistics.tracking_service import Changes
+from routing.errors import RoutingError
+from routing.planner import Cargo as RoutingCargo
+from routing.planner import QuoteRequest, plan
+from warehouse import handlers as warehouse_handlers
+from warehouse import tables as warehouse_tables
+from warehouse.ports import Cargo, TransitOption
+from warehouse.scheduled import REPLENISHMENT_EVERY_HOURS, REPLENISHMENT_JOB_ID, replenishment_job
+
+if TYPE_CHECKING:
+    from api.scheduler import Job
+
+PLATFORM = Principal(key_id="platform", tenant_id=PLATFORM_TENANT_ID, role=Role.ADMIN)
 
 
 def ingest_hooks(container: Container) -> list[Hook]:
-    hooks: list[Hook] = []
-    try:
-        from warehouse import inbound  # type: ignore[attr-defined]
-    except ImportError:  # the warehouse package has no inbound handler yet
-        return hooks
-    handler = getattr(inbound, "on_shipment_arrived", None)
-    if handler is None:
-        return hooks
-
     def shipment_arrived(session: Session, changes: Changes) -> None:
-        if changes.arrived_at_warehouse and changes.status_changed:
-            handler(session, changes.waybill_no, changes.arrived_at_warehouse, container.clock.now())
+        if not (changes.status_changed and changes.arrived_at_node):
+            return
+        codes = session.execute(
+            select(warehouse_tables.warehouses.c.code).where(
+                warehouse_tables.warehouses.c.node_id == changes.arrived_at_node
+            )
+        ).scalars()
+        for code in codes:
+            warehouse_handlers.on_shipment_arrived(session, changes.waybill_no, code, container.clock.now())
 
-    hooks.append(shipment_arrived)
-    return hooks
+    return [shipment_arrived]
+
+
+def equipment_for(cargo: Cargo) -> str:
+    volume = float(cargo.volume_m3)
+    if volume <= 15:
+        return "LCL"
+    if volume <= 28:
+        return "20GP"
+    return "40HC"
+
+
+class PlannerShipmentBooker:
+    """Books warehouse transfers and returns to origin as platform shipments through the route planner.
+
+    It joins the warehouse transaction (`session`), so a transfer and its booking commit or fail together.
+    """
+
+    def __init__(self, container: Container) -> None:
+        self.container = container
+
+    def book_transfer(
+        self,
+        from_node: str,
+        to_node: str,
+        cargo: Cargo,
+        ready_at: datetime,
+        reference: str,
+        *,
+        session: Session | None = None,
+    ) -> str:
+        if session is None:
+            with self.container.db.session() as own:
+                return self.book_transfer(from_node, to_node, cargo, ready_at, reference, session=own)
+        state = network_state(self.container)
+        now = self.container.clock.now()
+        q = quoting.QuoteInput(
+            origin=from_node,
+            destination=to_node,
+            ready_at=max(ready_at, now),
+            deliver_by=None,
+            weight_kg=max(1.0, float(cargo.weight_kg)),
+            volume_m3=max(0.01, float(cargo.volume_m3)),
+            equipment=equipment_for(cargo),
+            dangerous_goods=cargo.dangerous_goods,
+            temperature=None,
+            customs_mode="9810",
+            max_options=8,
+        )
+        ensure_platform_tenant(session, now)
+        quote = quoting.request_quote(session, state, PLATFORM, q, now)
+        cheapest = min(quote["options"], key=lambda o: Decimal(o["cost"]["amount"]))
+        booking = quoting.book(
+            session, state, PLATFORM, quote["id"], cheapest["id"], {"name": reference}, {}, [reference], now
+        )
+        return str(booking["waybill_no"])
+
+
+class WaybillEta:
+    def __init__(self, container: Container) -> None:
+        self.container = container
+
+    def eta(self, waybill_no: str, *, session: Session | None = None) -> datetime | None:
+        query = select(waybills.c.eta).where(waybills.c.waybill_no == waybill_no)
+        if session is not None:
+            value: datetime | None = session.execute(query).scalar()
+            return value
+        with self.container.db.session() as own:
+            found: datetime | None = own.execute(query).scalar()
+            return found
+
+
+class PlannerTransitTimes:
+    def __init__(self, container: Container) -> None:
+        self.container = container
+
+    def hours(self, from_node: str, to_node: str, ready_at: datetime) -> list[TransitOption]:
+        state = network_state(self.container)
+        request = QuoteRequest(
+            origin=from_node,
+            destination=to_node,
+            ready_at=ready_at,
+            deliver_by=None,
+            cargo=RoutingCargo(weight_kg=1000, volume_m3=5, equipment="LCL"),
+            customs_mode="9810",
+            max_options=8,
+        )
+        try:
+            options = plan(state.network, state.timetable(ready_at), request)
+        except RoutingError:
+            return []
+        return [
+            TransitOption(
+                corridor=" + ".join(dict.fromkeys(leg.corridor for leg in o.legs)),
+                hours=o.transit_hours,
+                cost=o.cost,
+                currency=o.currency,
+            )
+            for o in options
+        ]
+
+
+def wire_warehouse_ports(container: Container) -> None:
+    container.extras.setdefault("shipment_booker", PlannerShipmentBooker(container))
+    container.extras.setdefault("eta_lookup", WaybillEta(container))
+    container.extras.setdefault("transit_times", PlannerTransitTimes(container))
+
+
+def warehouse_jobs(container: Container) -> list[Job]:
+    """The replenishment suggestions, every few hours of service time."""
+    from api.scheduler import Job
+
+    transit = container.extras["transit_times"]
+
+    def run() -> object:
+        return replenishment_job(container.db, container.clock, transit)
+
+    speed = getattr(container.clock, "speed", 1.0)
+    return [Job(REPLENISHMENT_JOB_ID, max(5.0, REPLENISHMENT_EVERY_HOURS * 3600 / speed), run)]

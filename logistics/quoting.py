@@ -50,12 +50,20 @@ def _routing_error(exc: routing_errors.RoutingError) -> InvalidInput:
     return InvalidInput(exc.detail, errors=errors, constraint=type(exc).__name__, **extra)
 
 
-def capacity_left(session: Session, timetable: Timetable) -> dict[str, float]:
-    """TEU still free on every departure that has bookings (others are at full capacity)."""
+def capacity_left(session: Session, start: datetime) -> tuple[dict[str, float], dict[str, float]]:
+    """TEU and kg still free on every departure from `start` on that has bookings (others are empty)."""
     rows = session.execute(
-        select(departure_loads.c.departure_id, departure_loads.c.capacity_teu, departure_loads.c.booked_teu)
+        select(
+            departure_loads.c.departure_id,
+            departure_loads.c.capacity_teu,
+            departure_loads.c.booked_teu,
+            departure_loads.c.capacity_kg,
+            departure_loads.c.booked_kg,
+        ).where(departure_loads.c.departure >= start)
     ).all()
-    return {r.departure_id: max(0.0, r.capacity_teu - r.booked_teu) for r in rows}
+    teu = {r.departure_id: max(0.0, r.capacity_teu - r.booked_teu) for r in rows}
+    kg = {r.departure_id: max(0.0, r.capacity_kg - r.booked_kg) for r in rows}
+    return teu, kg
 
 
 def request_quote(
@@ -85,7 +93,8 @@ def request_quote(
         max_options=q.max_options,
     )
     try:
-        options = plan(state.network, timetable, request, capacity_left(session, timetable))
+        teu_left, kg_left = capacity_left(session, q.ready_at)
+        options = plan(state.network, timetable, request, teu_left, kg_left)
     except routing_errors.RoutingError as exc:
         raise _routing_error(exc) from exc
     if not options:

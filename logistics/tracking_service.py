@@ -59,7 +59,7 @@ class Changes:
     alarms_raised: list[dict[str, Any]] = field(default_factory=list)
     alarms_cleared: list[dict[str, Any]] = field(default_factory=list)
     message: dict[str, Any] = field(default_factory=dict)
-    arrived_at_warehouse: str | None = None
+    arrived_at_node: str | None = None  # set when the shipment reached its destination in this change
     quarantined: set[int] = field(default_factory=set)
 
 
@@ -275,8 +275,8 @@ def refresh(
             changes.status_changed = True
             status = track.status
             events.append(session, waybill_no, kind="status", code=status, event_time=now, recorded_time=now)
-            if status in ("AT_WAREHOUSE",) or (status == "ARRIVED" and plan.stops[-1].role == "warehouse"):
-                changes.arrived_at_warehouse = plan.stops[-1].node_id
+            if status in ("ARRIVED", "AT_WAREHOUSE"):
+                changes.arrived_at_node = plan.stops[-1].node_id
     changes.status = status
 
     # ETA and EST milestones.

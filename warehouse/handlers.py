@@ -453,7 +453,7 @@ def create_inbound(
         entry["qty"] += int(ln["qty"])
     inbound_id = new_id("asn")
     waybill = body.get("waybill_no")
-    expected_at = eta.eta(waybill) if waybill else None
+    expected_at = eta.eta(waybill, session=session) if waybill else None
     session.execute(
         t.inbound.insert().values(
             id=inbound_id,
@@ -1095,7 +1095,7 @@ def available_to_promise(
         when = (
             now
             if r.status == "ARRIVED"
-            else (eta.eta(r.waybill_no) if r.waybill_no else None) or r.expected_at
+            else (eta.eta(r.waybill_no, session=session) if r.waybill_no else None) or r.expected_at
         )
         if when is not None and when <= by:
             breakdown.append(
@@ -1125,7 +1125,8 @@ def available_to_promise(
         )
     ).all()
     for r2 in tr:
-        when = now if r2.status == "ARRIVED" else (eta.eta(r2.waybill_no) if r2.waybill_no else None)
+        live = eta.eta(r2.waybill_no, session=session) if r2.waybill_no else None
+        when = now if r2.status == "ARRIVED" else live
         if when is not None and when <= by:
             breakdown.append(
                 {
@@ -1224,6 +1225,7 @@ def create_transfer(
         _cargo(catalog, need, f"transfer {transfer_id}"),
         now,
         transfer_id,
+        session=session,
     )
     session.execute(
         t.transfers.insert().values(
@@ -1763,7 +1765,12 @@ def inspect_return(
         for w, qty_by_sku in sorted(origin.items()):
             node = _warehouse(session, w)["node_id"] or w
             waybill = booker.book_transfer(
-                node, ORIGIN_NODE, _cargo(catalog, qty_by_sku, f"return to origin {rma_id}"), now, rma_id
+                node,
+                ORIGIN_NODE,
+                _cargo(catalog, qty_by_sku, f"return to origin {rma_id}"),
+                now,
+                rma_id,
+                session=session,
             )
             session.execute(
                 update(t.return_dispositions)

@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
+from sqlalchemy.orm import Session
+
 from kernel.errors import Conflict
 from kernel.ids import document_number
 
@@ -34,17 +36,25 @@ class TransitOption:
 
 class ShipmentBooker(Protocol):
     def book_transfer(
-        self, from_node: str, to_node: str, cargo: Cargo, ready_at: datetime, reference: str
+        self,
+        from_node: str,
+        to_node: str,
+        cargo: Cargo,
+        ready_at: datetime,
+        reference: str,
+        *,
+        session: Session | None = None,
     ) -> str:
         """Book a shipment between two network nodes through the route planner; returns the waybill number.
 
-        Called inside the warehouse transaction; raising aborts the transfer (nothing is moved).
+        Called inside the warehouse transaction, which it joins through `session`; raising aborts the
+        transfer (nothing is moved, nothing is booked).
         """
         ...
 
 
 class EtaLookup(Protocol):
-    def eta(self, waybill_no: str) -> datetime | None:
+    def eta(self, waybill_no: str, *, session: Session | None = None) -> datetime | None:
         """The live ETA of a waybill from tracking, or None when unknown."""
         ...
 
@@ -59,13 +69,20 @@ class NoRoutePlanner:
     """The default booker until the composition root wires the route planner."""
 
     def book_transfer(
-        self, from_node: str, to_node: str, cargo: Cargo, ready_at: datetime, reference: str
+        self,
+        from_node: str,
+        to_node: str,
+        cargo: Cargo,
+        ready_at: datetime,
+        reference: str,
+        *,
+        session: Session | None = None,
     ) -> str:
         raise Conflict("no route planner wired: cannot book a shipment from the warehouse service")
 
 
 class NoEta:
-    def eta(self, waybill_no: str) -> datetime | None:
+    def eta(self, waybill_no: str, *, session: Session | None = None) -> datetime | None:
         return None
 
 
@@ -82,7 +99,14 @@ class FakeShipmentBooker:
     fail: bool = False
 
     def book_transfer(
-        self, from_node: str, to_node: str, cargo: Cargo, ready_at: datetime, reference: str
+        self,
+        from_node: str,
+        to_node: str,
+        cargo: Cargo,
+        ready_at: datetime,
+        reference: str,
+        *,
+        session: Session | None = None,
     ) -> str:
         if self.fail:
             raise Conflict("no capacity on any departure")
@@ -104,7 +128,7 @@ class FakeShipmentBooker:
 class FakeEtaLookup:
     etas: dict[str, datetime] = field(default_factory=dict)
 
-    def eta(self, waybill_no: str) -> datetime | None:
+    def eta(self, waybill_no: str, *, session: Session | None = None) -> datetime | None:
         return self.etas.get(waybill_no)
 
 

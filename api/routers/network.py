@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from api.bootstrap import Container
 from api.deps import ContainerDep, CurrentPrincipal
+from api.runtime_state import network_state
 from kernel.errors import InvalidInput, NotFound
-from routing.network import MODES, Network, Node, Service, load_reference_network
+from routing.network import MODES, Network, Node, Service
 from routing.planner import Option
-from routing.timetable import Departure, Timetable, expand
+from routing.timetable import Departure, Timetable
 
 router = APIRouter(prefix="/v1", tags=["network"])
 
@@ -22,35 +23,13 @@ _LOCK = threading.Lock()
 
 
 def network_of(container: Container) -> Network:
-    """The container's network (`extras["network"]`); loads the shipped reference network on first use."""
-    net = container.extras.get("network")
-    if net is None:
-        with _LOCK:
-            net = container.extras.get("network")
-            if net is None:
-                net = load_reference_network()
-                container.extras["network"] = net
-    assert isinstance(net, Network)
-    return net
+    """The process's network (one `NetworkState` per container, shared with quoting and booking)."""
+    return network_state(container).network
 
 
 def timetable_of(container: Container, covering: datetime | None = None) -> Timetable:
-    """The container's timetable (`extras["timetable"]`), expanded to cover `covering` (default: now).
-
-    Departure ids are anchored to a fixed epoch, so a re-expanded timetable keeps the ids of the old one.
-    """
-    at = (covering or container.clock.now()).astimezone(UTC)
-    tt = container.extras.get("timetable")
-    if isinstance(tt, Timetable) and tt.start <= at <= tt.end - timedelta(weeks=HORIZON_WEEKS // 2):
-        return tt
-    with _LOCK:
-        tt = container.extras.get("timetable")
-        if isinstance(tt, Timetable) and tt.start <= at <= tt.end - timedelta(weeks=HORIZON_WEEKS // 2):
-            return tt
-        start = (at - timedelta(days=7)).replace(hour=0, minute=0, second=0, microsecond=0)
-        tt = expand(network_of(container), start, HORIZON_WEEKS)
-        container.extras["timetable"] = tt
-        return tt
+    """The process's rolling timetable, covering `covering` (default: now)."""
+    return network_state(container).timetable((covering or container.clock.now()).astimezone(UTC))
 
 
 def node_json(n: Node) -> dict[str, Any]:
