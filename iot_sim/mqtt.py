@@ -11,6 +11,7 @@ the broker's connection limit; one CPU core publishes several thousand readings 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import selectors
 import time
@@ -110,6 +111,8 @@ class MqttFleet:
         self._links: dict[str, _Link] = {}
         self._monotonic = monotonic
         self._last_misc = 0.0
+        self._selector = selectors.DefaultSelector()
+        self._registered: dict[str, tuple[Any, int]] = {}  # device -> (socket, events) in the selector
 
     # -- port
     def add(self, device_id: str, username: str | None, password: str | None) -> None:
@@ -160,22 +163,16 @@ class MqttFleet:
         """Connect what is due, move bytes for up to `timeout` seconds, keep sessions alive."""
         now = self._monotonic()
         self._connect_due(now)
-        with selectors.DefaultSelector() as sel:
-            for link in self._links.values():
-                sock = link.client.socket()
-                if sock is None:
-                    continue
-                events = selectors.EVENT_READ | (selectors.EVENT_WRITE if link.client.want_write() else 0)
-                sel.register(sock, events, link)
-            if not sel.get_map():
-                time.sleep(max(0.0, timeout))
-            else:
-                for key, mask in sel.select(max(0.0, timeout)):
-                    link = key.data
-                    if mask & selectors.EVENT_READ:
-                        link.client.loop_read()
-                    if mask & selectors.EVENT_WRITE and link.client.socket() is not None:
-                        link.client.loop_write()
+        self._sync_selector()
+        if not self._registered:
+            time.sleep(max(0.0, timeout))
+        else:
+            for key, mask in self._selector.select(max(0.0, timeout)):
+                link = key.data
+                if mask & selectors.EVENT_READ:
+                    link.client.loop_read()
+                if mask & selectors.EVENT_WRITE and link.client.socket() is not None:
+                    link.client.loop_write()
         now = self._monotonic()
         if now - self._last_misc >= 1.0:
             self._last_misc = now
@@ -216,6 +213,9 @@ class MqttFleet:
             self.poll(0.05)
         for link in list(self._links.values()):
             self._drop(link)
+        self._selector.close()
+        self._selector = selectors.DefaultSelector()  # a closed fleet may still be polled (and do nothing)
+        self._registered.clear()
 
     # -- introspection
     def connected(self) -> int:
@@ -245,6 +245,33 @@ class MqttFleet:
                 log.warning("device %s: cannot reach the broker: %s", link.device_id, exc)
                 self._schedule_retry(link, now)
 
+    def _sync_selector(self) -> None:
+        """Keep one selector in step with the clients' sockets (they change on every reconnect); only what
+        changed since the last poll costs a system call."""
+        for device_id, link in self._links.items():
+            sock = link.client.socket()
+            known = self._registered.get(device_id)
+            if sock is None:
+                if known is not None:
+                    self._unregister(device_id)
+                continue
+            events = selectors.EVENT_READ | (selectors.EVENT_WRITE if link.client.want_write() else 0)
+            if known is not None and known[0] is not sock:
+                self._unregister(device_id)
+                known = None
+            if known is None:
+                self._selector.register(sock, events, link)
+            elif known[1] != events:
+                self._selector.modify(sock, events, link)
+            self._registered[device_id] = (sock, events)
+
+    def _unregister(self, device_id: str) -> None:
+        known = self._registered.pop(device_id, None)
+        if known is not None:
+            # A socket paho has closed is found by identity; its fd may already belong to a new socket.
+            with contextlib.suppress(KeyError, ValueError, OSError):
+                self._selector.unregister(known[0])
+
     def _schedule_retry(self, link: _Link, now: float) -> None:
         link.state = "down"
         link.next_attempt = now + link.backoff
@@ -257,6 +284,7 @@ class MqttFleet:
                 if link.client.socket() is not None:
                     link.client.loop_write()
         finally:
+            self._unregister(link.device_id)
             self._links.pop(link.device_id, None)
 
     def _on_connect(self, client: paho.Client, link: _Link, _flags: Any, reason: Any, _props: Any) -> None:
