@@ -2,9 +2,11 @@
 
 Each device is its own MQTT client (its own client id, credentials and retained `offline` last will on
 `xborder/v1/devices/{id}/status`), as a real tracker would be. paho's external-loop API (`loop_read`,
-`loop_write`, `loop_misc`) lets one thread serve them all, so a few hundred devices cost a few hundred
-sockets rather than a few hundred threads. The limit is the process's file descriptors (`ulimit -n`) and
-the broker's connection limit; one CPU core publishes several thousand readings a second this way.
+`loop_write`, `loop_misc`) lets one thread serve them all through one persistent selector, so a fleet costs
+sockets, not threads. Measured here (bench/bench_simulator.py, Mosquitto, 2 cores): 500 devices connect in
+0.3 s and publish ~5,300 QoS 1 readings/s, about what ONE paho connection manages (~5,900/s); 2,000 devices
+match it too, at ~14 MB more RSS. The limits are the open-files limit (`ulimit -n`, one socket per device),
+the broker's connection limit, and one core for the whole fleet.
 
 `Uplink` is the port the fleet publishes through; `FakeUplink` records publishes for tests.
 """
