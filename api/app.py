@@ -54,5 +54,6 @@ ROUTER_MODULES: list[str] = [
     "api.routers.network",
     "api.routers.shipments",
     "api.routers.tracking",
+    "api.routers.disruptions",
     "api.routers.warehouse",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 
+from routing.disruptions import Disruption, apply
 from routing.network import Network, load_reference_network
 from routing.timetable import Timetable, expand
 
@@ -21,6 +22,7 @@ class NetworkState:
         self.weeks = weeks
         self._timetable: Timetable | None = None
         self._start: datetime | None = None
+        self._disrupted: dict[tuple[Disruption, ...], Timetable] = {}
         self._lock = threading.RLock()
 
     @property
@@ -31,11 +33,21 @@ class NetworkState:
                     self._network = load_reference_network()
         return self._network
 
-    def timetable(self, now: datetime) -> Timetable:
+    def timetable(self, now: datetime, disruptions: tuple[Disruption, ...] = ()) -> Timetable:
+        """The timetable around `now`, with `disruptions` applied (cached per set of disruptions)."""
         # Start a week back so departures already booked stay resolvable while they travel.
         start = (now - timedelta(days=7)).replace(hour=0, minute=0, second=0, microsecond=0)
         with self._lock:
             if self._timetable is None or self._start is None or start - self._start >= timedelta(days=1):
                 self._timetable = expand(self.network, start, self.weeks + 1)
                 self._start = start
-            return self._timetable
+                self._disrupted.clear()
+            if not disruptions:
+                return self._timetable
+            found = self._disrupted.get(disruptions)
+            if found is None:
+                if len(self._disrupted) > 16:
+                    self._disrupted.clear()
+                found = apply(self.network, self._timetable, disruptions)
+                self._disrupted[disruptions] = found
+            return found

@@ -75,7 +75,9 @@ def request_quote(
             "deliver_by must be after ready_at",
             errors=[{"field": "deliver_by", "message": "is not after ready_at"}],
         )
-    timetable = state.timetable(min(now, q.ready_at))
+    from logistics.disruption_service import active
+
+    timetable = state.timetable(min(now, q.ready_at), active(session))
     cargo = Cargo(
         weight_kg=q.weight_kg,
         volume_m3=q.volume_m3,
@@ -240,7 +242,14 @@ def book(
             created_at=now,
         )
     )
-    hold_capacity(session, state.timetable(now), booking_id, option["legs"], cargo["teu"], cargo["weight_kg"])
+    from logistics.disruption_service import active
+
+    timetable = state.timetable(now, active(session))
+    for leg in option["legs"]:
+        dep = leg.get("departure_id")
+        if dep and dep in timetable and timetable.get(dep).status == "suspended":
+            raise Conflict(f"departure {dep} has been suspended since the quote; ask for a new one")
+    hold_capacity(session, timetable, booking_id, option["legs"], cargo["teu"], cargo["weight_kg"])
     deliver_by = quote["request"].get("deliver_by")
     session.execute(
         waybills.insert().values(

@@ -184,3 +184,16 @@ webhook_outbox = Table(
     Column("last_error", String(500), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
 )
+
+disruptions = Table(
+    "disruptions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("kind", String(20), nullable=False),  # suspend | close | delay
+    Column("spec", JSON, nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("created_by", String(40), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("lifted_at", UtcDateTime(), nullable=True),
+    Column("summary", JSON, nullable=True),
+)

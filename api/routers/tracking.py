@@ -36,13 +36,27 @@ class TrackerIn(BaseModel):
     device_id: str = Field(min_length=1, max_length=64)
 
 
-WEBHOOK_EVENTS = ("waybill.status", "waybill.milestone", "waybill.alarm", "waybill.alarm_cleared", "*")
+WEBHOOK_EVENTS = (
+    "waybill.status",
+    "waybill.milestone",
+    "waybill.alarm",
+    "waybill.alarm_cleared",
+    "waybill.replanned",
+    "*",
+)
 
 
 class WebhookIn(BaseModel):
     url: HttpUrl
     events: list[
-        Literal["waybill.status", "waybill.milestone", "waybill.alarm", "waybill.alarm_cleared", "*"]
+        Literal[
+            "waybill.status",
+            "waybill.milestone",
+            "waybill.alarm",
+            "waybill.alarm_cleared",
+            "waybill.replanned",
+            "*",
+        ]
     ] = Field(min_length=1)
     secret: str = Field(
         min_length=16, max_length=200, description="shared secret for the HMAC-SHA256 signature"

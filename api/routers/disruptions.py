@@ -1,0 +1,74 @@
+"""Disruptions: operators suspend services or departures, close corridors, add delays; bookings re-plan."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, BaseModel, Field
+
+from api.deps import ContainerDep, CurrentPrincipal, require
+from api.runtime_state import network_state
+from kernel.identity import Principal, Role
+from logistics import disruption_service
+from logistics.tables import waybills
+
+router = APIRouter(prefix="/v1", tags=["network disruptions"])
+Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
+
+
+class DisruptionIn(BaseModel):
+    kind: Literal["suspend", "close", "delay"]
+    reason: str = Field(min_length=1, max_length=500, examples=["Malaszewicze congestion"])
+    service_id: str | None = None
+    departure_id: str | None = None
+    corridor: str | None = None
+    node: str | None = None
+    hours: float | None = Field(default=None, gt=0, le=24 * 60)
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+
+
+@router.post("/disruptions", status_code=201)
+def declare(body: DisruptionIn, container: ContainerDep, principal: Operator) -> JSONResponse:
+    """Declare a disruption; every booking it hits that has not passed the disrupted point is re-planned."""
+    spec = body.model_dump(mode="json", exclude={"kind", "reason"}, exclude_none=True)
+    state = network_state(container)
+    with container.db.session() as session:
+        result, replanned = disruption_service.declare(
+            session, state, principal, body.kind, spec, body.reason, container.clock.now()
+        )
+        messages = []
+        if replanned.changed_waybills:
+            from sqlalchemy import select
+
+            from logistics.waybills import summary
+
+            for row in session.execute(
+                select(waybills).where(waybills.c.waybill_no.in_(replanned.changed_waybills))
+            ).mappings():
+                messages.append(summary(row))
+    if container.publisher is not None:
+        root = container.settings.mqtt_topic_root
+        for m in messages:
+            container.publisher.publish(
+                f"{root}/waybills/{m['waybill_no']}/status", json.dumps(m), qos=1, retain=True
+            )
+    return JSONResponse(result, status_code=201)
+
+
+@router.get("/disruptions")
+def list_disruptions(
+    container: ContainerDep, principal: CurrentPrincipal, all: bool = False
+) -> dict[str, Any]:
+    with container.db.session() as session:
+        return {"items": disruption_service.list_disruptions(session, include_lifted=all)}
+
+
+@router.post("/disruptions/{disruption_id}/lift")
+def lift(disruption_id: str, container: ContainerDep, principal: Operator) -> dict[str, Any]:
+    """End a disruption: new quotes see the service again (booked re-plans stay as they are)."""
+    with container.db.session() as session:
+        return disruption_service.lift(session, disruption_id, container.clock.now())

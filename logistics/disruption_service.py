@@ -1,0 +1,409 @@
+"""Disruptions declared by operators, and the re-planning of the bookings they hit.
+
+A disruption (a suspended service or departure, a closed corridor or node, a delay at a border or a lock) is
+stored, applied to the timetable every process plans on, and every booking that has not yet passed the
+disrupted point is re-planned in one optimisation (`routing.replan`, CP-SAT): one alternative per booking
+within the capacity left, fewest bookings left without a route, then least lateness against deliver-by,
+then least cost. The new plan is recorded as PLN milestones with the reason; the old ones are superseded.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from kernel.clock import rfc3339, utc
+from kernel.errors import InvalidInput, NotFound
+from kernel.identity import Principal
+from kernel.ids import new_id
+from logistics import events
+from logistics.itinerary import build_itinerary, option_json, planned_milestones
+from logistics.network_state import NetworkState
+from logistics.quoting import capacity_left, hold_capacity
+from logistics.tables import (
+    bookings,
+    capacity_holds,
+    departure_loads,
+    disruptions,
+    waybill_events,
+    waybills,
+    webhook_outbox,
+    webhooks,
+)
+from routing import errors as routing_errors
+from routing.disruptions import CloseCorridor, Delay, Disruption, Suspend, Window, itinerary_impact, validate
+from routing.planner import Cargo, QuoteRequest, plan
+from routing.replan import AffectedBooking, replan
+
+OPEN = ("BOOKED", "PICKED_UP", "IN_TRANSIT", "AT_HUB", "AT_BORDER", "CUSTOMS_HOLD")
+
+
+def _window(spec: dict[str, Any]) -> Window:
+    def at(key: str) -> datetime | None:
+        value = spec.get(key)
+        return utc(datetime.fromisoformat(value.replace("Z", "+00:00"))) if value else None
+
+    return Window(at("starts_at"), at("ends_at"))
+
+
+def to_domain(kind: str, spec: dict[str, Any], reason: str) -> Disruption:
+    window = _window(spec)
+    if kind == "suspend":
+        return Suspend(reason, spec.get("service_id"), spec.get("departure_id"), window)
+    if kind == "close":
+        return CloseCorridor(reason, spec.get("corridor"), spec.get("node"), window)
+    if kind == "delay":
+        hours = spec.get("hours")
+        if not isinstance(hours, int | float) or hours <= 0:
+            raise InvalidInput(
+                "a delay needs hours > 0", errors=[{"field": "hours", "message": "must be > 0"}]
+            )
+        return Delay(
+            float(hours), reason, spec.get("node"), spec.get("corridor"), spec.get("service_id"), window
+        )
+    raise InvalidInput(
+        f"unknown disruption kind {kind}", errors=[{"field": "kind", "message": "suspend|close|delay"}]
+    )
+
+
+def active(session: Session) -> tuple[Disruption, ...]:
+    rows = session.execute(
+        select(disruptions)
+        .where(disruptions.c.lifted_at.is_(None))
+        .order_by(disruptions.c.created_at, disruptions.c.id)
+    ).mappings()
+    return tuple(to_domain(r["kind"], r["spec"], r["reason"]) for r in rows)
+
+
+def disruption_json(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        **row["spec"],
+        "reason": row["reason"],
+        "created_at": rfc3339(row["created_at"]),
+        "lifted_at": rfc3339(row["lifted_at"]) if row["lifted_at"] else None,
+        "summary": row["summary"],
+    }
+
+
+def list_disruptions(session: Session, include_lifted: bool = False) -> list[dict[str, Any]]:
+    query = select(disruptions).order_by(disruptions.c.created_at.desc())
+    if not include_lifted:
+        query = query.where(disruptions.c.lifted_at.is_(None))
+    return [disruption_json(r) for r in session.execute(query).mappings()]
+
+
+@dataclass
+class ReplanResult:
+    affected: list[dict[str, Any]] = field(default_factory=list)
+    changed_waybills: list[str] = field(default_factory=list)
+
+
+def declare(
+    session: Session,
+    state: NetworkState,
+    principal: Principal,
+    kind: str,
+    spec: dict[str, Any],
+    reason: str,
+    now: datetime,
+) -> tuple[dict[str, Any], ReplanResult]:
+    """Store a disruption and re-plan every booking it hits; all in the caller's transaction."""
+    if not reason.strip():
+        raise InvalidInput("say why (reason)", errors=[{"field": "reason", "message": "must not be empty"}])
+    disruption = to_domain(kind, spec, reason)
+    try:
+        validate(state.network, [disruption])
+    except routing_errors.RoutingError as exc:
+        raise InvalidInput(exc.detail, constraint=type(exc).__name__) from exc
+    before_set = active(session)
+    disruption_id = new_id("dis")
+    session.execute(
+        disruptions.insert().values(
+            id=disruption_id,
+            kind=kind,
+            spec=spec,
+            reason=reason,
+            created_by=principal.tenant_id,
+            created_at=now,
+        )
+    )
+    result = replan_affected(session, state, before_set, before_set + (disruption,), reason, now)
+    summary = {
+        "affected": len(result.affected),
+        "replanned": sum(1 for a in result.affected if a["replanned"]),
+    }
+    session.execute(update(disruptions).where(disruptions.c.id == disruption_id).values(summary=summary))
+    row = session.execute(select(disruptions).where(disruptions.c.id == disruption_id)).mappings().one()
+    body = disruption_json(row)
+    body["bookings"] = result.affected
+    return body, result
+
+
+def lift(session: Session, disruption_id: str, now: datetime) -> dict[str, Any]:
+    row = session.execute(select(disruptions).where(disruptions.c.id == disruption_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"disruption {disruption_id} does not exist")
+    if row["lifted_at"] is None:
+        session.execute(update(disruptions).where(disruptions.c.id == disruption_id).values(lifted_at=now))
+    row = session.execute(select(disruptions).where(disruptions.c.id == disruption_id)).mappings().one()
+    return disruption_json(row)
+
+
+def _dt(s: str) -> datetime:
+    return utc(datetime.fromisoformat(s.replace("Z", "+00:00")))
+
+
+def replan_affected(
+    session: Session,
+    state: NetworkState,
+    before_set: tuple[Disruption, ...],
+    after_set: tuple[Disruption, ...],
+    reason: str,
+    now: datetime,
+) -> ReplanResult:
+    result = ReplanResult()
+    before = state.timetable(now, before_set)
+    after = state.timetable(now, after_set)
+    rows = (
+        session.execute(
+            select(waybills, bookings.c.id.label("bk_id"))
+            .join(bookings, bookings.c.waybill_no == waybills.c.waybill_no)
+            .where(waybills.c.status.in_(OPEN), bookings.c.status != "CANCELLED")
+            .order_by(waybills.c.waybill_no)
+            .with_for_update(of=waybills)
+        )
+        .mappings()
+        .all()
+    )
+    candidates: list[tuple[Any, int, list[Any]]] = []
+    for row in rows:
+        legs = row["itinerary"]["legs"]
+        dep_ids = [
+            leg["departure_id"] for leg in legs if leg.get("departure_id") and leg["departure_id"] in before
+        ]
+        if not dep_ids:
+            continue
+        impacts = itinerary_impact(state.network, dep_ids, before, after, now)
+        if not impacts:
+            continue
+        hit = {i.departure_id for i in impacts}
+        first = next(i for i, leg in enumerate(legs) if leg.get("departure_id") in hit)
+        candidates.append((row, first, impacts))
+    if not candidates:
+        return result
+
+    # Release what the affected legs hold, so alternatives may reuse it (a delayed departure may stay best).
+    for row, first, _ in candidates:
+        dropped = {leg["departure_id"] for leg in row["itinerary"]["legs"][first:] if leg.get("departure_id")}
+        holds = (
+            session.execute(
+                select(capacity_holds).where(
+                    capacity_holds.c.booking_id == row["bk_id"],
+                    capacity_holds.c.released_at.is_(None),
+                    capacity_holds.c.departure_id.in_(dropped),
+                )
+            )
+            .mappings()
+            .all()
+        )
+        for h in holds:
+            session.execute(
+                update(departure_loads)
+                .where(departure_loads.c.departure_id == h["departure_id"])
+                .values(
+                    booked_teu=departure_loads.c.booked_teu - h["teu"],
+                    booked_kg=departure_loads.c.booked_kg - h["kg"],
+                )
+            )
+            session.execute(
+                update(capacity_holds).where(capacity_holds.c.id == h["id"]).values(released_at=now)
+            )
+
+    teu_left, kg_left = capacity_left(session, now - timedelta(days=1))
+    affected: list[AffectedBooking] = []
+    context: dict[str, tuple[Any, int, list[Any]]] = {}
+    for row, first, impacts in candidates:
+        legs = row["itinerary"]["legs"]
+        cargo = row["cargo"]
+        ready = max(now, _dt(legs[first - 1]["arrival"]) if first > 0 else now)
+        request = QuoteRequest(
+            origin=legs[first]["origin"],
+            destination=legs[-1]["destination"],
+            ready_at=ready,
+            deliver_by=row["deliver_by"] if row["deliver_by"] and row["deliver_by"] > ready else None,
+            cargo=Cargo(
+                weight_kg=cargo["weight_kg"],
+                volume_m3=cargo["volume_m3"],
+                equipment=cargo["equipment"],
+                dangerous_goods=bool(cargo.get("dangerous_goods")),
+                temperature=tuple(cargo["temperature"]) if cargo.get("temperature") else None,
+            ),
+            customs_mode=row["customs_mode"],
+            max_options=8,
+        )
+        try:
+            options = plan(state.network, after, request, teu_left, kg_left)
+        except routing_errors.RoutingError:
+            options = []
+        affected.append(
+            AffectedBooking(
+                row["bk_id"], float(cargo["teu"]), row["deliver_by"], options, float(cargo["weight_kg"])
+            )
+        )
+        context[row["bk_id"]] = (row, first, impacts)
+
+    outcome = replan(affected, teu_left, kg_left)
+    for assignment in outcome.assignments:
+        row, first, impacts = context[assignment.booking_id]
+        entry: dict[str, Any] = {
+            "booking_id": assignment.booking_id,
+            "waybill_no": row["waybill_no"],
+            "impacts": [
+                {"departure_id": i.departure_id, "kind": i.kind, "detail": i.detail} for i in impacts
+            ],
+            "replanned": assignment.option is not None,
+            "reason": assignment.reason,
+            "lateness_hours": assignment.lateness_hours,
+        }
+        if assignment.option is not None:
+            _apply_new_plan(session, state, row, first, option_json(assignment.option), reason, now)
+            entry["arrival"] = rfc3339(assignment.option.arrival())
+        else:
+            _needs_attention(session, row, reason, assignment.reason, now)
+        result.affected.append(entry)
+        result.changed_waybills.append(row["waybill_no"])
+    return result
+
+
+def _apply_new_plan(
+    session: Session,
+    state: NetworkState,
+    row: Any,
+    first: int,
+    option: dict[str, Any],
+    reason: str,
+    now: datetime,
+) -> None:
+    kept = row["itinerary"]["legs"][:first]
+    merged = {
+        **option,
+        "id": row["itinerary"].get("option_id", option["id"]) + "+" + option["id"][:8],
+        "legs": kept + option["legs"],
+    }
+    cargo = row["cargo"]
+    hold_capacity(
+        session,
+        state.timetable(now, active(session)),
+        row["bk_id"],
+        option["legs"],
+        cargo["teu"],
+        cargo["weight_kg"],
+    )
+    itinerary = build_itinerary(state.network, merged)
+    session.execute(
+        update(waybill_events)
+        .where(
+            waybill_events.c.waybill_no == row["waybill_no"],
+            waybill_events.c.classifier.in_(("PLN", "EST")),
+            waybill_events.c.superseded_by.is_(None),
+        )
+        .values(superseded_by=-3)
+    )
+    for m in planned_milestones(itinerary):
+        events.append(
+            session,
+            row["waybill_no"],
+            kind="milestone",
+            code=m["code"],
+            classifier="PLN",
+            node_id=m["node_id"],
+            event_time=_dt(m["time"]),
+            recorded_time=now,
+            detail={"reason": f"re-planned: {reason}"},
+        )
+    arrival = _dt(itinerary["legs"][-1]["arrival"])
+    events.append(
+        session,
+        row["waybill_no"],
+        kind="plan",
+        code="REPLANNED",
+        event_time=now,
+        recorded_time=now,
+        detail={"reason": reason, "from_leg": first, "arrival": rfc3339(arrival)},
+    )
+    session.execute(
+        update(waybills)
+        .where(waybills.c.waybill_no == row["waybill_no"])
+        .values(
+            itinerary=itinerary,
+            eta=arrival,
+            planned_arrival=arrival,
+            updated_at=now,
+            track_state=None,  # the stops changed: the next reading re-derives against the new plan
+        )
+    )
+    cost = sum(Decimal(leg["cost"]["amount"]) for leg in itinerary["legs"])
+    session.execute(update(bookings).where(bookings.c.id == row["bk_id"]).values(cost_amount=cost))
+    _notify(
+        session,
+        row,
+        "waybill.replanned",
+        {"waybill_no": row["waybill_no"], "reason": reason, "eta": rfc3339(arrival)},
+        now,
+    )
+
+
+def _needs_attention(session: Session, row: Any, reason: str, why: str, now: datetime) -> None:
+    alarms = list(row["alarms"] or [])
+    alarm = {
+        "kind": "replan",
+        "raised_at": rfc3339(now),
+        "cleared_at": None,
+        "detail": f"{reason}: no alternative route fits ({why}); a person must decide",
+    }
+    alarms.append(alarm)
+    session.execute(
+        update(waybills)
+        .where(waybills.c.waybill_no == row["waybill_no"])
+        .values(alarms=alarms, updated_at=now)
+    )
+    events.append(
+        session,
+        row["waybill_no"],
+        kind="alarm",
+        code="REPLAN",
+        event_time=now,
+        recorded_time=now,
+        detail=alarm,
+    )
+    _notify(session, row, "waybill.alarm", {"waybill_no": row["waybill_no"], "alarm": alarm}, now)
+
+
+def _notify(session: Session, row: Any, kind: str, data: dict[str, Any], now: datetime) -> None:
+    hooks = (
+        session.execute(
+            select(webhooks).where(webhooks.c.tenant_id == row["tenant_id"], webhooks.c.active.is_(True))
+        )
+        .mappings()
+        .all()
+    )
+    for hook in hooks:
+        if "*" in hook["events"] or kind in hook["events"]:
+            session.execute(
+                webhook_outbox.insert().values(
+                    webhook_id=hook["id"],
+                    event=kind,
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                    body=json.dumps({"event": kind, "data": data, "sent_at": rfc3339(now)}, sort_keys=True),
+                )
+            )

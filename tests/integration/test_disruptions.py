@@ -1,0 +1,82 @@
+"""Operators declare disruptions; quotes avoid them and affected bookings are re-planned visibly."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from kernel.identity import Role
+from tests.conftest import Keys
+
+QUOTE = {
+    "origin": "CNYIB",
+    "destination": "PLLOD",
+    "ready_at": "2027-03-01T06:00:00Z",
+    "cargo": {"weight_kg": 8000, "volume_m3": 30, "equipment": "40HC"},
+    "customs_mode": "9810",
+}
+
+
+def _rail_option(quote: dict) -> dict:
+    for o in sorted(quote["options"], key=lambda o: float(o["cost"]["amount"])):
+        if any(leg["mode"] == "rail" and leg["service_id"] for leg in o["legs"]):
+            return o
+    raise AssertionError("no rail option to Lodz")
+
+
+def test_suspending_a_booked_service_replans_the_booking_and_quotes_avoid_it(
+    client: TestClient, keys: Keys, admin: dict[str, str]
+) -> None:
+    fwd = keys.headers(Role.FORWARDER)
+    quote = client.post("/v1/quotes", json=QUOTE, headers=fwd).json()
+    option = _rail_option(quote)
+    booking = client.post(
+        "/v1/bookings", headers=fwd, json={"quote_id": quote["id"], "option_id": option["id"]}
+    ).json()
+    no = booking["waybill_no"]
+    main = max((leg for leg in option["legs"] if leg["service_id"]), key=lambda leg: leg["distance_km"])
+    r = client.post(
+        "/v1/disruptions",
+        headers=admin,
+        json={
+            "kind": "suspend",
+            "service_id": main["service_id"],
+            "reason": "Malaszewicze congestion: trains held",
+        },
+    )
+    assert r.status_code == 201, r.text
+    body = r.json()
+    mine = [b for b in body["bookings"] if b["waybill_no"] == no]
+    assert mine and mine[0]["impacts"][0]["kind"] == "suspended"
+    wb = client.get(f"/v1/waybills/{no}", headers=fwd).json()
+    services = {leg["service_id"] for leg in wb["itinerary"]["legs"]}
+    assert mine[0]["replanned"], mine  # other rail routes to Lodz exist, with capacity
+    assert main["service_id"] not in services
+    events = client.get(f"/v1/waybills/{no}/events", headers=fwd).json()["items"]
+    replans = [e for e in events if e["code"] == "REPLANNED"]
+    assert replans and "Malaszewicze" in replans[0]["detail"]["reason"]
+    pln = [m for m in wb["milestones"] if m["classifier"] == "PLN"]
+    assert pln[-1]["location"] == option["legs"][-1]["destination"]
+    # new quotes no longer use the suspended service
+    again = client.post("/v1/quotes", json=QUOTE, headers=fwd).json()
+    for o in again["options"]:
+        assert main["service_id"] not in {leg["service_id"] for leg in o["legs"]}
+    listed = client.get("/v1/disruptions", headers=fwd).json()["items"]
+    assert any(d["id"] == body["id"] for d in listed)
+    # lifting it makes the service quotable again
+    assert client.post(f"/v1/disruptions/{body['id']}/lift", headers=admin).status_code == 200
+    assert all(d["id"] != body["id"] for d in client.get("/v1/disruptions", headers=fwd).json()["items"])
+
+
+def test_disruption_bad_input(client: TestClient, keys: Keys, admin: dict[str, str]) -> None:
+    r = client.post(
+        "/v1/disruptions", headers=admin, json={"kind": "suspend", "service_id": "NOPE", "reason": "x"}
+    )
+    assert r.status_code == 422
+    r = client.post("/v1/disruptions", headers=admin, json={"kind": "delay", "node": "BREST", "reason": "x"})
+    assert r.status_code == 422
+    r = client.post(
+        "/v1/disruptions",
+        headers=keys.headers(Role.FORWARDER),
+        json={"kind": "close", "corridor": "China-Europe", "reason": "x"},
+    )
+    assert r.status_code == 403
