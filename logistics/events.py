@@ -24,9 +24,12 @@ def append(
     node_id: str | None = None,
     inferred: bool = False,
     detail: dict[str, Any] | None = None,
-) -> None:
-    session.execute(
-        waybill_events.insert().values(
+) -> int:
+    """Append one event; returns its id."""
+    new_id = session.execute(
+        waybill_events.insert()
+        .returning(waybill_events.c.id)
+        .values(
             waybill_no=waybill_no,
             kind=kind,
             code=code,
@@ -37,7 +40,8 @@ def append(
             inferred=inferred,
             detail=detail,
         )
-    )
+    ).scalar_one()
+    return int(new_id)
 
 
 def event_json(row: Any) -> dict[str, Any]:

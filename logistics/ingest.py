@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -166,11 +166,12 @@ def process_batch(
         for device_id, seq, _ in inserted:
             if seq > last.get(device_id, (-1, now))[0]:
                 last[device_id] = (seq, now)
-        for device_id, (seq, seen) in last.items():
+        if last:
             session.execute(
                 update(devices)
-                .where(devices.c.device_id == device_id)
-                .values(last_seq=seq, last_seen_at=seen)
+                .where(devices.c.device_id == bindparam("b_device"))
+                .values(last_seq=bindparam("b_seq"), last_seen_at=bindparam("b_seen")),
+                [{"b_device": d, "b_seq": seq, "b_seen": seen} for d, (seq, seen) in last.items()],
             )
     result.deadletter = len(result.deadletters)
     for dev, reason, text in result.deadletters:

@@ -142,20 +142,23 @@ def _alarm_json(a: Any) -> dict[str, Any]:
 
 def _fold(
     session: Session, row: Any, plan: TrackPlan, new: list[Reading] | None, rules: TrackingRules
-) -> tuple[TrackState, Track]:
+) -> tuple[TrackState, Track, list[Milestone] | None]:
     """Continue the stored fold with readings later than its last one; else re-derive from all readings.
 
     Both give the same track (the tracking core proves it); continuing is the hot path of a live tracker,
-    re-deriving is what a late, backlog or out-of-order reading needs.
+    re-deriving is what a late, backlog or out-of-order reading needs. The third value is the milestones
+    already known before (when continuing), so that only the new ones need comparing with the event log.
     """
     doc = row["track_state"]
     if new is not None and doc is not None:
         try:
-            return advance(TrackState.from_json(doc), plan, new, rules=rules)
+            previous = TrackState.from_json(doc)
+            state, track = advance(previous, plan, new, rules=rules)
+            return state, track, list(previous.milestones)
         except (LateReading, ValueError, KeyError):
             pass
     state = replay(plan, load_readings(session, row["waybill_no"]), rules=rules)
-    return state, snapshot(state)
+    return state, snapshot(state), None
 
 
 def refresh(
@@ -179,7 +182,7 @@ def refresh(
     if row is None:
         return None
     plan = track_plan(row)
-    state, track = _fold(session, row, plan, new_readings, rules)
+    state, track, prior = _fold(session, row, plan, new_readings, rules)
     changes = Changes(waybill_no=waybill_no, tenant_id=row["tenant_id"], status=row["status"])
     changes.quarantined = {seq for seq, _ in track.quarantined}
 
@@ -197,29 +200,38 @@ def refresh(
             )
 
     # Milestones: append new actual ones; supersede those a late reading has moved (append-only correction).
+    # Continuing the fold only ever appends milestones, so then the log needs no re-reading.
+    appended_only = prior is not None and tuple(track.milestones[: len(prior)]) == tuple(prior)
     stored = (
-        session.execute(
-            select(waybill_events).where(
-                waybill_events.c.waybill_no == waybill_no,
-                waybill_events.c.kind == "milestone",
-                waybill_events.c.classifier == "ACT",
-                waybill_events.c.superseded_by.is_(None),
+        []
+        if appended_only
+        else (
+            session.execute(
+                select(waybill_events).where(
+                    waybill_events.c.waybill_no == waybill_no,
+                    waybill_events.c.kind == "milestone",
+                    waybill_events.c.classifier == "ACT",
+                    waybill_events.c.superseded_by.is_(None),
+                )
             )
+            .mappings()
+            .all()
         )
-        .mappings()
-        .all()
     )
     stored_by_key = {(_milestone_key(r["code"], r["node_id"], "ACT")): r for r in stored}
     derived: dict[tuple[str, str, str], Milestone] = {}
+    known = {_milestone_key(m.code, m.node_id, "ACT") for m in prior or ()} if appended_only else set()
     for m in track.milestones:
         if m.classifier != "ACT":
             continue
-        derived.setdefault(_milestone_key(m.code, m.node_id, "ACT"), m)
+        key = _milestone_key(m.code, m.node_id, "ACT")
+        if key not in known:
+            derived.setdefault(key, m)
     for key, m in derived.items():
         old = stored_by_key.get(key)
         if old is not None and utc(old["event_time"]) == m.event_time and bool(old["inferred"]) == m.inferred:
             continue
-        events.append(
+        new_id = events.append(
             session,
             waybill_no,
             kind="milestone",
@@ -231,12 +243,6 @@ def refresh(
             inferred=m.inferred,
             detail={"seq": m.seq, "detail": m.detail} if (m.seq is not None or m.detail) else None,
         )
-        new_id = session.execute(
-            select(waybill_events.c.id)
-            .where(waybill_events.c.waybill_no == waybill_no)
-            .order_by(waybill_events.c.id.desc())
-            .limit(1)
-        ).scalar_one()
         if old is not None:
             session.execute(
                 update(waybill_events).where(waybill_events.c.id == old["id"]).values(superseded_by=new_id)
@@ -279,8 +285,9 @@ def refresh(
                 changes.arrived_at_node = plan.stops[-1].node_id
     changes.status = status
 
-    # ETA and EST milestones.
-    eta, est = estimate(plan, track, now)
+    # ETA and EST milestones: re-estimated when the shipment reached a new point (not for every fix).
+    moved_on = bool(changes.new_milestones) or changes.status_changed or prior is None
+    eta, est = estimate(plan, track, now) if moved_on else (None, ())
     if est:
         current_est = {
             _milestone_key(r["code"], r["node_id"], "EST"): r

@@ -1,0 +1,319 @@
+"""End-to-end telemetry ingest on PostgreSQL + Mosquitto, beside a raw paho subscriber in the same run.
+
+    .venv/bin/python bench/bench_ingest.py [--quick] [--devices 1000] [--burst 20000] [--rate 1000]
+                                           [--steady-seconds 20] [--memory-devices 10000]
+
+Figures, each beside its baseline measured in this run:
+  burst       readings published at QoS 1 by two publisher processes until all are committed and applied to
+              their waybills, by one `xborder ingest` process; baseline: a raw paho QoS 1 subscriber that only
+              counts the same messages
+  steady      the ingest's CPU (user+system, % of one core) at a steady publish rate, and latency from
+              publish to the retained waybill status message showing that reading (p50 / p95 / p99)
+  memory      the ingest process's peak RSS after readings from `--memory-devices` devices
+
+The database is `XB_BENCH_DATABASE_URL` (default: a fresh database `xb_bench_<pid>` on 127.0.0.1, dropped
+at the end); the broker is a Mosquitto started here with the project's `deploy/mosquitto/test.conf`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def client(port: int, cid: str) -> mqtt.Client:
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cid, protocol=MQTTProtocolVersion.MQTTv5)
+    c.max_inflight_messages_set(1000)
+    c.connect("127.0.0.1", port)
+    return c
+
+
+def start_broker(tmp: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    conf = (ROOT / "deploy/mosquitto/test.conf").read_text().replace("@PORT@", str(port))
+    (tmp / "mosquitto.conf").write_text(conf)
+    proc = subprocess.Popen(["mosquitto", "-c", str(tmp / "mosquitto.conf")], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    for _ in range(50):
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return proc, port
+
+
+def publisher(port: int, items: list[tuple[str, int, str]], rate: float, start_at: float) -> None:
+    """Publish (device, seq, payload) at QoS 1; rate 0 = as fast as possible."""
+    c = client(port, f"bench-pub-{os.getpid()}")
+    c.loop_start()
+    while time.time() < start_at:
+        time.sleep(0.001)
+    t0 = time.time()
+    infos = []
+    for i, (device, _seq, payload) in enumerate(items):
+        if rate:
+            due = t0 + i / rate
+            delay = due - time.time()
+            if delay > 0:
+                time.sleep(delay)
+            payload = payload.replace("__TS__", datetime.now(UTC).isoformat().replace("+00:00", "Z"))
+        infos.append(c.publish(f"xborder/v1/devices/{device}/telemetry", payload, qos=1))
+    for info in infos:
+        info.wait_for_publish(120)
+    c.disconnect()
+    c.loop_stop()
+
+
+def run_publishers(port: int, items: list[tuple[str, int, str]], rate: float = 0.0) -> float:
+    ctx = mp.get_context("spawn")
+    halves = [items[0::2], items[1::2]]
+    start_at = time.time() + 1.0
+    procs = [ctx.Process(target=publisher, args=(port, h, rate / 2, start_at)) for h in halves]
+    for p in procs:
+        p.start()
+    return start_at
+
+
+def raw_subscriber_rate(port: int, items: list[tuple[str, int, str]]) -> float:
+    """Baseline: a raw paho QoS 1 subscriber counting the same messages."""
+    done = threading.Event()
+    count = [0]
+    first = [0.0]
+    n = len(items)
+
+    def on_message(_c: mqtt.Client, _u: object, _m: mqtt.MQTTMessage) -> None:
+        if count[0] == 0:
+            first[0] = time.time()
+        count[0] += 1
+        if count[0] >= n:
+            done.set()
+
+    sub = client(port, "bench-raw-sub")
+    sub.on_message = on_message
+    sub.subscribe("xborder/v1/devices/+/telemetry", qos=1)
+    sub.loop_start()
+    time.sleep(0.5)
+    start_at = run_publishers(port, items)
+    done.wait(300)
+    elapsed = time.time() - start_at
+    sub.disconnect()
+    sub.loop_stop()
+    return count[0] / elapsed
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def proc_peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--devices", type=int, default=1000)
+    ap.add_argument("--burst", type=int, default=20000)
+    ap.add_argument("--rate", type=float, default=1000)
+    ap.add_argument("--steady-seconds", type=float, default=20)
+    ap.add_argument("--memory-devices", type=int, default=10000)
+    args = ap.parse_args()
+    if args.quick:
+        args.devices, args.burst, args.steady_seconds, args.memory_devices = 200, 4000, 8, 1000
+    if not shutil.which("mosquitto"):
+        print("bench_ingest: needs the mosquitto binary (Debian package mosquitto)")
+        return 2
+
+    from sqlalchemy import func, select, text
+
+    from api.migrate import upgrade
+    from kernel.db import Database, make_engine
+    from kernel.identity import Principal, Role, TenantKind, create_tenant
+    from logistics import devices as registry
+    from logistics import quoting
+    from logistics.network_state import NetworkState
+    from logistics.tables import readings, tracker_attachments
+
+    url = os.environ.get("XB_BENCH_DATABASE_URL")
+    made_db = None
+    if not url:
+        made_db = f"xb_bench_{os.getpid()}"
+        admin = make_engine("postgresql://postgres@127.0.0.1:5432/postgres")
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.execute(text(f"CREATE DATABASE {made_db}"))
+        admin.dispose()
+        url = f"postgresql://postgres@127.0.0.1:5432/{made_db}"
+    upgrade(url)
+    db = Database(make_engine(url))
+    now = datetime.now(UTC)
+    n_dev = max(args.devices, args.memory_devices)
+    print(f"setting up {n_dev} devices on {n_dev // 10} waybills ...", flush=True)
+    with db.session() as s:
+        tenant = create_tenant(s, "bench forwarder", TenantKind.FORWARDER, now)["id"]
+    principal = Principal("bench", tenant, Role.FORWARDER)
+    state = NetworkState()
+    q = quoting.QuoteInput("CNYIB", "CNCTU", now, None, 100, 0.5, "LCL", False, None, "9610", 8)
+    with db.session() as s:
+        quote = quoting.request_quote(s, state, principal, q, now)
+    option = quote["options"][0]
+    waybill_of: dict[str, str] = {}
+    for w in range(n_dev // 10):
+        with db.session() as s:
+            no = quoting.book(s, state, principal, quote["id"], option["id"], {}, {}, [], now)["waybill_no"]
+            for k in range(10):
+                dev = f"bench-{w}-{k}"
+                registry.register(s, principal, dev, "parcel", 60, now)
+                s.execute(tracker_attachments.insert().values(device_id=dev, waybill_no=no, attached_at=now))
+                waybill_of[dev] = no
+    device_ids = list(waybill_of)
+    origin = json.loads(json.dumps(option["legs"][0]["origin"]))
+    node = state.network.nodes[origin]
+
+    def readings_for(devs: list[str], n: int, start_seq: int, ts: str | None) -> list[tuple[str, int, str]]:
+        out = []
+        for i in range(n):
+            dev = devs[i % len(devs)]
+            seq = start_seq + i // len(devs)
+            stamp = ts or (now - timedelta(hours=6) + timedelta(seconds=i)).isoformat().replace("+00:00", "Z")
+            out.append((dev, seq, json.dumps({"seq": seq, "ts": stamp, "lat": node.lat, "lon": node.lon,
+                                              "accuracy_m": 5, "battery_pct": 90})))
+        return out
+
+    def stored() -> int:
+        with db.session() as s:
+            return int(s.execute(select(func.count()).select_from(readings)).scalar_one())
+
+    tmp = Path(tempfile.mkdtemp(prefix="xb-bench-"))
+    broker, port = start_broker(tmp)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XB_")}
+    env.update({"XB_DATABASE_URL": url, "XB_MQTT_URL": f"mqtt://127.0.0.1:{port}", "XB_LOG_LEVEL": "warning",
+                "XB_INGEST_SHARE_GROUP": "bench"})
+    ingest = subprocess.Popen([sys.executable, "-m", "api.cli", "ingest", "--id", "bench-ingest"], env=env,
+                              cwd=ROOT)
+    try:
+        time.sleep(6)
+        # 1. burst, beside a raw subscriber
+        burst_devs = device_ids[: args.devices]
+        items = readings_for(burst_devs, args.burst, 1, None)
+        raw_rate = raw_subscriber_rate(port, items)
+        items = readings_for(burst_devs, args.burst, 1_000_000, None)
+        before = stored()
+        cpu0 = proc_cpu_seconds(ingest.pid)
+        start_at = run_publishers(port, items)
+        while stored() - before < len(items):
+            time.sleep(0.05)
+            if time.time() - start_at > 600:
+                break
+        elapsed = time.time() - start_at
+        done = stored() - before
+        ingest_rate = done / elapsed
+        burst_cpu = proc_cpu_seconds(ingest.pid) - cpu0
+        print(f"\nburst of {len(items)} readings from {len(burst_devs)} devices (QoS 1, 2 publisher processes)")
+        print(f"  raw paho subscriber (count only)     {raw_rate:9.0f} msg/s")
+        print(f"  xborder ingest (committed + applied) {ingest_rate:9.0f} readings/s   "
+              f"ratio {ingest_rate / raw_rate:.2f}   ingest CPU {burst_cpu:.1f} s")
+
+        # 2. steady rate: CPU and publish -> status latency
+        latencies: list[float] = []
+        dev_by_waybill = {}
+        for dev in burst_devs:
+            dev_by_waybill.setdefault(waybill_of[dev], dev)
+        watched = set(dev_by_waybill)
+        steady_from = [datetime.now(UTC)]
+        stale = [0]
+
+        def on_status(_c: mqtt.Client, _u: object, m: mqtt.MQTTMessage) -> None:
+            no = m.topic.split("/")[3]
+            if no not in watched:
+                return
+            data = json.loads(m.payload)
+            at = (data.get("position") or {}).get("at")
+            if at and not m.retain:
+                sent = datetime.fromisoformat(at.replace("Z", "+00:00"))
+                if sent >= steady_from[0]:  # a reading of the steady phase (its fix time is its publish time)
+                    latencies.append((datetime.now(UTC) - sent).total_seconds())
+                else:
+                    stale[0] += 1
+
+        sub = client(port, "bench-status-sub")
+        sub.on_message = on_status
+        sub.subscribe("xborder/v1/waybills/+/status", qos=0)
+        sub.loop_start()
+        n_steady = int(args.rate * args.steady_seconds)
+        items = readings_for(burst_devs, n_steady, 2_000_000, "__TS__")
+        before = stored()
+        cpu0 = proc_cpu_seconds(ingest.pid)
+        start_at = run_publishers(port, items, rate=args.rate)
+        while stored() - before < n_steady and time.time() - start_at < args.steady_seconds * 5:
+            time.sleep(0.05)
+        wall = time.time() - start_at
+        cpu = proc_cpu_seconds(ingest.pid) - cpu0
+        time.sleep(0.5)
+        sub.disconnect()
+        sub.loop_stop()
+        print(f"\nsteady {args.rate:.0f} readings/s for {args.steady_seconds:.0f} s ({n_steady} readings)")
+        print(f"  ingest CPU                            {100 * cpu / wall:6.1f} % of one core")
+        if latencies:
+            print(f"  publish -> status message latency     p50 {1000 * pct(latencies, .5):.0f} ms   "
+                  f"p95 {1000 * pct(latencies, .95):.0f} ms   p99 {1000 * pct(latencies, .99):.0f} ms   "
+                  f"(n={len(latencies)}, {stale[0]} status messages of older readings)")
+
+        # 3. memory at many devices
+        items = readings_for(device_ids[: args.memory_devices], args.memory_devices * 2, 3_000_000, None)
+        before = stored()
+        start_at = run_publishers(port, items)
+        while stored() - before < len(items) and time.time() - start_at < 600:
+            time.sleep(0.1)
+        print(f"\nmemory after readings from {args.memory_devices} devices")
+        print(f"  ingest peak RSS                       {proc_peak_rss_mb(ingest.pid):6.0f} MB")
+    finally:
+        ingest.terminate()
+        ingest.wait(20)
+        broker.terminate()
+        broker.wait(10)
+        db.engine.dispose()
+        shutil.rmtree(tmp, ignore_errors=True)
+        if made_db:
+            admin = make_engine("postgresql://postgres@127.0.0.1:5432/postgres")
+            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                c.execute(text(f"DROP DATABASE IF EXISTS {made_db} WITH (FORCE)"))
+            admin.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
