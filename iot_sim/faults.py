@@ -91,7 +91,9 @@ class _ReadingFault(Injector):
 
 
 class Skew(_ReadingFault):
-    """A device clock gone wrong for one reading: hours in the future, or back 1024 weeks (GPS rollover)."""
+    """A device clock gone wrong for one reading: days in the future (an RTC reset), or back 1024 weeks
+    (GPS week rollover). Days, not minutes: on a clock running 30,000x faster than real time, a reading a
+    few hours ahead is no longer in the future by the time the ingest sees it."""
 
     name = "skew"
     _rollover_next: bool = False
@@ -101,7 +103,7 @@ class Skew(_ReadingFault):
             return r
         self._rollover_next = not self._rollover_next
         if self._rollover_next:
-            return r.with_(ts=r.ts + timedelta(hours=self.rng.uniform(6.0, 48.0)))
+            return r.with_(ts=r.ts + timedelta(days=self.rng.uniform(2.0, 30.0)))
         return r.with_(ts=r.ts - GPS_WEEK_ROLLOVER)
 
 

@@ -162,7 +162,10 @@ class Simulation:
             if not self.clock.synced:
                 log.warning("GET /healthz reports no clock_speed; assuming real time (1x)")
             speed = 1.0
-        self.clock.sync(health.now, speed, health.latency_s)
+        # No latency compensation: the service stamps `now` as it answers, and a clock that runs a little
+        # behind only makes readings arrive a little after their fix time (as they do from real trackers),
+        # while one that runs ahead (at 30,000x, 100 ms is 50 minutes) makes them "from the future".
+        self.clock.sync(health.now, speed)
 
     # -- booking and provisioning
     def book(self, count: int) -> list[str]:

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,7 +29,10 @@ def fast_server(tmp_path: Path) -> Iterator[Server]:
     # 30,000x: Yibin to Vientiane (about 5 days including the wait for the train) in about 15 s, with
     # hourly readings: some 20 QoS 1 messages a second, which the embedded (amqtt) broker inside `serve` keeps
     # up with (it manages only a few dozen a second there); Mosquitto takes far more.
-    s = start_server(tmp_path, clock_speed=30_000)
+    # Its own shared-subscription group: other ingest processes on a shared broker must not take its readings.
+    s = start_server(
+        tmp_path, clock_speed=30_000, extra_env={"XB_INGEST_SHARE_GROUP": f"sim-e2e-{uuid.uuid4().hex[:8]}"}
+    )
     yield s
     stop_server(s)
 
@@ -36,6 +40,7 @@ def fast_server(tmp_path: Path) -> Iterator[Server]:
 @pytest.mark.slow
 def test_simulated_fleet_books_tracks_and_arrives(fast_server: Server, tmp_path: Path) -> None:
     server = fast_server
+    run = uuid.uuid4().hex[:8]
     key = server.key("forwarder")
     out = subprocess.run(
         [
@@ -65,7 +70,7 @@ def test_simulated_fleet_books_tracks_and_arrives(fast_server: Server, tmp_path:
             "--devices-file",
             str(tmp_path / "sim-devices.json"),
             "--client-id-prefix",
-            f"e2e-{tmp_path.name[-8:]}-",
+            f"e2e-{run}-",
         ],
         env=server.env,
         cwd=ROOT,
@@ -110,7 +115,7 @@ def test_simulated_fleet_books_tracks_and_arrives(fast_server: Server, tmp_path:
     proc = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "simulate", "--api", server.base, "--key", key,
          "--mqtt", server.mqtt_url, "--devices-file", str(tmp_path / "sim-devices.json"),
-         "--client-id-prefix", f"e2e-{tmp_path.name[-8:]}-"],
+         "--client-id-prefix", f"e2e-{run}-"],
         env=server.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -180,7 +185,7 @@ def test_faults_switched_on_give_the_same_milestones_as_a_clean_run(
     openings and shocks. Their actual milestones must match (times within three reporting intervals)."""
     server = fast_server
     key = server.key("forwarder")
-    run = tmp_path.name[-6:]
+    run = uuid.uuid4().hex[:8]
     with httpx.Client(base_url=server.base, headers={"Authorization": f"Bearer {key}"}, timeout=30) as http:
         # Ready in four service days (some 12 s of real time): both trackers run long before the train leaves.
         ready = server.now() + timedelta(days=4)
