@@ -24,7 +24,6 @@ def check_offline(session: Session, now: datetime) -> list[tuple[str, str]]:
     rows = session.execute(
         select(
             waybills.c.waybill_no,
-            waybills.c.alarms,
             devices.c.device_id,
             devices.c.report_interval_s,
             func.max(readings.c.ts).label("last_ts"),
@@ -42,7 +41,7 @@ def check_offline(session: Session, now: datetime) -> list[tuple[str, str]]:
             and_(readings.c.device_id == devices.c.device_id, readings.c.waybill_no == waybills.c.waybill_no),
         )
         .where(waybills.c.status.in_(ACTIVE))
-        .group_by(waybills.c.waybill_no, waybills.c.alarms, devices.c.device_id, devices.c.report_interval_s)
+        .group_by(waybills.c.waybill_no, devices.c.device_id, devices.c.report_interval_s)
     ).all()
     out: list[tuple[str, str]] = []
     for row in rows:
@@ -50,7 +49,10 @@ def check_offline(session: Session, now: datetime) -> list[tuple[str, str]]:
             continue
         last_ts = utc(row.last_ts)
         silent = now - last_ts > timedelta(seconds=row.report_interval_s * OFFLINE_AFTER_INTERVALS)
-        alarms: list[dict[str, Any]] = list(row.alarms or [])
+        current = session.execute(
+            select(waybills.c.alarms).where(waybills.c.waybill_no == row.waybill_no).with_for_update()
+        ).scalar()
+        alarms: list[dict[str, Any]] = list(current or [])
         active = next(
             (
                 a

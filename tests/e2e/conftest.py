@@ -69,6 +69,10 @@ def start_server(tmp: Path, *, clock_speed: float, extra_env: dict[str, str] | N
             "XB_LOG_LEVEL": "warning",
             "XB_SCHEDULER_INTERVAL_SECONDS": "1",
             "XB_MQTT_CLIENT_PREFIX": f"xb-e2e-{port}",
+            # Its own share group, and sessions that expire soon after the server stops: otherwise the
+            # persistent session of a server started earlier in the run keeps taking its share of readings.
+            "XB_INGEST_SHARE_GROUP": f"e2e-{port}",
+            "XB_MQTT_SESSION_EXPIRY_S": "30",
         }
     )
     if mqtt_url:
