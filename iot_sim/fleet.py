@@ -125,10 +125,10 @@ def reefer_setpoint(cargo: Mapping[str, Any] | None) -> float | None:
     return 5.0 if cargo.get("equipment") == "40RF" else None
 
 
-def choose_option(options: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """Options in the order the simulator tries them: the cheapest first, then as listed."""
-    cheapest = [o for o in options if "cheapest" in (o.get("labels") or [])]
-    return cheapest + [o for o in options if o not in cheapest]
+def choose_option(options: Sequence[Mapping[str, Any]], prefer: str = "cheapest") -> list[Mapping[str, Any]]:
+    """Options in the order the simulator tries them: the preferred label first, then as listed."""
+    preferred = [o for o in options if prefer in (o.get("labels") or [])]
+    return preferred + [o for o in options if o not in preferred]
 
 
 class Simulation:
@@ -179,7 +179,9 @@ class Simulation:
             shipper = SHIPPERS[rng.randrange(len(SHIPPERS))]
             for k in range(len(destinations)):
                 destination = destinations[(start + i + k) % len(destinations)]
-                waybill_no = self._book_one(destination, cargo, shipper)
+                # Like real forwarders, some buy the cheapest way and some the fastest.
+                prefer = "fastest" if i % 2 else "cheapest"
+                waybill_no = self._book_one(destination, cargo, shipper, prefer)
                 if waybill_no is not None:
                     booked.append(waybill_no)
                     kind = "reefer" if cargo[3] is not None else "container"
@@ -193,7 +195,11 @@ class Simulation:
         return booked
 
     def _book_one(
-        self, destination: str, cargo: tuple[str, float, float, tuple[float, float] | None], shipper: str
+        self,
+        destination: str,
+        cargo: tuple[str, float, float, tuple[float, float] | None],
+        shipper: str,
+        prefer: str = "cheapest",
     ) -> str | None:
         equipment, weight, volume, temperature = cargo
         ready = self.clock.now().replace(microsecond=0)
@@ -219,7 +225,7 @@ class Simulation:
                 log.info("no quote %s -> %s for %s: %s", ORIGIN, destination, equipment, exc.detail)
                 return None
             raise
-        for option in choose_option(quote.get("options", [])):
+        for option in choose_option(quote.get("options", []), prefer):
             try:
                 booking = self.api.book(
                     {

@@ -92,6 +92,8 @@ class EmbeddedBroker:
         self._loop.call_soon_threadsafe(self._loop.stop)
         if self._thread:
             self._thread.join(timeout=10)
+        if not self._loop.is_running():
+            self._loop.close()
 
 
 def _accepts_loop() -> bool:

@@ -32,6 +32,7 @@ class FakeXborder:
         self.speed = speed
         self.unreachable = unreachable  # destinations with no route (422)
         self.quotes: dict[str, dict[str, Any]] = {}
+        self.booked_options: list[str] = []
         self.waybills: dict[str, dict[str, Any]] = {}
         self.devices: dict[str, dict[str, Any]] = {}
         self.calls: list[tuple[str, str, Any]] = []
@@ -114,7 +115,8 @@ class FakeXborder:
             return httpx.Response(201, json={"id": qid, "options": options})
         if request.method == "POST" and path == "/v1/bookings":
             q = self.quotes[body["quote_id"]]
-            assert body["option_id"] == "o-cheap"
+            assert body["option_id"] in ("o-cheap", "o-fast")
+            self.booked_options.append(body["option_id"])
             no = f"XB{len(self.waybills) + 1:06d}"
             self.add_waybill(no, q["destination"], cargo=q["cargo"])
             return httpx.Response(201, json={"id": f"b-{no}", "waybill_no": no, "status": "BOOKED"})

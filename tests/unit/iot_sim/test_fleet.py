@@ -47,6 +47,8 @@ def test_books_cheapest_option_registers_and_attaches_a_tracker(tmp_path):
     sim, uplink, store, _ = make(tmp_path, fake, seed=1)
     booked = sim.book(3)
     assert len(booked) == 3
+    # like real forwarders, the fleet buys the cheapest way and the fastest way in turn
+    assert fake.booked_options == ["o-cheap", "o-fast", "o-cheap"]
     for no in booked:
         device = device_id_for(no)
         assert fake.waybills[no]["trackers"] == [device]
