@@ -24,31 +24,62 @@ def _dt(s: str) -> datetime:
 
 def _warehouse(client: TestClient, admin: dict[str, str], node: str) -> str:
     code = "W" + uuid.uuid4().hex[:8].upper()
-    r = client.post("/v1/warehouses", headers=admin, json={
-        "code": code, "name": f"test warehouse at {node}", "country": "DE", "lat": 51.43, "lon": 6.76,
-        "node_id": node})
+    r = client.post(
+        "/v1/warehouses",
+        headers=admin,
+        json={
+            "code": code,
+            "name": f"test warehouse at {node}",
+            "country": "DE",
+            "lat": 51.43,
+            "lon": 6.76,
+            "node_id": node,
+        },
+    )
     assert r.status_code == 201, r.text
     return code
 
 
 def test_a_shipment_reaching_a_warehouse_node_makes_its_inbound_notice_arrive(
-    client: TestClient, keys: Keys, admin: dict[str, str], container, clock: FixedClock  # type: ignore[no-untyped-def]
+    client: TestClient,
+    keys: Keys,
+    admin: dict[str, str],
+    container,
+    clock: FixedClock,  # type: ignore[no-untyped-def]
 ) -> None:
     code = _warehouse(client, admin, "DUI")
     fwd = keys.headers(Role.FORWARDER)
-    quote = client.post("/v1/quotes", headers=fwd, json={
-        "origin": "CNYIB", "destination": "DUI", "ready_at": "2027-03-01T06:00:00Z",
-        "cargo": {"weight_kg": 3000, "volume_m3": 20, "equipment": "20GP"}, "customs_mode": "9810"}).json()
+    quote = client.post(
+        "/v1/quotes",
+        headers=fwd,
+        json={
+            "origin": "CNYIB",
+            "destination": "DUI",
+            "ready_at": "2027-03-01T06:00:00Z",
+            "cargo": {"weight_kg": 3000, "volume_m3": 20, "equipment": "20GP"},
+            "customs_mode": "9810",
+        },
+    ).json()
     option = min(quote["options"], key=lambda o: len(o["legs"]))
-    no = client.post("/v1/bookings", headers=fwd, json={"quote_id": quote["id"], "option_id": option["id"]}).json()[
-        "waybill_no"]
+    no = client.post(
+        "/v1/bookings", headers=fwd, json={"quote_id": quote["id"], "option_id": option["id"]}
+    ).json()["waybill_no"]
     seller_tenant = keys.tenant(TenantKind.SELLER)
     seller = keys.headers(Role.SELLER, seller_tenant)
     sku = f"TEA-{uuid.uuid4().hex[:6]}"
-    assert client.post("/v1/skus", headers=seller, json={
-        "sku": sku, "name": "Yibin green tea 250 g", "weight_kg": "0.3", "volume_m3": "0.001"}).status_code == 201
-    asn = client.post("/v1/inbound", headers=seller, json={"warehouse": code, "waybill_no": no,
-                                                            "lines": [{"sku": sku, "qty": 100}]})
+    assert (
+        client.post(
+            "/v1/skus",
+            headers=seller,
+            json={"sku": sku, "name": "Yibin green tea 250 g", "weight_kg": "0.3", "volume_m3": "0.001"},
+        ).status_code
+        == 201
+    )
+    asn = client.post(
+        "/v1/inbound",
+        headers=seller,
+        json={"warehouse": code, "waybill_no": no, "lines": [{"sku": sku, "qty": 100}]},
+    )
     assert asn.status_code == 201, asn.text
     inventory = client.get(f"/v1/inventory?sku={sku}", headers=seller).json()
     rows = inventory if isinstance(inventory, list) else inventory.get("items", inventory.get("rows", []))
@@ -63,13 +94,23 @@ def test_a_shipment_reaching_a_warehouse_node_makes_its_inbound_notice_arrive(
         t0, t1 = _dt(a["planned_departure"]), _dt(b["planned_arrival"])
         for i in range(4):
             f = i / 4
-            fixes.append((t0 + (t1 - t0) * f, a["lat"] + f * (b["lat"] - a["lat"]), a["lon"] + f * (b["lon"] - a["lon"])))
+            fixes.append(
+                (
+                    t0 + (t1 - t0) * f,
+                    a["lat"] + f * (b["lat"] - a["lat"]),
+                    a["lon"] + f * (b["lon"] - a["lon"]),
+                )
+            )
         fixes.append((t1, b["lat"], b["lon"]))
-    fixes.insert(0, (_dt(stops[0]["planned_departure"]) - timedelta(hours=2), stops[0]["lat"], stops[0]["lon"]))
+    fixes.insert(
+        0, (_dt(stops[0]["planned_departure"]) - timedelta(hours=2), stops[0]["lat"], stops[0]["lon"])
+    )
     clock.set(fixes[-1][0] + timedelta(hours=1))
     topic = f"xborder/v1/devices/{dev}/telemetry"
-    msgs = [Message(topic, json.dumps({"seq": i + 1, "ts": t.isoformat(), "lat": lat, "lon": lon}).encode(), 1)
-            for i, (t, lat, lon) in enumerate(fixes)]
+    msgs = [
+        Message(topic, json.dumps({"seq": i + 1, "ts": t.isoformat(), "lat": lat, "lon": lon}).encode(), 1)
+        for i, (t, lat, lon) in enumerate(fixes)
+    ]
     with container.db.session() as s:
         process_batch(s, msgs, clock.now(), hooks=ingest_hooks(container))
     assert client.get(f"/v1/waybills/{no}", headers=fwd).json()["status"] in ("ARRIVED", "AT_WAREHOUSE")
@@ -78,7 +119,10 @@ def test_a_shipment_reaching_a_warehouse_node_makes_its_inbound_notice_arrive(
 
 
 def test_a_transfer_books_a_waybill_through_the_route_planner(
-    client: TestClient, keys: Keys, admin: dict[str, str], container  # type: ignore[no-untyped-def]
+    client: TestClient,
+    keys: Keys,
+    admin: dict[str, str],
+    container,  # type: ignore[no-untyped-def]
 ) -> None:
     src = _warehouse(client, admin, "DUI")
     dst = _warehouse(client, admin, "LOD")
@@ -86,14 +130,25 @@ def test_a_transfer_books_a_waybill_through_the_route_planner(
     seller = keys.headers(Role.SELLER, seller_tenant)
     operator = keys.headers(Role.OPERATOR, keys.tenant(TenantKind.OPERATOR), [src, dst])
     sku = f"BAM-{uuid.uuid4().hex[:6]}"
-    client.post("/v1/skus", headers=seller, json={"sku": sku, "name": "bamboo cutting board", "weight_kg": "1.2",
-                                                   "volume_m3": "0.004"})
-    asn = client.post("/v1/inbound", headers=seller, json={"warehouse": src, "lines": [{"sku": sku, "qty": 40}]})
-    r = client.post(f"/v1/inbound/{asn.json()['id']}/receipts", headers=operator,
-                    json={"lines": [{"sku": sku, "qty": 40}]})
+    client.post(
+        "/v1/skus",
+        headers=seller,
+        json={"sku": sku, "name": "bamboo cutting board", "weight_kg": "1.2", "volume_m3": "0.004"},
+    )
+    asn = client.post(
+        "/v1/inbound", headers=seller, json={"warehouse": src, "lines": [{"sku": sku, "qty": 40}]}
+    )
+    r = client.post(
+        f"/v1/inbound/{asn.json()['id']}/receipts",
+        headers=operator,
+        json={"lines": [{"sku": sku, "qty": 40}]},
+    )
     assert r.status_code in (200, 201), r.text
-    t = client.post("/v1/transfers", headers=seller, json={"from_warehouse": src, "to_warehouse": dst,
-                                                           "lines": [{"sku": sku, "qty": 10}]})
+    t = client.post(
+        "/v1/transfers",
+        headers=seller,
+        json={"from_warehouse": src, "to_warehouse": dst, "lines": [{"sku": sku, "qty": 10}]},
+    )
     assert t.status_code == 201, t.text
     waybill_no = t.json()["waybill_no"]
     assert waybill_no and waybill_no.startswith("XB")
