@@ -193,9 +193,15 @@ class PahoCommunicator:
         )
         with self._lock:
             receivers = list(self._receivers)
+        taken = False
         for topic_filter, receiver in receivers:
             if topic_matches(topic_filter, msg.topic):
                 receiver(message)
+                taken = True
+        if not taken:
+            # A broker may deliver what no subscription asked for (amqtt does, for retained messages):
+            # acknowledge it so that it cannot hold a place in the in-flight window for ever.
+            self.ack(message)
 
 
 class FakeCommunicator:
