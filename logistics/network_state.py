@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 
+from sqlalchemy.orm import Session
+
 from routing.disruptions import Disruption, apply
 from routing.network import Network, load_reference_network
 from routing.timetable import Timetable, expand
@@ -19,6 +21,8 @@ class NetworkState:
 
     def __init__(self, network: Network | None = None, weeks: int = 8) -> None:
         self._network = network
+        self._base: Network | None = network
+        self._version: tuple[int, str] = (0, "")
         self.weeks = weeks
         self._timetable: Timetable | None = None
         self._start: datetime | None = None
@@ -30,8 +34,25 @@ class NetworkState:
         if self._network is None:
             with self._lock:
                 if self._network is None:
-                    self._network = load_reference_network()
+                    self._base = load_reference_network()
+                    self._network = self._base
         return self._network
+
+    def sync(self, session: Session) -> None:
+        """Lay operators' service edits over the reference network when they changed (one small query)."""
+        from logistics.network_edits import apply_overrides, load_overrides
+
+        version, overrides = load_overrides(session)
+        if version == self._version:
+            return
+        base = self._base or self.network
+        patched = apply_overrides(base, overrides)
+        with self._lock:
+            self._base = base
+            self._network = patched
+            self._version = version
+            self._timetable = None
+            self._disrupted.clear()
 
     def timetable(self, now: datetime, disruptions: tuple[Disruption, ...] = ()) -> Timetable:
         """The timetable around `now`, with `disruptions` applied (cached per set of disruptions)."""

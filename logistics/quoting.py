@@ -77,6 +77,7 @@ def request_quote(
         )
     from logistics.disruption_service import active
 
+    state.sync(session)
     timetable = state.timetable(min(now, q.ready_at), active(session))
     cargo = Cargo(
         weight_kg=q.weight_kg,

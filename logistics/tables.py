@@ -197,3 +197,13 @@ disruptions = Table(
     Column("lifted_at", UtcDateTime(), nullable=True),
     Column("summary", JSON, nullable=True),
 )
+
+service_overrides = Table(
+    "service_overrides",
+    metadata,
+    Column("service_id", String(80), primary_key=True),
+    Column("patch", JSON, nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("updated_by", String(40), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)

@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from api.deps import ContainerDep, CurrentPrincipal, require
 from api.runtime_state import network_state
 from kernel.identity import Principal, Role
-from logistics import disruption_service
+from logistics import disruption_service, network_edits
 from logistics.tables import waybills
 
 router = APIRouter(prefix="/v1", tags=["network disruptions"])
@@ -57,6 +57,40 @@ def declare(body: DisruptionIn, container: ContainerDep, principal: Operator) ->
                 f"{root}/waybills/{m['waybill_no']}/status", json.dumps(m), qos=1, retain=True
             )
     return JSONResponse(result, status_code=201)
+
+
+class ServiceEdit(BaseModel):
+    reason: str = Field(min_length=1, max_length=500, examples=["2027 tariff from the train operator"])
+    departures_per_week: float | None = None
+    transit_hours: float | None = None
+    rate_per_feu: float | None = Field(default=None, description="line-haul USD per 40' container")
+    rate_per_kg: float | None = Field(default=None, description="air: USD per chargeable kg")
+    capacity_teu: float | None = None
+    capacity_kg: float | None = None
+    dangerous_goods: bool | None = None
+    reefer: bool | None = None
+
+
+@router.patch("/network/services/{service_id}")
+def edit_service(
+    service_id: str, body: ServiceEdit, container: ContainerDep, principal: Operator
+) -> dict[str, Any]:
+    """Edit a service's timetable, transit time, rates, capacity or flags; new quotes use it at once."""
+    state = network_state(container)
+    with container.db.session() as session:
+        state.sync(session)
+        result = network_edits.edit_service(
+            session,
+            state.network,
+            principal,
+            service_id,
+            body.model_dump(exclude={"reason"}, exclude_none=True),
+            body.reason,
+            container.clock.now(),
+        )
+    with container.db.session() as session:
+        state.sync(session)
+    return result
 
 
 @router.get("/disruptions")

@@ -23,8 +23,12 @@ _LOCK = threading.Lock()
 
 
 def network_of(container: Container) -> Network:
-    """The process's network (one `NetworkState` per container, shared with quoting and booking)."""
-    return network_state(container).network
+    """The process's network (one `NetworkState` per container, shared with quoting and booking), with the
+    operators' current edits laid over it."""
+    state = network_state(container)
+    with container.db.session() as session:
+        state.sync(session)
+    return state.network
 
 
 def timetable_of(container: Container, covering: datetime | None = None) -> Timetable:

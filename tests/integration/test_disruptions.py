@@ -80,3 +80,74 @@ def test_disruption_bad_input(client: TestClient, keys: Keys, admin: dict[str, s
         json={"kind": "close", "corridor": "China-Europe", "reason": "x"},
     )
     assert r.status_code == 403
+
+
+def test_operators_edit_a_service_and_quotes_use_it(
+    client: TestClient,
+    keys: Keys,
+    admin: dict[str, str],
+    container,  # type: ignore[no-untyped-def]
+) -> None:
+    try:
+        _edit_and_quote(client, keys, admin)
+    finally:  # the database is shared by the run: leave the reference network as it was
+        from logistics.tables import service_overrides
+
+        with container.db.session() as s:
+            s.execute(service_overrides.delete().where(service_overrides.c.service_id == "YIB-MAL-rail"))
+
+
+def _edit_and_quote(client: TestClient, keys: Keys, admin: dict[str, str]) -> None:
+    fwd = keys.headers(Role.FORWARDER)
+    services = client.get("/v1/network/services", headers=fwd).json()
+    items = services["items"] if isinstance(services, dict) else services
+    rail = next(s for s in items if s["id"] == "YIB-MAL-rail")
+    # unit mistakes and impossible figures are refused with the field named
+    r = client.patch(
+        "/v1/network/services/YIB-MAL-rail",
+        headers=admin,
+        json={"transit_hours": 12, "reason": "typo: days as hours"},
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "transit_hours"
+    r = client.patch(
+        "/v1/network/services/YIB-MAL-rail", headers=admin, json={"rate_per_feu": -5, "reason": "x"}
+    )
+    assert r.status_code == 422
+    assert (
+        client.patch(
+            "/v1/network/services/NOPE", headers=admin, json={"rate_per_feu": 5, "reason": "x"}
+        ).status_code
+        == 404
+    )
+    assert (
+        client.patch(
+            "/v1/network/services/YIB-MAL-rail", headers=fwd, json={"rate_per_feu": 5, "reason": "x"}
+        ).status_code
+        == 403
+    )
+    before = client.post("/v1/quotes", json=QUOTE, headers=fwd).json()
+    r = client.patch(
+        "/v1/network/services/YIB-MAL-rail",
+        headers=admin,
+        json={"rate_per_feu": 1000, "reason": "promotional tariff"},
+    )
+    assert r.status_code == 200, r.text
+    after = client.post("/v1/quotes", json=QUOTE, headers=fwd).json()
+
+    def cost_with(quote: dict) -> float | None:
+        costs = [
+            float(o["cost"]["amount"])
+            for o in quote["options"]
+            if any(leg["service_id"] == "YIB-MAL-rail" for leg in o["legs"])
+        ]
+        return min(costs) if costs else None
+
+    assert cost_with(after) is not None
+    old = cost_with(before)
+    assert old is None or cost_with(after) < old
+    listed = client.get("/v1/network/services", headers=fwd).json()
+    edited = next(
+        s for s in (listed["items"] if isinstance(listed, dict) else listed) if s["id"] == "YIB-MAL-rail"
+    )
+    assert edited != rail
+    assert edited["basis"] == "operator"
