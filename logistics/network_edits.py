@@ -75,8 +75,8 @@ def validate_patch(service: Service, patch: dict[str, Any]) -> dict[str, Any]:
                     {
                         "field": key,
                         "message": (
-                            f"{float(number):g} h over {service.distance_km:.0f} km is {speed:.1f} km/h, implausible for "
-                            f"{service.mode} ({low}-{high} km/h): {hint}"
+                            f"{float(number):g} h over {service.distance_km:.0f} km is {speed:.1f} km/h, "
+                            f"implausible for {service.mode} ({low}-{high} km/h): {hint}"
                         ),
                     }
                 )
