@@ -96,7 +96,10 @@ def _network(args: argparse.Namespace, settings: Settings) -> int:
             IMPORT_TARGET.write_text(
                 json.dumps(net.export(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
             )
-            print(f"{args.file}: valid; {_summary(net)}; stored as {IMPORT_TARGET}")
+            print(
+                f"{args.file}: valid; {_summary(net)}; stored as {IMPORT_TARGET}. "
+                f"Serve it with XB_NETWORK_FILE={IMPORT_TARGET} (every serve and ingest process)."
+            )
             return 0
     except NetworkInvalid as exc:
         return _invalid(where if args.network_command != "export" else (args.source or where), exc)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from routing.disruptions import Disruption, apply
-from routing.network import Network, load_reference_network
+from routing.network import Network, load_network, load_reference_network
 from routing.timetable import Timetable, expand
 
 
@@ -19,7 +19,8 @@ class NetworkState:
     departures. Expansion is deterministic, so every process derives the same departure ids.
     """
 
-    def __init__(self, network: Network | None = None, weeks: int = 8) -> None:
+    def __init__(self, network: Network | None = None, weeks: int = 8, network_file: str | None = None) -> None:
+        self.network_file = network_file
         self._network = network
         self._base: Network | None = network
         self._version: tuple[int, str] = (0, "")
@@ -34,9 +35,17 @@ class NetworkState:
         if self._network is None:
             with self._lock:
                 if self._network is None:
-                    self._base = load_reference_network()
+                    self._base = self._load()
                     self._network = self._base
         return self._network
+
+    def _load(self) -> Network:
+        if not self.network_file:
+            return load_reference_network()
+        import json
+        from pathlib import Path
+
+        return load_network(json.loads(Path(self.network_file).read_text(encoding="utf-8")))
 
     def sync(self, session: Session) -> None:
         """Lay operators' service edits over the reference network when they changed (one small query)."""
