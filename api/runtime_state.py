@@ -9,7 +9,9 @@ from logistics.network_state import NetworkState
 def network_state(container: Container) -> NetworkState:
     state = container.extras.get("network_state")
     if state is None:
-        state = NetworkState(weeks=container.settings.horizon_weeks, network_file=container.settings.network_file)
+        state = NetworkState(
+            weeks=container.settings.horizon_weeks, network_file=container.settings.network_file
+        )
         container.extras["network_state"] = state
         container.extras["network"] = state.network
     assert isinstance(state, NetworkState)

@@ -19,7 +19,9 @@ class NetworkState:
     departures. Expansion is deterministic, so every process derives the same departure ids.
     """
 
-    def __init__(self, network: Network | None = None, weeks: int = 8, network_file: str | None = None) -> None:
+    def __init__(
+        self, network: Network | None = None, weeks: int = 8, network_file: str | None = None
+    ) -> None:
         self.network_file = network_file
         self._network = network
         self._base: Network | None = network
