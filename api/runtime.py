@@ -50,6 +50,17 @@ def choose_broker(settings: Settings) -> BrokerChoice:
     )
 
 
+def suggester(container: Container) -> Any:
+    """Alternatives for a delayed shipment, from the process's network state."""
+    from api.runtime_state import network_state
+    from logistics.disruption_service import suggest_alternatives
+
+    def suggest(session: Any, row: Any, track: Any, now: Any) -> list[dict[str, Any]]:
+        return suggest_alternatives(session, network_state(container), row, track, now)
+
+    return suggest
+
+
 def instance_name(kind: str) -> str:
     return f"{kind}-{socket.gethostname()}-{os.getpid()}"
 
@@ -101,6 +112,7 @@ class Runtime:
             shared_group=settings.ingest_share_group if address.protocol == 5 else None,
             hooks=ingest_hooks(self.container),
             rules=rules_for_clock_speed(settings.clock_speed),
+            suggest=suggester(self.container),
         )
         ingest.start()
         comm.start()

@@ -407,3 +407,48 @@ def _notify(session: Session, row: Any, kind: str, data: dict[str, Any], now: da
                     body=json.dumps({"event": kind, "data": data, "sent_at": rfc3339(now)}, sort_keys=True),
                 )
             )
+
+
+def suggest_alternatives(
+    session: Session, state: NetworkState, row: Any, track: Any, now: datetime, limit: int = 3
+) -> list[dict[str, Any]]:
+    """Routes from the shipment's next stop that would still meet its deliver-by date (for a delay alarm)."""
+    stops = row["itinerary"]["stops"]
+    nxt = stops[min(len(stops) - 1, max(0, int(getattr(track, "stop_index", -1)) + 1))]
+    cargo = row["cargo"]
+    request = QuoteRequest(
+        origin=nxt["node_id"],
+        destination=stops[-1]["node_id"],
+        ready_at=now,
+        deliver_by=None,
+        cargo=Cargo(
+            weight_kg=cargo["weight_kg"],
+            volume_m3=cargo["volume_m3"],
+            equipment=cargo["equipment"],
+            dangerous_goods=bool(cargo.get("dangerous_goods")),
+            temperature=(float(cargo["temperature"][0]), float(cargo["temperature"][1]))
+            if cargo.get("temperature")
+            else None,
+        ),
+        customs_mode=row["customs_mode"],
+        max_options=8,
+    )
+    if request.origin == request.destination:
+        return []
+    try:
+        teu_left, kg_left = capacity_left(session, now - timedelta(days=1))
+        options = plan(state.network, state.timetable(now, active(session)), request, teu_left, kg_left)
+    except routing_errors.RoutingError:
+        return []
+    deliver_by = row["deliver_by"]
+    ranked = sorted(options, key=lambda o: (o.arrival() > deliver_by if deliver_by else False, o.arrival()))
+    return [
+        {
+            "from": request.origin,
+            "arrival": rfc3339(o.arrival()),
+            "meets_deliver_by": bool(deliver_by is None or o.arrival() <= deliver_by),
+            "cost": {"amount": f"{o.cost:.2f}", "currency": o.currency},
+            "corridors": list(dict.fromkeys(leg.corridor for leg in o.legs)),
+        }
+        for o in ranked[:limit]
+    ]

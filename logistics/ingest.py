@@ -75,6 +75,7 @@ def process_batch(
     root: str = TOPIC_ROOT,
     hooks: list[Hook] | None = None,
     rules: TrackingRules = DEFAULT_RULES,
+    suggest: tracking_service.Suggest | None = None,
 ) -> BatchResult:
     """Store the readings of a batch of MQTT messages and re-derive every waybill they touch."""
     result = BatchResult()
@@ -186,7 +187,12 @@ def process_batch(
         )
     for waybill_no in sorted(touched):  # sorted: row locks always taken in the same order
         changes = tracking_service.refresh(
-            session, waybill_no, now, new_readings=new_by_waybill.get(waybill_no), rules=rules
+            session,
+            waybill_no,
+            now,
+            new_readings=new_by_waybill.get(waybill_no),
+            rules=rules,
+            suggest=suggest,
         )
         if changes is not None:
             result.changes.append(changes)
@@ -229,9 +235,11 @@ class TelemetryIngest:
         shared_group: str | None = None,
         hooks: list[Hook] | None = None,
         rules: TrackingRules = DEFAULT_RULES,
+        suggest: tracking_service.Suggest | None = None,
     ) -> None:
         self.hooks = hooks or []
         self.rules = rules
+        self.suggest = suggest
         self.db = db
         self.clock = clock
         self.comm = communicator
@@ -283,7 +291,7 @@ class TelemetryIngest:
             try:
                 with self.db.session() as session:
                     result = process_batch(
-                        session, batch, self.clock.now(), self.root, self.hooks, self.rules
+                        session, batch, self.clock.now(), self.root, self.hooks, self.rules, self.suggest
                     )
                 break
             except Exception:  # a failed batch is retried; the consumer never stops

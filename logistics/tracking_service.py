@@ -9,6 +9,7 @@ order in which readings arrived: a late or backlog reading is placed by its even
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,12 +28,17 @@ from logistics.tracking.derive import (
     TrackingRules,
     TrackState,
     advance,
+    delay_alarm,
+    deliver_by_at_risk,
     estimate,
     replay,
     snapshot,
 )
 from logistics.tracking.plan import Stop, TrackPlan
 from logistics.tracking.readings import Reading
+
+# (session, waybill row, track, now) -> alternative options, summarised for the alarm.
+Suggest = Callable[[Session, Any, Track, datetime], list[dict[str, Any]]]
 
 STATUS_RANK = {
     "BOOKED": 0,
@@ -168,11 +174,13 @@ def refresh(
     *,
     new_readings: list[Reading] | None = None,
     rules: TrackingRules = DEFAULT_RULES,
+    suggest: Suggest | None = None,
 ) -> Changes | None:
     """Bring one waybill up to date with its readings and record what changed. Locks the waybill row.
 
     `new_readings`: the readings just stored (continue the fold when they are all later than it);
-    None: re-derive from every stored reading.
+    None: re-derive from every stored reading. `suggest`: asked for alternative routes when the ETA
+    threatens the deliver-by date.
     """
     row = (
         session.execute(select(waybills).where(waybills.c.waybill_no == waybill_no).with_for_update())
@@ -346,14 +354,46 @@ def refresh(
                 recorded_time=now,
                 detail=a,
             )
-    # Offline alarms are raised by the scheduler, keep them unless cleared there.
+    # Alarms kept outside the fold: offline (the scheduler's), delay and re-plan (raised here, by re-planning).
     kept = [
         a
         for a in (row["alarms"] or [])
-        if a["kind"] == "offline"
-        and not any(x["kind"] == "offline" and x["raised_at"] == a["raised_at"] for x in alarms)
+        if a["kind"] in ("offline", "delay", "replan")
+        and not any(x["kind"] == a["kind"] and x["raised_at"] == a["raised_at"] for x in alarms)
     ]
     alarms = alarms + kept
+
+    # Delay: against the plan and the deliver-by date, judged when the shipment reaches a new point.
+    if moved_on and eta is not None:
+        delay = delay_alarm(plan, track, now, rules=rules)
+        open_delay = next((a for a in alarms if a["kind"] == "delay" and not a.get("cleared_at")), None)
+        if delay is not None and open_delay is None:
+            raised = _alarm_json(delay)
+            if suggest is not None and deliver_by_at_risk(plan, eta):
+                raised["alternatives"] = suggest(session, row, track, now)
+            alarms.append(raised)
+            changes.alarms_raised.append(raised)
+            events.append(
+                session,
+                waybill_no,
+                kind="alarm",
+                code="DELAY",
+                event_time=now,
+                recorded_time=now,
+                detail=raised,
+            )
+        elif delay is None and open_delay is not None:
+            open_delay["cleared_at"] = rfc3339(now)
+            changes.alarms_cleared.append(open_delay)
+            events.append(
+                session,
+                waybill_no,
+                kind="alarm",
+                code="DELAY_CLEARED",
+                event_time=now,
+                recorded_time=now,
+                detail=open_delay,
+            )
 
     last = track.milestones[-1] if track.milestones else None
     last_json = (

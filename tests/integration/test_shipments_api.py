@@ -254,3 +254,43 @@ def test_live_ingest_in_any_order_equals_replay(
         report = replay_waybill(s, no, clock.now(), check_only=True)
     assert report["same"], report
     assert report["milestones_stored"] > 2
+
+
+def test_a_delay_that_threatens_deliver_by_raises_an_alarm_with_alternatives(
+    client: TestClient, keys: Keys, container, clock: FixedClock  # type: ignore[no-untyped-def]
+) -> None:
+    from datetime import datetime
+
+    from api.runtime import suggester
+
+    h = keys.headers(Role.FORWARDER)
+    first = _quote(client, h)
+    option = min(first["options"], key=lambda o: o["arrival"])
+    deliver_by = datetime.fromisoformat(option["arrival"].replace("Z", "+00:00")) + timedelta(hours=12)
+    quote = _quote(client, h, deliver_by=deliver_by.isoformat())
+    option = min(quote["options"], key=lambda o: o["arrival"])
+    no = _book(client, h, quote, option)["waybill_no"]
+    dev = f"dev-late-{no}"
+    client.post("/v1/devices", json={"device_id": dev, "kind": "container"}, headers=h)
+    client.post(f"/v1/waybills/{no}/trackers", json={"device_id": dev}, headers=h)
+    origin = client.get(f"/v1/waybills/{no}", headers=h).json()["itinerary"]["stops"][0]
+    planned = datetime.fromisoformat(origin["planned_departure"].replace("Z", "+00:00"))
+    stuck = planned + timedelta(days=3)  # still at the origin three days after it should have left
+    clock.set(stuck + timedelta(minutes=5))
+    msg = Message(f"xborder/v1/devices/{dev}/telemetry",
+                  json.dumps(_reading(1, stuck.isoformat(), origin["lat"], origin["lon"])).encode(), 1)
+    with container.db.session() as s:
+        process_batch(s, [msg], clock.now(), suggest=suggester(container))
+    wb = client.get(f"/v1/waybills/{no}", headers=h).json()
+    delays = [a for a in wb["alarms"] if a["kind"] == "delay"]
+    assert len(delays) == 1, wb["alarms"]
+    assert "deliver-by" in delays[0]["detail"]
+    assert isinstance(delays[0].get("alternatives"), list)
+    # raised once: another reading in the same situation raises nothing new
+    msg2 = Message(f"xborder/v1/devices/{dev}/telemetry",
+                   json.dumps(_reading(2, (stuck + timedelta(minutes=1)).isoformat(), origin["lat"],
+                                       origin["lon"])).encode(), 1)
+    with container.db.session() as s:
+        process_batch(s, [msg2], clock.now(), suggest=suggester(container))
+    again = client.get(f"/v1/waybills/{no}", headers=h).json()
+    assert len([a for a in again["alarms"] if a["kind"] == "delay"]) == 1
