@@ -354,7 +354,7 @@ def refresh(
                 recorded_time=now,
                 detail=a,
             )
-    # Alarms kept outside the fold: offline (the scheduler's), delay and re-plan (raised here, by re-planning).
+    # Kept outside the fold: offline alarms (raised by the scheduler), delay and re-plan alarms.
     kept = [
         a
         for a in (row["alarms"] or [])
