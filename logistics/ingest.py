@@ -185,7 +185,21 @@ def process_batch(
                 received_at=now,
             )
         )
-    for waybill_no in sorted(touched):  # sorted: row locks always taken in the same order
+    # Lock every touched waybill in one query, in waybill order (two ingest processes never wait on each
+    # other in a cycle), and write their new state back in one batched UPDATE.
+    locked: dict[str, Any] = {}
+    if touched:
+        locked = {
+            r["waybill_no"]: r
+            for r in session.execute(
+                select(waybills)
+                .where(waybills.c.waybill_no.in_(sorted(touched)))
+                .order_by(waybills.c.waybill_no)
+                .with_for_update()
+            ).mappings()
+        }
+    pending: list[dict[str, Any]] = []
+    for waybill_no in sorted(touched):
         changes = tracking_service.refresh(
             session,
             waybill_no,
@@ -193,16 +207,18 @@ def process_batch(
             new_readings=new_by_waybill.get(waybill_no),
             rules=rules,
             suggest=suggest,
+            row=locked.get(waybill_no),
+            pending=pending,
         )
         if changes is not None:
             result.changes.append(changes)
+            # In the same transaction: the change and its consequences commit together.
             for hook in hooks or ():
-                hook(
-                    session, changes
-                )  # in the same transaction: the change and its consequences commit together
+                hook(session, changes)
             rejected = len(changes.quarantined & fresh.get(waybill_no, set()))
             result.rejected += rejected
             result.accepted -= rejected
+    tracking_service.write_pending(session, pending)
     return result
 
 

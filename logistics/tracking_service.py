@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from kernel.clock import rfc3339, utc
@@ -175,18 +175,22 @@ def refresh(
     new_readings: list[Reading] | None = None,
     rules: TrackingRules = DEFAULT_RULES,
     suggest: Suggest | None = None,
+    row: Any = None,
+    pending: list[dict[str, Any]] | None = None,
 ) -> Changes | None:
     """Bring one waybill up to date with its readings and record what changed. Locks the waybill row.
 
     `new_readings`: the readings just stored (continue the fold when they are all later than it);
     None: re-derive from every stored reading. `suggest`: asked for alternative routes when the ETA
-    threatens the deliver-by date.
+    threatens the deliver-by date. `row`: the waybill row, already locked by the caller; `pending`: collect
+    the waybill's new values there for one batched UPDATE by the caller instead of writing them here.
     """
-    row = (
-        session.execute(select(waybills).where(waybills.c.waybill_no == waybill_no).with_for_update())
-        .mappings()
-        .first()
-    )
+    if row is None:
+        row = (
+            session.execute(select(waybills).where(waybills.c.waybill_no == waybill_no).with_for_update())
+            .mappings()
+            .first()
+        )
     if row is None:
         return None
     plan = track_plan(row)
@@ -418,19 +422,19 @@ def refresh(
         if track.position
         else row["position"]
     )
-    session.execute(
-        update(waybills)
-        .where(waybills.c.waybill_no == waybill_no)
-        .values(
-            status=status,
-            eta=eta or row["eta"],
-            position=position,
-            last_milestone=last_json,
-            alarms=alarms,
-            updated_at=now,
-            track_state=state.to_json(),
-        )
-    )
+    values = {
+        "status": status,
+        "eta": eta or row["eta"],
+        "position": position,
+        "last_milestone": last_json,
+        "alarms": alarms,
+        "updated_at": now,
+        "track_state": state.to_json(),
+    }
+    if pending is not None:
+        pending.append({"b_waybill_no": waybill_no, **{f"b_{k}": v for k, v in values.items()}})
+    else:
+        session.execute(update(waybills).where(waybills.c.waybill_no == waybill_no).values(**values))
     if status == "DELIVERED":
         session.execute(
             update(tracker_attachments)
@@ -490,3 +494,16 @@ def enqueue_webhooks(session: Session, changes: Changes, now: datetime) -> None:
                         created_at=now,
                     )
                 )
+
+
+def write_pending(session: Session, pending: list[dict[str, Any]]) -> None:
+    """One executemany UPDATE for the waybills collected by `refresh(..., pending=...)`."""
+    if not pending:
+        return
+    columns = ("status", "eta", "position", "last_milestone", "alarms", "updated_at", "track_state")
+    session.execute(
+        update(waybills)
+        .where(waybills.c.waybill_no == bindparam("b_waybill_no"))
+        .values({c: bindparam(f"b_{c}") for c in columns}),
+        pending,
+    )
