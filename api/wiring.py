@@ -166,4 +166,5 @@ def warehouse_jobs(container: Container) -> list[Job]:
         return replenishment_job(container.db, container.clock, transit)
 
     speed = getattr(container.clock, "speed", 1.0)
-    return [Job(REPLENISHMENT_JOB_ID, max(5.0, REPLENISHMENT_EVERY_HOURS * 3600 / speed), run)]
+    # At least a minute apart in real time, however fast the demo clock runs.
+    return [Job(REPLENISHMENT_JOB_ID, max(60.0, REPLENISHMENT_EVERY_HOURS * 3600 / speed), run)]
