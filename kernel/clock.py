@@ -61,5 +61,10 @@ def utc(dt: datetime) -> datetime:
     return dt.astimezone(UTC)
 
 
+def parse_time(text: str) -> datetime:
+    """An RFC 3339 / ISO 8601 time as stored in JSON documents (`Z` or an offset), as aware UTC."""
+    return utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+
+
 def rfc3339(dt: datetime) -> str:
     return utc(dt).isoformat().replace("+00:00", "Z")

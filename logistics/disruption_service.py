@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from kernel.clock import rfc3339, utc
+from kernel.clock import parse_time, rfc3339
 from kernel.errors import InvalidInput, NotFound
 from kernel.identity import Principal
 from kernel.ids import new_id
@@ -47,7 +47,7 @@ OPEN = ("BOOKED", "PICKED_UP", "IN_TRANSIT", "AT_HUB", "AT_BORDER", "CUSTOMS_HOL
 def _window(spec: dict[str, Any]) -> Window:
     def at(key: str) -> datetime | None:
         value = spec.get(key)
-        return utc(datetime.fromisoformat(value.replace("Z", "+00:00"))) if value else None
+        return parse_time(value) if value else None
 
     return Window(at("starts_at"), at("ends_at"))
 
@@ -157,10 +157,6 @@ def lift(session: Session, disruption_id: str, now: datetime) -> dict[str, Any]:
     return disruption_json(row)
 
 
-def _dt(s: str) -> datetime:
-    return utc(datetime.fromisoformat(s.replace("Z", "+00:00")))
-
-
 def replan_affected(
     session: Session,
     state: NetworkState,
@@ -233,7 +229,7 @@ def replan_affected(
     for row, first, impacts in candidates:
         legs = row["itinerary"]["legs"]
         cargo = row["cargo"]
-        ready = max(now, _dt(legs[first - 1]["arrival"]) if first > 0 else now)
+        ready = max(now, parse_time(legs[first - 1]["arrival"]) if first > 0 else now)
         request = QuoteRequest(
             origin=legs[first]["origin"],
             destination=legs[-1]["destination"],
@@ -325,11 +321,11 @@ def _apply_new_plan(
             code=m["code"],
             classifier="PLN",
             node_id=m["node_id"],
-            event_time=_dt(m["time"]),
+            event_time=parse_time(m["time"]),
             recorded_time=now,
             detail={"reason": f"re-planned: {reason}"},
         )
-    arrival = _dt(itinerary["legs"][-1]["arrival"])
+    arrival = parse_time(itinerary["legs"][-1]["arrival"])
     events.append(
         session,
         row["waybill_no"],

@@ -20,11 +20,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from kernel.clock import Clock
-from kernel.db import Database
+from kernel.db import Database, dialect_insert
 from kernel.mqtt import Communicator, Message
 from logistics import tracking_service
 from logistics.tables import deadletters, devices, readings, tracker_attachments, waybills
@@ -59,10 +58,6 @@ def device_of(topic: str, root: str = TOPIC_ROOT) -> str | None:
     ):
         return parts[-2]
     return None
-
-
-def _insert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 Hook = Callable[[Session, tracking_service.Changes], None]
@@ -152,7 +147,7 @@ def process_batch(
     fresh: dict[str, set[int]] = {}
     new_by_waybill: dict[str, list[Reading]] = {}
     if rows:
-        stmt = _insert(session)(readings).on_conflict_do_nothing(index_elements=["device_id", "seq"])
+        stmt = dialect_insert(session, readings).on_conflict_do_nothing(index_elements=["device_id", "seq"])
         inserted = session.execute(
             stmt.returning(readings.c.device_id, readings.c.seq, readings.c.waybill_no), rows
         ).all()

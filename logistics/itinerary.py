@@ -10,7 +10,7 @@ from typing import Any
 
 from geopy.distance import great_circle
 
-from kernel.clock import rfc3339, utc
+from kernel.clock import parse_time, rfc3339
 from routing.network import Network, Node
 from routing.planner import Option, PlannedLeg
 
@@ -109,7 +109,7 @@ def _via_stops(network: Network, leg: dict[str, Any]) -> list[dict[str, Any]]:
     for a, b in zip(points, points[1:], strict=False):
         cumulative.append(cumulative[-1] + great_circle((a.lat, a.lon), (b.lat, b.lon)).km)
     total = cumulative[-1] or 1.0
-    dep, arr = _dt(leg["departure"]), _dt(leg["arrival"])
+    dep, arr = parse_time(leg["departure"]), parse_time(leg["arrival"])
     span = (arr - dep).total_seconds()
     stops = []
     for node, dist in zip(points[1:-1], cumulative[1:-1], strict=False):
@@ -118,16 +118,12 @@ def _via_stops(network: Network, leg: dict[str, Any]) -> list[dict[str, Any]]:
     return stops
 
 
-def _dt(value: str) -> datetime:
-    return utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
-
-
 def build_itinerary(network: Network, option: dict[str, Any]) -> dict[str, Any]:
     """The itinerary stored on a waybill: the option's legs and every stop along them."""
     legs = option["legs"]
     stops: list[dict[str, Any]] = []
     first = network.nodes[legs[0]["origin"]]
-    stops.append(_stop(first, "origin", None, _dt(legs[0]["departure"]), None, legs[0]["mode"]))
+    stops.append(_stop(first, "origin", None, parse_time(legs[0]["departure"]), None, legs[0]["mode"]))
     for i, leg in enumerate(legs):
         stops.extend(_via_stops(network, leg))
         node = network.nodes[leg["destination"]]
@@ -137,8 +133,8 @@ def build_itinerary(network: Network, option: dict[str, Any]) -> dict[str, Any]:
             _stop(
                 node,
                 _role(node, "destination" if last else "hub"),
-                _dt(leg["arrival"]),
-                None if nxt is None else _dt(nxt["departure"]),
+                parse_time(leg["arrival"]),
+                None if nxt is None else parse_time(nxt["departure"]),
                 leg["mode"],
                 None if nxt is None else nxt["mode"],
             )

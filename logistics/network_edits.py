@@ -13,10 +13,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from kernel.clock import rfc3339
+from kernel.db import dialect_insert
 from kernel.errors import InvalidInput, NotFound
 from kernel.identity import Principal
 from logistics.tables import service_overrides
@@ -154,8 +154,7 @@ def edit_service(
         select(service_overrides.c.patch).where(service_overrides.c.service_id == service_id)
     ).scalar()
     merged = {**(current or {}), **clean}
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(service_overrides).values(
+    stmt = dialect_insert(session, service_overrides).values(
         service_id=service_id, patch=merged, reason=reason, updated_by=principal.tenant_id, updated_at=now
     )
     session.execute(

@@ -8,9 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from kernel.clock import parse_time
+from kernel.db import dialect_insert
 from kernel.errors import Conflict, InvalidInput, NotFound
 from kernel.identity import Principal
 from kernel.ids import document_number, new_id
@@ -153,14 +154,12 @@ def get_quote(session: Session, principal: Principal, quote_id: str) -> dict[str
 
 
 def _ensure_load_rows(session: Session, timetable: Timetable, departure_ids: list[str]) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     for dep_id in departure_ids:
         try:
             dep = timetable.get(dep_id)
         except KeyError as exc:
             raise Conflict(f"departure {dep_id} is no longer in the timetable; ask for a new quote") from exc
-        stmt = insert(departure_loads).values(
+        stmt = dialect_insert(session, departure_loads).values(
             departure_id=dep.id,
             service_id=dep.service_id,
             departure=dep.departure,
@@ -220,7 +219,7 @@ def book(
         raise NotFound(f"option {option_id} is not part of quote {quote_id}")
     if quote["expires_at"] < now:
         raise Conflict(f"quote {quote_id} expired at {quote['expires_at'].isoformat()}; ask for a new one")
-    first_departure = datetime.fromisoformat(option["legs"][0]["departure"].replace("Z", "+00:00"))
+    first_departure = parse_time(option["legs"][0]["departure"])
     if first_departure < now:
         raise Conflict("the option's first departure has already left; ask for a new quote")
     cargo = quote["request"]["cargo"]
@@ -265,8 +264,8 @@ def book(
             itinerary=itinerary,
             cargo=cargo,
             deliver_by=datetime.fromisoformat(deliver_by) if deliver_by else None,
-            eta=datetime.fromisoformat(option["arrival"].replace("Z", "+00:00")),
-            planned_arrival=datetime.fromisoformat(option["arrival"].replace("Z", "+00:00")),
+            eta=parse_time(option["arrival"]),
+            planned_arrival=parse_time(option["arrival"]),
             position=None,
             last_milestone=None,
             alarms=[],
@@ -282,7 +281,7 @@ def book(
             code=m["code"],
             classifier="PLN",
             node_id=m["node_id"],
-            event_time=datetime.fromisoformat(m["time"].replace("Z", "+00:00")),
+            event_time=parse_time(m["time"]),
             recorded_time=now,
         )
     events.append(session, waybill_no, kind="status", code="BOOKED", event_time=now, recorded_time=now)

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
-from kernel.clock import rfc3339, utc
+from kernel.clock import parse_time, rfc3339, utc
 from logistics import events
 from logistics.tables import readings, tracker_attachments, waybill_events, waybills, webhook_outbox, webhooks
 from logistics.tracking.derive import (
@@ -70,7 +70,7 @@ class Changes:
 
 
 def _dt(value: str | None) -> datetime | None:
-    return utc(datetime.fromisoformat(value.replace("Z", "+00:00"))) if value else None
+    return parse_time(value) if value else None
 
 
 def track_plan(row: Any) -> TrackPlan:

@@ -20,11 +20,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, Table, and_, case, cast, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import String, and_, case, cast, func, select, update
 from sqlalchemy.orm import Session
 
 from kernel.clock import rfc3339
+from kernel.db import dialect_insert
 from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kernel.identity import Principal, Role, tenants
 from kernel.ids import new_id
@@ -114,11 +114,6 @@ class Scope:
 def _rows(result: Any) -> int:
     """Rows an UPDATE / INSERT touched (a CursorResult's rowcount)."""
     return int(result.rowcount)
-
-
-def _dialect_insert(session: Session, table: Table) -> Any:
-    name = session.get_bind().dialect.name
-    return (postgresql.insert if name == "postgresql" else sqlite.insert)(table)
 
 
 def _lot_out(lot: str) -> str | None:
@@ -276,7 +271,7 @@ def _check_qty(qty: int, field: str) -> None:
 def _ensure_balances(session: Session, keys: Sequence[StockKey]) -> None:
     if not keys:
         return
-    ins = _dialect_insert(session, t.balances)
+    ins = dialect_insert(session, t.balances)
     session.execute(
         ins.values(
             [
@@ -424,7 +419,7 @@ def _register_lot(
         return
     if expires_on is None and sku_row["shelf_life_days"]:
         expires_on = today + timedelta(days=int(sku_row["shelf_life_days"]))
-    ins = _dialect_insert(session, t.lots)
+    ins = dialect_insert(session, t.lots)
     session.execute(
         ins.values(
             seller_id=seller_id, sku=sku_row["sku"], lot=lot, expires_on=expires_on
@@ -813,7 +808,7 @@ def allocate_order(session: Session, scope: Scope, body: Mapping[str, Any], now:
     order_id = new_id("ord")
     # the order row last: a duplicate order_ref (even a concurrent one) finds the first and rolls back
     inserted = session.execute(
-        _dialect_insert(session, t.orders)
+        dialect_insert(session, t.orders)
         .values(
             id=order_id,
             seller_id=seller_id,
@@ -1817,7 +1812,7 @@ def refund_return(session: Session, scope: Scope, rma_id: str, now: datetime) ->
             select(t.orders.c.currency).where(t.orders.c.id == rma["order_id"])
         ).scalar_one()
         amount = refund_amount(received, prices)
-        ins = _dialect_insert(session, t.refunds)
+        ins = dialect_insert(session, t.refunds)
         # RETURNING tells whether this call inserted (rowcount is -1 for this statement on psycopg)
         created = (
             session.execute(
