@@ -23,6 +23,7 @@ from kernel.errors import InvalidInput, NotFound
 from kernel.identity import Principal
 from kernel.ids import new_id
 from logistics import events
+from logistics.disruption_records import active, to_domain
 from logistics.itinerary import build_itinerary, option_json, planned_milestones
 from logistics.network_state import NetworkState
 from logistics.quoting import capacity_left, hold_capacity
@@ -37,48 +38,11 @@ from logistics.tables import (
     webhooks,
 )
 from routing import errors as routing_errors
-from routing.disruptions import CloseCorridor, Delay, Disruption, Suspend, Window, itinerary_impact, validate
+from routing.disruptions import Disruption, itinerary_impact, validate
 from routing.planner import Cargo, QuoteRequest, plan
 from routing.replan import AffectedBooking, replan
 
 OPEN = ("BOOKED", "PICKED_UP", "IN_TRANSIT", "AT_HUB", "AT_BORDER", "CUSTOMS_HOLD")
-
-
-def _window(spec: dict[str, Any]) -> Window:
-    def at(key: str) -> datetime | None:
-        value = spec.get(key)
-        return parse_time(value) if value else None
-
-    return Window(at("starts_at"), at("ends_at"))
-
-
-def to_domain(kind: str, spec: dict[str, Any], reason: str) -> Disruption:
-    window = _window(spec)
-    if kind == "suspend":
-        return Suspend(reason, spec.get("service_id"), spec.get("departure_id"), window)
-    if kind == "close":
-        return CloseCorridor(reason, spec.get("corridor"), spec.get("node"), window)
-    if kind == "delay":
-        hours = spec.get("hours")
-        if not isinstance(hours, int | float) or hours <= 0:
-            raise InvalidInput(
-                "a delay needs hours > 0", errors=[{"field": "hours", "message": "must be > 0"}]
-            )
-        return Delay(
-            float(hours), reason, spec.get("node"), spec.get("corridor"), spec.get("service_id"), window
-        )
-    raise InvalidInput(
-        f"unknown disruption kind {kind}", errors=[{"field": "kind", "message": "suspend|close|delay"}]
-    )
-
-
-def active(session: Session) -> tuple[Disruption, ...]:
-    rows = session.execute(
-        select(disruptions)
-        .where(disruptions.c.lifted_at.is_(None))
-        .order_by(disruptions.c.created_at, disruptions.c.id)
-    ).mappings()
-    return tuple(to_domain(r["kind"], r["spec"], r["reason"]) for r in rows)
 
 
 def disruption_json(row: Any) -> dict[str, Any]:

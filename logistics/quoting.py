@@ -16,6 +16,7 @@ from kernel.errors import Conflict, InvalidInput, NotFound
 from kernel.identity import Principal
 from kernel.ids import document_number, new_id
 from logistics import events
+from logistics.disruption_records import active
 from logistics.itinerary import build_itinerary, option_json, planned_milestones
 from logistics.network_state import NetworkState
 from logistics.tables import bookings, capacity_holds, departure_loads, quotes, waybills
@@ -76,8 +77,6 @@ def request_quote(
             "deliver_by must be after ready_at",
             errors=[{"field": "deliver_by", "message": "is not after ready_at"}],
         )
-    from logistics.disruption_service import active
-
     state.sync(session)
     timetable = state.timetable(min(now, q.ready_at), active(session))
     cargo = Cargo(
@@ -242,8 +241,6 @@ def book(
             created_at=now,
         )
     )
-    from logistics.disruption_service import active
-
     timetable = state.timetable(now, active(session))
     for leg in option["legs"]:
         dep = leg.get("departure_id")
