@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from api import idempotency
 from api.deps import ContainerDep, CurrentPrincipal, require
 from api.stream import Broadcaster
+from kernel.errors import NotFound
 from kernel.identity import Principal, Role
 from kernel.ids import new_id
 from logistics import devices, events, waybills
@@ -202,7 +203,7 @@ async def stream(request: Request, container: ContainerDep, principal: CurrentPr
                 try:
                     require_visible(session, principal, waybill_no)
                     allowed[waybill_no] = True
-                except Exception:
+                except NotFound:
                     allowed[waybill_no] = False
         return allowed[waybill_no]
 
@@ -218,7 +219,8 @@ async def stream(request: Request, container: ContainerDep, principal: CurrentPr
                     yield ": keep-alive\n\n"
                     continue
                 data = event["data"]
-                if may_see(str(data.get("waybill_no"))):
+                # The first look-up per waybill reads the database: off the event loop.
+                if await asyncio.to_thread(may_see, str(data.get("waybill_no"))):
                     yield f"event: {event['event']}\ndata: {json.dumps(data)}\n\n"
         finally:
             broadcaster.unsubscribe(sub)
