@@ -15,6 +15,9 @@ from sqlalchemy.orm import Session
 from warehouse import tables as t
 from warehouse.domain import OrderStatus, ReservationStatus
 
+# reservations that still hold units on the shelf (the balance's `reserved`)
+HELD = (ReservationStatus.ACTIVE.value, ReservationStatus.PICKED.value)
+
 
 def audit(session: Session, seller_ids: list[str] | None = None) -> list[str]:
     """Ledger equals balance; movements sum to zero and stay within one seller; reservations match balances;
@@ -66,13 +69,9 @@ def audit(session: Session, seller_ids: list[str] | None = None) -> list[str]:
         on_hand = bal.get(key, (0, 0, 0))[1]
         if led != on_hand:
             findings.append(f"ledger {led} != balance {on_hand} for {key}")
-    # 3. active reservations equal the reserved figure of each balance
+    # 3. active and picked (not yet shipped) reservations equal the reserved figure of each balance
     res_tot: dict[int, int] = defaultdict(int)
-    q = (
-        select(r.balance_id, func.sum(r.qty))
-        .where(r.status == ReservationStatus.ACTIVE.value)
-        .group_by(r.balance_id)
-    )
+    q = select(r.balance_id, func.sum(r.qty)).where(r.status.in_(HELD)).group_by(r.balance_id)
     for bid, qty in session.execute(q):
         res_tot[int(bid)] = int(qty)
     for key, (bid, _on_hand, reserved) in bal.items():
@@ -105,16 +104,26 @@ def audit(session: Session, seller_ids: list[str] | None = None) -> list[str]:
         meta[(oid, line_no)] = (ostatus, int(ordered))
         if rstatus is not None:
             per_line[(oid, line_no)][rstatus] = int(qty)
+    active, picked, shipped, released = (
+        ReservationStatus.ACTIVE.value,
+        ReservationStatus.PICKED.value,
+        ReservationStatus.SHIPPED.value,
+        ReservationStatus.RELEASED.value,
+    )
+    # released units may sit beside others: the rest of a partly shipped order cancelled, or an expired
+    # lot with no fresh stock to take its place
     expected_state = {
-        OrderStatus.ALLOCATED.value: ReservationStatus.ACTIVE.value,
-        OrderStatus.CANCELLED.value: ReservationStatus.RELEASED.value,
-        OrderStatus.SHIPPED.value: ReservationStatus.SHIPPED.value,
+        OrderStatus.ALLOCATED.value: {active, released},
+        OrderStatus.PICKING.value: {active, picked, released},
+        OrderStatus.PARTLY_SHIPPED.value: {active, picked, shipped, released},
+        OrderStatus.CANCELLED.value: {released},
+        OrderStatus.SHIPPED.value: {shipped, released},
     }
     for line_key, (ostatus, ordered) in meta.items():
         states = per_line.get(line_key, {})
         if sum(states.values()) != ordered:
             findings.append(f"order line {line_key}: ordered {ordered} but accounted {states}")
-        if set(states) - {expected_state[ostatus]}:
+        if set(states) - expected_state[ostatus]:
             findings.append(f"order line {line_key} of a {ostatus} order has reservations {states}")
     # 5. returns: dispositioned <= received <= authorised (+ unexpected, kept apart); refunded once
     rr, rd, rl = t.return_receipts.c, t.return_dispositions.c, t.return_lines.c
@@ -141,9 +150,7 @@ def oversold_units(session: Session) -> int:
     b, r = t.balances.c, t.reservations.c
     reserved_now = dict(
         session.execute(
-            select(r.balance_id, func.sum(r.qty))
-            .where(r.status == ReservationStatus.ACTIVE.value)
-            .group_by(r.balance_id)
+            select(r.balance_id, func.sum(r.qty)).where(r.status.in_(HELD)).group_by(r.balance_id)
         ).all()
     )
     over = 0

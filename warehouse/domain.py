@@ -4,7 +4,8 @@ No database, no web. Handlers (`warehouse.handlers`) load what a rule needs, cal
 write the result; the in-memory `Stockbook` applies the same movements for the property tests.
 
 Stock lives at *locations*. A real location is a zone of a warehouse (`pick` = sellable, `quarantine`,
-`returns` = received back and waiting for inspection, `transit` = on its way *to* that warehouse). A
+`returns` = received back and waiting for inspection, `refurbish` = graded for refurbishment and waiting
+for it, `transit` = on its way *to* that warehouse). A
 virtual location stands for the outside world (`@supplier`, `@customer`, `@scrap`, `@lost`, `@adjustment`,
 `@origin` = shipped back to Yibin). Every `StockMove` is a set of signed lines that sums to zero per
 (SKU, lot), so stock is never created or lost without a counterpart line that says where it went.
@@ -31,6 +32,7 @@ class Zone(StrEnum):
     QUARANTINE = "quarantine"
     RETURNS = "returns"
     TRANSIT = "transit"
+    REFURBISH = "refurbish"
 
 
 class Virtual(StrEnum):
@@ -54,16 +56,21 @@ class MoveKind(StrEnum):
     DISPOSITION = "disposition"
     CYCLE_COUNT = "cycle_count"
     REVERSAL = "reversal"
+    EXPIRED = "expired"
+    REFURBISHED = "refurbished"
 
 
 class OrderStatus(StrEnum):
     ALLOCATED = "ALLOCATED"
+    PICKING = "PICKING"  # some units picked, nothing shipped yet
+    PARTLY_SHIPPED = "PARTLY_SHIPPED"  # some units shipped, the rest still reserved or picked
     CANCELLED = "CANCELLED"
     SHIPPED = "SHIPPED"
 
 
 class ReservationStatus(StrEnum):
     ACTIVE = "ACTIVE"
+    PICKED = "PICKED"  # taken off the shelf, still on hand and reserved until it ships
     RELEASED = "RELEASED"
     SHIPPED = "SHIPPED"
 
@@ -523,7 +530,7 @@ def disposition_for(
 
 DISPOSITION_TARGET: dict[Disposition, tuple[Zone | None, Virtual | None]] = {
     Disposition.RESTOCK: (Zone.PICK, None),
-    Disposition.REFURBISH: (Zone.QUARANTINE, None),
+    Disposition.REFURBISH: (Zone.REFURBISH, None),
     Disposition.QUARANTINE: (Zone.QUARANTINE, None),
     Disposition.DISPOSE: (None, Virtual.SCRAP),
     Disposition.RETURN_TO_ORIGIN: (None, Virtual.ORIGIN),

@@ -674,6 +674,7 @@ def inventory(
             func.sum(case((b.zone == Zone.PICK.value, b.reserved), else_=0)).label("reserved"),
             func.sum(case((b.zone == Zone.QUARANTINE.value, b.on_hand), else_=0)).label("quarantine"),
             func.sum(case((b.zone == Zone.RETURNS.value, b.on_hand), else_=0)).label("returns"),
+            func.sum(case((b.zone == Zone.REFURBISH.value, b.on_hand), else_=0)).label("refurbish"),
             func.sum(case((b.zone == Zone.TRANSIT.value, b.on_hand), else_=0)).label("in_transit"),
         )
         .select_from(
@@ -696,7 +697,9 @@ def inventory(
         q = q.where(b.warehouse == warehouse)
     out = []
     for r in session.execute(q).mappings():
-        if not any((r["on_hand"], r["reserved"], r["quarantine"], r["returns"], r["in_transit"])):
+        if not any(
+            (r["on_hand"], r["reserved"], r["quarantine"], r["returns"], r["refurbish"], r["in_transit"])
+        ):
             continue
         expired = is_expired(r["expires_on"], today)
         on_hand, reserved = int(r["on_hand"]), int(r["reserved"])
@@ -713,6 +716,7 @@ def inventory(
                 "available": 0 if expired else on_hand - reserved,
                 "quarantine": int(r["quarantine"]),
                 "returns": int(r["returns"]),
+                "refurbish": int(r["refurbish"]),
                 "in_transit": int(r["in_transit"]),
             }
         )
