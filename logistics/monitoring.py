@@ -13,7 +13,10 @@ from logistics import events
 from logistics.tables import devices, readings, tracker_attachments, waybills
 
 OFFLINE_AFTER_INTERVALS = 3
-ACTIVE = ("PICKED_UP", "IN_TRANSIT", "AT_HUB", "AT_BORDER", "CUSTOMS_HOLD", "ARRIVED", "OUT_FOR_DELIVERY")
+# BOOKED too: a tracker reporting from the origin before the gate-out can go silent there.
+ACTIVE = (
+    "BOOKED", "PICKED_UP", "IN_TRANSIT", "AT_HUB", "AT_BORDER", "CUSTOMS_HOLD", "ARRIVED", "OUT_FOR_DELIVERY",
+)  # fmt: skip
 
 
 def check_offline(session: Session, now: datetime) -> list[tuple[str, str]]:

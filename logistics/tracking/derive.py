@@ -20,7 +20,7 @@ Stops passed with no reading inside their fence (a gap) get *inferred* milestone
 between the readings either side in proportion to the distance along the planned stops.
 
     role         arrival (status)                         departure (status)
-    origin       - (PICKED_UP)                            GTOT DEPA (IN_TRANSIT)
+    origin       - (BOOKED stays)                         GTOT (PICKED_UP) DEPA (IN_TRANSIT)
     hub          ARRI [+DISC at a mode change] (AT_HUB)   [LOAD at a mode change] DEPA (IN_TRANSIT)
     border       CUSS* (AT_BORDER; CUSTOMS_HOLD after     CUSR* CROS (IN_TRANSIT)
                  the planned dwell + 6 h, else 24 h)
@@ -29,7 +29,10 @@ between the readings either side in proportion to the distance along the planned
     warehouse    GTIN (AT_WAREHOUSE)                      GTOT (OUT_FOR_DELIVERY)
     * where the stop clears customs (`Stop.customs`; by default at border crossings only)
 
-The first good reading anywhere makes a BOOKED waybill PICKED_UP. EXCEPTION and CANCELLED are people's.
+The status follows the milestones in event-time order and nothing else: a reading, or arriving at the origin's
+fence, shows where the tracker is but is no milestone, so the waybill stays BOOKED until the gate-out (GTOT)
+makes it PICKED_UP; the origin's DEPA at the same moment then makes it IN_TRANSIT. EXCEPTION and CANCELLED are
+people's.
 """
 
 from __future__ import annotations
@@ -459,7 +462,7 @@ def _geofence(
     st: TrackState, plan: TrackPlan, r: Reading, previous: Reading | None, rules: TrackingRules
 ) -> None:
     stops = plan.stops
-    _move(st, PROGRESS_STARTED, "PICKED_UP")
+    _move(st, PROGRESS_STARTED, "BOOKED")  # tracking has started; the status waits for a milestone
     i = st.stop_index
     if not st.at_stop:
         j = _later_fence(stops, i + 1, r)
@@ -627,7 +630,7 @@ def _after_warehouse(plan: TrackPlan, k: int) -> bool:
 
 
 _ARRIVAL_STATUS = {
-    "origin": "PICKED_UP", "hub": "AT_HUB", "border": "AT_BORDER", "destination": "ARRIVED",
+    "origin": "BOOKED", "hub": "AT_HUB", "border": "AT_BORDER", "destination": "ARRIVED",
     "warehouse": "AT_WAREHOUSE",
 }  # fmt: skip
 _DEPARTURE_STATUS = {
@@ -656,6 +659,8 @@ def _depart(st: TrackState, plan: TrackPlan, k: int, at: datetime, seq: int | No
     stop = plan.stops[k]
     for code in departure_codes(plan, k):
         st.milestones.append(Milestone(code, "ACT", stop.node_id, at, inferred, seq, stop.name))
+        if code == "GTOT" and stop.role == "origin":
+            _move(st, stop_progress(k, 1), "PICKED_UP")  # the pick-up, then the departure below
     st.at_stop = False
     st.departed_at = at
     st.exit_candidate = None

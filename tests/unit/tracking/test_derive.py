@@ -217,9 +217,29 @@ def test_status_never_moves_backwards_as_readings_arrive() -> None:
     assert [(rank, progress) for rank, progress, _ in seen] == sorted((a, b) for a, b, _ in seen)
     statuses = [s for _, _, s in seen]
     assert [s for i, s in enumerate(statuses) if i == 0 or statuses[i - 1] != s] == [
-        "BOOKED", "PICKED_UP", "IN_TRANSIT", "AT_HUB", "IN_TRANSIT", "AT_BORDER", "IN_TRANSIT", "ARRIVED",
-        "AT_WAREHOUSE",
+        "BOOKED", "IN_TRANSIT", "AT_HUB", "IN_TRANSIT", "AT_BORDER", "IN_TRANSIT", "ARRIVED", "AT_WAREHOUSE",
     ]  # fmt: skip
+
+
+def test_the_status_waits_for_the_gate_out_and_moves_only_with_milestones() -> None:
+    gate_out = next(m for m in CLEAN_TRACK.milestones if m.code == "GTOT")
+    at_origin = [r for r in CLEAN if r.ts < gate_out.event_time]
+    assert at_origin and all(dist_to(r, 0) <= 5.0 for r in at_origin)
+    waiting = derive(PLAN, at_origin)
+    # Readings at the origin terminal are no pick-up: no milestone yet, so still BOOKED.
+    assert waiting.milestones == () and waiting.status == "BOOKED"
+    # Every status change comes with a new milestone at the event time of the reading that made it.
+    state = replay(PLAN, [])
+    for r in CLEAN:
+        before, known = state.status, len(state.milestones)
+        state, track = advance(state, PLAN, [r])
+        if track.status != before:
+            assert len(track.milestones) > known, (before, track.status, r)
+    # The gate-out is the pick-up; the origin's departure at the same moment puts it in transit.
+    left = derive(PLAN, [r for r in CLEAN if r.ts <= gate_out.event_time + timedelta(minutes=30)])
+    assert codes(left.milestones) == [("GTOT", "ORIG"), ("DEPA", "ORIG")] and left.status == "IN_TRANSIT"
+    # A waybill already PICKED_UP by an earlier derivation is never moved back to BOOKED.
+    assert derive(PLAN, at_origin, initial_status="PICKED_UP").status == "PICKED_UP"
 
 
 def test_a_late_reading_never_moves_the_stored_status_back() -> None:

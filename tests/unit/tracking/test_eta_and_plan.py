@@ -79,7 +79,7 @@ def test_an_overdue_arrival_is_not_estimated_in_the_past() -> None:
 def test_waiting_at_a_stop_departs_no_earlier_than_now() -> None:
     readings = [r for r in CLEAN if r.ts <= T0 + timedelta(minutes=30)]  # still at the origin
     track = derive(PLAN, readings)
-    assert track.status == "PICKED_UP" and track.at_stop
+    assert track.status == "BOOKED" and track.at_stop  # no gate-out yet
     now = T0 + timedelta(hours=5)
     _, est = estimate(PLAN, track, now)
     assert [(m.code, m.event_time) for m in est[:2]] == [("GTOT", now), ("DEPA", now)]
