@@ -56,4 +56,5 @@ ROUTER_MODULES: list[str] = [
     "api.routers.tracking",
     "api.routers.disruptions",
     "api.routers.warehouse",
+    "api.routers.warehouse_ops",
 ]

@@ -22,6 +22,7 @@ from api.deps import ContainerDep, require
 from kernel.clock import utc
 from kernel.identity import Principal, Role
 from warehouse import handlers as h
+from warehouse import picking_service
 from warehouse.ports import EtaLookup, NoEta, NoRoutePlanner, NoTransitTimes, ShipmentBooker, TransitTimes
 
 router = APIRouter(prefix="/v1", tags=["warehouses"])
@@ -340,14 +341,16 @@ def get_order(order_id: str, container: ContainerDep, principal: SellerOrOperato
 
 @router.post("/orders/{order_id}/cancel")
 def post_cancel(order_id: str, container: ContainerDep, principal: SellerOrOperator) -> dict[str, Any]:
+    """Cancel what has not shipped: the whole order, or the rest of a picked or partly shipped one."""
     with container.db.session() as s:
-        return h.cancel_order(s, h.Scope.of(principal), order_id, container.clock.now())
+        return picking_service.cancel_order(s, h.Scope.of(principal), order_id, container.clock.now())
 
 
 @router.post("/orders/{order_id}/ship")
 def post_ship(order_id: str, container: ContainerDep, principal: SellerOrOperator) -> dict[str, Any]:
+    """Ship the whole order, or, once picks are recorded, exactly the picked units (a partial shipment)."""
     with container.db.session() as s:
-        return h.ship_order(s, h.Scope.of(principal), order_id, container.clock.now())
+        return picking_service.ship_order(s, h.Scope.of(principal), order_id, container.clock.now())
 
 
 # --- transfers --------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""A hypothesis state machine over the pure domain: random receive / reserve / release / ship / transfer /
-return / adjust steps against the in-memory `Stockbook`, with every invariant checked after each step."""
+"""A hypothesis state machine over the pure domain: random receive / reserve / pick / release / ship (whole or
+what was picked) / transfer / return / adjust steps against the in-memory `Stockbook`, with every invariant
+checked after each step."""
 
 from __future__ import annotations
 
@@ -12,13 +13,15 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from kernel.errors import Conflict
+from kernel.errors import Conflict, InvalidInput
 from warehouse.domain import (
     Disposition,
     Grade,
     InsufficientStock,
     Location,
     MoveKind,
+    OrderStatus,
+    ReservationStatus,
     ShipTo,
     Site,
     Stockbook,
@@ -33,6 +36,7 @@ from warehouse.domain import (
     refund_amount,
     split_return_receipt,
 )
+from warehouse.picking import Held, PickRequest, plan_picks, status_after
 
 TODAY = date(2027, 3, 1)
 SELLERS = ["s1", "s2"]
@@ -47,11 +51,30 @@ PRICE = Decimal("12.50")
 
 
 @dataclass
+class Alloc:
+    """Units of one order line in one state (a reservation row)."""
+
+    key: StockKey
+    qty: int
+    line_no: int
+    state: ReservationStatus = ReservationStatus.ACTIVE
+
+
+@dataclass
 class Order:
     seller: str
     lines: list[tuple[str, int]]
-    picks: list[tuple[StockKey, int, int]]  # key, qty, line_no
+    picks: list[Alloc]
     state: str = "ALLOCATED"
+
+    def held(self) -> list[Alloc]:
+        return [a for a in self.picks if a.state in (ReservationStatus.ACTIVE, ReservationStatus.PICKED)]
+
+    def settle(self) -> None:
+        self.state = status_after((a.state, a.qty) for a in self.picks).value
+
+
+OPEN = {OrderStatus.ALLOCATED.value, OrderStatus.PICKING.value, OrderStatus.PARTLY_SHIPPED.value}
 
 
 @dataclass
@@ -123,41 +146,100 @@ class StockMachine(RuleBasedStateMachine):
             assert not is_expired(self.expiry[(seller, p.sku, p.lot)], TODAY), "allocated an expired lot"
             key = StockKey(seller, p.warehouse, Zone.PICK.value, p.sku, p.lot)
             self.book.reserve(key, p.qty)
-            picks.append((key, p.qty, p.line_no))
+            picks.append(Alloc(key, p.qty, p.line_no))
         self.orders.append(Order(seller, lines, picks))
 
-    @precondition(lambda self: any(o.state == "ALLOCATED" for o in self.orders))
+    @precondition(lambda self: any(o.state in OPEN for o in self.orders))
     @rule(data=st.data())
     def release(self, data: st.DataObject) -> None:
-        o = data.draw(st.sampled_from([o for o in self.orders if o.state == "ALLOCATED"]))
-        for key, qty, _ in o.picks:
-            self.book.release(key, qty)
-        o.state = "CANCELLED"
+        """Cancel: whatever is reserved or picked goes back; what shipped stays shipped."""
+        o = data.draw(st.sampled_from([o for o in self.orders if o.state in OPEN]))
+        for a in o.held():
+            self.book.release(a.key, a.qty)
+            a.state = ReservationStatus.RELEASED
+        o.settle()
+        assert o.state in ("CANCELLED", "SHIPPED")
 
-    @precondition(lambda self: any(o.state == "ALLOCATED" for o in self.orders))
+    @precondition(lambda self: any(o.state in OPEN and o.held() for o in self.orders))
     @rule(data=st.data())
-    def ship(self, data: st.DataObject) -> None:
-        o = data.draw(st.sampled_from([o for o in self.orders if o.state == "ALLOCATED"]))
-        for key, qty, _ in o.picks:
+    def pick(self, data: st.DataObject) -> None:
+        o = data.draw(st.sampled_from([o for o in self.orders if o.state in OPEN and o.held()]))
+        sku = data.draw(st.sampled_from(sorted({a.key.sku for a in o.held()})))
+        unpicked = sum(a.qty for a in o.picks if a.state is ReservationStatus.ACTIVE and a.key.sku == sku)
+        qty = data.draw(st.integers(1, unpicked + 1))
+        held = [
+            Held(i, a.line_no, a.key.warehouse, a.key.sku, a.key.lot, a.qty, a.state, LOTS[a.key.lot])
+            for i, a in enumerate(o.picks)
+            if a.state in (ReservationStatus.ACTIVE, ReservationStatus.PICKED)
+        ]
+        before = [(a.qty, a.state) for a in o.picks]
+        try:
+            plan = plan_picks(held, [PickRequest(sku, qty)], TODAY)
+        except InvalidInput:
+            assert qty > unpicked and [(a.qty, a.state) for a in o.picks] == before
+            return
+        assert qty <= unpicked and sum(q for _, q in plan) == qty
+        for h, q in plan:
+            a = o.picks[h.id]
+            assert a.state is ReservationStatus.ACTIVE and q <= a.qty
+            if q == a.qty:
+                a.state = ReservationStatus.PICKED
+            else:
+                a.qty -= q
+                o.picks.append(Alloc(a.key, q, a.line_no, ReservationStatus.PICKED))
+        o.settle()
+
+    def _ship(self, o: Order, allocs: list[Alloc]) -> None:
+        for a in allocs:
             self.book.consume(
-                key,
-                qty,
+                a.key,
+                a.qty,
                 move(
                     o.seller,
                     MoveKind.ORDER_SHIPPED,
                     "ord",
                     [
                         (
-                            Location.at(key.warehouse, Zone.PICK),
+                            Location.at(a.key.warehouse, Zone.PICK),
                             Location.virtual(Virtual.CUSTOMER),
-                            key.sku,
-                            key.lot,
-                            qty,
+                            a.key.sku,
+                            a.key.lot,
+                            a.qty,
                         )
                     ],
                 ),
             )
-        o.state = "SHIPPED"
+            a.state = ReservationStatus.SHIPPED
+        o.settle()
+
+    @precondition(lambda self: any(o.state == "ALLOCATED" and o.held() for o in self.orders))
+    @rule(data=st.data())
+    def ship(self, data: st.DataObject) -> None:
+        """An order nobody picked ships whole."""
+        o = data.draw(st.sampled_from([o for o in self.orders if o.state == "ALLOCATED" and o.held()]))
+        self._ship(o, o.held())
+        assert o.state == "SHIPPED"
+
+    @precondition(
+        lambda self: any(
+            any(a.state is ReservationStatus.PICKED for a in o.picks) for o in self.orders if o.state in OPEN
+        )
+    )
+    @rule(data=st.data())
+    def ship_picked(self, data: st.DataObject) -> None:
+        """Once picks are recorded, a shipment takes exactly the picked units (partial if some are not)."""
+        o = data.draw(
+            st.sampled_from(
+                [
+                    o
+                    for o in self.orders
+                    if o.state in OPEN and any(a.state is ReservationStatus.PICKED for a in o.picks)
+                ]
+            )
+        )
+        self._ship(o, [a for a in o.picks if a.state is ReservationStatus.PICKED])
+        still = any(a.state is ReservationStatus.ACTIVE for a in o.picks)
+        assert o.state == ("PARTLY_SHIPPED" if still else "SHIPPED")
 
     @rule(
         seller=st.sampled_from(SELLERS),
@@ -216,9 +298,10 @@ class StockMachine(RuleBasedStateMachine):
         o = data.draw(st.sampled_from([o for o in self.orders if o.state == "SHIPPED"]))
         shipped: dict[str, int] = defaultdict(int)
         lots: dict[str, str] = {}
-        for key, qty, _ in o.picks:
-            shipped[key.sku] += qty
-            lots.setdefault(key.sku, key.lot)
+        for a in o.picks:
+            if a.state is ReservationStatus.SHIPPED:
+                shipped[a.key.sku] += a.qty
+                lots.setdefault(a.key.sku, a.key.lot)
         authorised = {sku: data.draw(st.integers(0, q)) for sku, q in shipped.items()}
         authorised = {k: v for k, v in authorised.items() if v}
         if not authorised:
@@ -332,9 +415,8 @@ class StockMachine(RuleBasedStateMachine):
     def never_negative_and_reservations_within_sellable(self) -> None:
         active: dict[StockKey, int] = defaultdict(int)
         for o in self.orders:
-            if o.state == "ALLOCATED":
-                for key, qty, _ in o.picks:
-                    active[key] += qty
+            for a in o.held():  # reserved and picked units both still hold their shelf stock
+                active[a.key] += a.qty
         for key, b in self.book.balances.items():
             assert b.on_hand >= 0 and b.reserved >= 0
             assert b.reserved <= b.on_hand
@@ -346,11 +428,14 @@ class StockMachine(RuleBasedStateMachine):
     def order_lines_fully_accounted(self) -> None:
         for o in self.orders:
             per_line: dict[int, int] = defaultdict(int)
-            for key, qty, line_no in o.picks:
-                per_line[line_no] += qty
-                assert key.seller_id == o.seller
+            for a in o.picks:
+                assert a.qty > 0
+                per_line[a.line_no] += a.qty
+                assert a.key.seller_id == o.seller
             for i, (_sku, qty) in enumerate(o.lines, start=1):
-                assert per_line[i] == qty  # reserved + shipped + released = ordered
+                assert per_line[i] == qty  # reserved + picked + shipped + released = ordered
+            if o.state != "RETURNED":
+                assert o.state == status_after((a.state, a.qty) for a in o.picks).value
 
     @invariant()
     def in_transit_is_shipped_minus_received_minus_lost(self) -> None:
