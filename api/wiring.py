@@ -28,7 +28,14 @@ from routing.planner import QuoteRequest, plan
 from warehouse import handlers as warehouse_handlers
 from warehouse import tables as warehouse_tables
 from warehouse.ports import Cargo, TransitOption
-from warehouse.scheduled import REPLENISHMENT_EVERY_HOURS, REPLENISHMENT_JOB_ID, replenishment_job
+from warehouse.scheduled import (
+    EXPIRY_EVERY_HOURS,
+    EXPIRY_JOB_ID,
+    REPLENISHMENT_EVERY_HOURS,
+    REPLENISHMENT_JOB_ID,
+    expiry_job,
+    replenishment_job,
+)
 
 if TYPE_CHECKING:
     from api.scheduler import Job
@@ -157,7 +164,7 @@ def wire_warehouse_ports(container: Container) -> None:
 
 
 def warehouse_jobs(container: Container) -> list[Job]:
-    """The replenishment suggestions, every few hours of service time."""
+    """The replenishment suggestions, every few hours of service time; expired lots, every hour."""
     from api.scheduler import Job
 
     transit = container.extras["transit_times"]
@@ -165,6 +172,12 @@ def warehouse_jobs(container: Container) -> list[Job]:
     def run() -> object:
         return replenishment_job(container.db, container.clock, transit)
 
+    def expired() -> object:
+        return expiry_job(container.db, container.clock)
+
     speed = getattr(container.clock, "speed", 1.0)
     # At least a minute apart in real time, however fast the demo clock runs.
-    return [Job(REPLENISHMENT_JOB_ID, max(60.0, REPLENISHMENT_EVERY_HOURS * 3600 / speed), run)]
+    return [
+        Job(REPLENISHMENT_JOB_ID, max(60.0, REPLENISHMENT_EVERY_HOURS * 3600 / speed), run),
+        Job(EXPIRY_JOB_ID, max(60.0, EXPIRY_EVERY_HOURS * 3600 / speed), expired),
+    ]

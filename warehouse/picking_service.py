@@ -141,14 +141,13 @@ def ship_order(session: Session, scope: h.Scope, order_id: str, now: datetime) -
     when some are still only reserved)."""
     order = h._order_row(session, scope, order_id)
     if order["status"] == OrderStatus.ALLOCATED.value:
+        _refuse_expired(order_id, held_reservations(session, order_id), now)
         return h.ship_order(session, scope, order_id, now)
     lock_order(session, order_id, PICKED_OR_PARTLY, "shipped")
     picked = [x for x in held_reservations(session, order_id) if x.status is ReservationStatus.PICKED]
     if not picked:
         raise Conflict(f"order {order_id}: nothing is picked and waiting to ship; pick first")
-    expired = sorted({f"{x.sku} lot {x.lot}" for x in picked if is_expired(x.expires_on, now.date())})
-    if expired:
-        raise Conflict(f"order {order_id}: picked stock has expired ({', '.join(expired)}); it will not ship")
+    _refuse_expired(order_id, picked, now)
     b, r = t.balances.c, t.reservations.c
     ids = dict(session.execute(select(r.id, r.balance_id).where(r.id.in_([x.id for x in picked]))).all())
     for x in sorted(picked, key=lambda x: ids[x.id]):  # balance-id order, like every balance writer
@@ -181,6 +180,15 @@ def ship_order(session: Session, scope: h.Scope, order_id: str, now: datetime) -
     )
     settle_status(session, order_id, now, shipped_now=True)
     return h.get_order(session, scope, order_id)
+
+
+def _refuse_expired(order_id: str, held: list[Held], now: datetime) -> None:
+    expired = sorted({f"{x.sku} lot {x.lot}" for x in held if is_expired(x.expires_on, now.date())})
+    if expired:
+        raise Conflict(
+            f"order {order_id} holds stock of an expired lot ({', '.join(expired)}); it will not ship. "
+            "The expiry job moves it to a fresh lot or releases it with the reason on the order"
+        )
 
 
 def cancel_order(session: Session, scope: h.Scope, order_id: str, now: datetime) -> dict[str, Any]:

@@ -3,14 +3,16 @@ inbound notices and returns, delivery runs. Thin: parses, checks roles, calls th
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.deps import ContainerDep
-from api.routers.warehouse import IdemKey, Operator, _create, _dump
+from api.routers.warehouse import Admin, IdemKey, Operator, _create, _dump
+from warehouse import expiry, picking_service
 from warehouse import handlers as h
-from warehouse import picking_service
 
 router = APIRouter(prefix="/v1", tags=["warehouse floor"])
 
@@ -40,3 +42,10 @@ def post_pick(
         body,
         lambda s: picking_service.pick_order(s, scope, order_id, _dump(body), now),
     )
+
+
+@router.post("/expiry/run")
+def post_expiry_run(container: ContainerDep, principal: Admin) -> dict[str, Any]:
+    """Run the expired-lots job now (the scheduler runs it every hour of service time)."""
+    with container.db.session() as s:
+        return expiry.handle_expired_lots(s, container.clock.now())

@@ -1,0 +1,227 @@
+"""Expired lots: reservations move to a fresh lot (FEFO) or are released with the reason on the order; the
+expired units then move to quarantine through the ledger, so they can never ship.
+
+Run by the scheduler (`warehouse.scheduled.expiry_job`) and on demand (`POST /v1/expiry/run`). Each order is
+handled under its own savepoint with its row locked (like pick, ship and cancel): an order whose fresh stock
+was taken by a concurrent order in the meantime is left for the next run, nothing half-done.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.orm import Session
+
+from kernel.errors import Conflict
+from warehouse import handlers as h
+from warehouse import tables as t
+from warehouse.domain import (
+    Location,
+    MoveKind,
+    OrderStatus,
+    ReservationStatus,
+    SellableLot,
+    Zone,
+    fefo,
+    is_expired,
+    move,
+)
+from warehouse.picking import Held
+from warehouse.picking_service import OPEN, held_reservations, lock_order, settle_status
+
+
+class _StockMoved(Exception):
+    """Fresh stock was taken by someone else between reading and reserving it."""
+
+
+def _orders_on_expired_lots(session: Session, today: date) -> list[str]:
+    r, o, lots = t.reservations.c, t.orders.c, t.lots.c
+    q = (
+        select(r.order_id)
+        .select_from(
+            t.reservations.join(t.orders, o.id == r.order_id).join(
+                t.lots, and_(lots.seller_id == o.seller_id, lots.sku == r.sku, lots.lot == r.lot)
+            )
+        )
+        .where(
+            r.status.in_((ReservationStatus.ACTIVE.value, ReservationStatus.PICKED.value)),
+            o.status.in_([s.value for s in OPEN]),
+            lots.expires_on <= today,
+        )
+        .distinct()
+    )
+    return sorted(session.execute(q).scalars())
+
+
+def _fresh_lots(session: Session, seller_id: str, warehouse: str, sku: str) -> list[tuple[SellableLot, int]]:
+    b = t.balances.c
+    rows = session.execute(
+        select(b.id, b.lot, (b.on_hand - b.reserved).label("available"), t.lots.c.expires_on)
+        .select_from(
+            t.balances.outerjoin(
+                t.lots, and_(t.lots.c.seller_id == b.seller_id, t.lots.c.sku == b.sku, t.lots.c.lot == b.lot)
+            )
+        )
+        .where(
+            b.seller_id == seller_id,
+            b.warehouse == warehouse,
+            b.zone == Zone.PICK.value,
+            b.sku == sku,
+            b.on_hand > b.reserved,
+        )
+    ).all()
+    return [(SellableLot(warehouse, sku, x.lot, int(x.available), x.expires_on), int(x.id)) for x in rows]
+
+
+def reallocate_order(session: Session, order_id: str, now: datetime) -> list[dict[str, Any]]:
+    """Move one order's reservations off expired lots; returns what happened per reservation.
+
+    The caller holds a savepoint: `_StockMoved` or `Conflict` roll this order back and leave it for later.
+    """
+    today = now.date()
+    lock_order(session, order_id, OPEN, "re-allocated")
+    order = session.execute(select(t.orders).where(t.orders.c.id == order_id)).mappings().one()
+    stale = [x for x in held_reservations(session, order_id) if is_expired(x.expires_on, today)]
+    if not stale:
+        return []
+    r, b = t.reservations.c, t.balances.c
+    balance_of = dict(
+        session.execute(select(r.id, r.balance_id).where(r.id.in_([x.id for x in stale]))).all()
+    )
+    pools: dict[tuple[str, str], list[tuple[SellableLot, int]]] = {}
+    delta: dict[int, int] = defaultdict(int)
+    plans: list[tuple[Held, list[tuple[int, str, int]], int]] = []
+    for x in stale:
+        key = (x.warehouse, x.sku)
+        if key not in pools:
+            found = _fresh_lots(session, order["seller_id"], x.warehouse, x.sku)
+            ids = {lt.lot: bid for lt, bid in found}
+            pools[key] = [(lt, ids[lt.lot]) for lt in fefo([lt for lt, _ in found], today)]
+        need, parts = x.qty, []
+        for i, (lt, bid) in enumerate(pools[key]):
+            q = min(need, lt.available)
+            if q:
+                parts.append((bid, lt.lot, q))
+                pools[key][i] = (
+                    SellableLot(lt.warehouse, lt.sku, lt.lot, lt.available - q, lt.expires_on),
+                    bid,
+                )
+                delta[bid] += q
+                need -= q
+            if not need:
+                break
+        delta[balance_of[x.id]] -= x.qty
+        plans.append((x, parts, need))
+    for bid, d in sorted(delta.items()):  # balance-id order, like every balance writer
+        stmt = update(t.balances).where(b.id == bid).values(reserved=b.reserved + d)
+        if d > 0:
+            stmt = stmt.where(b.on_hand - b.reserved >= d)
+        if d and h._rows(session.execute(stmt)) != 1:
+            raise _StockMoved(order_id)
+    out, notes = [], []
+    for x, parts, released in plans:
+        rows = [(bid, lot, q, ReservationStatus.ACTIVE) for bid, lot, q in parts]
+        if released:
+            rows.append((balance_of[x.id], x.lot, released, ReservationStatus.RELEASED))
+        first, rest = rows[0], rows[1:]
+        session.execute(
+            update(t.reservations)
+            .where(r.id == x.id)
+            .values(balance_id=first[0], lot=first[1], qty=first[2], status=first[3].value)
+        )
+        for bid, lot, q, state in rest:
+            session.execute(
+                t.reservations.insert().values(
+                    order_id=order_id,
+                    line_no=x.line_no,
+                    balance_id=bid,
+                    warehouse=x.warehouse,
+                    sku=x.sku,
+                    lot=lot,
+                    qty=q,
+                    status=state.value,
+                )
+            )
+        moved = sorted({lot for _, lot, _ in parts})
+        what = f"line {x.line_no}: lot {x.lot} of {x.sku} at {x.warehouse} expired on {x.expires_on}"
+        if parts:
+            what += f"; {x.qty - released} unit(s) re-allocated to lot {', '.join(moved)} (FEFO)"
+        if released:
+            what += f"; {released} unit(s) released: no fresh stock of {x.sku} at {x.warehouse}"
+        notes.append(f"{now.isoformat()} {what}")
+        out.append(
+            {
+                "order_id": order_id,
+                "line_no": x.line_no,
+                "sku": x.sku,
+                "warehouse": x.warehouse,
+                "expired_lot": x.lot,
+                "reallocated": [{"lot": lot, "qty": q} for _, lot, q in parts],
+                "released": released,
+            }
+        )
+    if settle_status(session, order_id, now) is OrderStatus.CANCELLED:
+        notes.append(f"{now.isoformat()} order cancelled: nothing left to ship after the expired lots")
+    session.execute(
+        update(t.orders).where(t.orders.c.id == order_id).values(explanation=[*order["explanation"], *notes])
+    )
+    return out
+
+
+def quarantine_expired(session: Session, now: datetime) -> list[dict[str, Any]]:
+    """Move every unreserved unit of an expired lot from the shelf to quarantine, one movement per seller."""
+    b, lots = t.balances.c, t.lots.c
+    rows = session.execute(
+        select(b.seller_id, b.warehouse, b.sku, b.lot, (b.on_hand - b.reserved).label("qty"), lots.expires_on)
+        .select_from(
+            t.balances.join(t.lots, and_(lots.seller_id == b.seller_id, lots.sku == b.sku, lots.lot == b.lot))
+        )
+        .where(b.zone == Zone.PICK.value, b.on_hand > b.reserved, lots.expires_on <= now.date())
+        .order_by(b.seller_id, b.warehouse, b.sku, b.lot)
+    ).all()
+    by_seller: dict[str, list[Any]] = defaultdict(list)
+    for x in rows:
+        by_seller[x.seller_id].append(x)
+    out = []
+    for seller, xs in sorted(by_seller.items()):
+        parts = [
+            (
+                Location.at(x.warehouse, Zone.PICK),
+                Location.at(x.warehouse, Zone.QUARANTINE),
+                x.sku,
+                x.lot,
+                int(x.qty),
+            )
+            for x in xs
+        ]
+        movement = h.apply_move(session, move(seller, MoveKind.EXPIRED, "expired lots", parts), now)
+        out += [
+            {
+                "seller_id": seller,
+                "warehouse": x.warehouse,
+                "sku": x.sku,
+                "lot": x.lot,
+                "expired_on": x.expires_on.isoformat(),
+                "qty": int(x.qty),
+                "movement": movement,
+            }
+            for x in xs
+        ]
+    return out
+
+
+def handle_expired_lots(session: Session, now: datetime) -> dict[str, Any]:
+    """The expiry job: re-allocate or release reservations on expired lots, then quarantine expired stock."""
+    reservations: list[dict[str, Any]] = []
+    deferred: list[str] = []
+    for order_id in _orders_on_expired_lots(session, now.date()):
+        try:
+            with session.begin_nested():
+                reservations += reallocate_order(session, order_id, now)
+        except (_StockMoved, Conflict):
+            deferred.append(order_id)
+    quarantined = quarantine_expired(session, now)
+    return {"reservations": reservations, "quarantined": quarantined, "deferred": deferred}
