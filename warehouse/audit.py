@@ -125,7 +125,8 @@ def audit(session: Session, seller_ids: list[str] | None = None) -> list[str]:
             findings.append(f"order line {line_key}: ordered {ordered} but accounted {states}")
         if set(states) - expected_state[ostatus]:
             findings.append(f"order line {line_key} of a {ostatus} order has reservations {states}")
-    # 5. returns: dispositioned <= received <= authorised (+ unexpected, kept apart); refunded once
+    # 5. returns: refurbished <= sent to refurbishment; dispositioned <= received <= authorised (+ unexpected,
+    # kept apart); refunded once
     rr, rd, rl = t.return_receipts.c, t.return_dispositions.c, t.return_lines.c
     authorised = {(m, s): int(q) for m, s, q in session.execute(select(rl.rma_id, rl.sku, rl.qty_authorised))}
     received: dict[tuple[str, str], int] = defaultdict(int)
@@ -138,6 +139,19 @@ def audit(session: Session, seller_ids: list[str] | None = None) -> list[str]:
     for m, s, q2 in session.execute(select(rd.rma_id, rd.sku, func.sum(rd.qty)).group_by(rd.rma_id, rd.sku)):
         if int(q2) > received.get((m, s), 0):
             findings.append(f"return {m} {s}: dispositioned {q2} > received {received.get((m, s), 0)}")
+    refurbish: dict[tuple[str, str], int] = defaultdict(int)
+    for m, s, q2 in session.execute(
+        select(rd.rma_id, rd.sku, func.sum(rd.qty))
+        .where(rd.disposition == "refurbish")
+        .group_by(rd.rma_id, rd.sku)
+    ):
+        refurbish[(m, s)] = int(q2)
+    rf = t.refurbishments.c
+    for m, s, q2 in session.execute(select(rf.rma_id, rf.sku, func.sum(rf.qty)).group_by(rf.rma_id, rf.sku)):
+        if int(q2) > refurbish.get((m, s), 0):
+            findings.append(
+                f"return {m} {s}: refurbished {q2} > sent to refurbishment {refurbish.get((m, s), 0)}"
+            )
     for rkey, q2 in received.items():
         if q2 > authorised.get(rkey, 0):
             findings.append(f"return {rkey}: received {q2} (expected) > authorised {authorised.get(rkey, 0)}")

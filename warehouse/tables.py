@@ -286,3 +286,48 @@ replenishment = Table(
     Column("qty", Integer, nullable=False),
     Column("note", Text, nullable=False, server_default=""),
 )
+
+# Units of an RMA graded for refurbishment and finished by an operator: back on the shelf or disposed.
+refurbishments = Table(
+    "wh_refurbishments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rma_id", String(40), ForeignKey("wh_returns.id"), nullable=False, index=True),
+    Column("warehouse", String(12), nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("lot", String(64), nullable=False, server_default=""),
+    Column("qty", Integer, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    CheckConstraint("qty > 0", name="qty_positive"),
+)
+
+# A warehouse's planned delivery run for one day (one per warehouse and day), with its vans as planned.
+delivery_runs = Table(
+    "wh_delivery_runs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("warehouse", String(12), ForeignKey("wh_warehouses.code"), nullable=False),
+    Column("run_date", Date, nullable=False),
+    Column("distance_km", Numeric(10, 2), nullable=False),
+    Column("vans", JSON, nullable=False),
+    Column("unserved", JSON, nullable=False),
+    Column("planned_by", String(40), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("warehouse", "run_date", name="uq_wh_delivery_runs_day"),
+)
+
+delivery_stops = Table(
+    "wh_delivery_stops",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(40), ForeignKey("wh_delivery_runs.id"), nullable=False, index=True),
+    Column("van_id", String(40), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("order_id", String(40), ForeignKey("wh_orders.id"), nullable=False, index=True),
+    Column("lat", Numeric(9, 6), nullable=False),
+    Column("lon", Numeric(9, 6), nullable=False),
+    Column("weight_kg", Numeric(12, 3), nullable=False),
+    Column("arrival", UtcDateTime(), nullable=False),
+    Column("departure", UtcDateTime(), nullable=False),
+)

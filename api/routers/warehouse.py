@@ -22,7 +22,7 @@ from api.deps import ContainerDep, require
 from kernel.clock import utc
 from kernel.identity import Principal, Role
 from warehouse import handlers as h
-from warehouse import picking_service
+from warehouse import picking_service, refurbishment
 from warehouse.ports import EtaLookup, NoEta, NoRoutePlanner, NoTransitTimes, ShipmentBooker, TransitTimes
 
 router = APIRouter(prefix="/v1", tags=["warehouses"])
@@ -408,7 +408,7 @@ def post_return(
 @router.get("/returns/{rma_id}")
 def get_return(rma_id: str, container: ContainerDep, principal: SellerOrOperator) -> dict[str, Any]:
     with container.db.session() as s:
-        return h.get_return(s, h.Scope.of(principal), rma_id)
+        return refurbishment.return_view(s, h.Scope.of(principal), rma_id)
 
 
 @router.post("/returns/{rma_id}/receipts", status_code=201)

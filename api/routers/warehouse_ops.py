@@ -3,15 +3,15 @@ inbound notices and returns, delivery runs. Thin: parses, checks roles, calls th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.deps import ContainerDep
-from api.routers.warehouse import Admin, IdemKey, Operator, _create, _dump
-from warehouse import expiry, picking_service
+from api.routers.warehouse import Admin, IdemKey, Operator, SellerOrOperator, _create, _dump
+from warehouse import expiry, listings, picking_service, refurbishment
 from warehouse import handlers as h
 
 router = APIRouter(prefix="/v1", tags=["warehouse floor"])
@@ -49,3 +49,87 @@ def post_expiry_run(container: ContainerDep, principal: Admin) -> dict[str, Any]
     """Run the expired-lots job now (the scheduler runs it every hour of service time)."""
     with container.db.session() as s:
         return expiry.handle_expired_lots(s, container.clock.now())
+
+
+# --- refurbishment and the lists of inbound notices and returns ------------------------------------
+
+
+class RefurbishedLine(BaseModel):
+    sku: str
+    qty: int
+    outcome: Literal["restock", "dispose"]
+    warehouse: str | None = None
+    lot: str | None = None
+
+
+class RefurbishmentIn(BaseModel):
+    lines: list[RefurbishedLine]
+
+
+@router.post("/returns/{rma_id}/refurbishments", status_code=201)
+def post_refurbishment(
+    rma_id: str, body: RefurbishmentIn, container: ContainerDep, principal: Operator, key: IdemKey = None
+) -> JSONResponse:
+    """Finish units of a return that were graded for refurbishment: restock as sellable, or dispose."""
+    scope, now = h.Scope.of(principal), container.clock.now()
+    return _create(
+        container,
+        principal,
+        key,
+        f"returns/{rma_id}/refurbishments",
+        body,
+        lambda s: refurbishment.finish_refurbishment(s, scope, rma_id, _dump(body), now),
+    )
+
+
+Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+@router.get("/inbound")
+def get_inbound_list(
+    container: ContainerDep,
+    principal: SellerOrOperator,
+    status: str | None = None,
+    warehouse: str | None = None,
+    waybill_no: str | None = None,
+    seller_id: str | None = None,
+    limit: Limit = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """Advance shipping notices the caller may see, newest first: `{"items", "next"}`."""
+    with container.db.session() as s:
+        return listings.list_inbound(
+            s,
+            h.Scope.of(principal),
+            status=status,
+            warehouse=warehouse,
+            waybill_no=waybill_no,
+            seller_id=seller_id,
+            limit=limit,
+            cursor=cursor,
+        )
+
+
+@router.get("/returns")
+def get_return_list(
+    container: ContainerDep,
+    principal: SellerOrOperator,
+    status: str | None = None,
+    order_id: str | None = None,
+    warehouse: str | None = None,
+    seller_id: str | None = None,
+    limit: Limit = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """Return authorisations the caller may see, newest first: `{"items", "next"}`."""
+    with container.db.session() as s:
+        return listings.list_returns(
+            s,
+            h.Scope.of(principal),
+            status=status,
+            order_id=order_id,
+            warehouse=warehouse,
+            seller_id=seller_id,
+            limit=limit,
+            cursor=cursor,
+        )
