@@ -4,8 +4,9 @@ opened and committed by the caller), the time `now` and the ports it needs.
 Concurrency rules (PostgreSQL, READ COMMITTED):
 - a balance changes only through a conditional UPDATE (`... WHERE on_hand - reserved >= :q`), so two
   transactions can never both take the last unit: the second re-checks the row after the first commits;
-- the balances one transaction touches are updated in key / id order, so (A, B) and (B, A) orders queue
-  instead of deadlocking;
+- the balances one transaction touches are locked and updated in balance-id order, so (A, B) and (B, A)
+  orders queue instead of deadlocking; an order locks its candidate balances up front
+  (`SELECT ... ORDER BY id FOR NO KEY UPDATE`) and plans on what it holds, so it never plans twice;
 - an order changes status only by `UPDATE ... WHERE status = 'ALLOCATED'`: cancel racing ship has one winner.
 SQLite serialises writers (`BEGIN IMMEDIATE`), which gives the same outcomes.
 """
@@ -20,7 +21,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, func, select, update
+from sqlalchemy import String, and_, bindparam, case, cast, func, select, update
 from sqlalchemy.orm import Session
 
 from kernel.clock import rfc3339
@@ -54,10 +55,10 @@ from warehouse.domain import (
     refund_amount,
     split_return_receipt,
 )
+from warehouse.order_store import NewOrder, write_allocation
 from warehouse.ports import Cargo, EtaLookup, ShipmentBooker, TransitTimes, arrival
 
 ORIGIN_NODE = "YIB"  # Yibin: where return_to_origin goes and replenishment ships from
-ALLOCATION_ATTEMPTS = 5
 
 
 # --- scope ------------------------------------------------------------------------------------------
@@ -729,37 +730,22 @@ def inventory(
 def _sellable_with_sites(
     session: Session, seller_id: str, skus: Iterable[str]
 ) -> tuple[list[SellableLot], dict[tuple[str, str, str], int], dict[str, Site]]:
-    """One seller's unreserved pick stock of some SKUs, the balance ids, and the warehouses holding it
-    (one query: this is the hot path of every order)."""
-    b, w = t.balances.c, t.warehouses.c
-    rows = session.execute(
-        select(
-            b.id,
-            b.warehouse,
-            b.sku,
-            b.lot,
-            (b.on_hand - b.reserved).label("available"),
-            t.lots.c.expires_on,
-            w.country,
-            w.lat,
-            w.lon,
-            w.handling_cost,
-        )
-        .select_from(
-            t.balances.join(t.warehouses, w.code == b.warehouse).outerjoin(
-                t.lots, and_(t.lots.c.seller_id == b.seller_id, t.lots.c.sku == b.sku, t.lots.c.lot == b.lot)
-            )
-        )
-        .where(
-            b.seller_id == seller_id, b.zone == Zone.PICK.value, b.sku.in_(set(skus)), b.on_hand > b.reserved
-        )
-    ).all()
+    """One seller's unreserved pick stock of some SKUs, the balance ids, and the warehouses holding it."""
+    rows = session.execute(_SELLABLE, {"seller_id": seller_id, "skus": sorted(set(skus))}).all()
+    return _stock_of(rows)
+
+
+def _stock_of(
+    rows: Sequence[Any],
+) -> tuple[list[SellableLot], dict[tuple[str, str, str], int], dict[str, Site]]:
     lots = [SellableLot(r.warehouse, r.sku, r.lot, int(r.available), r.expires_on) for r in rows]
     ids = {(r.warehouse, r.sku, r.lot): int(r.id) for r in rows}
-    sites = {
-        r.warehouse: Site(r.warehouse, r.country, float(r.lat), float(r.lon), Decimal(r.handling_cost))
-        for r in rows
-    }
+    sites: dict[str, Site] = {}
+    for r in rows:
+        if r.warehouse not in sites:
+            sites[r.warehouse] = Site(
+                r.warehouse, r.country, float(r.lat), float(r.lon), Decimal(r.handling_cost)
+            )
     return lots, ids, sites
 
 
@@ -770,8 +756,53 @@ def _sellable(
     return lots, ids
 
 
+def _sellable_query() -> Any:
+    """Unreserved pick stock of one seller's SKUs with the warehouses holding it (bind: seller_id, skus)."""
+    b, w, lt = t.balances.c, t.warehouses.c, t.lots.c
+    return (
+        select(
+            b.id,
+            b.warehouse,
+            b.sku,
+            b.lot,
+            (b.on_hand - b.reserved).label("available"),
+            lt.expires_on,
+            w.country,
+            w.lat,
+            w.lon,
+            w.handling_cost,
+        )
+        .select_from(
+            t.balances.join(t.warehouses, w.code == b.warehouse).outerjoin(
+                t.lots, and_(lt.seller_id == b.seller_id, lt.sku == b.sku, lt.lot == b.lot)
+            )
+        )
+        .where(
+            b.seller_id == bindparam("seller_id"),
+            b.zone == Zone.PICK.value,
+            b.sku.in_(bindparam("skus", expanding=True)),
+            b.on_hand > b.reserved,
+        )
+    )
+
+
+# Built once: the statements of the order hot path are compiled once per process and cached.
+_SELLABLE = _sellable_query()
+# The same rows locked in balance-id order, the order every balance writer locks in (no deadlocks).
+# NO KEY UPDATE, the lock an UPDATE of non-key columns takes: reservations referencing a locked
+# balance (foreign key checks take KEY SHARE) are not held up. A row another order changed while we
+# waited is re-read, and dropped if it has nothing left (READ COMMITTED re-check); SQLite has no row
+# locks and needs none (one writer at a time).
+_SELLABLE_LOCKED = _SELLABLE.order_by(t.balances.c.id).with_for_update(of=t.balances, key_share=True)
+
+
 def allocate_order(session: Session, scope: Scope, body: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    """Create an order and reserve its stock atomically: all lines or nothing (409)."""
+    """Create an order and reserve its stock atomically: all lines or nothing (409).
+
+    On PostgreSQL two statements whatever the order's size: lock the candidate balances (in balance-id
+    order), then write the order, its lines, reservations and reserved units (`order_store`); the plan
+    between them is pure (`plan_allocation`).
+    """
     seller_id = scope.seller_for_write(body.get("seller_id"))
     lines = body["lines"]
     if not lines:
@@ -781,82 +812,38 @@ def allocate_order(session: Session, scope: Scope, body: Mapping[str, Any], now:
     st = body["ship_to"]
     ship_to = ShipTo(str(st["country"]).upper(), st.get("lat"), st.get("lon"), st.get("postcode"))
     req = [(str(ln["sku"]), int(ln["qty"])) for ln in lines]
-    bal = t.balances.c
-    attempts = 0
-    while attempts < ALLOCATION_ATTEMPTS:
-        attempts += 1
-        stock, ids, sites = _sellable_with_sites(session, seller_id, (s for s, _ in req))
-        if attempts == 1:  # an unknown SKU has no stock: tell it apart from a sold-out one (422, not 409)
-            unstocked = {s for s, _ in req} - {lt.sku for lt in stock}
-            if unstocked:
-                _seller_skus(session, seller_id, unstocked)
-        plan = plan_allocation(req, ship_to, sites, stock, now.date())
-        per_balance: dict[int, int] = defaultdict(int)
-        for p in plan.picks:
-            per_balance[ids[(p.warehouse, p.sku, p.lot)]] += p.qty
-        taken: list[tuple[int, int]] = []
-        for bid, qty in sorted(per_balance.items()):  # id order = lock order: no deadlocks
-            stmt = update(t.balances).where(bal.id == bid, bal.on_hand - bal.reserved >= qty)
-            if _rows(session.execute(stmt.values(reserved=bal.reserved + qty))) != 1:
-                break
-            taken.append((bid, qty))
-        if len(taken) == len(per_balance):
-            break
-        # another order took these units after we read them: give back what we took, read again
-        for bid, qty in taken:
-            session.execute(update(t.balances).where(bal.id == bid).values(reserved=bal.reserved - qty))
-    else:
-        raise InsufficientStock("stock kept changing while reserving; nothing was reserved, try again")
-    if attempts > 1:
-        plan.explanation.append(f"stock changed while reserving; planned again ({attempts} attempts)")
+    conn = session.connection()  # Core on the session's transaction: no ORM work on the hot path
+    rows = conn.execute(_SELLABLE_LOCKED, {"seller_id": seller_id, "skus": sorted({s for s, _ in req})}).all()
+    stock, ids, sites = _stock_of(rows)
+    unstocked = {s for s, _ in req} - {lt.sku for lt in stock}
+    if unstocked:  # an unknown SKU has no stock: tell it apart from a sold-out one (422, not 409)
+        _seller_skus(session, seller_id, unstocked)
+    plan = plan_allocation(req, ship_to, sites, stock, now.date())
     order_id = new_id("ord")
-    # the order row last: a duplicate order_ref (even a concurrent one) finds the first and rolls back
-    inserted = session.execute(
-        dialect_insert(session, t.orders)
-        .values(
-            id=order_id,
-            seller_id=seller_id,
-            order_ref=body["order_ref"],
-            status=OrderStatus.ALLOCATED.value,
-            ship_to={k: v for k, v in st.items() if v is not None},
-            explanation=plan.explanation,
-            currency=body.get("currency") or "USD",
-            created_at=now,
-        )
-        .on_conflict_do_nothing()
-        .returning(t.orders.c.id)
-    ).first()
-    if inserted is None:
+    new_order = NewOrder(
+        id=order_id,
+        seller_id=seller_id,
+        order_ref=body["order_ref"],
+        ship_to={k: v for k, v in st.items() if v is not None},
+        explanation=plan.explanation,
+        currency=body.get("currency") or "USD",
+        created_at=now,
+        lines=[
+            (
+                str(ln["sku"]),
+                int(ln["qty"]),
+                None if ln.get("unit_price") is None else Decimal(str(ln["unit_price"])),
+            )
+            for ln in lines
+        ],
+    )
+    written = write_allocation(conn, new_order, plan.picks, ids)
+    # a duplicate order_ref (even a concurrent one: its insert waits for the first) rolls back
+    if not written.order:
         raise Conflict(f"order {body['order_ref']} exists already for this seller")
-    session.execute(
-        t.order_lines.insert(),
-        [
-            {
-                "order_id": order_id,
-                "line_no": i,
-                "sku": ln["sku"],
-                "qty": int(ln["qty"]),
-                "unit_price": Decimal(str(ln["unit_price"])) if ln.get("unit_price") is not None else None,
-            }
-            for i, ln in enumerate(lines, start=1)
-        ],
-    )
-    session.execute(
-        t.reservations.insert(),
-        [
-            {
-                "order_id": order_id,
-                "line_no": p.line_no,
-                "balance_id": ids[(p.warehouse, p.sku, p.lot)],
-                "warehouse": p.warehouse,
-                "sku": p.sku,
-                "lot": p.lot,
-                "qty": p.qty,
-                "status": ReservationStatus.ACTIVE.value,
-            }
-            for p in plan.picks
-        ],
-    )
+    if written.balances != len({ids[(p.warehouse, p.sku, p.lot)] for p in plan.picks}):
+        # the balances are locked: only a broken invariant gets here, and nothing is kept
+        raise Conflict("stock changed under a lock while reserving; nothing was reserved")
     return {
         "id": order_id,
         "order_ref": body["order_ref"],
