@@ -3,6 +3,7 @@ inbound notices and returns, delivery runs. Thin: parses, checks roles, calls th
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -11,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import ContainerDep
 from api.routers.warehouse import Admin, IdemKey, Operator, SellerOrOperator, _create, _dump
-from warehouse import expiry, listings, picking_service, refurbishment
+from warehouse import delivery_runs, expiry, listings, picking_service, refurbishment
 from warehouse import handlers as h
 
 router = APIRouter(prefix="/v1", tags=["warehouse floor"])
@@ -133,3 +134,51 @@ def get_return_list(
             limit=limit,
             cursor=cursor,
         )
+
+
+# --- delivery runs ----------------------------------------------------------------------------------
+
+
+class VanIn(BaseModel):
+    id: str = Field(min_length=1, max_length=40)
+    capacity_kg: float = Field(gt=0)
+    shift_start: dt.time | None = Field(default=None, description="UTC; default 08:00")
+    shift_end: dt.time | None = Field(default=None, description="UTC; default 18:00")
+
+
+class DeliveryRunIn(BaseModel):
+    date: dt.date
+    vans: list[VanIn] | None = Field(
+        default=None, description="default: two vans of 1,000 kg, 08:00-18:00 UTC"
+    )
+    time_limit_s: float | None = Field(default=None, gt=0, le=delivery_runs.MAX_TIME_LIMIT_S)
+
+
+@router.post("/warehouses/{code}/delivery-runs", status_code=201)
+def post_delivery_run(
+    code: str, body: DeliveryRunIn, container: ContainerDep, principal: Operator, key: IdemKey = None
+) -> JSONResponse:
+    """Plan the warehouse's delivery run for a day from its picked and shipped orders with a position."""
+    scope, now = h.Scope.of(principal), container.clock.now()
+    return _create(
+        container,
+        principal,
+        key,
+        f"warehouses/{code}/delivery-runs",
+        body,
+        lambda s: delivery_runs.plan_run(s, scope, code, _dump(body), now),
+    )
+
+
+@router.get("/warehouses/{code}/delivery-runs")
+def get_delivery_runs(
+    code: str, container: ContainerDep, principal: Operator, date: dt.date | None = None
+) -> list[dict[str, Any]]:
+    with container.db.session() as s:
+        return delivery_runs.list_runs(s, h.Scope.of(principal), code, date)
+
+
+@router.get("/delivery-runs/{run_id}")
+def get_delivery_run(run_id: str, container: ContainerDep, principal: Operator) -> dict[str, Any]:
+    with container.db.session() as s:
+        return delivery_runs.get_run(s, h.Scope.of(principal), run_id)

@@ -1,0 +1,93 @@
+"""Delivery runs: an operator plans a warehouse's vans for a day from its picked and shipped orders."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from kernel.clock import FixedClock
+from tests.integration.warehouse.conftest import World
+
+# customers around Duisburg
+PLACES = [(51.45, 6.80), (51.48, 7.00), (51.23, 6.78), (51.33, 6.57)]
+
+
+def _order(w: World, ref: str, qty: int, place: tuple[float, float] | None) -> dict[str, Any]:
+    ship_to: dict[str, Any] = {"country": "DE"}
+    if place:
+        ship_to.update(lat=place[0], lon=place[1])
+    r = w.post("/v1/orders", {"order_ref": ref, "ship_to": ship_to, "lines": [{"sku": "CRATE", "qty": qty}]})
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def test_plan_a_day_of_deliveries(world: World, clock: FixedClock) -> None:
+    w = world
+    w.sku("CRATE", weight_kg=12.5)
+    w.stock("de", [{"sku": "CRATE", "qty": 40}])
+    picked = [_order(w, f"dr-p{i}", 2, PLACES[i]) for i in range(2)]
+    for o in picked:
+        assert (
+            w.post(
+                f"/v1/orders/{o['id']}/picks", {"lines": [{"sku": "CRATE", "qty": 2}]}, w.operator
+            ).status_code
+            == 201
+        )
+    shipped = _order(w, "dr-s", 1, PLACES[2])
+    assert w.post(f"/v1/orders/{shipped['id']}/ship", {}, w.operator).status_code == 200
+    no_place = _order(w, "dr-n", 1, None)
+    assert w.post(f"/v1/orders/{no_place['id']}/ship", {}, w.operator).status_code == 200
+    _order(w, "dr-a", 1, PLACES[3])  # only allocated: not on the run
+    day = clock.now().date().isoformat()
+    path = f"/v1/warehouses/{w.wh['de']}/delivery-runs"
+    body = {
+        "date": day,
+        "time_limit_s": 1,
+        "vans": [{"id": "V1", "capacity_kg": 500}, {"id": "V2", "capacity_kg": 500}],
+    }
+    r = w.post(path, body, w.operator, headers={"Idempotency-Key": "run-1"})
+    assert r.status_code == 201, r.text
+    run = r.json()
+    stops = [s for v in run["vans"] for s in v["stops"]]
+    assert sorted(s["order_id"] for s in stops) == sorted([picked[0]["id"], picked[1]["id"], shipped["id"]])
+    assert run["unserved"] == [] and run["orders_without_position"] == [no_place["id"]]
+    assert run["date"] == day and run["distance_km"] > 0
+    assert {s["weight_kg"] for s in stops} == {25.0, 12.5}
+    shift_start = datetime.fromisoformat(f"{day}T08:00:00+00:00")
+    for v in run["vans"]:
+        assert [s["seq"] for s in v["stops"]] == list(range(1, len(v["stops"]) + 1))
+        times = [datetime.fromisoformat(s["arrival"]) for s in v["stops"]]
+        assert times == sorted(times) and all(
+            shift_start <= x <= shift_start + timedelta(hours=10) for x in times
+        )
+    assert abs(sum(v["distance_km"] for v in run["vans"]) - run["distance_km"]) < 0.05
+    # stored: read back by id and by day; the same key returns the same run
+    assert w.get(f"/v1/delivery-runs/{run['id']}", w.operator).json()["vans"] == run["vans"]
+    listed = w.get(path, w.operator, params={"date": day}).json()
+    assert [x["id"] for x in listed] == [run["id"]]
+    again = w.post(path, body, w.operator, headers={"Idempotency-Key": "run-1"})
+    assert again.status_code == 201 and again.json()["id"] == run["id"]
+    # one run per warehouse and day
+    r = w.post(path, body, w.operator)
+    assert r.status_code == 409 and r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_bad_delivery_run_requests_are_problems(world: World, clock: FixedClock) -> None:
+    w = world
+    day = clock.now().date()
+    path = f"/v1/warehouses/{w.wh['pl']}/delivery-runs"
+    cases = [
+        (path, {"date": "2027-02-30"}, 422),  # not a date
+        (path, {"date": (day - timedelta(days=1)).isoformat()}, 422),  # in the past
+        (path, {"date": day.isoformat()}, 422),  # no orders at Lodz
+        (path, {"date": day.isoformat(), "vans": [{"id": "V", "capacity_kg": 0}]}, 422),
+        (path, {"date": day.isoformat(), "time_limit_s": 600}, 422),
+        ("/v1/warehouses/NOWHERE/delivery-runs", {"date": day.isoformat()}, 404),
+    ]
+    for url, body, status in cases:
+        r = w.post(url, body, w.operator)
+        assert r.status_code == status, (url, body, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+    assert w.post(path, {"date": day.isoformat()}, w.seller).status_code == 403
+    assert w.get(path, w.operator).json() == []
+    assert w.get("/v1/delivery-runs/run_nope", w.operator).status_code == 404
