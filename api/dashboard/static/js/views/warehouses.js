@@ -4,6 +4,7 @@
 
 import * as api from "../api.js";
 import { inboundPanel, replenishmentPanel } from "./inbound.js";
+import { deliveryPanel } from "./delivery.js";
 import { h, append, clear, statusPill, timeEl, fmtNumber, failure, problemBox, emptyRow, table, toast } from "../dom.js";
 
 function panel(id, title, ...children) {
@@ -41,7 +42,7 @@ function warehousesTable(rows) {
 }
 
 const INVENTORY_HEAD = [["Seller"], ["Warehouse"], ["SKU"], ["Lot"], ["Expires"], ["On hand", "num"], ["Reserved", "num"], ["Available", "num"],
-  ["Quarantine", "num"], ["Returns", "num"], ["In transit", "num"]];
+  ["Quarantine", "num"], ["Returns", "num"], ["Refurbish", "num"], ["In transit", "num"]];
 
 /** Sellers see their own stock only; operators and admins see whose stock each row is. */
 function inventoryTable(rows, { sellerColumn }) {
@@ -54,7 +55,8 @@ function inventoryTable(rows, { sellerColumn }) {
       h("td", { class: "num" }, fmtNumber(r.on_hand)), h("td", { class: "num" }, fmtNumber(r.reserved)),
       h("td", { class: `num strong ${Number(r.available) <= 0 ? "behind" : ""}` }, fmtNumber(r.available)),
       h("td", { class: `num ${Number(r.quarantine) > 0 ? "warn" : ""}` }, fmtNumber(r.quarantine)),
-      h("td", { class: "num" }, fmtNumber(r.returns ?? 0)), h("td", { class: "num" }, fmtNumber(r.in_transit))))
+      h("td", { class: "num" }, fmtNumber(r.returns ?? 0)), h("td", { class: "num" }, fmtNumber(r.refurbish ?? 0)),
+      h("td", { class: "num" }, fmtNumber(r.in_transit))))
       : [emptyRow(head.length, "No stock matches.")],
     { id: "inventory", label: "Inventory" });
 }
@@ -112,6 +114,7 @@ export async function warehousesView({ main, me }) {
       inboundPanel({ me, warehouses: warehouseRows, onReceived: () => loadInventory() }),
       panel("p-returns", "Returns", canOrder ? returnForm : null, rmaBox, returnsBox),
       replenishment,
+      me.role === "seller" ? null : deliveryPanel({ warehouses: warehouseRows }),
       panel("p-warehouses", "Warehouse network", whBox))));
 
   async function loadWarehouses() {
@@ -149,7 +152,8 @@ export async function warehousesView({ main, me }) {
   }
 
   function orderRow(o) {
-    const open = o.status === "ALLOCATED";
+    // picked and partly shipped orders still ship (what was picked) and cancel (the rest)
+    const open = ["ALLOCATED", "PICKING", "PARTLY_SHIPPED"].includes(o.status);
     const allocations = (o.allocations || []).map((a) => `${a.qty}× ${a.sku} @ ${a.warehouse}${a.lot ? ` (${a.lot})` : ""}`).join("; ");
     return h("tr", { dataset: { order: o.id } },
       h("td", { class: "mono" }, o.order_ref || "—"), h("td", { class: "mono muted" }, o.id),
