@@ -2,17 +2,23 @@
 
     .venv/bin/python bench/bench_ingest.py [--quick] [--devices 1000] [--burst 20000] [--rate 1000]
                                            [--steady-seconds 20] [--memory-devices 10000]
+                                           [--mqtt-url mqtt://127.0.0.1:18883] [--profile out.prof]
 
 Figures, each beside its baseline measured in this run:
   burst       readings published at QoS 1 by two publisher processes until all are committed and applied to
-              their waybills, by one `xborder ingest` process; baseline: a raw paho QoS 1 subscriber that only
-              counts the same messages
-  steady      the ingest's CPU (user+system, % of one core) at a steady publish rate, and latency from
-              publish to the retained waybill status message showing that reading (p50 / p95 / p99)
-  memory      the ingest process's peak RSS after readings from `--memory-devices` devices
+              their waybills, by one `xborder ingest` process; baseline: a raw paho QoS 1 subscriber process
+              that only counts the same messages (published under a topic root the ingest does not read)
+  steady      CPU (user+system, % of one core) of the ingest process alone at a steady publish rate, beside
+              the raw subscriber's at the same rate, and latency from publish to the waybill status message
+              showing that reading (p50 / p95 / p99)
+  memory      the ingest process's peak RSS (VmHWM) after readings from `--memory-devices` devices, beside
+              the raw subscriber's
 
 The database is `XB_BENCH_DATABASE_URL` (default: a fresh database `xb_bench_<pid>` on 127.0.0.1, dropped
-at the end); the broker is a Mosquitto started here with the project's `deploy/mosquitto/test.conf`.
+at the end). The broker is `--mqtt-url` (say the project's test Mosquitto on 18883; the bench uses its own
+topic root and share group there), else a Mosquitto started here with `deploy/mosquitto/test.conf` on
+`--broker-port`. `--profile FILE` runs the ingest under a per-thread cProfile (`bench/profiled_ingest.py`)
+and prints the top functions and the SQL statements per batch.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -51,12 +59,13 @@ def client(port: int, cid: str) -> mqtt.Client:
     return c
 
 
-def start_broker(tmp: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
+def start_broker(tmp: Path, port: int = 0) -> tuple[subprocess.Popen[bytes], int]:
+    port = port or free_port()
     conf = (ROOT / "deploy/mosquitto/test.conf").read_text().replace("@PORT@", str(port))
     (tmp / "mosquitto.conf").write_text(conf)
-    proc = subprocess.Popen(["mosquitto", "-c", str(tmp / "mosquitto.conf")], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ["mosquitto", "-c", str(tmp / "mosquitto.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     for _ in range(50):
         try:
             socket.create_connection(("127.0.0.1", port), 0.2).close()
@@ -66,8 +75,8 @@ def start_broker(tmp: Path) -> tuple[subprocess.Popen[bytes], int]:
     return proc, port
 
 
-def publisher(port: int, items: list[tuple[str, int, str]], rate: float, start_at: float) -> None:
-    """Publish (device, seq, payload) at QoS 1; rate 0 = as fast as possible."""
+def publisher(port: int, root: str, items: list[tuple[str, int, str]], rate: float, start_at: float) -> None:
+    """Publish (device, seq, payload) at QoS 1 under `root`; rate 0 = as fast as possible."""
     c = client(port, f"bench-pub-{os.getpid()}")
     c.loop_start()
     while time.time() < start_at:
@@ -81,48 +90,61 @@ def publisher(port: int, items: list[tuple[str, int, str]], rate: float, start_a
             if delay > 0:
                 time.sleep(delay)
             payload = payload.replace("__TS__", datetime.now(UTC).isoformat().replace("+00:00", "Z"))
-        infos.append(c.publish(f"xborder/v1/devices/{device}/telemetry", payload, qos=1))
+        infos.append(c.publish(f"{root}/devices/{device}/telemetry", payload, qos=1))
     for info in infos:
         info.wait_for_publish(120)
     c.disconnect()
     c.loop_stop()
 
 
-def run_publishers(port: int, items: list[tuple[str, int, str]], rate: float = 0.0) -> float:
+def run_publishers(port: int, root: str, items: list[tuple[str, int, str]], rate: float = 0.0) -> float:
     ctx = mp.get_context("spawn")
     halves = [items[0::2], items[1::2]]
     start_at = time.time() + 1.0
-    procs = [ctx.Process(target=publisher, args=(port, h, rate / 2, start_at)) for h in halves]
+    procs = [ctx.Process(target=publisher, args=(port, root, h, rate / 2, start_at)) for h in halves]
     for p in procs:
         p.start()
     return start_at
 
 
-def raw_subscriber_rate(port: int, items: list[tuple[str, int, str]]) -> float:
-    """Baseline: a raw paho QoS 1 subscriber counting the same messages."""
+def raw_subscriber(port: int, root: str, n: int, ready: Any, result: Any) -> None:
+    """Baseline process: a raw paho QoS 1 subscriber that only counts messages (until `n` have come)."""
     done = threading.Event()
     count = [0]
-    first = [0.0]
-    n = len(items)
 
     def on_message(_c: mqtt.Client, _u: object, _m: mqtt.MQTTMessage) -> None:
-        if count[0] == 0:
-            first[0] = time.time()
         count[0] += 1
         if count[0] >= n:
             done.set()
 
-    sub = client(port, "bench-raw-sub")
+    sub = client(port, f"bench-raw-sub-{os.getpid()}")
     sub.on_message = on_message
-    sub.subscribe("xborder/v1/devices/+/telemetry", qos=1)
+    sub.subscribe(f"{root}/devices/+/telemetry", qos=1)
     sub.loop_start()
     time.sleep(0.5)
-    start_at = run_publishers(port, items)
+    cpu0 = proc_cpu_seconds(os.getpid())
+    ready.set()
     done.wait(300)
-    elapsed = time.time() - start_at
+    cpu = proc_cpu_seconds(os.getpid()) - cpu0
     sub.disconnect()
     sub.loop_stop()
-    return count[0] / elapsed
+    result.put((count[0], time.time(), cpu, proc_peak_rss_mb(os.getpid())))
+
+
+def raw_baseline(
+    port: int, root: str, items: list[tuple[str, int, str]], rate: float = 0.0
+) -> dict[str, float]:
+    """Publish `items` to a raw subscriber process: its rate, CPU (% of one core) and peak RSS."""
+    ctx = mp.get_context("spawn")
+    ready, result = ctx.Event(), ctx.Queue()
+    proc = ctx.Process(target=raw_subscriber, args=(port, root, len(items), ready, result))
+    proc.start()
+    ready.wait(30)
+    start_at = run_publishers(port, root, items, rate)
+    count, finished, cpu, rss = result.get(timeout=320)
+    proc.join(10)
+    elapsed = finished - start_at
+    return {"rate": count / elapsed, "cpu_pct": 100 * cpu / elapsed, "rss_mb": rss, "count": count}
 
 
 def proc_cpu_seconds(pid: int) -> float:
@@ -151,6 +173,9 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=1000)
     ap.add_argument("--steady-seconds", type=float, default=20)
     ap.add_argument("--memory-devices", type=int, default=10000)
+    ap.add_argument("--mqtt-url", help="use this broker, e.g. mqtt://127.0.0.1:18883")
+    ap.add_argument("--broker-port", type=int, default=0, help="port for the Mosquitto started here")
+    ap.add_argument("--profile", help="profile the ingest into this pstats file and print the top of it")
     args = ap.parse_args()
     if args.quick:
         args.devices, args.burst, args.steady_seconds, args.memory_devices = 200, 4000, 8, 1000
@@ -209,8 +234,22 @@ def main() -> int:
             dev = devs[i % len(devs)]
             seq = start_seq + i // len(devs)
             stamp = ts or (now - timedelta(hours=6) + timedelta(seconds=i)).isoformat().replace("+00:00", "Z")
-            out.append((dev, seq, json.dumps({"seq": seq, "ts": stamp, "lat": node.lat, "lon": node.lon,
-                                              "accuracy_m": 5, "battery_pct": 90})))
+            out.append(
+                (
+                    dev,
+                    seq,
+                    json.dumps(
+                        {
+                            "seq": seq,
+                            "ts": stamp,
+                            "lat": node.lat,
+                            "lon": node.lon,
+                            "accuracy_m": 5,
+                            "battery_pct": 90,
+                        }
+                    ),
+                )
+            )
         return out
 
     def stored() -> int:
@@ -218,22 +257,45 @@ def main() -> int:
             return int(s.execute(select(func.count()).select_from(readings)).scalar_one())
 
     tmp = Path(tempfile.mkdtemp(prefix="xb-bench-"))
-    broker, port = start_broker(tmp)
+    broker = None
+    if args.mqtt_url:
+        port = urlparse(args.mqtt_url).port or 1883
+    else:
+        broker, port = start_broker(tmp, args.broker_port)
+    # Own topic roots and share group: the ingest reads `root`; the raw subscriber's messages go to
+    # `raw_root`, so that the ingest never works while the baseline is measured.
+    tag = f"xb-bench-{os.getpid()}"
+    root, raw_root = f"{tag}/v1", f"{tag}-raw/v1"
     env = {k: v for k, v in os.environ.items() if not k.startswith("XB_")}
-    env.update({"XB_DATABASE_URL": url, "XB_MQTT_URL": f"mqtt://127.0.0.1:{port}", "XB_LOG_LEVEL": "warning",
-                "XB_INGEST_SHARE_GROUP": "bench"})
-    ingest = subprocess.Popen([sys.executable, "-m", "api.cli", "ingest", "--id", "bench-ingest"], env=env,
-                              cwd=ROOT)
+    env.update(
+        {
+            "XB_DATABASE_URL": url,
+            "XB_MQTT_URL": f"mqtt://127.0.0.1:{port}",
+            "XB_LOG_LEVEL": "warning",
+            "XB_INGEST_SHARE_GROUP": tag,
+            "XB_MQTT_TOPIC_ROOT": root,
+            "XB_MQTT_CLIENT_PREFIX": tag,
+        }
+    )
+    command = [sys.executable, "-m", "api.cli", "ingest", "--id", "bench-ingest"]
+    if args.profile:
+        command = [
+            sys.executable,
+            str(ROOT / "bench/profiled_ingest.py"),
+            args.profile,
+            "--id",
+            "bench-ingest",
+        ]
+    ingest = subprocess.Popen(command, env=env, cwd=ROOT)
     try:
         time.sleep(6)
         # 1. burst, beside a raw subscriber
         burst_devs = device_ids[: args.devices]
-        items = readings_for(burst_devs, args.burst, 1, None)
-        raw_rate = raw_subscriber_rate(port, items)
+        raw = raw_baseline(port, raw_root, readings_for(burst_devs, args.burst, 1, None))
         items = readings_for(burst_devs, args.burst, 1_000_000, None)
         before = stored()
         cpu0 = proc_cpu_seconds(ingest.pid)
-        start_at = run_publishers(port, items)
+        start_at = run_publishers(port, root, items)
         while stored() - before < len(items):
             time.sleep(0.05)
             if time.time() - start_at > 600:
@@ -242,12 +304,19 @@ def main() -> int:
         done = stored() - before
         ingest_rate = done / elapsed
         burst_cpu = proc_cpu_seconds(ingest.pid) - cpu0
-        print(f"\nburst of {len(items)} readings from {len(burst_devs)} devices (QoS 1, 2 publisher processes)")
-        print(f"  raw paho subscriber (count only)     {raw_rate:9.0f} msg/s")
-        print(f"  xborder ingest (committed + applied) {ingest_rate:9.0f} readings/s   "
-              f"ratio {ingest_rate / raw_rate:.2f}   ingest CPU {burst_cpu:.1f} s")
+        print(
+            f"\nburst of {len(items)} readings from {len(burst_devs)} devices (QoS 1, 2 publisher processes)"
+        )
+        print(f"  raw paho subscriber (count only)     {raw['rate']:9.0f} msg/s")
+        print(
+            f"  xborder ingest (committed + applied) {ingest_rate:9.0f} readings/s   "
+            f"ratio {ingest_rate / raw['rate']:.2f}   ingest CPU {burst_cpu:.1f} s "
+            f"({1e3 * burst_cpu / max(1, done):.2f} ms per reading)"
+        )
 
-        # 2. steady rate: CPU and publish -> status latency
+        # 2. steady rate: CPU beside the raw subscriber's, and publish -> status latency
+        n_steady = int(args.rate * args.steady_seconds)
+        raw_steady = raw_baseline(port, raw_root, readings_for(burst_devs, n_steady, 10, "__TS__"), args.rate)
         latencies: list[float] = []
         dev_by_waybill = {}
         for dev in burst_devs:
@@ -257,7 +326,7 @@ def main() -> int:
         stale = [0]
 
         def on_status(_c: mqtt.Client, _u: object, m: mqtt.MQTTMessage) -> None:
-            no = m.topic.split("/")[3]
+            no = m.topic.split("/")[-2]
             if no not in watched:
                 return
             data = json.loads(m.payload)
@@ -269,15 +338,15 @@ def main() -> int:
                 else:
                     stale[0] += 1
 
-        sub = client(port, "bench-status-sub")
+        sub = client(port, f"{tag}-status-sub")
         sub.on_message = on_status
-        sub.subscribe("xborder/v1/waybills/+/status", qos=0)
+        sub.subscribe(f"{root}/waybills/+/status", qos=0)
         sub.loop_start()
-        n_steady = int(args.rate * args.steady_seconds)
         items = readings_for(burst_devs, n_steady, 2_000_000, "__TS__")
         before = stored()
+        steady_from[0] = datetime.now(UTC)
         cpu0 = proc_cpu_seconds(ingest.pid)
-        start_at = run_publishers(port, items, rate=args.rate)
+        start_at = run_publishers(port, root, items, rate=args.rate)
         while stored() - before < n_steady and time.time() - start_at < args.steady_seconds * 5:
             time.sleep(0.05)
         wall = time.time() - start_at
@@ -286,25 +355,38 @@ def main() -> int:
         sub.disconnect()
         sub.loop_stop()
         print(f"\nsteady {args.rate:.0f} readings/s for {args.steady_seconds:.0f} s ({n_steady} readings)")
-        print(f"  ingest CPU                            {100 * cpu / wall:6.1f} % of one core")
+        print(f"  raw paho subscriber CPU              {raw_steady['cpu_pct']:6.1f} % of one core")
+        print(
+            f"  xborder ingest CPU (process alone)   {100 * cpu / wall:6.1f} % of one core   "
+            f"({stored() - before} of {n_steady} committed in {wall:.1f} s)"
+        )
         if latencies:
-            print(f"  publish -> status message latency     p50 {1000 * pct(latencies, .5):.0f} ms   "
-                  f"p95 {1000 * pct(latencies, .95):.0f} ms   p99 {1000 * pct(latencies, .99):.0f} ms   "
-                  f"(n={len(latencies)}, {stale[0]} status messages of older readings)")
+            print(
+                f"  publish -> status message latency     p50 {1000 * pct(latencies, 0.5):.0f} ms   "
+                f"p95 {1000 * pct(latencies, 0.95):.0f} ms   p99 {1000 * pct(latencies, 0.99):.0f} ms   "
+                f"(n={len(latencies)}, {stale[0]} status messages of older readings)"
+            )
+        else:
+            print("  publish -> status message latency     no status message seen")
 
         # 3. memory at many devices
         items = readings_for(device_ids[: args.memory_devices], args.memory_devices * 2, 3_000_000, None)
         before = stored()
-        start_at = run_publishers(port, items)
+        start_at = run_publishers(port, root, items)
         while stored() - before < len(items) and time.time() - start_at < 600:
             time.sleep(0.1)
-        print(f"\nmemory after readings from {args.memory_devices} devices")
-        print(f"  ingest peak RSS                       {proc_peak_rss_mb(ingest.pid):6.0f} MB")
+        print(
+            f"\nmemory after readings from {args.memory_devices} devices "
+            f"({stored() - before} of {len(items)} committed)"
+        )
+        print(f"  raw paho subscriber peak RSS         {raw['rss_mb']:6.0f} MB")
+        print(f"  xborder ingest peak RSS              {proc_peak_rss_mb(ingest.pid):6.0f} MB")
     finally:
         ingest.terminate()
-        ingest.wait(20)
-        broker.terminate()
-        broker.wait(10)
+        ingest.wait(60)
+        if broker is not None:
+            broker.terminate()
+            broker.wait(10)
         db.engine.dispose()
         shutil.rmtree(tmp, ignore_errors=True)
         if made_db:
@@ -312,7 +394,25 @@ def main() -> int:
             with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
                 c.execute(text(f"DROP DATABASE IF EXISTS {made_db} WITH (FORCE)"))
             admin.dispose()
+    if args.profile:
+        print_profile(args.profile)
     return 0
+
+
+def print_profile(path: str) -> None:
+    import pstats
+
+    sql = Path(f"{path}.sql.json")
+    if sql.exists():
+        counts = json.loads(sql.read_text())
+        print(
+            f"\nSQL statements per batch ({counts['batches']} batches, "
+            f"{counts['messages'] / max(1, counts['batches']):.0f} messages per batch)"
+        )
+        for kind, n in counts["statements_per_batch"].items():
+            print(f"  {n:8.2f}  {kind}")
+    print(f"\nprofile of the ingest process (all threads): {path}")
+    pstats.Stats(path).sort_stats("tottime").print_stats(30)
 
 
 if __name__ == "__main__":

@@ -14,12 +14,14 @@ import logging
 import queue
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import and_, bindparam, literal_column, select, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from kernel.clock import Clock
@@ -28,6 +30,8 @@ from kernel.mqtt import Communicator, Message
 from logistics import tracking_service
 from logistics.tables import deadletters, devices, readings, tracker_attachments, waybills
 from logistics.tracking.derive import DEFAULT_RULES, TrackingRules
+from logistics.tracking.foldlog import FoldLog
+from logistics.tracking.plan import TrackPlan
 from logistics.tracking.readings import PayloadError, Reading, parse_message
 
 log = logging.getLogger(__name__)
@@ -63,6 +67,58 @@ def device_of(topic: str, root: str = TOPIC_ROOT) -> str | None:
 Hook = Callable[[Session, tracking_service.Changes], None]
 
 
+@dataclass
+class _Kept:
+    row: dict[str, Any]
+    plan: TrackPlan
+    fold: FoldLog
+
+
+class FoldCache:
+    """Waybills' folds kept in memory between batches by one ingest process (PostgreSQL only).
+
+    An entry is valid only for the exact row version it was written with: PostgreSQL's `xmin` (the
+    transaction that wrote the version) and `ctid` (where it lies), which every UPDATE of the row changes,
+    by whichever process or statement, so another process's write (or a person's, or the scheduler's)
+    makes the entry miss and the row is read afresh. Entries are staged during a batch and kept only once
+    its transaction has committed; a failed batch drops the cache.
+    """
+
+    def __init__(self, capacity: int = 20_000) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[str, tuple[str, _Kept]] = OrderedDict()
+        self._staged: dict[str, tuple[str, _Kept]] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, waybill_no: str, version: str) -> _Kept | None:
+        entry = self._entries.pop(waybill_no, None)  # taken out: staged again if the batch writes it back
+        if entry is not None and entry[0] == version:
+            self.hits += 1
+            return entry[1]
+        self.misses += 1
+        return None
+
+    def stage(self, waybill_no: str, version: str, kept: _Kept) -> None:
+        self._staged[waybill_no] = (version, kept)
+
+    def commit(self) -> None:
+        """The batch committed: keep what it staged (least recently written entries go first)."""
+        for waybill_no, entry in self._staged.items():
+            self._entries[waybill_no] = entry
+            self._entries.move_to_end(waybill_no)
+        self._staged.clear()
+        while len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._staged.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 def process_batch(
     session: Session,
     messages: list[Message],
@@ -71,8 +127,16 @@ def process_batch(
     hooks: list[Hook] | None = None,
     rules: TrackingRules = DEFAULT_RULES,
     suggest: tracking_service.Suggest | None = None,
+    cache: FoldCache | None = None,
 ) -> BatchResult:
-    """Store the readings of a batch of MQTT messages and re-derive every waybill they touch."""
+    """Store the readings of a batch of MQTT messages and re-derive every waybill they touch.
+
+    `cache`: waybills' folds kept by this process (PostgreSQL); the caller commits or clears it after the
+    transaction.
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if not postgres:
+        cache = None
     result = BatchResult()
     parsed: list[tuple[str, Reading]] = []
     for msg in messages:
@@ -93,11 +157,12 @@ def process_batch(
         parsed.extend((device_id, r) for r in payload.readings)
 
     device_ids = sorted({d for d, _ in parsed})
-    known: dict[str, Any] = {}
+    known: set[str] = set()
     attached: dict[str, tuple[str, str]] = {}
     if device_ids:
-        for dev_row in session.execute(select(devices).where(devices.c.device_id.in_(device_ids))).mappings():
-            known[dev_row["device_id"]] = dev_row
+        known.update(
+            session.execute(select(devices.c.device_id).where(devices.c.device_id.in_(device_ids))).scalars()
+        )
         for row in session.execute(
             select(tracker_attachments.c.device_id, waybills.c.waybill_no, waybills.c.status)
             .join(waybills, waybills.c.waybill_no == tracker_attachments.c.waybill_no)
@@ -147,10 +212,7 @@ def process_batch(
     fresh: dict[str, set[int]] = {}
     new_by_waybill: dict[str, list[Reading]] = {}
     if rows:
-        stmt = dialect_insert(session, readings).on_conflict_do_nothing(index_elements=["device_id", "seq"])
-        inserted = session.execute(
-            stmt.returning(readings.c.device_id, readings.c.seq, readings.c.waybill_no), rows
-        ).all()
+        inserted = _insert_readings(session, rows, postgres)
         result.accepted += len(inserted)
         result.duplicate += len(rows) - len(inserted)
         touched = {w for _, _, w in inserted}
@@ -163,12 +225,7 @@ def process_batch(
             if seq > last.get(device_id, (-1, now))[0]:
                 last[device_id] = (seq, now)
         if last:
-            session.execute(
-                update(devices)
-                .where(devices.c.device_id == bindparam("b_device"))
-                .values(last_seq=bindparam("b_seq"), last_seen_at=bindparam("b_seen")),
-                [{"b_device": d, "b_seq": seq, "b_seen": seen} for d, (seq, seen) in last.items()],
-            )
+            _update_devices(session, last, postgres)
     result.deadletter = len(result.deadletters)
     for dev, reason, text in result.deadletters:
         session.execute(
@@ -183,18 +240,32 @@ def process_batch(
     # Lock every touched waybill in one query, in waybill order (two ingest processes never wait on each
     # other in a cycle), and write their new state back in one batched UPDATE.
     locked: dict[str, Any] = {}
+    kept: dict[str, _Kept] = {}
     if touched:
-        locked = {
-            r["waybill_no"]: r
-            for r in session.execute(
-                select(waybills)
-                .where(waybills.c.waybill_no.in_(sorted(touched)))
+        order = sorted(touched)
+        if cache is not None:
+            versions = session.execute(
+                select(waybills.c.waybill_no, literal_column("waybills.xmin::text || waybills.ctid::text"))
+                .where(waybills.c.waybill_no.in_(order))
                 .order_by(waybills.c.waybill_no)
                 .with_for_update()
-            ).mappings()
-        }
+            ).all()
+            for waybill_no, version in versions:
+                hit = cache.get(waybill_no, version)
+                if hit is not None:
+                    kept[waybill_no] = hit
+                    locked[waybill_no] = hit.row
+            order = [w for w, _ in versions if w not in kept]
+        if order:
+            query = select(waybills).where(waybills.c.waybill_no.in_(order))
+            if cache is None:  # else locked above
+                query = query.order_by(waybills.c.waybill_no).with_for_update()
+            locked.update({r["waybill_no"]: r for r in session.execute(query).mappings()})
     pending: list[dict[str, Any]] = []
+    folds: dict[str, tuple[TrackPlan, FoldLog]] = {}
+    changed: list[tracking_service.Changes] = []
     for waybill_no in sorted(touched):
+        hit = kept.get(waybill_no)
         changes = tracking_service.refresh(
             session,
             waybill_no,
@@ -204,17 +275,89 @@ def process_batch(
             suggest=suggest,
             row=locked.get(waybill_no),
             pending=pending,
+            plan=hit.plan if hit else None,
+            fold=hit.fold if hit else None,
+            folds=folds if cache is not None else None,
         )
         if changes is not None:
-            result.changes.append(changes)
-            # In the same transaction: the change and its consequences commit together.
-            for hook in hooks or ():
-                hook(session, changes)
+            changed.append(changes)
             rejected = len(changes.quarantined & fresh.get(waybill_no, set()))
             result.rejected += rejected
             result.accepted -= rejected
-    tracking_service.write_pending(session, pending)
+    written = tracking_service.write_pending(session, pending)
+    # After the waybills are written: a hook that changed a waybill row would make its cached fold miss.
+    for changes in changed:
+        result.changes.append(changes)
+        # In the same transaction: the change and its consequences commit together.
+        for hook in hooks or ():
+            hook(session, changes)
+    if cache is not None:
+        by_no = {p["b_waybill_no"]: p for p in pending}
+        for waybill_no, version in written.items():
+            if waybill_no in folds:
+                values = by_no[waybill_no]
+                kept_row = dict(locked[waybill_no])
+                kept_row.update({c: values[f"b_{c}"] for c in tracking_service.WRITTEN})
+                kept_row["track_state"] = None  # the fold holds it
+                plan, fold = folds[waybill_no]
+                cache.stage(waybill_no, version, _Kept(kept_row, plan, fold))
     return result
+
+
+def _insert_readings(session: Session, rows: list[dict[str, Any]], postgres: bool) -> list[Any]:
+    """Insert new readings, skipping (device, seq) already stored; the inserted ones' keys and waybills."""
+    if postgres:
+        # One statement of fixed text with arrays (a multi-row VALUES would be parsed anew for every size).
+        return list(
+            session.execute(
+                sql_text(
+                    "INSERT INTO readings (device_id, seq, waybill_no, ts, lat, lon, data, quarantine,"
+                    " received_at) SELECT * FROM unnest(CAST(:device AS text[]), CAST(:seq AS bigint[]),"
+                    " CAST(:waybill AS text[]), CAST(:ts AS timestamptz[]), CAST(:lat AS float8[]),"
+                    " CAST(:lon AS float8[]), CAST(:data AS json[]), CAST(:quarantine AS text[]),"
+                    " CAST(:received AS timestamptz[]))"
+                    " ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id, seq, waybill_no"
+                ),
+                {
+                    "device": [r["device_id"] for r in rows],
+                    "seq": [r["seq"] for r in rows],
+                    "waybill": [r["waybill_no"] for r in rows],
+                    "ts": [r["ts"] for r in rows],
+                    "lat": [r["lat"] for r in rows],
+                    "lon": [r["lon"] for r in rows],
+                    "data": [json.dumps(r["data"]) for r in rows],
+                    "quarantine": [r["quarantine"] for r in rows],
+                    "received": [r["received_at"] for r in rows],
+                },
+            ).all()
+        )
+    stmt = dialect_insert(session, readings).on_conflict_do_nothing(index_elements=["device_id", "seq"])
+    stmt = stmt.returning(readings.c.device_id, readings.c.seq, readings.c.waybill_no)
+    return list(session.execute(stmt, rows).all())
+
+
+def _update_devices(session: Session, last: dict[str, tuple[int, datetime]], postgres: bool) -> None:
+    """Each device's last seq and when it was last seen, in one statement."""
+    if postgres:
+        session.execute(
+            sql_text(
+                "UPDATE devices SET last_seq = v.seq, last_seen_at = v.seen"
+                " FROM unnest(CAST(:device AS text[]), CAST(:seq AS bigint[]), CAST(:seen AS timestamptz[]))"
+                " AS v(device_id, seq, seen) WHERE devices.device_id = v.device_id"
+            ),
+            {
+                "device": list(last),
+                "seq": [seq for seq, _ in last.values()],
+                "seen": [seen for _, seen in last.values()],
+            },
+        )
+        return
+    session.execute(
+        update(devices)
+        .where(devices.c.device_id == bindparam("b_device"))
+        .values(last_seq=bindparam("b_seq"), last_seen_at=bindparam("b_seen")),
+        [{"b_device": d, "b_seq": seq, "b_seen": seen} for d, (seq, seen) in last.items()],
+    )
 
 
 def _data(r: Reading) -> dict[str, Any]:
@@ -264,6 +407,7 @@ class TelemetryIngest:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.processed = 0
+        self.cache = FoldCache()
 
     def start(self) -> TelemetryIngest:
         topic = f"{self.root}/devices/+/telemetry"
@@ -302,10 +446,19 @@ class TelemetryIngest:
             try:
                 with self.db.session() as session:
                     result = process_batch(
-                        session, batch, self.clock.now(), self.root, self.hooks, self.rules, self.suggest
+                        session,
+                        batch,
+                        self.clock.now(),
+                        self.root,
+                        self.hooks,
+                        self.rules,
+                        self.suggest,
+                        cache=self.cache,
                     )
+                self.cache.commit()
                 break
             except Exception:  # a failed batch is retried; the consumer never stops
+                self.cache.clear()  # its folds may have moved on with what was rolled back
                 log.exception("ingest batch failed (attempt %d); retrying", attempt + 1)
                 time.sleep(0.2 * (attempt + 1))
         else:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from kernel.clock import parse_time, rfc3339, utc
@@ -27,13 +27,12 @@ from logistics.tracking.derive import (
     Track,
     TrackingRules,
     TrackState,
-    advance,
     delay_alarm,
     deliver_by_at_risk,
     estimate,
-    replay,
     snapshot,
 )
+from logistics.tracking.foldlog import FoldLog
 from logistics.tracking.plan import Stop, TrackPlan
 from logistics.tracking.readings import Reading
 
@@ -147,24 +146,36 @@ def _alarm_json(a: Any) -> dict[str, Any]:
 
 
 def _fold(
-    session: Session, row: Any, plan: TrackPlan, new: list[Reading] | None, rules: TrackingRules
-) -> tuple[TrackState, Track, list[Milestone] | None]:
-    """Continue the stored fold with readings later than its last one; else re-derive from all readings.
+    session: Session,
+    row: Any,
+    plan: TrackPlan,
+    new: list[Reading] | None,
+    rules: TrackingRules,
+    fold: FoldLog | None,
+) -> tuple[FoldLog, Track, tuple[list[Milestone], list[tuple[int, str]]] | None]:
+    """Fold the new readings into the waybill's fold; re-derive from all stored readings when that can't be.
 
-    Both give the same track (the tracking core proves it); continuing is the hot path of a live tracker,
-    re-deriving is what a late, backlog or out-of-order reading needs. The third value is the milestones
-    already known before (when continuing), so that only the new ones need comparing with the event log.
+    `fold`: the waybill's fold held in memory (known to match the stored row), else the stored state is
+    resumed. Readings later than the fold continue it (the hot path of a live tracker); a late one re-folds
+    from the fold's nearest earlier checkpoint; one older than every checkpoint, no stored state, or
+    `new=None` re-derive from all stored readings. All of them give the same track (the tracking core proves
+    it). The third value is the milestones and quarantines of the fold before (None if there was none):
+    those are already in the event log and on the stored readings, so only the others need writing.
     """
-    doc = row["track_state"]
-    if new is not None and doc is not None:
+    if fold is None and row["track_state"] is not None:
         try:
-            previous = TrackState.from_json(doc)
-            state, track = advance(previous, plan, new, rules=rules)
-            return state, track, list(previous.milestones)
-        except (LateReading, ValueError, KeyError):
+            fold = FoldLog(plan, TrackState.from_json(row["track_state"]), rules=rules)
+        except (ValueError, KeyError, TypeError, IndexError):
+            fold = None
+    previous = (list(fold.state.milestones), list(fold.state.quarantined)) if fold is not None else None
+    if new is not None and fold is not None:
+        try:
+            fold.add(new)
+            return fold, snapshot(fold.state), previous
+        except LateReading:
             pass
-    state = replay(plan, load_readings(session, row["waybill_no"]), rules=rules)
-    return state, snapshot(state), None
+    fold = FoldLog.replay(plan, load_readings(session, row["waybill_no"]), rules=rules)
+    return fold, snapshot(fold.state), previous
 
 
 def refresh(
@@ -177,6 +188,9 @@ def refresh(
     suggest: Suggest | None = None,
     row: Any = None,
     pending: list[dict[str, Any]] | None = None,
+    plan: TrackPlan | None = None,
+    fold: FoldLog | None = None,
+    folds: dict[str, tuple[TrackPlan, FoldLog]] | None = None,
 ) -> Changes | None:
     """Bring one waybill up to date with its readings and record what changed. Locks the waybill row.
 
@@ -184,6 +198,8 @@ def refresh(
     None: re-derive from every stored reading. `suggest`: asked for alternative routes when the ETA
     threatens the deliver-by date. `row`: the waybill row, already locked by the caller; `pending`: collect
     the waybill's new values there for one batched UPDATE by the caller instead of writing them here.
+    `plan` and `fold`: the waybill's plan and fold kept in memory by the caller, valid for `row`; `folds`:
+    receives the plan and fold after this refresh, for the caller to keep.
     """
     if row is None:
         row = (
@@ -193,23 +209,29 @@ def refresh(
         )
     if row is None:
         return None
-    plan = track_plan(row)
-    state, track, prior = _fold(session, row, plan, new_readings, rules)
+    if plan is None:
+        plan = track_plan(row)
+    log, track, folded = _fold(session, row, plan, new_readings, rules, fold)
+    state = log.state
+    prior = folded[0] if folded is not None else None
     changes = Changes(waybill_no=waybill_no, tenant_id=row["tenant_id"], status=row["status"])
     changes.quarantined = {seq for seq, _ in track.quarantined}
 
-    # Quarantine flags on the stored readings, for operators (they never drive status).
-    if track.quarantined:
-        for seq, reason in track.quarantined:
-            session.execute(
-                update(readings)
-                .where(
-                    readings.c.waybill_no == waybill_no,
-                    readings.c.seq == seq,
-                    or_(readings.c.quarantine.is_(None), readings.c.quarantine != reason),
-                )
-                .values(quarantine=reason[:200])
+    # Quarantine flags on the stored readings, for operators (they never drive status); those already
+    # flagged by an earlier fold need no writing again.
+    flagged = set(folded[1]) if folded is not None else set()
+    to_flag = [(seq, reason) for seq, reason in track.quarantined if (seq, reason) not in flagged]
+    if to_flag:
+        session.execute(
+            update(readings)
+            .where(
+                readings.c.waybill_no == waybill_no,
+                readings.c.seq == bindparam("b_seq"),
+                or_(readings.c.quarantine.is_(None), readings.c.quarantine != bindparam("b_reason")),
             )
+            .values(quarantine=bindparam("b_reason")),
+            [{"b_seq": seq, "b_reason": reason[:200]} for seq, reason in to_flag],
+        )
 
     # Milestones: append new actual ones; supersede those a late reading has moved (append-only correction).
     # Continuing the fold only ever appends milestones, so then the log needs no re-reading.
@@ -431,6 +453,8 @@ def refresh(
         "updated_at": now,
         "track_state": state.to_json(),
     }
+    if folds is not None:
+        folds[waybill_no] = (plan, log)
     if pending is not None:
         pending.append({"b_waybill_no": waybill_no, **{f"b_{k}": v for k, v in values.items()}})
     else:
@@ -496,14 +520,50 @@ def enqueue_webhooks(session: Session, changes: Changes, now: datetime) -> None:
                 )
 
 
-def write_pending(session: Session, pending: list[dict[str, Any]]) -> None:
-    """One executemany UPDATE for the waybills collected by `refresh(..., pending=...)`."""
+WRITTEN = ("status", "eta", "position", "last_milestone", "alarms", "updated_at", "track_state")
+
+
+def write_pending(session: Session, pending: list[dict[str, Any]]) -> dict[str, str]:
+    """Write the waybills collected by `refresh(..., pending=...)` in one statement.
+
+    On PostgreSQL, returns each written row's version (`xmin` and `ctid`, which any later write changes);
+    elsewhere nothing.
+    """
     if not pending:
-        return
-    columns = ("status", "eta", "position", "last_milestone", "alarms", "updated_at", "track_state")
+        return {}
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(
+            text(
+                "UPDATE waybills AS w SET status = v.status, eta = v.eta, position = v.position,"
+                " last_milestone = v.last_milestone, alarms = v.alarms, updated_at = v.updated_at,"
+                " track_state = v.track_state"
+                " FROM unnest(CAST(:no AS text[]), CAST(:status AS text[]), CAST(:eta AS timestamptz[]),"
+                " CAST(:position AS json[]), CAST(:last_milestone AS json[]), CAST(:alarms AS json[]),"
+                " CAST(:updated_at AS timestamptz[]), CAST(:track_state AS json[]))"
+                " AS v(waybill_no, status, eta, position, last_milestone, alarms, updated_at, track_state)"
+                " WHERE w.waybill_no = v.waybill_no"
+                " RETURNING w.waybill_no, w.xmin::text || w.ctid::text"
+            ),
+            {
+                "no": [p["b_waybill_no"] for p in pending],
+                "status": [p["b_status"] for p in pending],
+                "eta": [p["b_eta"] for p in pending],
+                "position": [_json_or_null(p["b_position"]) for p in pending],
+                "last_milestone": [_json_or_null(p["b_last_milestone"]) for p in pending],
+                "alarms": [json.dumps(p["b_alarms"]) for p in pending],
+                "updated_at": [p["b_updated_at"] for p in pending],
+                "track_state": [_json_or_null(p["b_track_state"]) for p in pending],
+            },
+        ).all()
+        return {no: version for no, version in rows}
     session.execute(
         update(waybills)
         .where(waybills.c.waybill_no == bindparam("b_waybill_no"))
-        .values({c: bindparam(f"b_{c}") for c in columns}),
+        .values({c: bindparam(f"b_{c}") for c in WRITTEN}),
         pending,
     )
+    return {}
+
+
+def _json_or_null(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
