@@ -1,0 +1,65 @@
+"""Run in separate processes (spawn) by the PostgreSQL tests of picking, partial shipment and expired lots."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from kernel.errors import DomainError
+from kernel.identity import Role
+from tests.integration.warehouse.pg_workers import _db
+from warehouse import picking_service
+from warehouse.expiry import handle_expired_lots
+from warehouse.handlers import Scope, allocate_order
+
+
+def _wait(start_at: float) -> None:
+    while time.time() < start_at:
+        time.sleep(0.001)
+
+
+def floor_action(url: str, seller_id: str, order_id: str, action: str, at: str, start_at: float) -> str:
+    """ship / cancel / pick:SKU:QTY on one order, as the HTTP routes call them."""
+    _wait(start_at)
+    scope, now = Scope(seller_id, Role.SELLER), datetime.fromisoformat(at)
+    try:
+        with _db(url).session() as s:
+            if action == "ship":
+                out = picking_service.ship_order(s, scope, order_id, now)
+            elif action == "cancel":
+                out = picking_service.cancel_order(s, scope, order_id, now)
+            else:
+                _, sku, qty = action.split(":")
+                admin = Scope("tn_platform", Role.ADMIN)
+                out = picking_service.pick_order(
+                    s, admin, order_id, {"lines": [{"sku": sku, "qty": int(qty)}]}, now
+                )
+        return "ok:" + out["status"]
+    except DomainError as exc:
+        return f"{exc.status}:{exc.detail}"
+    except Exception as exc:  # a deadlock or any other database error is a test failure, reported as text
+        return f"error:{type(exc).__name__}:{exc}"
+
+
+def expiry_run(url: str, at: str, start_at: float) -> str:
+    _wait(start_at)
+    try:
+        with _db(url).session() as s:
+            out: dict[str, Any] = handle_expired_lots(s, datetime.fromisoformat(at))
+        return f"ok:{len(out['reservations'])}:{len(out['deferred'])}"
+    except Exception as exc:
+        return f"error:{type(exc).__name__}:{exc}"
+
+
+def order_at(url: str, seller_id: str, ref: str, sku: str, qty: int, at: str, start_at: float) -> str:
+    _wait(start_at)
+    body = {"order_ref": ref, "ship_to": {"country": "DE"}, "lines": [{"sku": sku, "qty": qty}]}
+    try:
+        with _db(url).session() as s:
+            out = allocate_order(s, Scope(seller_id, Role.SELLER), body, datetime.fromisoformat(at))
+        return "ok:" + out["id"]
+    except DomainError as exc:
+        return f"{exc.status}:{exc.detail}"
+    except Exception as exc:
+        return f"error:{type(exc).__name__}:{exc}"
