@@ -1365,7 +1365,7 @@ def authorise_return(
 ) -> dict[str, Any]:
     """A return authorisation (RMA) against a shipped order, for at most what was shipped."""
     order = _order_row(session, scope, body["order_id"])
-    if order["status"] != OrderStatus.SHIPPED.value:
+    if order["status"] not in (OrderStatus.SHIPPED.value, OrderStatus.PARTLY_SHIPPED.value):
         raise Conflict(f"order {order['id']} is {order['status']}: only a shipped order can be returned")
     lines = body["lines"]
     if not lines:

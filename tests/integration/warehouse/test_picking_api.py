@@ -42,6 +42,11 @@ def test_pick_part_ship_partially_then_cancel_the_rest(world: World) -> None:
     inv = w.inventory()
     assert (inv[(w.wh["de"], "TEA", None)]["on_hand"], inv[(w.wh["de"], "TEA", None)]["reserved"]) == (6, 2)
     w.check()
+    # what shipped can come back already; no more than shipped
+    r = w.post("/v1/returns", {"order_id": o["id"], "lines": [{"sku": "TEA", "qty": 5, "reason": "x"}]})
+    assert r.status_code == 422, r.text
+    r = w.post("/v1/returns", {"order_id": o["id"], "lines": [{"sku": "TEA", "qty": 1, "reason": "leaking"}]})
+    assert r.status_code == 201, r.text
     # nothing picked: nothing to ship, nothing changes
     before = w.inventory()
     assert w.post(f"/v1/orders/{o['id']}/ship", {}, w.operator).status_code == 409
