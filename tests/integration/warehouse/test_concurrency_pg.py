@@ -37,29 +37,32 @@ def pool() -> Iterator[ProcessPoolExecutor]:
         yield ex
 
 
-def _seed(db: Database, stock: dict[str, int]) -> tuple[str, str]:
-    """A fresh seller with `stock` units of each SKU in a fresh warehouse, committed."""
+def _seed(db: Database, stock: dict[str, int], sites: int = 1) -> tuple[str, str]:
+    """A fresh seller with `stock` units of each SKU in each of `sites` fresh warehouses, committed."""
     now = pg_workers.NOW
-    code = "C" + secrets.token_hex(4).upper()
+    codes = ["C" + secrets.token_hex(4).upper() for _ in range(sites)]
     admin = Scope("tn_platform", Role.ADMIN)
     with db.session() as s:
-        create_warehouse(s, {"code": code, "name": "race", "country": "DE", "lat": 51.4, "lon": 6.8}, now)
+        for code in codes:
+            create_warehouse(s, {"code": code, "name": "race", "country": "DE", "lat": 51.4, "lon": 6.8}, now)
         seller = str(create_tenant(s, "racer", TenantKind.SELLER, now)["id"])
         for sku in stock:
             create_sku(s, seller, {"sku": sku, "name": sku, "weight_kg": 1, "volume_m3": 0.01}, now)
-        asn = create_inbound(
-            s,
-            admin,
-            {
-                "seller_id": seller,
-                "warehouse": code,
-                "lines": [{"sku": k, "qty": q} for k, q in stock.items()],
-            },
-            now,
-            NoEta(),
-        )
-        receive_inbound(s, admin, asn["id"], {"lines": [{"sku": k, "qty": q} for k, q in stock.items()]}, now)
-    return seller, code
+        for code in codes:
+            asn = create_inbound(
+                s,
+                admin,
+                {
+                    "seller_id": seller,
+                    "warehouse": code,
+                    "lines": [{"sku": k, "qty": q} for k, q in stock.items()],
+                },
+                now,
+                NoEta(),
+            )
+            counted = {"lines": [{"sku": k, "qty": q} for k, q in stock.items()]}
+            receive_inbound(s, admin, asn["id"], counted, now)
+    return seller, codes[0]
 
 
 def _reserved(db: Database, seller: str) -> dict[str, int]:
@@ -104,6 +107,63 @@ def test_stock_of_one_and_fifty_parallel_orders_gives_one_success(
             ).scalar_one()
             == 1
         )
+    _clean(database, seller)
+
+
+def test_split_orders_racing_over_three_warehouses_take_exactly_the_stock(
+    database: Database, pool: ProcessPoolExecutor
+) -> None:
+    url = os.environ["XB_TEST_DATABASE_URL"]
+    seller, _ = _seed(database, {"S": 2}, sites=3)  # 6 units, 2 a warehouse: every order of 3 splits
+    n = 12
+    start = time.time() + 1.0
+    results = list(
+        pool.map(
+            pg_workers.place_order,
+            [url] * n,
+            [seller] * n,
+            [f"SP{i}" for i in range(n)],
+            [[("S", 3)]] * n,
+            [start] * n,
+        )
+    )
+    assert not [r for r in results if r.startswith("error")], results
+    assert sum(r.startswith("ok:") for r in results) == 2, results
+    assert sum(r.startswith("409:") for r in results) == n - 2
+    assert _reserved(database, seller) == {"S": 6}
+    with database.session() as s:
+        per_order = s.execute(
+            select(t.reservations.c.order_id, func.sum(t.reservations.c.qty), func.count())
+            .join(t.orders, t.orders.c.id == t.reservations.c.order_id)
+            .where(t.orders.c.seller_id == seller)
+            .group_by(t.reservations.c.order_id)
+        ).all()
+    assert sorted((int(q), int(c)) for _, q, c in per_order) == [(3, 2), (3, 2)]  # each split in two
+    _clean(database, seller)
+
+
+def test_same_order_ref_ten_times_without_a_key_is_one_order(
+    database: Database, pool: ProcessPoolExecutor
+) -> None:
+    url = os.environ["XB_TEST_DATABASE_URL"]
+    seller, _ = _seed(database, {"JAM": 100})
+    start = time.time() + 1.0
+    results = list(
+        pool.map(
+            pg_workers.place_order,
+            [url] * 10,
+            [seller] * 10,
+            ["DUP"] * 10,
+            [[("JAM", 4)]] * 10,
+            [start] * 10,
+        )
+    )
+    assert not [r for r in results if r.startswith("error")], results
+    assert sum(r.startswith("ok:") for r in results) == 1, results
+    assert [r for r in results if not r.startswith("ok:")] == [
+        "409:order DUP exists already for this seller"
+    ] * 9
+    assert _reserved(database, seller) == {"JAM": 4}
     _clean(database, seller)
 
 
