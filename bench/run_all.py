@@ -18,7 +18,9 @@ QUICK = {
     "bench_tracking_core.py": ["--devices", "1000", "--derive-devices", "200"],
     "bench_ingest.py": ["--quick"],
     "bench_allocation.py": ["--quick"],
+    "bench_floor.py": ["--quick"],
     "bench_simulator.py": ["--quick"],
+    "bench_embedded_broker.py": ["--quick"],
 }
 
 
