@@ -20,7 +20,6 @@ QUICK = {
     "bench_allocation.py": ["--quick"],
     "bench_floor.py": ["--quick"],
     "bench_simulator.py": ["--quick"],
-    "bench_embedded_broker.py": ["--quick"],
 }
 
 
