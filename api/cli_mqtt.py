@@ -6,7 +6,8 @@
 `--from-database` adds every registered device with its stored `$7$` hash (no plaintext needed), through
 `logistics.devices.mqtt_credentials(session) -> Iterable[(device_id, secret_hash)]`. Point
 `deploy/mosquitto/mosquitto.conf`'s `password_file` and `acl_file` at the written files and send the broker
-SIGHUP to reload them. Exit 2 on bad input.
+SIGHUP to reload them. Exit 2 on bad input. The rules are `logistics.mqtt_acl.DEVICE_RULES` and
+`SERVICE_RULES`: the embedded broker (`xborder serve` without XB_MQTT_URL) enforces the same ones in-process.
 """
 
 from __future__ import annotations

@@ -6,13 +6,16 @@ import logging
 import os
 import socket
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urlparse
 
 from api.bootstrap import Container
+from api.broker_access import DeviceBrokerAccess, ServiceAccount
 from api.stream import Broadcaster
 from api.wiring import ingest_hooks
 from kernel.broker import EmbeddedBroker, free_port, port_is_free
+from kernel.db import Database, make_engine
 from kernel.mqtt import BrokerAddress, PahoCommunicator, wait_for_broker
 from kernel.settings import Settings
 from logistics.ingest import TelemetryIngest
@@ -23,30 +26,75 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class BrokerChoice:
-    url: str
+    url: str  # never with the service's password: it is printed and handed to the simulator
     embedded: EmbeddedBroker | None
     message: str
+    service: ServiceAccount | None = None  # the service's own clients log in with it (unless `url` has one)
+    access_db: Database | None = None  # the embedded broker's own connection pool for device logins
+
+    def address(self) -> BrokerAddress:
+        """Where the service's own clients connect, with the service account's credentials."""
+        address = BrokerAddress.parse(self.url)
+        if address.username is None and self.service is not None:
+            address = replace(address, username=self.service.username, password=self.service.password)
+        return address
+
+    def stop(self) -> None:
+        if self.embedded is not None:
+            self.embedded.stop()
+        if self.access_db is not None:
+            self.access_db.engine.dispose()
+
+
+def _without_password(url: str) -> str:
+    u = urlparse(url)
+    if u.password is None:
+        return url
+    return u._replace(netloc=f"{u.username}:***@{u.hostname}:{u.port or 1883}").geturl()
 
 
 def choose_broker(settings: Settings) -> BrokerChoice:
-    """`XB_MQTT_URL` if set; else the embedded broker on `XB_MQTT_EMBEDDED_PORT` (or a broker found there)."""
+    """`XB_MQTT_URL` if set; else the embedded broker on `XB_MQTT_EMBEDDED_PORT` (or a broker found there).
+
+    The embedded broker lets in the service account (XB_MQTT_SERVICE_PASSWORD, else a random password made
+    now) and the registered devices with their own passwords, under the same ACL as Mosquitto's files.
+    """
+    configured = (
+        ServiceAccount(settings.mqtt_service_user, settings.mqtt_service_password)
+        if settings.mqtt_service_password
+        else None
+    )
     if settings.mqtt_url:
-        return BrokerChoice(settings.mqtt_url, None, f"MQTT broker: {settings.mqtt_url}")
+        return BrokerChoice(
+            settings.mqtt_url, None, f"MQTT broker: {_without_password(settings.mqtt_url)}", configured
+        )
     host, port = "127.0.0.1", settings.mqtt_embedded_port
     if not port_is_free(host, port):
         for scheme in ("mqtt", "mqtt311"):
             url = f"{scheme}://{host}:{port}"
-            if wait_for_broker(BrokerAddress.parse(url), timeout=3):
-                return BrokerChoice(
-                    url, None, f"MQTT broker: using the broker already listening on {host}:{port}"
-                )
+            found = BrokerChoice(url, None, "", configured)
+            if wait_for_broker(found.address(), timeout=3):
+                found.message = f"MQTT broker: using the broker already listening on {host}:{port}"
+                return found
         port = free_port(host)
         note = f"port {settings.mqtt_embedded_port} is taken by something that is not an MQTT broker; "
     else:
         note = ""
-    broker = EmbeddedBroker(host, port).start()
+    service = configured or ServiceAccount.from_settings(settings)
+    access_db = Database(make_engine(settings.database_url))
+    access = DeviceBrokerAccess.build(access_db, service, settings.mqtt_topic_root)
+    try:
+        broker = EmbeddedBroker(host, port, access=access).start()
+    except BaseException:
+        access_db.engine.dispose()
+        raise
     return BrokerChoice(
-        broker.url, broker, f"MQTT broker: {note}embedded broker on {host}:{port} ({broker.url})"
+        broker.url,
+        broker,
+        f"MQTT broker: {note}embedded broker on {host}:{port} ({broker.url}; trackers log in with the "
+        f"credentials POST /v1/devices gives them, the service as {service.username})",
+        service,
+        access_db,
     )
 
 
@@ -72,7 +120,7 @@ class Runtime:
     parts: list[Any] = field(default_factory=list)
 
     def address(self) -> BrokerAddress:
-        return BrokerAddress.parse(self.broker.url)
+        return self.broker.address()
 
     def start_publisher(self) -> PahoCommunicator:
         settings = self.container.settings
@@ -134,8 +182,7 @@ class Runtime:
             except Exception:  # noqa: BLE001 - stopping anyway
                 log.warning("could not stop %r cleanly", part, exc_info=True)
         self.parts.clear()
-        if self.broker.embedded:
-            self.broker.embedded.stop()
+        self.broker.stop()
 
 
 def run_http(container: Container, host: str, port: int, ready: threading.Event | None = None) -> None:

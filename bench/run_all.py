@@ -20,6 +20,7 @@ QUICK = {
     "bench_allocation.py": ["--quick"],
     "bench_floor.py": ["--quick"],
     "bench_simulator.py": ["--quick"],
+    "bench_embedded_broker.py": ["--quick"],
 }
 
 

@@ -259,7 +259,8 @@ class Simulation:
             )
         elif self.store.get(device_id) is None:
             log.warning(
-                "device %s exists but its password is not in %s; connecting without",
+                "device %s exists but its password is not in %s; connecting without it "
+                "(a broker with the device ACL refuses that: re-register the device or restore the file)",
                 device_id,
                 self.store.path,
             )

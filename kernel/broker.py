@@ -2,6 +2,12 @@
 
 It runs on its own thread and event loop so that it can live inside `xborder serve` beside uvicorn.
 amqtt speaks MQTT 3.1.1, so clients of the embedded broker use `mqtt311://`.
+
+Given a `BrokerAccess` (the composition root builds one from the device registry and the service account),
+every CONNECT is authenticated and every publish, subscription and delivery checked through it; without one
+the broker is open to anyone (tests of the transport alone). On MQTT 3.1.1 a refused publish cannot be
+answered with an error: it is acknowledged and dropped (as Mosquitto does for 3.1.1 clients) and logged; a
+refused subscription gets the SUBACK failure code 0x80; a refused CONNECT gets "not authorised" (5).
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ import logging
 import socket
 import threading
 import warnings
-from typing import Any
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +38,25 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+class BrokerAccess(Protocol):
+    """Who may connect, and what an authenticated user may publish, subscribe to and receive."""
+
+    def authenticate(self, username: str, password: str) -> bool: ...
+
+    def may_publish(self, username: str, topic: str) -> bool: ...
+
+    def may_subscribe(self, username: str, topic_filter: str) -> bool: ...
+
+    def may_receive(self, username: str, topic: str) -> bool: ...
+
+
 class EmbeddedBroker:
-    def __init__(self, host: str = "127.0.0.1", port: int = 1883) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 1883, *, access: BrokerAccess | None = None
+    ) -> None:
         self.host = host
         self.port = port
+        self.access = access
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._broker: Any = None
@@ -58,13 +79,21 @@ class EmbeddedBroker:
     def _run(self) -> None:
         from amqtt.broker import Broker
 
-        config = {
+        from kernel.broker_gate import AccessPlugin, GuardedBroker
+
+        config: dict[str, Any] = {
             "listeners": {
                 "default": {"type": "tcp", "bind": f"{self.host}:{self.port}", "max_connections": 0}
             },
-            "auth": {"allow-anonymous": True, "plugins": ["auth_anonymous"]},
-            "topic-check": {"enabled": False},
         }
+        broker_class: Any = Broker
+        if self.access is None:
+            config |= {"auth": {"allow-anonymous": True, "plugins": ["auth_anonymous"]}}
+            config |= {"topic-check": {"enabled": False}}
+        else:
+            plugin = f"{AccessPlugin.__module__}.{AccessPlugin.__name__}"
+            config["plugins"] = {plugin: {"access": self.access}}
+            broker_class = GuardedBroker
         self._loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self._loop)
         for name in ("amqtt", "transitions"):
@@ -72,7 +101,9 @@ class EmbeddedBroker:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             try:
-                self._broker = Broker(config, loop=self._loop) if _accepts_loop() else Broker(config)
+                self._broker = (
+                    broker_class(config, loop=self._loop) if _accepts_loop() else broker_class(config)
+                )
                 self._loop.run_until_complete(self._broker.start())
             except BaseException as exc:  # reported to start()
                 self._error = exc

@@ -19,6 +19,11 @@ class Settings(BaseSettings):
     mqtt_embedded_port: int = 1883
     mqtt_client_prefix: str = "xborder"
     mqtt_topic_root: str = "xborder/v1"
+    # The service's own broker account (ingest, status publisher, stream). With the embedded broker and no
+    # password set, a random one is made at startup; a real broker needs the pair that `xborder mqtt-config`
+    # wrote (credentials in XB_MQTT_URL take precedence).
+    mqtt_service_user: str = "xborder-service"
+    mqtt_service_password: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     secret_key: str = DEV_SECRET
@@ -46,6 +51,13 @@ class Settings(BaseSettings):
     def _no_placeholder(cls, v: str) -> str:
         if v.strip().lower() in PLACEHOLDER_SECRETS:
             raise ValueError("XB_SECRET_KEY is a placeholder; set a long random value")
+        return v
+
+    @field_validator("mqtt_service_password")
+    @classmethod
+    def _no_placeholder_password(cls, v: str | None) -> str | None:
+        if v is not None and (v.strip().lower() in PLACEHOLDER_SECRETS or len(v) < 12):
+            raise ValueError("XB_MQTT_SERVICE_PASSWORD is a placeholder or shorter than 12 characters")
         return v
 
     def check_production(self) -> None:

@@ -26,6 +26,11 @@ def mqtt_credentials(session: Session) -> list[tuple[str, str]]:
     return [(r.device_id, r.secret_hash) for r in rows]
 
 
+def mqtt_secret_hash(session: Session, device_id: str) -> str | None:
+    """The stored broker password hash of one registered device (None: no such device)."""
+    return session.execute(select(devices.c.secret_hash).where(devices.c.device_id == device_id)).scalar()
+
+
 def register(
     session: Session, principal: Principal, device_id: str, kind: str, report_interval_s: int, now: datetime
 ) -> dict[str, Any]:

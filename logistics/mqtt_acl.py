@@ -1,10 +1,14 @@
-"""Mosquitto `password_file` and `acl_file` for the tracker fleet: a device may publish only under its own id.
+"""Broker access for the tracker fleet: a device may publish only under its own id.
+
+One table of rules (`DEVICE_RULES`, `SERVICE_RULES`) is written out as Mosquitto's `acl_file` and evaluated
+in-process by `TopicAccess` for the embedded broker, so both brokers enforce the same thing.
 
 Passwords are stored the way Mosquitto 2.0 reads them: `user:$7$<iterations>$<salt b64>$<hash b64>`, the hash
 being PBKDF2-HMAC-SHA512 (as `mosquitto_passwd` writes them, 101 iterations and a 12-byte salt by default; the
 device secrets are random 24-byte tokens, so the iteration count is not what protects them). The ACL gives
-every user `pattern write <root>/devices/%u/#` (Mosquitto substitutes the authenticated username) and the
-service user the whole topic tree.
+every user `pattern write <root>/devices/%u/#` and `pattern read <root>/deadletter/%u` (Mosquitto substitutes
+the authenticated username: a device reads why its own readings were refused, nobody else's) and the service
+user the whole topic tree.
 """
 
 from __future__ import annotations
@@ -26,6 +30,11 @@ SALT_BYTES = 12
 # Device ids become a topic level and the broker username: no '/', '+', '#', ':' or spaces.
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _HASH = re.compile(r"^\$7\$(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$")
+
+# (access, topic pattern under the root) in Mosquitto's words: `write` publishes, `read` subscribes and
+# receives. `%u` is the authenticated username, i.e. the device id.
+DEVICE_RULES: tuple[tuple[str, str], ...] = (("write", "devices/%u/#"), ("read", "deadletter/%u"))
+SERVICE_RULES: tuple[tuple[str, str], ...] = (("readwrite", "#"),)
 
 
 @dataclass(frozen=True)
@@ -89,18 +98,79 @@ def acl_file(service_users: Iterable[str], topic_root: str = TOPIC_ROOT) -> str:
         ])  # fmt: skip
     out = [
         "# Written by `xborder mqtt-config`; do not edit by hand.",
-        "# Each device (username = device id) may publish only under its own id; nothing else.",
-        f"pattern write {topic_root}/devices/%u/#",
+        "# A device (username = device id) publishes only under its own id and reads only its dead letters.",
+        *(f"pattern {access} {topic_root}/{pattern}" for access, pattern in DEVICE_RULES),
         "",
     ]
     for user in services:
         out += [
             f"user {user}",
-            f"topic readwrite {topic_root}/#",
+            *(f"topic {access} {topic_root}/{pattern}" for access, pattern in SERVICE_RULES),
             "topic read $SYS/#",
             "",
         ]
     return "\n".join(out)
+
+
+def topic_matches(topic_filter: str, topic: str) -> bool:
+    """MQTT matching of a concrete topic against a filter with `+` and `#`."""
+    want, got = topic_filter.split("/"), topic.split("/")
+    if got[0].startswith("$") and want[0] in ("+", "#"):
+        return False  # wildcards never match the broker's `$` topics at the first level
+    for i, level in enumerate(want):
+        if level == "#":
+            return True
+        if i >= len(got) or (level != "+" and level != got[i]):
+            return False
+    return len(want) == len(got)
+
+
+def filter_within(allowed: str, requested: str) -> bool:
+    """True when every topic the `requested` filter can match is matched by the `allowed` one."""
+    have, want = allowed.split("/"), requested.split("/")
+    for i, level in enumerate(have):
+        if level == "#":
+            return True
+        if i >= len(want) or want[i] == "#":
+            return False
+        if level != "+" and level != want[i]:  # a literal covers only itself, not `+`
+            return False
+    return len(have) == len(want)
+
+
+@dataclass(frozen=True)
+class TopicAccess:
+    """The ACL above, evaluated in-process (embedded broker): who may publish, subscribe to, receive what."""
+
+    service_users: frozenset[str]
+    topic_root: str = TOPIC_ROOT
+
+    def _patterns(self, username: str, access: str) -> list[str]:
+        if username in self.service_users:
+            rules = SERVICE_RULES
+        elif USERNAME.match(username):  # never substitute a name that could widen the pattern (+, #, /)
+            rules = DEVICE_RULES
+        else:
+            return []
+        return [
+            f"{self.topic_root}/{pattern.replace('%u', username)}"
+            for kind, pattern in rules
+            if access in kind  # "readwrite" grants both
+        ]
+
+    def may_publish(self, username: str, topic: str) -> bool:
+        return any(topic_matches(p, topic) for p in self._patterns(username, "write"))
+
+    def may_subscribe(self, username: str, topic_filter: str) -> bool:
+        if topic_filter.startswith("$share/"):  # a shared subscription reads its inner filter
+            parts = topic_filter.split("/", 2)
+            topic_filter = parts[2] if len(parts) == 3 else ""
+        return bool(topic_filter) and any(
+            filter_within(p, topic_filter) for p in self._patterns(username, "read")
+        )
+
+    def may_receive(self, username: str, topic: str) -> bool:
+        return any(topic_matches(p, topic) for p in self._patterns(username, "read"))
 
 
 def write_config(

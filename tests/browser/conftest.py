@@ -133,6 +133,8 @@ def server_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Startin
             "XB_PORT": str(port),
             "XB_MQTT_EMBEDDED_PORT": str(mqtt_port),
             "XB_MQTT_CLIENT_PREFIX": f"xb-browser-{port}",
+            # The service's broker account: the test publishes waybill status as the service does.
+            "XB_MQTT_SERVICE_PASSWORD": f"browser-{port}-{os.getpid()}-service",
             "XB_CLOCK_START": CLOCK_START,
             "XB_LOG_LEVEL": "warning",
         }

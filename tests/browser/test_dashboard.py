@@ -184,6 +184,7 @@ def publish_status(server: Server, *messages: dict[str, Any]) -> None:
         client_id=f"xb-browser-test-{uuid.uuid4().hex[:8]}",
         protocol=paho.MQTTv311,
     )
+    client.username_pw_set("xborder-service", server.env["XB_MQTT_SERVICE_PASSWORD"])
     client.connect("127.0.0.1", server.mqtt_port)
     client.loop_start()
     try:

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,6 +35,13 @@ class Server:
     started: float
     proc: subprocess.Popen[str]
     log: Path
+
+    @property
+    def service_url(self) -> str:
+        """The broker URL with the service account (the embedded broker refuses anonymous clients)."""
+        scheme, rest = self.mqtt_url.split("://", 1)
+        user, password = self.env["XB_MQTT_SERVICE_USER"], self.env["XB_MQTT_SERVICE_PASSWORD"]
+        return f"{scheme}://{user}:{password}@{rest.rsplit('@', 1)[-1]}"
 
     def cli(self, *args: str) -> str:
         out = subprocess.run(
@@ -73,6 +81,9 @@ def start_server(tmp: Path, *, clock_speed: float, extra_env: dict[str, str] | N
             # persistent session of a server started earlier in the run keeps taking its share of readings.
             "XB_INGEST_SHARE_GROUP": f"e2e-{port}",
             "XB_MQTT_SESSION_EXPIRY_S": "30",
+            # The service's broker account; test clients that act as the service use it too.
+            "XB_MQTT_SERVICE_USER": "xborder-service",
+            "XB_MQTT_SERVICE_PASSWORD": f"e2e-{uuid.uuid4().hex}",
         }
     )
     if mqtt_url:

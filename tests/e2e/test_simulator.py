@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import paho.mqtt.client as mqtt
@@ -103,7 +104,7 @@ def test_simulated_fleet_books_tracks_and_arrives(fast_server: Server, tmp_path:
     # each device's seq, and SIGTERM stops it cleanly: every device's retained status ends `offline`.
     statuses: dict[str, list[bytes]] = {d: [] for d in creds}
     topics = [f"xborder/v1/devices/{d}/{kind}" for d in creds for kind in ("status", "telemetry")]
-    listener = _listen(server.mqtt_url, topics, statuses)
+    listener = _listen(server.service_url, topics, statuses)
 
     def resumed() -> bool:  # online again, and publishing readings that carry on the stored seq
         return all(
@@ -142,10 +143,12 @@ def test_simulated_fleet_books_tracks_and_arrives(fast_server: Server, tmp_path:
 
 
 def _listen(url: str, topics: list[str], into: dict[str, list[bytes]]) -> mqtt.Client:
-    scheme, rest = url.split("://", 1)
-    host, port = rest.rsplit("@", 1)[-1].split(":")
-    proto = MQTTProtocolVersion.MQTTv311 if scheme == "mqtt311" else MQTTProtocolVersion.MQTTv5
+    u = urlsplit(url)
+    host, port = u.hostname or "127.0.0.1", u.port or 1883
+    proto = MQTTProtocolVersion.MQTTv311 if u.scheme == "mqtt311" else MQTTProtocolVersion.MQTTv5
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"e2e-status-{os.getpid()}", protocol=proto)
+    if u.username:
+        client.username_pw_set(u.username, u.password)
 
     def on_message(_c: object, _u: object, m: mqtt.MQTTMessage) -> None:
         parts = m.topic.split("/")

@@ -13,9 +13,11 @@ from api.cli import main as cli_main
 from kernel.errors import InvalidInput
 from logistics.mqtt_acl import (
     Credential,
+    TopicAccess,
     acl_file,
     hash_password,
     password_file,
+    topic_matches,
     verify_password,
     write_config,
 )
@@ -69,6 +71,7 @@ def test_the_acl_lets_devices_write_only_their_own_subtree() -> None:
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
     assert lines == [
         "pattern write xborder/v1/devices/%u/#",
+        "pattern read xborder/v1/deadletter/%u",
         "user xb-svc",
         "topic readwrite xborder/v1/#",
         "topic read $SYS/#",
@@ -101,3 +104,72 @@ def test_the_cli_refuses_bad_arguments_and_writes_nothing(
     assert "wrote" in capsys.readouterr().out
     users = [line.split(":", 1)[0] for line in (out / "passwords").read_text().splitlines()]
     assert users == ["trk-1", "xborder-service"]
+
+
+ACCESS = TopicAccess(frozenset({"xb-svc"}))
+
+
+def test_the_embedded_acl_lets_a_device_publish_under_its_own_id_only() -> None:
+    assert ACCESS.may_publish("trk-1", "xborder/v1/devices/trk-1/telemetry")
+    assert ACCESS.may_publish("trk-1", "xborder/v1/devices/trk-1/status")
+    for topic in (
+        "xborder/v1/devices/trk-2/telemetry",  # another device
+        "xborder/v1/devices/trk-10/telemetry",  # a prefix of its id is not its id
+        "xborder/v1/waybills/XB1/status",
+        "xborder/v1/deadletter/trk-1",
+        "xborder/v1/devices",
+        "elsewhere/devices/trk-1/telemetry",
+    ):
+        assert not ACCESS.may_publish("trk-1", topic), topic
+    # A name that is not a device id never widens the pattern.
+    assert not ACCESS.may_publish("+", "xborder/v1/devices/+/telemetry")
+    assert not ACCESS.may_publish("a/b", "xborder/v1/devices/a/b/telemetry")
+    assert ACCESS.may_publish("xb-svc", "xborder/v1/waybills/XB1/status")
+
+
+def test_a_device_reads_only_its_own_dead_letters() -> None:
+    assert ACCESS.may_subscribe("trk-1", "xborder/v1/deadletter/trk-1")
+    assert ACCESS.may_receive("trk-1", "xborder/v1/deadletter/trk-1")
+    for topic_filter in (
+        "xborder/v1/deadletter/trk-2",
+        "xborder/v1/deadletter/+",
+        "xborder/v1/deadletter/#",
+        "xborder/v1/devices/trk-1/telemetry",  # write-only, like Mosquitto's `pattern write`
+        "xborder/v1/devices/+/telemetry",
+        "xborder/v1/waybills/+/status",
+        "#",
+        "$share/g/xborder/v1/deadletter/#",
+    ):
+        assert not ACCESS.may_subscribe("trk-1", topic_filter), topic_filter
+    assert not ACCESS.may_receive("trk-1", "xborder/v1/deadletter/trk-2")
+    assert not ACCESS.may_receive("trk-1", "xborder/v1/waybills/XB1/status")
+
+
+def test_the_service_reads_and_writes_the_whole_tree() -> None:
+    for topic_filter in (
+        "xborder/v1/#",
+        "xborder/v1/devices/+/telemetry",
+        "$share/ingest/xborder/v1/devices/+/telemetry",
+        "xborder/v1/deadletter/trk-1",
+    ):
+        assert ACCESS.may_subscribe("xb-svc", topic_filter), topic_filter
+    assert not ACCESS.may_subscribe("xb-svc", "#")  # outside the topic root
+    assert not ACCESS.may_subscribe("xb-svc", "$share/ingest")
+    assert ACCESS.may_receive("xb-svc", "xborder/v1/devices/trk-1/telemetry")
+
+
+@pytest.mark.parametrize(
+    ("topic_filter", "topic", "matches"),
+    [
+        ("a/+/c", "a/b/c", True),
+        ("a/#", "a", True),
+        ("a/#", "a/b/c", True),
+        ("a/+", "a/b/c", False),
+        ("a/b", "a/b/c", False),
+        ("#", "$SYS/x", False),
+        ("+/x", "$SYS/x", False),
+        ("$SYS/#", "$SYS/x", True),
+    ],
+)
+def test_topic_matching_follows_mqtt(topic_filter: str, topic: str, matches: bool) -> None:
+    assert topic_matches(topic_filter, topic) is matches
