@@ -21,15 +21,15 @@ import bisect
 import hashlib
 import heapq
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import NamedTuple
 
 from routing.errors import InvalidCargo, InvalidRequest, NoRoute, RoutingError
 from routing.network import ESTIMATE, PUBLISHED, Figure, Network, Rate, Service
-from routing.timetable import Departure, Timetable, first_index_at_or_after
+from routing.timetable import Departure, Timetable, _ServiceRun, first_index_at_or_after
 
 EQUIPMENT = ("LCL", "20GP", "40GP", "40HC", "40RF", "AIR")
 CONTAINERS = ("20GP", "40GP", "40HC", "40RF")
@@ -280,13 +280,53 @@ def hub_co2e(network: Network, mode: str, cargo: Cargo) -> float:
     return round(per_t * cargo.tonnes, 3)
 
 
-@dataclass(frozen=True)
-class LegCharge:
+class LegCharge(NamedTuple):
     cost: Decimal
     co2e_kg: float
     handling_cost: Decimal
     hub_co2e_kg: float
     cents: int = 0  # cost in US cents, for fast comparisons in the search
+
+
+class _Tariff:
+    """What one cargo pays and emits on any leg, with everything but the service's own figures worked out.
+
+    `charge` does exactly the arithmetic of `line_haul_cost`, `handling_cost`, `transport_co2e` and `hub_co2e`
+    (same operations in the same order), once per cargo instead of once per leg.
+    """
+
+    __slots__ = ("air_units", "lcl", "revenue", "factor", "per_box", "surcharge", "handling", "hub", "tonnes")
+
+    def __init__(self, network: Network, cargo: Cargo) -> None:
+        p = network.planning
+        eq = p.equipment.get(cargo.equipment, {})
+        self.factor = Decimal(str(eq.get("rate_factor", 1.0)))
+        self.air_units = Decimal(str(round(cargo.chargeable_kg(), 3)))
+        self.per_box = cargo.equipment not in ("LCL", "AIR")
+        self.lcl = Decimal(str(p.equipment.get("LCL", {}).get("rate_factor", 0.05)))
+        self.revenue = Decimal(str(round(cargo.revenue_tonnes(eq.get("min_revenue_tonnes", 1.0)), 3)))
+        surcharge = Decimal(1)
+        if cargo.dangerous_goods:
+            surcharge += Decimal(str(p.surcharges.get("dangerous_goods", 0.0)))
+        if cargo.needs_reefer:
+            surcharge += Decimal(str(p.surcharges.get("reefer", 0.0)))
+        self.surcharge = surcharge
+        self.handling = handling_cost(network, cargo)
+        self.hub = {True: hub_co2e(network, "air", cargo), False: hub_co2e(network, "rail", cargo)}
+        self.tonnes = cargo.tonnes
+
+    def charge(self, service: Service, transfer: bool) -> LegCharge:
+        if service.mode == "air":
+            per_kg = service.rate.per_kg if service.rate.per_kg is not None else Decimal("3.00")
+            base = per_kg * self.air_units
+        else:
+            per_feu = service.rate.per_feu if service.rate.per_feu is not None else Decimal("1000")
+            base = per_feu * self.factor if self.per_box else per_feu * self.lcl * self.revenue
+        h = self.handling if transfer else Decimal("0.00")
+        hub = self.hub[service.mode == "air"] if transfer else 0.0
+        cost = _money(base * self.surcharge) + h
+        transport = round(service.distance_km * self.tonnes * service.co2e_g_per_tkm / 1000.0, 3)
+        return LegCharge(cost, round(transport + hub, 3), h, hub, int(cost * 100))
 
 
 def leg_charge(network: Network, service: Service, cargo: Cargo, transfer: bool) -> LegCharge:
@@ -298,27 +338,35 @@ def leg_charge(network: Network, service: Service, cargo: Cargo, transfer: bool)
     return LegCharge(cost, co2, h, hub, int(cost * 100))
 
 
-_CHARGE_CACHE_LIMIT = 200_000
+_CHARGE_CACHE_LIMIT = 50_000
 
 
-def charges_for(network: Network, cargo: Cargo) -> dict[tuple[str, bool], LegCharge]:
+class _Charges:
+    """Leg charges of one cargo on one network, worked out as the search needs them."""
+
+    __slots__ = ("tariff", "table")
+
+    def __init__(self, network: Network, cargo: Cargo) -> None:
+        self.tariff = _Tariff(network, cargo)
+        self.table: dict[tuple[str, bool], LegCharge] = {}
+
+
+def charges_for(network: Network, cargo: Cargo) -> _Charges:
     """A per-network memo of leg charges for one cargo, keyed (service id, transfer)."""
-    memo: dict[Cargo, dict[tuple[str, bool], LegCharge]] = network.__dict__.setdefault("_leg_charges", {})
-    table = memo.get(cargo)
-    if table is None:
-        if sum(len(t) for t in memo.values()) > _CHARGE_CACHE_LIMIT:
+    memo: dict[Cargo, _Charges] = network.__dict__.setdefault("_cargo_charges", {})
+    found = memo.get(cargo)
+    if found is None:
+        if sum(len(c.table) for c in memo.values()) > _CHARGE_CACHE_LIMIT:
             memo.clear()
-        table = memo[cargo] = {}
-    return table
+        found = memo[cargo] = _Charges(network, cargo)
+    return found
 
 
-def _charge(
-    network: Network, table: dict[tuple[str, bool], LegCharge], svc: Service, cargo: Cargo, transfer: bool
-) -> LegCharge:
+def _charge(charges: _Charges, svc: Service, transfer: bool) -> LegCharge:
     key = (svc.id, transfer)
-    c = table.get(key)
+    c = charges.table.get(key)
     if c is None:
-        c = table[key] = leg_charge(network, svc, cargo, transfer)
+        c = charges.table[key] = charges.tariff.charge(svc, transfer)
     return c
 
 
@@ -442,29 +490,159 @@ def _ts(t: datetime) -> int:
     return int(t.timestamp())
 
 
+# One way out of a node for a cargo: (service, its departures or None for on-demand road, the least seconds
+# from being ready at the node to arriving at `destination` (road: the transit), destination, seconds of
+# handling at the destination before the cargo can leave again, whether the leg flies).
+_Edge = tuple[Service, "_ServiceRun | None", int, str, int, bool]
+# One way into a node (by index), for the backward bound searches: (origin index, service index, least seconds
+# plus the handling at the node, least seconds).
+_Into = tuple[int, int, int, int]
+
+
+@dataclass
+class _Graph:
+    """The services one class of cargo can use, indexed both ways, with the timetable's least times.
+
+    Built once per timetable, network and class of cargo (see `_cargo_class`); queries share it. Nodes are
+    numbered for the backward searches (`names[i]` is node i); `services[s]` is service s, and `tariffs[s]`
+    what its cost and CO2e floors need: (rate per FEU or per kg as a float, flies, km x g CO2e per tkm).
+    """
+
+    out: dict[str, list[_Edge]]
+    names: list[str]
+    index: dict[str, int]
+    into: list[list[_Into]]
+    services: list[Service]
+    tariffs: list[tuple[float, bool, float]]
+    floors: dict[Cargo, tuple[list[float], list[float]]] = field(default_factory=dict)
+
+
+def _cargo_class(cargo: Cargo) -> tuple[bool, bool, bool]:
+    """What `carries` looks at: air cargo or not, dangerous goods, reefer."""
+    return (cargo.equipment == "AIR", cargo.dangerous_goods, cargo.needs_reefer)
+
+
+def _handling_s(network: Network, node: str, mode: str) -> int:
+    return 0 if node.startswith("@") else round(network.planning.handling_in(node, mode) * 3600)
+
+
+def _edge(network: Network, svc: Service, run: _ServiceRun | None) -> _Edge:
+    least = round(svc.transit_hours * 3600) if run is None else run.lead_transit
+    dest = svc.destination
+    return (svc, run, least, dest, _handling_s(network, dest, svc.mode), svc.mode == "air")
+
+
+def _floor_inputs(svc: Service) -> tuple[float, bool, float]:
+    if svc.mode == "air":
+        rate = float(svc.rate.per_kg) if svc.rate.per_kg is not None else 3.0
+    else:
+        rate = float(svc.rate.per_feu) if svc.rate.per_feu is not None else 1000.0
+    return (rate, svc.mode == "air", svc.distance_km * svc.co2e_g_per_tkm)
+
+
+def _graph(network: Network, timetable: Timetable, cargo: Cargo) -> _Graph:
+    """The graph for this cargo's class (cached on the timetable)."""
+    key = ("planner-graph", id(network), _cargo_class(cargo))
+    found = timetable.derived.get(key)
+    if isinstance(found, tuple) and found[0] is network:
+        graph: _Graph = found[1]
+        return graph
+    names = list(network.nodes)
+    index = {n: i for i, n in enumerate(names)}
+    out: dict[str, list[_Edge]] = {}
+    into: list[list[_Into]] = [[] for _ in names]
+    services: list[Service] = []
+    for svc in network.services.values():
+        if carries(svc, cargo) is not None:
+            continue
+        run = None if svc.departures_per_week is None else timetable.run(svc.id)
+        if svc.departures_per_week is not None and run is None:
+            continue  # no departure within the timetable
+        e = _edge(network, svc, run)
+        out.setdefault(svc.origin, []).append(e)
+        into[index[e[3]]].append((index[svc.origin], len(services), e[2] + e[4], e[2]))
+        services.append(svc)
+    graph = _Graph(out, names, index, into, services, [_floor_inputs(s) for s in services])
+    timetable.derived[key] = (network, graph)
+    return graph
+
+
+_FLOOR_CACHE_LIMIT = 32
+_AT_TARGET = (0, 0, 0.0)  # the bounds of the target itself
+_SHADE = 1 - 1e-9
+
+
+def _leg_floors(
+    network: Network, cargo: Cargo, tariffs: Sequence[tuple[float, bool, float]]
+) -> tuple[list[float], list[float]]:
+    """Lower bounds on the cents and kg CO2e of taking each service (by tariff) as a transfer leg.
+
+    Floats instead of the Decimal tariff of `leg_charge` (much cheaper over thousands of services), shaded
+    down so that they never exceed what `leg_charge(..., transfer=True)` says: costs by a relative 1e-9 and
+    two cents (rounding to cents), CO2e by a relative 1e-9 and the 3-decimal roundings; never below zero.
+    """
+    p = network.planning
+    eq = p.equipment.get(cargo.equipment, {})
+    surcharge = 1.0
+    if cargo.dangerous_goods:
+        surcharge += p.surcharges.get("dangerous_goods", 0.0)
+    if cargo.needs_reefer:
+        surcharge += p.surcharges.get("reefer", 0.0)
+    if cargo.equipment in ("LCL", "AIR"):
+        lcl = p.equipment.get("LCL", {}).get("rate_factor", 0.05)
+        surface = lcl * round(cargo.revenue_tonnes(eq.get("min_revenue_tonnes", 1.0)), 3)
+    else:
+        surface = eq.get("rate_factor", 1.0)
+    per_unit = {True: round(cargo.chargeable_kg(), 3), False: surface}
+    scale = surcharge * 100 * _SHADE
+    add = int(handling_cost(network, cargo) * 100) - 2
+    hub = {True: hub_co2e(network, "air", cargo), False: hub_co2e(network, "rail", cargo)}
+    tonnes = cargo.tonnes * _SHADE / 1000.0
+    cost = [max(0.0, rate * per_unit[air] * scale + add) for rate, air, _ in tariffs]
+    co2 = [max(0.0, gkm * tonnes + hub[air] - 0.0011) for _, air, gkm in tariffs]
+    return cost, co2
+
+
+def _graph_floors(network: Network, graph: _Graph, cargo: Cargo) -> tuple[list[float], list[float]]:
+    found = graph.floors.get(cargo)
+    if found is None:
+        if len(graph.floors) >= _FLOOR_CACHE_LIMIT:
+            graph.floors.clear()
+        found = graph.floors[cargo] = _leg_floors(network, cargo, graph.tariffs)
+    return found
+
+
 def _search(pb: _Problem) -> list[_Label]:
-    """Pareto labels at the target (arrival, cost, co2e), non-dominated, in a deterministic order."""
+    """Pareto labels at the target (arrival, cost, co2e), non-dominated, in a deterministic order.
+
+    Labels leave the heap in the order of a lower bound on their arrival at the target (ready time plus the
+    least time still needed from their node, an A*-style key): the bound is consistent (no leg lowers it),
+    so the labels of one node still leave in the order of their ready times, and the first arrivals at the
+    target, which prune everything they dominate, are found early.
+    """
     net, tt, cargo = pb.network, pb.timetable, pb.cargo
-    planning = net.planning
+    graph = _graph(net, tt, cargo)
+    extra_out: dict[str, list[_Edge]] = {}
+    extra_services: list[Service] = []
+    for node, services in pb.extra_from.items():
+        for svc in services:
+            if carries(svc, cargo) is None:
+                extra_out.setdefault(node, []).append(_edge(net, svc, None))
+                extra_services.append(svc)
+    bounds = _lower_bounds(pb, graph, extra_services)
+    deliver_by = pb.deliver_by_s
+    target = pb.target
+    b0 = bounds.get(pb.source)
+    if b0 is None or (deliver_by is not None and pb.ready_s + b0[0] > deliver_by):
+        return []
+
     bags: dict[str, list[_Label]] = {}
     results: list[_Label] = []  # the Pareto bag at the target
     targets: list[_Label] = []  # the same labels, reordered for fast pruning checks
-    heap: list[tuple[int, int, _Label]] = []
     seq = 0
     start = _Label(pb.source, pb.ready_s, pb.ready_s, 0, 0.0, None, None, None, 0, None)
     bags[pb.source] = [start]
-    heapq.heappush(heap, (start.ready, seq, start))
-    handling_cache: dict[tuple[str, str], int] = {}
-
-    def handling_in(node: str, mode: str) -> int:
-        key = (node, mode)
-        v = handling_cache.get(key)
-        if v is None:
-            v = 0 if node.startswith("@") else round(planning.handling_in(node, mode) * 3600)
-            handling_cache[key] = v
-        return v
-
-    bounds = _lower_bounds(pb)
+    heap: list[tuple[int, int, _Label]] = [(pb.ready_s + b0[0], seq, start)]
 
     relaxed = False
     level = 0
@@ -473,11 +651,8 @@ def _search(pb: _Problem) -> list[_Label]:
     tol_cost = 1 + float(TOLERANCE_COST[0])
     tol_co2 = 1 + TOLERANCE_CO2[0]
 
-    def dominated_by_result(node: str, ready: int, cost: int, co2: float) -> bool:
-        """No extension of this label can reach the target undominated (bounds: see _lower_bounds)."""
-        b = bounds.get(node)
-        if b is None:
-            return True  # the target cannot be reached from here with this cargo
+    def dominated_by_result(b: tuple[int, int, float], ready: int, cost: int, co2: float) -> bool:
+        """No extension of this label can reach the target undominated (b: its node's lower bounds)."""
         t, e = ready + b[0], co2 + b[2]
         c: float = cost + b[1]
         if relaxed:
@@ -489,22 +664,22 @@ def _search(pb: _Problem) -> list[_Label]:
                 return True
         return False
 
-    def insert(bag: list[_Label], lab: _Label, key_target: bool) -> bool:
-        """Add lab to a Pareto bag unless a member dominates it; drop the members it dominates."""
-        t, c, e = (lab.arrival if key_target else lab.ready), lab.cost, lab.co2
+    def admit(bag: list[_Label], t: int, c: int, e: float, at_target: bool) -> bool:
+        """Whether a label (t = arrival at the target, else ready time) enters the Pareto bag; if it does,
+        the members it dominates leave (marked dead) and the caller appends it."""
         dominated: list[int] = []
         for i, m in enumerate(bag):
-            mt = m.arrival if key_target else m.ready
+            mt = m.arrival if at_target else m.ready
             if mt <= t:
                 if m.cost <= c and m.co2 <= e:
                     if i:  # move to front: a label that dominates once tends to dominate the next ones too
                         bag[0], bag[i] = m, bag[0]
                     return False
+                if t == mt and c <= m.cost and e <= m.co2:
+                    dominated.append(i)
             elif c <= m.cost and e <= m.co2:
                 dominated.append(i)
-            if t == mt and c <= m.cost and e <= m.co2:
-                dominated.append(i)
-        if relaxed and not key_target:
+        if relaxed and not at_target:
             # past the label budget: a label another one nearly dominates (within the tolerance) is dropped,
             # and a node keeps at most BAG_CAP labels unless the new one dominates one of them
             if not dominated and len(bag) >= BAG_CAP:
@@ -513,49 +688,24 @@ def _search(pb: _Problem) -> list[_Label]:
             for m in bag:
                 if m.ready <= tt and m.cost <= tc and m.co2 <= te:
                     return False
-        if dominated:
-            for i in sorted(set(dominated), reverse=True):
-                bag[i].alive = False
-                del bag[i]
-        bag.append(lab)
+        for i in reversed(dominated):
+            bag[i].alive = False
+            del bag[i]
         return True
 
     charges = charges_for(net, cargo)
+    charge_table = charges.table
     cargo_teu = cargo.teu()
     limited = pb.capacity_left is not None or pb.kg_left is not None
-    deliver_by = pb.deliver_by_s
-    target = pb.target
+    ignore_suspensions = pb.ignore_suspensions
+    no_limit = math.inf if deliver_by is None else deliver_by + 1  # arrivals must come before this
     bisect_left = bisect.bisect_left
-    # Per node, the services that carry this cargo, with what the inner loop needs precomputed.
-    Edge = tuple[Service, Any, int, str, int, bool]
-    edges_memo: dict[str, list[Edge]] = {}
-
-    def edges(node: str) -> list[Edge]:
-        out = edges_memo.get(node)
-        if out is None:
-            out = []
-            for svc in (*net.services_from.get(node, ()), *pb.extra_from.get(node, ())):
-                if carries(svc, cargo) is not None:
-                    continue
-                run = None if svc.departures_per_week is None else tt.run(svc.id)
-                if svc.departures_per_week is not None and run is None:
-                    continue
-                dest = svc.destination
-                out.append(
-                    (
-                        svc,
-                        run,
-                        round(svc.transit_hours * 3600),
-                        dest,
-                        handling_in(dest, svc.mode),
-                        svc.mode == "air",
-                    )
-                )
-            edges_memo[node] = out
-        return out
+    heappop, heappush = heapq.heappop, heapq.heappush
+    out_edges = graph.out
+    no_edges: list[_Edge] = []
 
     while heap:
-        _, _, lab = heapq.heappop(heap)
+        _, _, lab = heappop(heap)
         if not lab.alive:
             continue
         if pb.label_budget is not None and seq > next_level:
@@ -568,25 +718,47 @@ def _search(pb: _Problem) -> list[_Label]:
             tol_s = round(TOLERANCE_HOURS * 3600 * widen)
             tol_cost = 1 + float(TOLERANCE_COST[0]) * widen
             tol_co2 = 1 + TOLERANCE_CO2[0] * widen
-        if dominated_by_result(lab.node, lab.ready, lab.cost, lab.co2):
+        here = lab.node
+        if targets and dominated_by_result(bounds[here], lab.ready, lab.cost, lab.co2):
             lab.alive = False
             continue
-        transfer = lab.parent is not None and not lab.node.startswith("@")
+        transfer = lab.parent is not None and not here.startswith("@")
         ready0 = lab.ready
-        for svc, run, transit_s, node, hin, is_air in edges(lab.node):
-            choices: list[tuple[int, int, Departure | None]] = []
-            d: Departure | None
-            if run is None:
-                choices.append((ready0, ready0 + transit_s, None))
+        edges = out_edges.get(here, no_edges)
+        if here in extra_out:
+            edges = [*edges, *extra_out[here]]
+        for svc, run, least, node, hin, is_air in edges:
+            earliest = ready0 + least  # no departure of this service arrives earlier
+            if earliest >= no_limit:
+                continue
+            at_target = node == target
+            if at_target:
+                b = _AT_TARGET
             else:
-                best = math.inf
-                departures, departs, arrivals = run.departures, run.departs, run.arrivals
-                for j in range(bisect_left(run.cutoffs, ready0), len(departures)):
-                    dep_s = departs[j]
-                    if dep_s >= best or (deliver_by is not None and dep_s > deliver_by):
+                found = bounds.get(node)
+                if found is None or node.startswith("@"):
+                    continue  # the target cannot be reached from there with this cargo
+                b = found
+            charge = charge_table.get((svc.id, transfer))
+            if charge is None:
+                charge = _charge(charges, svc, transfer)
+            cost = lab.cost + charge.cents
+            co2 = lab.co2 + charge.co2e_kg
+            if not at_target and targets and dominated_by_result(b, earliest + hin, cost, co2):
+                continue  # even the earliest arrival there would be dominated: no need to look at departures
+            choices: list[tuple[int, int, Departure | None]] = []
+            if run is None:
+                choices.append((ready0, earliest, None))
+            else:
+                # Departures in cut-off order; one whose cut-off plus the least lead and transit cannot beat
+                # the best arrival so far (or deliver_by) ends the scan: every later one arrives later still.
+                limit = no_limit
+                cutoffs, departures, arrivals = run.cutoffs, run.departures, run.arrivals
+                for j in range(bisect_left(cutoffs, ready0), len(departures)):
+                    if cutoffs[j] + least >= limit:
                         break
                     d = departures[j]
-                    if d.status != "scheduled" and not pb.ignore_suspensions:
+                    if d.status != "scheduled" and not ignore_suspensions:
                         continue
                     if limited or is_air:
                         if not fits(d, cargo, pb.capacity_left, pb.kg_left):
@@ -594,72 +766,116 @@ def _search(pb: _Problem) -> list[_Label]:
                     elif cargo_teu > d.capacity_teu + 1e-9:
                         continue
                     arr = arrivals[j]
-                    if arr < best:
-                        best = arr
-                        choices.append((dep_s, arr, d))
+                    if arr < limit:
+                        limit = arr
+                        choices.append((run.departs[j], arr, d))
                         if run.fifo:
                             break  # every later departure arrives no earlier
-            if not choices:
-                continue
-            charge = _charge(net, charges, svc, cargo, transfer)
-            cost = lab.cost + charge.cents
-            co2 = lab.co2 + charge.co2e_kg
-            for dep_s, arr_s, d in choices:
-                if deliver_by is not None and arr_s > deliver_by:
+                if not choices:
                     continue
-                if node == target:
-                    new = _Label(node, arr_s, arr_s, cost, co2, lab, svc, d, dep_s, charge)
-                    if insert(results, new, True):
+            if at_target:
+                for dep_s, arr_s, dep in choices:
+                    if admit(results, arr_s, cost, co2, True):
+                        new = _Label(node, arr_s, arr_s, cost, co2, lab, svc, dep, dep_s, charge)
+                        results.append(new)
                         targets[:] = [r for r in targets if r.alive]
                         targets.append(new)
-                    continue
+                continue
+            for dep_s, arr_s, dep in choices:
                 ready = arr_s + hin
-                if node.startswith("@") or dominated_by_result(node, ready, cost, co2):
+                key = ready + b[0]
+                if key >= no_limit or (targets and dominated_by_result(b, ready, cost, co2)):
                     continue
-                new = _Label(node, ready, arr_s, cost, co2, lab, svc, d, dep_s, charge)
-                if insert(bags.setdefault(node, []), new, False):
-                    seq += 1
-                    heapq.heappush(heap, (ready, seq, new))
+                bag = bags.get(node)
+                if bag is None:
+                    bag = bags[node] = []
+                elif not admit(bag, ready, cost, co2, False):
+                    continue
+                new = _Label(node, ready, arr_s, cost, co2, lab, svc, dep, dep_s, charge)
+                bag.append(new)
+                seq += 1
+                heappush(heap, (key, seq, new))
     pb.labels_created = seq
     return sorted((r for r in results if r.alive), key=lambda r: (r.arrival, r.cost, r.co2))
 
 
-def _lower_bounds(pb: _Problem) -> dict[str, tuple[int, int, float]]:
+def _lower_bounds(
+    pb: _Problem, graph: _Graph, extra_services: Sequence[Service]
+) -> dict[str, tuple[int, int, float]]:
     """Per node, lower bounds on the (time, cost, CO2e) still needed to reach the target with this cargo.
 
-    Three backward Dijkstras over the services that carry the cargo, ignoring waiting, handling and transfer
-    charges (all >= 0), so each bound is at most what any itinerary still adds. CO2e bounds are shaded down by
-    a relative 1e-9 so that float summation order can never make a bound exceed a true sum.
-    A node missing from the answer cannot reach the target at all.
+    Three backward Dijkstras over the services that carry the cargo. Time: from being ready at a node to
+    arriving at the target, the least cut-off-to-arrival time of each leg plus the handling at every node in
+    between (waiting for a departure ignored). Cost and CO2e: each leg as a transfer (line haul, handling, hub
+    emissions; floors from `_leg_floors`), which is what every leg after the first costs; the first leg is
+    never checked against a bound (nothing has reached the target when the first label is expanded). CO2e
+    bounds are shaded down by a relative 1e-9 so that float summation order can never make a bound exceed a
+    true sum. A node missing from the answer cannot reach the target at all.
     """
-    net, cargo = pb.network, pb.cargo
-    into: dict[str, list[Service]] = {}
-    for svc in (*net.services.values(), *(s for extra in pb.extra_from.values() for s in extra)):
-        if carries(svc, cargo) is None:
-            into.setdefault(svc.destination, []).append(svc)
-    table = charges_for(net, cargo)
-    charge = {
-        svc.id: _charge(net, table, svc, cargo, False) for services in into.values() for svc in services
-    }
+    net = pb.network
+    names, index, into = graph.names, graph.index, graph.into
+    cost_w, co2_w = _graph_floors(net, graph, pb.cargo)
+    if extra_services:
+        # road legs to or from a coordinate: two more nodes and a few more services for this query only
+        names, index, into = [*names], dict(index), [*into]
+        cost_x, co2_x = _leg_floors(net, pb.cargo, [_floor_inputs(s) for s in extra_services])
+        cost_w, co2_w = [*cost_w, *cost_x], [*co2_w, *co2_x]
+        for k, svc in enumerate(extra_services):
+            for end in (svc.origin, svc.destination):
+                if end not in index:
+                    index[end] = len(names)
+                    names.append(end)
+                    into.append([])
+            least = round(svc.transit_hours * 3600)
+            hin = _handling_s(net, svc.destination, svc.mode)
+            v = index[svc.destination]
+            into[v] = [*into[v], (index[svc.origin], len(graph.services) + k, least + hin, least)]
+    t = index.get(pb.target)
+    if t is None:
+        return {}
+    n = len(names)
+    never = math.inf
 
-    def backward(weight: Callable[[Service], Any], zero: Any) -> dict[str, Any]:
-        dist: dict[str, Any] = {pb.target: zero}
-        heap: list[tuple[Any, str]] = [(zero, pb.target)]
+    times: list[float] = [never] * n
+    times[t] = 0
+    heap: list[tuple[float, int]] = []
+    heappop, heappush = heapq.heappop, heapq.heappush
+    for u, _s, _with_handling, least in into[t]:  # no handling at the target itself
+        if least < times[u]:
+            times[u] = least
+            heappush(heap, (least, u))
+    while heap:
+        d, v = heappop(heap)
+        if d > times[v]:
+            continue
+        for u, _s, with_handling, _least in into[v]:
+            nd = d + with_handling
+            if nd < times[u]:
+                times[u] = nd
+                heappush(heap, (nd, u))
+
+    def backward(weight: list[float]) -> list[float]:
+        dist = [never] * n
+        dist[t] = 0.0
+        heap: list[tuple[float, int]] = [(0.0, t)]
         while heap:
-            d, node = heapq.heappop(heap)
-            if d > dist[node]:
+            d, v = heappop(heap)
+            if d > dist[v]:
                 continue
-            for svc in into.get(node, ()):
-                nd = d + weight(svc)
-                if svc.origin not in dist or nd < dist[svc.origin]:
-                    dist[svc.origin] = nd
-                    heapq.heappush(heap, (nd, svc.origin))
+            for u, s, _with_handling, _least in into[v]:
+                nd = d + weight[s]
+                if nd < dist[u]:
+                    dist[u] = nd
+                    heappush(heap, (nd, u))
         return dist
 
-    times = backward(lambda s: round(s.transit_hours * 3600), 0)
-    costs = backward(lambda s: charge[s.id].cents, 0)
-    co2s = backward(lambda s: charge[s.id].co2e_kg, 0.0)
-    return {n: (times[n], costs[n], co2s[n] * (1 - 1e-9)) for n in times}
+    costs = backward(cost_w)
+    co2s = backward(co2_w)
+    return {
+        names[i]: (int(times[i]), math.floor(costs[i]), co2s[i] * _SHADE)
+        for i in range(n)
+        if times[i] != never
+    }
 
 
 # ------------------------------------------------------------------------------------------ options
@@ -972,8 +1188,8 @@ def earliest_arrival(
                     continue
                 arr_best: float = math.inf
                 for j in range(first_index_at_or_after(run.cutoffs, ready), len(run.departures)):
-                    if run.departs[j] >= arr_best:
-                        break
+                    if run.cutoffs[j] + run.lead_transit >= arr_best:
+                        break  # this and every later departure arrive no earlier than the best one
                     d = run.departures[j]
                     if d.status == "scheduled" and fits(d, cargo, capacity_left, kg_left):
                         arr_best = min(arr_best, run.arrivals[j])

@@ -52,7 +52,7 @@ def _ts(t: datetime) -> int:
 class _ServiceRun:
     """One service's departures sorted by cut-off, with integer timestamps for bisecting."""
 
-    __slots__ = ("departures", "cutoffs", "departs", "arrivals", "fifo")
+    __slots__ = ("departures", "cutoffs", "departs", "arrivals", "fifo", "lead_transit")
 
     def __init__(self, departures: list[Departure]) -> None:
         departures.sort(key=lambda d: (d.cutoff, d.departure, d.id))
@@ -62,6 +62,11 @@ class _ServiceRun:
         self.arrivals = [_ts(d.arrival) for d in departures]
         # First in, first out: a later cut-off never arrives earlier (false once delays reorder arrivals).
         self.fifo = all(a <= b for a, b in zip(self.arrivals, self.arrivals[1:], strict=False))
+        # The least time from a cut-off to its arrival (s): a departure with cut-off c arrives no earlier than
+        # c + lead_transit, whatever delays moved departures or arrivals (a lower bound for the planner).
+        self.lead_transit = max(
+            0, min((a - c for a, c in zip(self.arrivals, self.cutoffs, strict=True)), default=0)
+        )
 
 
 class Timetable:
@@ -78,6 +83,8 @@ class Timetable:
         for d in self.departures:
             grouped.setdefault(d.service_id, []).append(d)
         self._runs = {sid: _ServiceRun(ds) for sid, ds in grouped.items()}
+        # What planners derive from this timetable and a network (indexes), kept as long as the timetable.
+        self.derived: dict[object, object] = {}
 
     def get(self, departure_id: str) -> Departure:
         try:

@@ -56,6 +56,8 @@ def scenarios(draw: st.DrawFn) -> tuple[dict, int, int, bool, float | None, int,
     # disruptions: suspended departures, and delays that let a later train overtake an earlier one
     suspended = draw(st.lists(st.integers(0, 10_000), max_size=3))
     delays = draw(st.lists(st.tuples(st.integers(0, 10_000), st.integers(1, 120)), max_size=3))
+    # delays at a node: departures from it leave later (so departure order can differ from cut-off order)
+    node_delays = draw(st.lists(st.tuples(st.integers(0, 10_000), st.integers(1, 120)), max_size=2))
     # sometimes an address (lat, lon) instead of a node: the nearest terminals plus a truck leg
     where = draw(st.sampled_from(["nodes", "nodes", "from_point", "to_point", "both_points"]))
     o: str | tuple[float, float] = f"N{origin}"
@@ -64,13 +66,13 @@ def scenarios(draw: st.DrawFn) -> tuple[dict, int, int, bool, float | None, int,
         o = (coords[origin][0] + 0.05, coords[origin][1] - 0.04)
     if where in ("to_point", "both_points"):
         d = (coords[dest][0] - 0.03, coords[dest][1] + 0.05)
-    return data, o, d, cargo, deliver_days, ready_hours, full, suspended, delays
+    return data, o, d, cargo, deliver_days, ready_hours, full, suspended, delays, node_delays
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_front_equals_brute_force(case: tuple) -> None:  # type: ignore[type-arg]
-    data, origin, dest, cargo, deliver_days, ready_hours, full, suspended, delays = case
+    data, origin, dest, cargo, deliver_days, ready_hours, full, suspended, delays, node_delays = case
     network = load_network(data)
     timetable = expand(network, T0, 3)
     deps = timetable.departures
@@ -86,6 +88,17 @@ def test_front_equals_brute_force(case: tuple) -> None:  # type: ignore[type-arg
                 ),
             )
             for k, h in delays
+        ]
+        disruptions += [
+            Delay(
+                h,
+                "test",
+                node=deps[k % len(deps)].origin,
+                window=Window(
+                    deps[k % len(deps)].departure, deps[k % len(deps)].departure + timedelta(hours=1 + h % 40)
+                ),
+            )
+            for k, h in node_delays
         ]
         timetable = apply(network, timetable, disruptions)
     ready = T0 + timedelta(hours=ready_hours)
