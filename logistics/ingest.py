@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, literal_column, select, update
+from sqlalchemy import ARRAY, String, and_, any_, bindparam, literal_column, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
@@ -160,20 +160,23 @@ def process_batch(
     known: set[str] = set()
     attached: dict[str, tuple[str, str]] = {}
     if device_ids:
-        known.update(
-            session.execute(select(devices.c.device_id).where(devices.c.device_id.in_(device_ids))).scalars()
-        )
+        # Registered devices and the waybill each is attached to, in one query.
         for row in session.execute(
-            select(tracker_attachments.c.device_id, waybills.c.waybill_no, waybills.c.status)
-            .join(waybills, waybills.c.waybill_no == tracker_attachments.c.waybill_no)
-            .where(
-                and_(
-                    tracker_attachments.c.device_id.in_(device_ids),
-                    tracker_attachments.c.detached_at.is_(None),
-                )
+            select(devices.c.device_id, waybills.c.waybill_no, waybills.c.status)
+            .select_from(
+                devices.outerjoin(
+                    tracker_attachments,
+                    and_(
+                        tracker_attachments.c.device_id == devices.c.device_id,
+                        tracker_attachments.c.detached_at.is_(None),
+                    ),
+                ).outerjoin(waybills, waybills.c.waybill_no == tracker_attachments.c.waybill_no)
             )
+            .where(_among(devices.c.device_id, device_ids, postgres))
         ):
-            attached[row.device_id] = (row.waybill_no, row.status)
+            known.add(row.device_id)
+            if row.waybill_no is not None:
+                attached[row.device_id] = (row.waybill_no, row.status)
 
     rows: list[dict[str, Any]] = []
     for device_id, r in parsed:
@@ -212,7 +215,7 @@ def process_batch(
     fresh: dict[str, set[int]] = {}
     new_by_waybill: dict[str, list[Reading]] = {}
     if rows:
-        inserted = _insert_readings(session, rows, postgres)
+        inserted = _insert_readings(session, rows, now, postgres)
         result.accepted += len(inserted)
         result.duplicate += len(rows) - len(inserted)
         touched = {w for _, _, w in inserted}
@@ -220,12 +223,18 @@ def process_batch(
         for device_id, seq, waybill_no in inserted:
             fresh.setdefault(waybill_no, set()).add(seq)
             new_by_waybill.setdefault(waybill_no, []).append(by_key[(device_id, seq)])
-        last: dict[str, tuple[int, datetime]] = {}
-        for device_id, seq, _ in inserted:
-            if seq > last.get(device_id, (-1, now))[0]:
-                last[device_id] = (seq, now)
-        if last:
-            _update_devices(session, last, postgres)
+        if not postgres:  # PostgreSQL does it in the INSERT statement
+            last: dict[str, tuple[int, datetime]] = {}
+            for device_id, seq, _ in inserted:
+                if seq > last.get(device_id, (-1, now))[0]:
+                    last[device_id] = (seq, now)
+            if last:
+                session.execute(
+                    update(devices)
+                    .where(devices.c.device_id == bindparam("b_device"))
+                    .values(last_seq=bindparam("b_seq"), last_seen_at=bindparam("b_seen")),
+                    [{"b_device": d, "b_seq": seq, "b_seen": seen} for d, (seq, seen) in last.items()],
+                )
     result.deadletter = len(result.deadletters)
     for dev, reason, text in result.deadletters:
         session.execute(
@@ -246,7 +255,7 @@ def process_batch(
         if cache is not None:
             versions = session.execute(
                 select(waybills.c.waybill_no, literal_column("waybills.xmin::text || waybills.ctid::text"))
-                .where(waybills.c.waybill_no.in_(order))
+                .where(_among(waybills.c.waybill_no, order, postgres))
                 .order_by(waybills.c.waybill_no)
                 .with_for_update()
             ).all()
@@ -257,7 +266,7 @@ def process_batch(
                     locked[waybill_no] = hit.row
             order = [w for w, _ in versions if w not in kept]
         if order:
-            query = select(waybills).where(waybills.c.waybill_no.in_(order))
+            query = select(waybills).where(_among(waybills.c.waybill_no, order, postgres))
             if cache is None:  # else locked above
                 query = query.order_by(waybills.c.waybill_no).with_for_update()
             locked.update({r["waybill_no"]: r for r in session.execute(query).mappings()})
@@ -304,60 +313,57 @@ def process_batch(
     return result
 
 
-def _insert_readings(session: Session, rows: list[dict[str, Any]], postgres: bool) -> list[Any]:
-    """Insert new readings, skipping (device, seq) already stored; the inserted ones' keys and waybills."""
+def _among(column: Any, values: list[str], postgres: bool) -> Any:
+    """`column IN values`; on PostgreSQL `= ANY(array)`, one bind parameter whatever the number of values."""
     if postgres:
-        # One statement of fixed text with arrays (a multi-row VALUES would be parsed anew for every size).
+        return column == any_(bindparam(None, values, type_=ARRAY(String)))
+    return column.in_(values)
+
+
+def _insert_readings(
+    session: Session, rows: list[dict[str, Any]], now: datetime, postgres: bool
+) -> list[Any]:
+    """Insert new readings, skipping (device, seq) already stored; the inserted ones' keys and waybills.
+
+    On PostgreSQL the same statement records each device's last seq and when it was last seen.
+    """
+    if postgres:
+        # One statement of fixed text, the rows in one JSON parameter: no statement text to parse per batch
+        # size (as a multi-row VALUES would need) and no per-element quoting (as text arrays would).
+        doc = json.dumps(
+            [
+                [
+                    r["device_id"],
+                    r["seq"],
+                    r["waybill_no"],
+                    r["ts"].isoformat(),
+                    r["lat"],
+                    r["lon"],
+                    r["data"],
+                    r["quarantine"],
+                ]
+                for r in rows
+            ]
+        )
         return list(
             session.execute(
                 sql_text(
-                    "INSERT INTO readings (device_id, seq, waybill_no, ts, lat, lon, data, quarantine,"
-                    " received_at) SELECT * FROM unnest(CAST(:device AS text[]), CAST(:seq AS bigint[]),"
-                    " CAST(:waybill AS text[]), CAST(:ts AS timestamptz[]), CAST(:lat AS float8[]),"
-                    " CAST(:lon AS float8[]), CAST(:data AS json[]), CAST(:quarantine AS text[]),"
-                    " CAST(:received AS timestamptz[]))"
-                    " ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id, seq, waybill_no"
+                    "WITH new AS (INSERT INTO readings"
+                    " (device_id, seq, waybill_no, ts, lat, lon, data, quarantine, received_at)"
+                    " SELECT r->>0, (r->>1)::bigint, r->>2, (r->>3)::timestamptz, (r->>4)::float8,"
+                    " (r->>5)::float8, r->6, r->>7, :now FROM json_array_elements(CAST(:rows AS json)) AS r"
+                    " ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id, seq, waybill_no),"
+                    " seen AS (UPDATE devices SET last_seq = latest.seq, last_seen_at = :now"
+                    " FROM (SELECT device_id, max(seq) AS seq FROM new GROUP BY device_id) AS latest"
+                    " WHERE devices.device_id = latest.device_id)"
+                    " SELECT device_id, seq, waybill_no FROM new"
                 ),
-                {
-                    "device": [r["device_id"] for r in rows],
-                    "seq": [r["seq"] for r in rows],
-                    "waybill": [r["waybill_no"] for r in rows],
-                    "ts": [r["ts"] for r in rows],
-                    "lat": [r["lat"] for r in rows],
-                    "lon": [r["lon"] for r in rows],
-                    "data": [json.dumps(r["data"]) for r in rows],
-                    "quarantine": [r["quarantine"] for r in rows],
-                    "received": [r["received_at"] for r in rows],
-                },
+                {"rows": doc, "now": now},
             ).all()
         )
     stmt = dialect_insert(session, readings).on_conflict_do_nothing(index_elements=["device_id", "seq"])
     stmt = stmt.returning(readings.c.device_id, readings.c.seq, readings.c.waybill_no)
     return list(session.execute(stmt, rows).all())
-
-
-def _update_devices(session: Session, last: dict[str, tuple[int, datetime]], postgres: bool) -> None:
-    """Each device's last seq and when it was last seen, in one statement."""
-    if postgres:
-        session.execute(
-            sql_text(
-                "UPDATE devices SET last_seq = v.seq, last_seen_at = v.seen"
-                " FROM unnest(CAST(:device AS text[]), CAST(:seq AS bigint[]), CAST(:seen AS timestamptz[]))"
-                " AS v(device_id, seq, seen) WHERE devices.device_id = v.device_id"
-            ),
-            {
-                "device": list(last),
-                "seq": [seq for seq, _ in last.values()],
-                "seen": [seen for _, seen in last.values()],
-            },
-        )
-        return
-    session.execute(
-        update(devices)
-        .where(devices.c.device_id == bindparam("b_device"))
-        .values(last_seq=bindparam("b_seq"), last_seen_at=bindparam("b_seen")),
-        [{"b_device": d, "b_seq": seq, "b_seen": seen} for d, (seq, seen) in last.items()],
-    )
 
 
 def _data(r: Reading) -> dict[str, Any]:

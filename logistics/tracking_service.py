@@ -532,28 +532,30 @@ def write_pending(session: Session, pending: list[dict[str, Any]]) -> dict[str, 
     if not pending:
         return {}
     if session.get_bind().dialect.name == "postgresql":
+        doc = json.dumps(
+            [
+                [
+                    p["b_waybill_no"],
+                    p["b_status"],
+                    p["b_eta"].isoformat() if p["b_eta"] is not None else None,
+                    p["b_position"],
+                    p["b_last_milestone"],
+                    p["b_alarms"],
+                    p["b_updated_at"].isoformat(),
+                    p["b_track_state"],
+                ]
+                for p in pending
+            ]
+        )
+        # One JSON parameter: no per-element quoting of long JSON texts in arrays.
         rows = session.execute(
             text(
-                "UPDATE waybills AS w SET status = v.status, eta = v.eta, position = v.position,"
-                " last_milestone = v.last_milestone, alarms = v.alarms, updated_at = v.updated_at,"
-                " track_state = v.track_state"
-                " FROM unnest(CAST(:no AS text[]), CAST(:status AS text[]), CAST(:eta AS timestamptz[]),"
-                " CAST(:position AS json[]), CAST(:last_milestone AS json[]), CAST(:alarms AS json[]),"
-                " CAST(:updated_at AS timestamptz[]), CAST(:track_state AS json[]))"
-                " AS v(waybill_no, status, eta, position, last_milestone, alarms, updated_at, track_state)"
-                " WHERE w.waybill_no = v.waybill_no"
+                "UPDATE waybills AS w SET status = v->>1, eta = (v->>2)::timestamptz, position = v->3,"
+                " last_milestone = v->4, alarms = v->5, updated_at = (v->>6)::timestamptz, track_state = v->7"
+                " FROM json_array_elements(CAST(:rows AS json)) AS v WHERE w.waybill_no = v->>0"
                 " RETURNING w.waybill_no, w.xmin::text || w.ctid::text"
             ),
-            {
-                "no": [p["b_waybill_no"] for p in pending],
-                "status": [p["b_status"] for p in pending],
-                "eta": [p["b_eta"] for p in pending],
-                "position": [_json_or_null(p["b_position"]) for p in pending],
-                "last_milestone": [_json_or_null(p["b_last_milestone"]) for p in pending],
-                "alarms": [json.dumps(p["b_alarms"]) for p in pending],
-                "updated_at": [p["b_updated_at"] for p in pending],
-                "track_state": [_json_or_null(p["b_track_state"]) for p in pending],
-            },
+            {"rows": doc},
         ).all()
         return {no: version for no, version in rows}
     session.execute(
@@ -563,7 +565,3 @@ def write_pending(session: Session, pending: list[dict[str, Any]]) -> dict[str, 
         pending,
     )
     return {}
-
-
-def _json_or_null(value: Any) -> str | None:
-    return None if value is None else json.dumps(value)
