@@ -199,6 +199,11 @@ def _dump(body: BaseModel) -> dict[str, Any]:
     return body.model_dump(mode="python")
 
 
+def _rma_view(session: Session, scope: h.Scope, rma: dict[str, Any]) -> dict[str, Any]:
+    """A return as every returns endpoint shows it: with its refurbishments."""
+    return refurbishment.return_view(session, scope, rma["id"])
+
+
 # --- warehouses and SKUs ----------------------------------------------------------------------------
 
 
@@ -401,7 +406,12 @@ def post_return(
 ) -> JSONResponse:
     scope, now = h.Scope.of(principal), container.clock.now()
     return _create(
-        container, principal, key, "returns", body, lambda s: h.authorise_return(s, scope, _dump(body), now)
+        container,
+        principal,
+        key,
+        "returns",
+        body,
+        lambda s: _rma_view(s, scope, h.authorise_return(s, scope, _dump(body), now)),
     )
 
 
@@ -422,7 +432,7 @@ def post_return_receipt(
         key,
         f"returns/{rma_id}/receipts",
         body,
-        lambda s: h.receive_return(s, scope, rma_id, _dump(body), now),
+        lambda s: _rma_view(s, scope, h.receive_return(s, scope, rma_id, _dump(body), now)),
     )
 
 
@@ -437,7 +447,7 @@ def post_inspection(
         key,
         f"returns/{rma_id}/inspections",
         body,
-        lambda s: h.inspect_return(s, scope, rma_id, _dump(body), now, book),
+        lambda s: _rma_view(s, scope, h.inspect_return(s, scope, rma_id, _dump(body), now, book)),
     )
 
 

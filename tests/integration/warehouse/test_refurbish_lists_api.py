@@ -43,6 +43,9 @@ def test_refurbish_zone_then_restock_or_dispose(world: World) -> None:
     )
     assert r.status_code == 201, r.text
     assert {d["disposition"] for d in r.json()["dispositions"]} == {"refurbish"}
+    assert r.json()["awaiting_refurbishment"] == [
+        {"warehouse": w.wh["de"], "sku": "KETTLE", "lot": None, "qty": 4}
+    ]
     row = w.inventory()[(w.wh["de"], "KETTLE", None)]
     assert (row["on_hand"], row["available"], row["refurbish"], row["quarantine"]) == (1, 1, 4, 0)
     got = w.get(f"/v1/returns/{rma['id']}").json()
