@@ -13,6 +13,7 @@ by the broker while it was away are delivered when it comes back.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -70,7 +71,30 @@ class BrokerAddress:
 
 
 def topic_matches(topic_filter: str, topic: str) -> bool:
-    return paho.topic_matches_sub(topic_filter, topic)
+    """Does `topic` match the subscription filter (`+` one level, `#` the rest, `$` topics only literally)?"""
+    return _compiled(topic_filter)(topic)
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled(topic_filter: str) -> Callable[[str], bool]:
+    # paho's topic_matches_sub builds a matcher tree on every call: too dear for every message received.
+    levels = tuple(topic_filter.split("/"))
+    multi = levels[-1] == "#"
+    fixed = levels[:-1] if multi else levels
+    wild = levels[0] in ("+", "#")
+
+    def matches(topic: str) -> bool:
+        parts = topic.split("/")
+        if wild and topic.startswith("$"):
+            return False  # MQTT: wildcards at the first level never match $SYS-like topics
+        if multi:
+            if len(parts) < len(fixed):
+                return False
+        elif len(parts) != len(fixed):
+            return False
+        return all(f == "+" or f == t for f, t in zip(fixed, parts, strict=False))
+
+    return matches
 
 
 class PahoCommunicator:
@@ -90,7 +114,7 @@ class PahoCommunicator:
         self.address = address
         self.client_id = client_id
         self._subs: list[tuple[str, int]] = []
-        self._receivers: list[tuple[str, Receiver]] = []
+        self._receivers: tuple[tuple[str, Receiver], ...] = ()  # replaced whole: read without the lock
         self._connected = threading.Event()
         self._lock = threading.Lock()
         self._status_topic = status_topic
@@ -167,7 +191,7 @@ class PahoCommunicator:
             match_filter = topic_filter
             if topic_filter.startswith("$share/"):
                 match_filter = topic_filter.split("/", 2)[2]
-            self._receivers.append((match_filter, receiver))
+            self._receivers = (*self._receivers, (match_filter, receiver))
         if self._connected.is_set():
             self.client.subscribe(topic_filter, qos=qos)
 
@@ -191,10 +215,8 @@ class PahoCommunicator:
         message = Message(
             topic=msg.topic, payload=bytes(msg.payload), qos=msg.qos, retain=bool(msg.retain), mid=msg.mid
         )
-        with self._lock:
-            receivers = list(self._receivers)
         taken = False
-        for topic_filter, receiver in receivers:
+        for topic_filter, receiver in self._receivers:
             if topic_matches(topic_filter, msg.topic):
                 receiver(message)
                 taken = True

@@ -66,6 +66,7 @@ class Changes:
     message: dict[str, Any] = field(default_factory=dict)
     arrived_at_node: str | None = None  # set when the shipment reached its destination in this change
     quarantined: set[int] = field(default_factory=set)
+    moved: bool = True  # the status message differs from the one before (apart from its time): publish it
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -470,15 +471,30 @@ def refresh(
             )
             .values(detached_at=now)
         )
+    before_eta = rfc3339(row["eta"]) if row["eta"] else None
     changes.message = {
         "waybill_no": waybill_no,
         "status": status,
         "last_milestone": last_json,
-        "eta": rfc3339(eta) if eta else (rfc3339(row["eta"]) if row["eta"] else None),
+        "eta": rfc3339(eta) if eta else before_eta,
         "position": position,
         "alarms": [a for a in alarms if not a.get("cleared_at")],
         "updated_at": rfc3339(now),
     }
+    sent = changes.message
+    changes.moved = (
+        sent["status"],
+        sent["last_milestone"],
+        sent["eta"],
+        sent["position"],
+        sent["alarms"],
+    ) != (
+        row["status"],
+        row["last_milestone"],
+        before_eta,
+        row["position"],
+        [a for a in (row["alarms"] or []) if not a.get("cleared_at")],
+    )
     enqueue_webhooks(session, changes, now)
     return changes
 

@@ -1,0 +1,45 @@
+"""Status messages go out when what they say changes, not for every reading."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from fastapi.testclient import TestClient
+
+from kernel.clock import FixedClock
+from kernel.identity import Role
+from kernel.mqtt import FakeCommunicator, Message
+from logistics.ingest import TelemetryIngest
+from tests.conftest import Keys
+from tests.integration.test_shipments_api import _book, _quote, _reading
+
+
+def test_a_reading_that_changes_nothing_publishes_no_status_message(
+    client: TestClient, keys: Keys, container, clock: FixedClock
+) -> None:  # type: ignore[no-untyped-def]
+    h = keys.headers(Role.FORWARDER)
+    no = _book(client, h, _quote(client, h))["waybill_no"]
+    dev = f"dev-pub-{no}"
+    client.post("/v1/devices", json={"device_id": dev, "kind": "container"}, headers=h)
+    client.post(f"/v1/waybills/{no}/trackers", json={"device_id": dev}, headers=h)
+    origin = client.get(f"/v1/waybills/{no}", headers=h).json()["itinerary"]["stops"][0]
+    start = datetime.fromisoformat(origin["planned_departure"].replace("Z", "+00:00")) - timedelta(hours=2)
+    clock.set(start + timedelta(hours=1))
+    topic = f"xborder/v1/devices/{dev}/telemetry"
+    status_topic = f"xborder/v1/waybills/{no}/status"
+    comm = FakeCommunicator()
+    ingest = TelemetryIngest(container.db, clock, comm)
+
+    def deliver(seq: int, minutes: int, lat: float, lon: float) -> list[dict]:
+        at = (start + timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
+        ingest.handle([Message(topic, json.dumps(_reading(seq, at, lat, lon)).encode(), 1)])
+        return [json.loads(m.payload) for m in comm.published if m.topic == status_topic]
+
+    sent = deliver(1, 0, origin["lat"], origin["lon"])
+    assert len(sent) == 1 and sent[0]["position"]["lat"] == origin["lat"]
+    # A 0,0 fix is quarantined: the waybill's position, status and alarms stay as they were.
+    assert len(deliver(2, 5, 0.0, 0.0)) == 1
+    # A good fix that moves the position is published.
+    sent = deliver(3, 10, origin["lat"] + 0.001, origin["lon"])
+    assert len(sent) == 2 and sent[1]["position"]["lat"] == origin["lat"] + 0.001
