@@ -141,7 +141,7 @@ def process_batch(
     parsed: list[tuple[str, Reading]] = []
     for msg in messages:
         device_id = device_of(msg.topic, root)
-        text = msg.payload[:2000].decode("utf-8", "replace")
+        text = stored_text(msg.payload)
         if device_id is None:
             result.deadletters.append(("unknown", f"not a telemetry topic: {msg.topic}", text))
             continue
@@ -374,6 +374,11 @@ def _data(r: Reading) -> dict[str, Any]:
     }
 
 
+def stored_text(payload: bytes) -> str:
+    """The start of a payload as text a dead letter can keep: PostgreSQL text refuses NUL characters."""
+    return payload[:2000].decode("utf-8", "replace").replace("\x00", "\ufffd")
+
+
 def _reading_json(r: Reading) -> str:
     return json.dumps({"seq": r.seq, "ts": r.ts.isoformat(), "lat": r.lat, "lon": r.lon, **_data(r)})
 
@@ -521,7 +526,7 @@ class TelemetryIngest:
                         topic=msg.topic,
                         device_id=device_id,
                         reason=reason,
-                        payload=msg.payload[:2000].decode("utf-8", "replace"),
+                        payload=stored_text(msg.payload),
                         received_at=self.clock.now(),
                     )
                 )
