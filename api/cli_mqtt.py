@@ -41,7 +41,11 @@ def _add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="a device and its password (repeatable)",
     )
     p.add_argument("--from-database", action="store_true", help="add every registered device (stored hashes)")
-    p.add_argument("--service-user", default="xborder-service", help="broker user of the ingest and the API")
+    p.add_argument(
+        "--service-user",
+        default=os.environ.get("XB_MQTT_SERVICE_USER", "xborder-service"),
+        help="broker user of the ingest and the API (default: XB_MQTT_SERVICE_USER, else xborder-service)",
+    )
     p.add_argument(
         "--service-password",
         default=os.environ.get("XB_MQTT_SERVICE_PASSWORD"),
