@@ -5,7 +5,8 @@ process has its own engine and connection) allocate orders through `warehouse.ha
 function `POST /v1/orders` runs in its transaction, over 12 warehouses and 10,000 SKUs (a hot set of
 low-stock SKUs makes orders fight for the last units). The baseline inserts the same order, line and
 reservation rows with no reading, planning or locking, on the same clients. Afterwards the books are audited
-and oversells counted. The clock starts when every client process has imported and connected.
+and oversells counted. The clock starts when every client process has imported and connected; the
+baselines and the allocation run interleaved in rounds, so a drifting machine load hits them alike.
 
 Run: `python bench/bench_allocation.py` (full) or `--quick`. Database: `XB_BENCH_DATABASE_URL`
 (default postgresql://postgres@127.0.0.1:5432/xb_warehouse). The bench's rows are deleted at the end.
@@ -288,22 +289,33 @@ def _bare_insert_one(
 BASELINES = {"core insert": _bare_insert, "one-statement insert": _bare_insert_one}
 
 
-def run_chunk(
+MODES = ("one-statement insert", "core insert", "allocate")
+Phase = tuple[str, list[dict[str, Any]]]  # (mode, this process's orders)
+
+
+def run_client(
     url: str,
-    mode: str,
     seller: str,
-    orders: list[dict[str, Any]],
+    phases: list[Phase],
     threads: int,
     balance_ids: list[int],
     start: Any,
     out_q: Any,
 ) -> None:
-    """One client process: `threads` clients (1 = a client per process), each with its own connection."""
+    """One client process: `threads` clients (1 = one client per process), each with its own connection,
+    running the phases in turn; every phase starts on a barrier with all the other processes."""
     db = _db(url, threads)
     conns = [db.engine.connect() for _ in range(threads)]  # every client's connection before the clock
     for c in conns:
         c.close()
-    start.wait()  # all processes imported and connected: the clock starts now
+    for i, (mode, orders) in enumerate(phases):
+        start.wait()
+        out_q.put((i, _run_phase(db, seller, mode, orders, threads, balance_ids)))
+
+
+def _run_phase(
+    db: Database, seller: str, mode: str, orders: list[dict[str, Any]], threads: int, balance_ids: list[int]
+) -> list[tuple[str, float]]:
     lock = threading.Lock()
     queue = list(reversed(orders))
     out: list[tuple[str, float]] = []
@@ -328,42 +340,48 @@ def run_chunk(
         with ThreadPoolExecutor(threads) as ex:
             for f in [ex.submit(client) for _ in range(threads)]:
                 f.result()
-    out_q.put(out)
+    return out
 
 
 def drive(
     url: str,
-    mode: str,
     seller: str,
-    orders: list[dict[str, Any]],
+    phases: list[tuple[str, list[dict[str, Any]]]],
     processes: int,
     clients: int,
     balance_ids: list[int],
-) -> tuple[list[tuple[str, float]], float]:
-    """Run the orders on `clients` clients in `processes` processes; the wall clock starts when every
-    process has imported and connected (a barrier), so start-up is never counted."""
+) -> list[tuple[str, list[tuple[str, float]], float]]:
+    """Run each phase's orders on `clients` clients in `processes` long-lived processes, one phase after the
+    other; a phase's clock starts when every process is at the barrier (imported, connected, done with the
+    previous phase), so start-up is never counted. Returns (mode, results, wall seconds) per phase."""
     per = clients // processes
-    chunks = [orders[i::processes] for i in range(processes)]
     ctx = multiprocessing.get_context("spawn")
     start = ctx.Barrier(processes + 1)
     out_q = ctx.Queue()
     procs = [
-        ctx.Process(target=run_chunk, args=(url, mode, seller, c, per, balance_ids, start, out_q))
-        for c in chunks
+        ctx.Process(
+            target=run_client,
+            args=(url, seller, [(m, o[i::processes]) for m, o in phases], per, balance_ids, start, out_q),
+        )
+        for i in range(processes)
     ]
     for p in procs:
         p.start()
-    start.wait(timeout=300)
-    started = time.perf_counter()
-    results: list[tuple[str, float]] = []
-    for _ in procs:
-        results += out_q.get(timeout=1800)
-    wall = time.perf_counter() - started
+    done = []
+    for i, (mode, _) in enumerate(phases):
+        start.wait(timeout=300)
+        started = time.perf_counter()
+        results: list[tuple[str, float]] = []
+        for _ in procs:
+            phase, out = out_q.get(timeout=1800)
+            assert phase == i
+            results += out
+        done.append((mode, results, time.perf_counter() - started))
     for p in procs:
         p.join(timeout=60)
         if p.exitcode != 0:
             raise RuntimeError(f"client process exited with {p.exitcode}")
-    return results, wall
+    return done
 
 
 def report(name: str, results: list[tuple[str, float]], wall: float) -> float:
@@ -480,6 +498,7 @@ def main() -> int:
         help="client processes (default: one per client, no GIL shared between clients); "
         "clients are spread over them as threads",
     )
+    ap.add_argument("--rounds", type=int, default=4, help="interleaved rounds of the three runs")
     ap.add_argument("--keep", action="store_true", help="keep the bench rows")
     ap.add_argument(
         "--http", action="store_true", help="also allocate through the HTTP API (one uvicorn process)"
@@ -524,32 +543,33 @@ def main() -> int:
             ).scalars()
         ]
     try:
-        baselines = {}
-        for mode, prefix in (("one-statement insert", "B"), ("core insert", "C")):
-            baselines[mode] = drive(
-                url,
-                mode,
-                seller,
-                [{**o, "order_ref": prefix + o["order_ref"]} for o in orders],
-                processes,
-                args.clients,
-                bids,
-            )
-            with db.session() as s:  # the baseline rows are not orders: remove them before the next run
-                ids = select(t.orders.c.id).where(t.orders.c.seller_id == seller, t.orders.c.status == "BASE")
-                s.execute(delete(t.reservations).where(t.reservations.c.order_id.in_(ids)))
-                s.execute(delete(t.order_lines).where(t.order_lines.c.order_id.in_(ids)))
-                s.execute(delete(t.orders).where(t.orders.c.seller_id == seller, t.orders.c.status == "BASE"))
-        res, wall = drive(url, "allocate", seller, orders, processes, args.clients, bids)
-        base_rate = report("bare insert, 1 stmt", *baselines["one-statement insert"])
-        core_rate = report("bare insert, 3 Core", *baselines["core insert"])
-        rate = report("allocate_order", res, wall)
+        # The machine is shared and its load drifts: the three kinds of run are interleaved in rounds (in
+        # turn first), each round on its own slice of the orders, and each kind's figures are the sum.
+        prefix = {"one-statement insert": "B", "core insert": "C", "allocate": ""}
+        phases: list[Phase] = []
+        for r in range(args.rounds):
+            for k in range(len(MODES)):
+                mode = MODES[(r + k) % len(MODES)]
+                chunk = orders[r :: args.rounds]
+                phases.append((mode, [{**o, "order_ref": prefix[mode] + o["order_ref"]} for o in chunk]))
+        by_mode: dict[str, tuple[list[tuple[str, float]], float]] = {m: ([], 0.0) for m in MODES}
+        for mode, results, wall in drive(url, seller, phases, processes, args.clients, bids):
+            got, total = by_mode[mode]
+            by_mode[mode] = (got + results, total + wall)
+        base_rate = report("bare insert, 1 stmt", *by_mode["one-statement insert"])
+        core_rate = report("bare insert, 3 Core", *by_mode["core insert"])
+        rate = report("allocate_order", *by_mode["allocate"])
         print(
             f"allocation runs at {rate / base_rate:.0%} of the one-statement bare-insert rate and "
             f"{rate / core_rate:.0%} of the three-statement Core bare insert; "
             f"goal >= {GOAL_PER_S:.0f} orders/s: "
             f"{'met' if rate >= GOAL_PER_S else 'NOT met'}"
         )
+        with db.session() as s:  # the baseline rows are not orders: remove them before the audit
+            ids = select(t.orders.c.id).where(t.orders.c.seller_id == seller, t.orders.c.status == "BASE")
+            s.execute(delete(t.reservations).where(t.reservations.c.order_id.in_(ids)))
+            s.execute(delete(t.order_lines).where(t.order_lines.c.order_id.in_(ids)))
+            s.execute(delete(t.orders).where(t.orders.c.seller_id == seller, t.orders.c.status == "BASE"))
         if args.http:
             http_orders = [
                 {**o, "order_ref": "H" + o["order_ref"]} for o in orders[: max(200, len(orders) // 4)]
