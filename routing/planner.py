@@ -18,10 +18,12 @@ Model (the brute-force reference in the tests follows the same rules):
 from __future__ import annotations
 
 import bisect
+import gc
 import hashlib
 import heapq
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -341,6 +343,11 @@ def leg_charge(network: Network, service: Service, cargo: Cargo, transfer: bool)
 _CHARGE_CACHE_LIMIT = 50_000
 
 
+# A LegCharge as a plain tuple (cost, co2e_kg, handling_cost, hub_co2e_kg, cents): memos hold thousands of
+# them, and plain tuples of numbers drop out of the cyclic garbage collector's work.
+_ChargeRow = tuple[Decimal, float, Decimal, float, int]
+
+
 class _Charges:
     """Leg charges of one cargo on one network, worked out as the search needs them."""
 
@@ -348,7 +355,7 @@ class _Charges:
 
     def __init__(self, network: Network, cargo: Cargo) -> None:
         self.tariff = _Tariff(network, cargo)
-        self.table: dict[tuple[str, bool], LegCharge] = {}
+        self.table: dict[tuple[str, bool], _ChargeRow] = {}
 
 
 def charges_for(network: Network, cargo: Cargo) -> _Charges:
@@ -362,11 +369,12 @@ def charges_for(network: Network, cargo: Cargo) -> _Charges:
     return found
 
 
-def _charge(charges: _Charges, svc: Service, transfer: bool) -> LegCharge:
+def _charge(charges: _Charges, svc: Service, transfer: bool) -> _ChargeRow:
     key = (svc.id, transfer)
     c = charges.table.get(key)
     if c is None:
-        c = charges.table[key] = charges.tariff.charge(svc, transfer)
+        lc = charges.tariff.charge(svc, transfer)
+        c = charges.table[key] = (lc.cost, lc.co2e_kg, lc.handling_cost, lc.hub_co2e_kg, lc.cents)
     return c
 
 
@@ -453,7 +461,7 @@ class _Label:
         service: Service | None,
         departure: Departure | None,
         dep_s: int,
-        charge: LegCharge | None,
+        charge: _ChargeRow | None,
     ) -> None:
         self.node, self.ready, self.arrival, self.cost, self.co2 = node, ready, arrival, cost, co2
         self.parent, self.service, self.departure, self.dep_s, self.charge = (
@@ -612,7 +620,33 @@ def _graph_floors(network: Network, graph: _Graph, cargo: Cargo) -> tuple[list[f
     return found
 
 
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Hold the cyclic garbage collector while a search runs.
+
+    A search allocates thousands of labels that refer only to their parents (no cycles: reference counting
+    frees them all when it ends), but the allocations alone would trigger full collections, and a full
+    collection walks every long-lived object of the process, the timetable's 10^5 departures included:
+    hundreds of milliseconds that land on whichever quote triggered it. Nothing is lost by waiting: the
+    collector runs again as soon as the search is over. Left alone if something else turned it off.
+    """
+    was_enabled = gc.isenabled()
+    if was_enabled:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _search(pb: _Problem) -> list[_Label]:
+    """Pareto labels at the target (arrival, cost, co2e); see `_search_labels`."""
+    with _cyclic_gc_paused():
+        return _search_labels(pb)
+
+
+def _search_labels(pb: _Problem) -> list[_Label]:
     """Pareto labels at the target (arrival, cost, co2e), non-dominated, in a deterministic order.
 
     Labels leave the heap in the order of a lower bound on their arrival at the target (ready time plus the
@@ -742,8 +776,8 @@ def _search(pb: _Problem) -> list[_Label]:
             charge = charge_table.get((svc.id, transfer))
             if charge is None:
                 charge = _charge(charges, svc, transfer)
-            cost = lab.cost + charge.cents
-            co2 = lab.co2 + charge.co2e_kg
+            cost = lab.cost + charge[4]
+            co2 = lab.co2 + charge[1]
             if not at_target and targets and dominated_by_result(b, earliest + hin, cost, co2):
                 continue  # even the earliest arrival there would be dominated: no need to look at departures
             choices: list[tuple[int, int, Departure | None]] = []
@@ -937,8 +971,9 @@ def _option(pb: _Problem, request: QuoteRequest, lab: _Label) -> Option:
     chain.reverse()
     legs: list[PlannedLeg] = []
     for c in chain:
-        svc, charge = c.service, c.charge
-        assert svc is not None and charge is not None
+        svc, row = c.service, c.charge
+        assert svc is not None and row is not None
+        charge = LegCharge(*row)
         origin = svc.origin
         dest = svc.destination
         point_leg = svc.id.startswith("road:")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -56,10 +56,11 @@ class _ServiceRun:
 
     def __init__(self, departures: list[Departure]) -> None:
         departures.sort(key=lambda d: (d.cutoff, d.departure, d.id))
-        self.departures = departures
-        self.cutoffs = [_ts(d.cutoff) for d in departures]
-        self.departs = [_ts(d.departure) for d in departures]
-        self.arrivals = [_ts(d.arrival) for d in departures]
+        self.departures = tuple(departures)
+        # tuples of ints: the cyclic garbage collector stops tracking them (a timetable lives long)
+        self.cutoffs = tuple(_ts(d.cutoff) for d in departures)
+        self.departs = tuple(_ts(d.departure) for d in departures)
+        self.arrivals = tuple(_ts(d.arrival) for d in departures)
         # First in, first out: a later cut-off never arrives earlier (false once delays reorder arrivals).
         self.fifo = all(a <= b for a, b in zip(self.arrivals, self.arrivals[1:], strict=False))
         # The least time from a cut-off to its arrival (s): a departure with cut-off c arrives no earlier than
@@ -100,7 +101,7 @@ class Timetable:
 
     def for_service(self, service_id: str) -> tuple[Departure, ...]:
         run = self._runs.get(service_id)
-        return tuple(run.departures) if run else ()
+        return run.departures if run else ()
 
     def run(self, service_id: str) -> _ServiceRun | None:
         return self._runs.get(service_id)
@@ -109,7 +110,7 @@ class Timetable:
         return Timetable(departures, self.start, self.end)
 
 
-def first_index_at_or_after(values: list[int], t: int) -> int:
+def first_index_at_or_after(values: Sequence[int], t: int) -> int:
     return bisect.bisect_left(values, t)
 
 
