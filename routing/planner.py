@@ -340,7 +340,7 @@ def leg_charge(network: Network, service: Service, cargo: Cargo, transfer: bool)
     return LegCharge(cost, co2, h, hub, int(cost * 100))
 
 
-_CHARGE_CACHE_LIMIT = 50_000
+_CHARGE_CACHE_LIMIT = 20_000
 
 
 # A LegCharge as a plain tuple (cost, co2e_kg, handling_cost, hub_co2e_kg, cents): memos hold thousands of
@@ -575,7 +575,7 @@ def _graph(network: Network, timetable: Timetable, cargo: Cargo) -> _Graph:
     return graph
 
 
-_FLOOR_CACHE_LIMIT = 32
+_FLOOR_CACHE_LIMIT = 4
 _AT_TARGET = (0, 0, 0.0)  # the bounds of the target itself
 _SHADE = 1 - 1e-9
 
@@ -729,8 +729,9 @@ def _search_labels(pb: _Problem) -> list[_Label]:
 
     charges = charges_for(net, cargo)
     charge_table = charges.table
-    cargo_teu = cargo.teu()
-    limited = pb.capacity_left is not None or pb.kg_left is not None
+    cargo_teu, cargo_kg = cargo.teu(), cargo.weight_kg
+    teu_get = pb.capacity_left.get if pb.capacity_left is not None else None
+    kg_get = pb.kg_left.get if pb.kg_left is not None else None
     ignore_suspensions = pb.ignore_suspensions
     no_limit = math.inf if deliver_by is None else deliver_by + 1  # arrivals must come before this
     bisect_left = bisect.bisect_left
@@ -794,10 +795,12 @@ def _search_labels(pb: _Problem) -> list[_Label]:
                     d = departures[j]
                     if d.status != "scheduled" and not ignore_suspensions:
                         continue
-                    if limited or is_air:
-                        if not fits(d, cargo, pb.capacity_left, pb.kg_left):
-                            continue
-                    elif cargo_teu > d.capacity_teu + 1e-9:
+                    # room on the departure: what `fits` checks, inlined (it runs for every departure seen)
+                    if cargo_teu > (teu_get(d.id, d.capacity_teu) if teu_get else d.capacity_teu) + 1e-9:
+                        continue
+                    if (is_air or kg_get) and cargo_kg > (
+                        kg_get(d.id, d.capacity_kg) if kg_get else d.capacity_kg
+                    ) + 1e-6:
                         continue
                     arr = arrivals[j]
                     if arr < limit:
