@@ -230,12 +230,17 @@ def main() -> int:
     origin = json.loads(json.dumps(option["legs"][0]["origin"]))
     node = state.network.nodes[origin]
 
-    def readings_for(devs: list[str], n: int, start_seq: int, ts: str | None) -> list[tuple[str, int, str]]:
+    def readings_for(
+        devs: list[str], n: int, start_seq: int, ts: str | datetime, step: timedelta = timedelta(seconds=1)
+    ) -> list[tuple[str, int, str]]:
+        """Each device's readings in seq order, fix times rising by `step` from `ts` (or "__TS__": the
+        publisher stamps its publish time). Every phase's fix times follow the previous phase's, so that
+        none of them is a late reading (that is a separate case, with its own cost)."""
         out = []
         for i in range(n):
             dev = devs[i % len(devs)]
             seq = start_seq + i // len(devs)
-            stamp = ts or (now - timedelta(hours=6) + timedelta(seconds=i)).isoformat().replace("+00:00", "Z")
+            stamp = ts if isinstance(ts, str) else (ts + step * i).isoformat().replace("+00:00", "Z")
             out.append(
                 (
                     dev,
@@ -287,6 +292,7 @@ def main() -> int:
             "XB_INGEST_SHARE_GROUP": tag,
             "XB_MQTT_TOPIC_ROOT": root,
             "XB_MQTT_CLIENT_PREFIX": tag,
+            "XB_MQTT_SESSION_EXPIRY_S": "120",  # no session left behind on a shared broker
         }
     )
     command = [sys.executable, "-m", "api.cli", "ingest", "--id", "bench-ingest"]
@@ -308,8 +314,11 @@ def main() -> int:
         )
         ratios = []
         for run in range(args.repeat):
-            raw = raw_baseline(port, raw_root, readings_for(burst_devs, args.burst, 1 + run * 100_000, None))
-            items = readings_for(burst_devs, args.burst, 1_000_000 + run * 100_000, None)
+            t0 = (
+                now - timedelta(seconds=args.burst * args.repeat + 3600) + timedelta(seconds=run * args.burst)
+            )
+            raw = raw_baseline(port, raw_root, readings_for(burst_devs, args.burst, 1 + run * 100_000, t0))
+            items = readings_for(burst_devs, args.burst, 1_000_000 + run * 100_000, t0)
             before = stored()
             cpu0 = proc_cpu_seconds(ingest.pid)
             start_at = run_publishers(port, root, items)
@@ -382,7 +391,13 @@ def main() -> int:
             print("  publish -> status message latency     no status message seen")
 
         # 3. memory at many devices
-        items = readings_for(device_ids[: args.memory_devices], args.memory_devices * 2, 3_000_000, None)
+        items = readings_for(
+            device_ids[: args.memory_devices],
+            args.memory_devices * 2,
+            3_000_000,
+            datetime.now(UTC),
+            step=timedelta(milliseconds=1),  # at most a minute ahead: within the allowed clock skew
+        )
         before = stored()
         start_at = run_publishers(port, root, items)
         wait_stored(before + len(items), start_at, 600)

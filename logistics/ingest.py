@@ -9,19 +9,21 @@ which reading, because each waybill is re-derived from all its stored readings u
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, String, and_, any_, bindparam, literal_column, select, update
+from sqlalchemy import ARRAY, String, and_, any_, bindparam, select, update
 from sqlalchemy import text as sql_text
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from kernel.clock import Clock
@@ -212,10 +214,11 @@ def process_batch(
             unique[(values["device_id"], values["seq"])] = values
     rows = list(unique.values())
     touched: set[str] = set()
+    versions: dict[str, str] = {}  # PostgreSQL: the touched waybills, locked, with their row versions
     fresh: dict[str, set[int]] = {}
     new_by_waybill: dict[str, list[Reading]] = {}
     if rows:
-        inserted = _insert_readings(session, rows, now, postgres)
+        inserted, versions = _insert_readings(session, rows, now, postgres)
         result.accepted += len(inserted)
         result.duplicate += len(rows) - len(inserted)
         touched = {w for _, _, w in inserted}
@@ -236,38 +239,37 @@ def process_batch(
                     [{"b_device": d, "b_seq": seq, "b_seen": seen} for d, (seq, seen) in last.items()],
                 )
     result.deadletter = len(result.deadletters)
-    for dev, reason, text in result.deadletters:
+    if result.deadletters:
         session.execute(
-            deadletters.insert().values(
-                topic=f"{root}/devices/{dev}/telemetry",
-                device_id=dev,
-                reason=reason[:500],
-                payload=text,
-                received_at=now,
-            )
+            deadletters.insert(),
+            [
+                {
+                    "topic": f"{root}/devices/{dev}/telemetry",
+                    "device_id": dev,
+                    "reason": reason[:500],
+                    "payload": text,
+                    "received_at": now,
+                }
+                for dev, reason, text in result.deadletters
+            ],
         )
     # Lock every touched waybill in one query, in waybill order (two ingest processes never wait on each
-    # other in a cycle), and write their new state back in one batched UPDATE.
+    # other in a cycle), and write their new state back in one batched UPDATE. On PostgreSQL the INSERT of
+    # the readings has locked them already and returned their row versions.
     locked: dict[str, Any] = {}
     kept: dict[str, _Kept] = {}
     if touched:
         order = sorted(touched)
         if cache is not None:
-            versions = session.execute(
-                select(waybills.c.waybill_no, literal_column("waybills.xmin::text || waybills.ctid::text"))
-                .where(_among(waybills.c.waybill_no, order, postgres))
-                .order_by(waybills.c.waybill_no)
-                .with_for_update()
-            ).all()
-            for waybill_no, version in versions:
+            for waybill_no, version in sorted(versions.items()):
                 hit = cache.get(waybill_no, version)
                 if hit is not None:
                     kept[waybill_no] = hit
                     locked[waybill_no] = hit.row
-            order = [w for w, _ in versions if w not in kept]
+            order = [w for w in order if w not in kept]
         if order:
             query = select(waybills).where(_among(waybills.c.waybill_no, order, postgres))
-            if cache is None:  # else locked above
+            if not postgres:
                 query = query.order_by(waybills.c.waybill_no).with_for_update()
             locked.update({r["waybill_no"]: r for r in session.execute(query).mappings()})
     pending: list[dict[str, Any]] = []
@@ -322,10 +324,12 @@ def _among(column: Any, values: list[str], postgres: bool) -> Any:
 
 def _insert_readings(
     session: Session, rows: list[dict[str, Any]], now: datetime, postgres: bool
-) -> list[Any]:
-    """Insert new readings, skipping (device, seq) already stored; the inserted ones' keys and waybills.
+) -> tuple[list[tuple[str, int, str]], dict[str, str]]:
+    """Insert new readings, skipping (device, seq) already stored: the inserted ones' keys and waybills.
 
-    On PostgreSQL the same statement records each device's last seq and when it was last seen.
+    On PostgreSQL the same statement records each device's last seq and when it was last seen, and locks
+    the waybills of the inserted readings (in waybill order), returning their row versions (`xmin` and
+    `ctid`). Elsewhere no versions.
     """
     if postgres:
         # One statement of fixed text, the rows in one JSON parameter: no statement text to parse per batch
@@ -345,25 +349,28 @@ def _insert_readings(
                 for r in rows
             ]
         )
-        return list(
-            session.execute(
-                sql_text(
-                    "WITH new AS (INSERT INTO readings"
-                    " (device_id, seq, waybill_no, ts, lat, lon, data, quarantine, received_at)"
-                    " SELECT r->>0, (r->>1)::bigint, r->>2, (r->>3)::timestamptz, (r->>4)::float8,"
-                    " (r->>5)::float8, r->6, r->>7, :now FROM json_array_elements(CAST(:rows AS json)) AS r"
-                    " ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id, seq, waybill_no),"
-                    " seen AS (UPDATE devices SET last_seq = latest.seq, last_seen_at = :now"
-                    " FROM (SELECT device_id, max(seq) AS seq FROM new GROUP BY device_id) AS latest"
-                    " WHERE devices.device_id = latest.device_id)"
-                    " SELECT device_id, seq, waybill_no FROM new"
-                ),
-                {"rows": doc, "now": now},
-            ).all()
-        )
+        out = session.execute(
+            sql_text(
+                "WITH new AS (INSERT INTO readings"
+                " (device_id, seq, waybill_no, ts, lat, lon, data, quarantine, received_at)"
+                " SELECT r->>0, (r->>1)::bigint, r->>2, (r->>3)::timestamptz, (r->>4)::float8,"
+                " (r->>5)::float8, r->6, r->>7, :now FROM json_array_elements(CAST(:rows AS json)) AS r"
+                " ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id, seq, waybill_no),"
+                " seen AS (UPDATE devices SET last_seq = latest.seq, last_seen_at = :now"
+                " FROM (SELECT device_id, max(seq) AS seq FROM new GROUP BY device_id) AS latest"
+                " WHERE devices.device_id = latest.device_id),"
+                " locked AS (SELECT waybill_no, xmin::text || ctid::text AS version FROM waybills"
+                " WHERE waybill_no IN (SELECT waybill_no FROM new) ORDER BY waybill_no FOR UPDATE)"
+                " SELECT device_id, seq, waybill_no, NULL AS version FROM new"
+                " UNION ALL SELECT NULL, NULL, waybill_no, version FROM locked"
+            ),
+            {"rows": doc, "now": now},
+        ).all()
+        inserted = [(d, seq, w) for d, seq, w, v in out if v is None]
+        return inserted, {w: v for d, _, w, v in out if v is not None}
     stmt = dialect_insert(session, readings).on_conflict_do_nothing(index_elements=["device_id", "seq"])
     stmt = stmt.returning(readings.c.device_id, readings.c.seq, readings.c.waybill_no)
-    return list(session.execute(stmt, rows).all())
+    return [(d, seq, w) for d, seq, w in session.execute(stmt, rows).all()], {}
 
 
 def _data(r: Reading) -> dict[str, Any]:
@@ -419,6 +426,7 @@ class TelemetryIngest:
         self._thread: threading.Thread | None = None
         self.processed = 0
         self.cache = FoldCache()
+        self._conn: Connection | None = None
 
     def start(self) -> TelemetryIngest:
         topic = f"{self.root}/devices/+/telemetry"
@@ -433,6 +441,32 @@ class TelemetryIngest:
         self._stop.set()
         if self._thread:
             self._thread.join(timeout=10)
+        self._drop_connection()
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        """One batch's transaction. On PostgreSQL on the ingest's own connection: no pool check-out (and
+        liveness ping) per batch; a failed batch drops the connection and the next one opens another."""
+        if not self.db.is_postgres:
+            with self.db.session() as session:
+                yield session
+            return
+        if self._conn is None or self._conn.closed or self._conn.invalidated:
+            self._conn = self.db.engine.connect()
+        try:
+            with Session(bind=self._conn, expire_on_commit=False) as session, session.begin():
+                yield session
+        except BaseException:
+            self._drop_connection()
+            raise
+
+    def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - it is being dropped because something went wrong
+                log.debug("could not close the ingest's connection", exc_info=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -455,7 +489,7 @@ class TelemetryIngest:
     def handle(self, batch: list[Message]) -> BatchResult | None:
         for attempt in range(5):
             try:
-                with self.db.session() as session:
+                with self._transaction() as session:
                     result = process_batch(
                         session,
                         batch,
