@@ -215,7 +215,7 @@ def get_run(session: Session, scope: h.Scope, run_id: str) -> dict[str, Any]:
     st, o = t.delivery_stops.c, t.orders.c
     stops: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for x in session.execute(
-        select(t.delivery_stops, o.order_ref)
+        select(t.delivery_stops, o.order_ref, o.status.label("order_status"))
         .join(t.orders, o.id == st.order_id)
         .where(st.run_id == run_id)
         .order_by(st.van_id, st.seq)
@@ -225,6 +225,8 @@ def get_run(session: Session, scope: h.Scope, run_id: str) -> dict[str, Any]:
                 "seq": x["seq"],
                 "order_id": x["order_id"],
                 "order_ref": x["order_ref"],
+                # an order cancelled after planning stays on the stored run, marked, for the driver to skip
+                "order_status": x["order_status"],
                 "lat": float(x["lat"]),
                 "lon": float(x["lon"]),
                 "weight_kg": float(x["weight_kg"]),

@@ -9,7 +9,7 @@ from typing import Any
 from kernel.errors import DomainError
 from kernel.identity import Role
 from tests.integration.warehouse.pg_workers import _db
-from warehouse import picking_service
+from warehouse import delivery_runs, picking_service
 from warehouse.expiry import handle_expired_lots
 from warehouse.handlers import Scope, allocate_order
 
@@ -58,6 +58,26 @@ def order_at(url: str, seller_id: str, ref: str, sku: str, qty: int, at: str, st
     try:
         with _db(url).session() as s:
             out = allocate_order(s, Scope(seller_id, Role.SELLER), body, datetime.fromisoformat(at))
+        return "ok:" + out["id"]
+    except DomainError as exc:
+        return f"{exc.status}:{exc.detail}"
+    except Exception as exc:
+        return f"error:{type(exc).__name__}:{exc}"
+
+
+def plan_day(url: str, code: str, day: str, start_at: float) -> str:
+    """An operator of `code` plans the day's delivery run (what `POST .../delivery-runs` runs)."""
+    _wait(start_at)
+    scope = Scope("op-race", Role.OPERATOR, (code,))
+    try:
+        with _db(url).session() as s:
+            out = delivery_runs.plan_run(
+                s,
+                scope,
+                code,
+                {"date": day, "time_limit_s": 0.5},
+                datetime.fromisoformat(day + "T06:00:00+00:00"),
+            )
         return "ok:" + out["id"]
     except DomainError as exc:
         return f"{exc.status}:{exc.detail}"

@@ -67,6 +67,13 @@ def test_plan_a_day_of_deliveries(world: World, clock: FixedClock) -> None:
     assert [x["id"] for x in listed] == [run["id"]]
     again = w.post(path, body, w.operator, headers={"Idempotency-Key": "run-1"})
     assert again.status_code == 201 and again.json()["id"] == run["id"]
+    # an order cancelled after planning stays on the stored run, marked for the driver to skip
+    assert {s["order_status"] for s in stops} == {"PICKING", "SHIPPED"}
+    assert w.post(f"/v1/orders/{picked[0]['id']}/cancel", {}, w.seller).status_code == 200
+    stored = [
+        s for v in w.get(f"/v1/delivery-runs/{run['id']}", w.operator).json()["vans"] for s in v["stops"]
+    ]
+    assert {s["order_id"]: s["order_status"] for s in stored}[picked[0]["id"]] == "CANCELLED"
     # one run per warehouse and day
     r = w.post(path, body, w.operator)
     assert r.status_code == 409 and r.headers["content-type"].startswith("application/problem+json")

@@ -19,7 +19,15 @@ from kernel.identity import Role, TenantKind, create_tenant
 from tests.integration.warehouse import floor_workers, pg_workers
 from warehouse import tables as t
 from warehouse.audit import audit
-from warehouse.handlers import Scope, create_inbound, create_sku, create_warehouse, receive_inbound
+from warehouse.handlers import (
+    Scope,
+    allocate_order,
+    create_inbound,
+    create_sku,
+    create_warehouse,
+    receive_inbound,
+    ship_order,
+)
 from warehouse.picking_service import pick_order
 from warehouse.ports import NoEta
 
@@ -155,3 +163,38 @@ def test_expiry_job_racing_new_orders_and_shipments(database: Database, pool: Pr
     assert int(shipped_old) == 0  # no expired unit left for a customer
     assert (old_pick.on_hand, old_pick.reserved) == (0, 0) and old_quarantine == 16
     _clean(database, seller)
+
+
+def test_two_operators_planning_the_same_day_get_one_run(
+    database: Database, pool: ProcessPoolExecutor
+) -> None:
+    url = os.environ["XB_TEST_DATABASE_URL"]
+    seller = _seed(database, "D", {"": (10, None)})
+    with database.session() as s:
+        code = (
+            s.execute(select(t.balances.c.warehouse).where(t.balances.c.seller_id == seller))
+            .scalars()
+            .first()
+        )
+    for i, (lat, lon) in enumerate([(51.45, 6.8), (51.48, 7.0), (51.23, 6.78)]):
+        body = {
+            "order_ref": f"DR{i}",
+            "ship_to": {"country": "DE", "lat": lat, "lon": lon},
+            "lines": [{"sku": "D", "qty": 1}],
+        }
+        with database.session() as s:
+            oid = allocate_order(s, Scope(seller, Role.SELLER), body, NOW)["id"]
+            ship_order(s, Scope(seller, Role.SELLER), oid, NOW)
+    start, day = time.time() + 1.0, NOW.date().isoformat()
+    results = list(pool.map(floor_workers.plan_day, [url] * 4, [code] * 4, [day] * 4, [start] * 4))
+    assert sorted(r[:3] for r in results) == ["409", "409", "409", "ok:"], results
+    with database.session() as s:
+        runs = s.execute(select(func.count()).where(t.delivery_runs.c.warehouse == code)).scalar_one()
+        stops = s.execute(
+            select(func.count())
+            .select_from(
+                t.delivery_stops.join(t.delivery_runs, t.delivery_runs.c.id == t.delivery_stops.c.run_id)
+            )
+            .where(t.delivery_runs.c.warehouse == code)
+        ).scalar_one()
+    assert (runs, stops) == (1, 3)

@@ -13,7 +13,8 @@ function runView(run) {
     table([["Van"], ["Stop", "num"], ["Order"], ["Arrival", "time"], ["Departure", "time"], ["Weight kg", "num"]],
       stops ? (run.vans || []).flatMap((v) => (v.stops || []).map((s) => h("tr", { dataset: { order: s.order_id, van: v.van_id } },
         h("td", { class: "mono" }, v.van_id), h("td", { class: "num" }, String(s.seq)),
-        h("td", { class: "mono" }, s.order_ref || s.order_id), h("td", { class: "time" }, timeEl(s.arrival)),
+        h("td", { class: `mono ${s.order_status === "CANCELLED" ? "behind" : ""}` }, s.order_ref || s.order_id,
+          s.order_status === "CANCELLED" ? " (cancelled: skip)" : ""), h("td", { class: "time" }, timeEl(s.arrival)),
         h("td", { class: "time" }, timeEl(s.departure)), h("td", { class: "num" }, fmtNumber(s.weight_kg, 1)))))
         : [emptyRow(6, "No stop could be served.")],
       { id: `run-${run.id}`, label: `Delivery run ${run.id}` }));
