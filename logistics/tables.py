@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -120,7 +121,7 @@ devices = Table(
     Column("secret_hash", String(200), nullable=False),
     Column("report_interval_s", Integer, nullable=False, default=1800),
     Column("created_at", UtcDateTime(), nullable=False),
-    Column("last_seq", Integer, nullable=True),
+    Column("last_seq", BigInteger, nullable=True),
     Column("last_seen_at", UtcDateTime(), nullable=True),
 )
 
@@ -138,7 +139,7 @@ readings = Table(
     "readings",
     metadata,
     Column("device_id", String(64), primary_key=True),
-    Column("seq", Integer, primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
     Column("waybill_no", String(20), nullable=True, index=True),
     Column("ts", UtcDateTime(), nullable=False),
     Column("lat", Float, nullable=False),
