@@ -1069,8 +1069,17 @@ def available_to_promise(
             t.inbound.c.expected_at,
             t.inbound_lines.c.qty_expected,
             t.inbound_lines.c.lot,
+            func.coalesce(t.inbound_lines.c.expires_on, t.lots.c.expires_on).label("expires_on"),
         )
         .join(t.inbound_lines, t.inbound_lines.c.inbound_id == t.inbound.c.id)
+        .outerjoin(
+            t.lots,
+            and_(
+                t.lots.c.seller_id == t.inbound.c.seller_id,
+                t.lots.c.sku == t.inbound_lines.c.sku,
+                t.lots.c.lot == t.inbound_lines.c.lot,
+            ),
+        )
         .where(
             t.inbound.c.seller_id == seller,
             t.inbound_lines.c.sku == sku,
@@ -1078,6 +1087,8 @@ def available_to_promise(
         )
     ).all()
     for r in asn:
+        if is_expired(r.expires_on, by.date()):  # like the shelf: a lot expired by then cannot be promised
+            continue
         when = (
             now
             if r.status == "ARRIVED"

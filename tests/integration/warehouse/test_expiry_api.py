@@ -80,3 +80,31 @@ def test_expired_reservations_move_to_a_fresh_lot_or_are_released(world: World, 
 def test_expiry_run_is_for_admins(world: World) -> None:
     assert world.post("/v1/expiry/run", {}, world.seller).status_code == 403
     assert world.post("/v1/expiry/run", {}, world.operator).status_code == 403
+
+
+def test_atp_does_not_promise_an_inbound_lot_that_expires_by_the_date(
+    world: World, clock: FixedClock
+) -> None:
+    w = world
+    today = clock.now().date()
+    w.sku("YOGURT", lot_tracked=True)
+    waybill = f"XBW{w.wh['de']}Y"
+    w.eta.etas[waybill] = clock.now() + timedelta(days=5)
+    r = w.post(
+        "/v1/inbound",
+        {
+            "warehouse": w.wh["de"],
+            "waybill_no": waybill,
+            "lines": [
+                {"sku": "YOGURT", "qty": 5, "lot": "SHORT", "expires_on": str(today + timedelta(days=10))},
+                {"sku": "YOGURT", "qty": 7, "lot": "LONG", "expires_on": str(today + timedelta(days=200))},
+            ],
+        },
+    )
+    assert r.status_code == 201, r.text
+    # both lots arrive in five days: both can be promised for next week, only the long one for next month
+    week = (clock.now() + timedelta(days=7)).isoformat()
+    month = (clock.now() + timedelta(days=30)).isoformat()
+    assert w.get("/v1/atp", params={"sku": "YOGURT", "by": week}).json()["available_to_promise"] == 12
+    atp = w.get("/v1/atp", params={"sku": "YOGURT", "by": month}).json()
+    assert atp["available_to_promise"] == 7 and [x["lot"] for x in atp["breakdown"]] == ["LONG"]
