@@ -30,6 +30,7 @@ from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kernel.identity import Principal, Role, tenants
 from kernel.ids import new_id
 from warehouse import tables as t
+from warehouse.counting import match_counts
 from warehouse.domain import (
     NO_LOT,
     Disposition,
@@ -602,15 +603,8 @@ def receive_inbound(
         .mappings()
         .all()
     )
-    announced = set()
-    for ln in rows:
-        key = (ln["sku"], ln["lot"])
-        announced.add(key)
-        got = counted.get(key, 0)
-        if ln["lot"] and not got and counted.get((ln["sku"], NO_LOT)):
-            # counted without a lot: apply it to the announced lots of that SKU in order
-            got = min(counted[(ln["sku"], NO_LOT)], ln["qty_expected"])
-            counted[(ln["sku"], NO_LOT)] -= got
+    matched, unannounced = match_counts([(ln["sku"], ln["lot"], ln["qty_expected"]) for ln in rows], counted)
+    for ln, got in zip(rows, matched, strict=True):
         exp = ln["qty_expected"]
         received, short, extra = min(got, exp), max(0, exp - got), max(0, got - exp)
         if received:
@@ -628,8 +622,8 @@ def receive_inbound(
             .where(t.inbound_lines.c.id == ln["id"])
             .values(qty_received=received, qty_short=short, qty_surplus=extra)
         )
-    for (sku, lot), got in sorted(counted.items()):
-        if (sku, lot) not in announced and got:
+    for (sku, lot), got in unannounced.items():
+        if got:
             surplus.append((Location.virtual(Virtual.SUPPLIER), quarantine, sku, lot, got))
             discrepancies.append(
                 {"sku": sku, "lot": _lot_out(lot), "expected": 0, "counted": got, "unannounced": True}
@@ -1296,22 +1290,17 @@ def receive_transfer(
     counted = _counted(body["lines"], catalog)
     code = tr["to_warehouse"]
     parts, lost, extra = [], [], []
-    shipped: dict[tuple[str, str], int] = defaultdict(int)
     rows = (
-        session.execute(select(t.transfer_lines).where(t.transfer_lines.c.transfer_id == transfer_id))
+        session.execute(
+            select(t.transfer_lines)
+            .where(t.transfer_lines.c.transfer_id == transfer_id)
+            .order_by(t.transfer_lines.c.id)
+        )
         .mappings()
         .all()
     )
-    for ln in rows:
-        shipped[(ln["sku"], ln["lot"])] += ln["qty_shipped"]
-    for ln in rows:
-        key = (ln["sku"], ln["lot"])
-        # a count without a lot applies to the SKU's shipped lots in order
-        got = counted.pop(key, 0) if key in counted else 0
-        if not got and (ln["sku"], "") in counted:
-            avail = counted[(ln["sku"], "")]
-            got = min(avail, ln["qty_shipped"])
-            counted[(ln["sku"], "")] -= got
+    matched, leftovers = match_counts([(ln["sku"], ln["lot"], ln["qty_shipped"]) for ln in rows], counted)
+    for ln, got in zip(rows, matched, strict=True):
         rec = min(got, ln["qty_shipped"])
         if got > rec:
             extra.append(
@@ -1342,11 +1331,8 @@ def receive_transfer(
             .where(t.transfer_lines.c.id == ln["id"])
             .values(qty_received=rec, qty_lost=ln["qty_shipped"] - rec)
         )
-    for (sku, lot), q in counted.items():
-        if q:
-            extra.append(
-                (Location.virtual(Virtual.ADJUSTMENT), Location.at(code, Zone.QUARANTINE), sku, lot, q)
-            )
+    for (sku, lot), q in leftovers.items():
+        extra.append((Location.virtual(Virtual.ADJUSTMENT), Location.at(code, Zone.QUARANTINE), sku, lot, q))
     for kind, ps in (
         (MoveKind.TRANSFER_RECEIVED, parts),
         (MoveKind.RECEIPT_SHORTAGE, lost),

@@ -1,0 +1,28 @@
+"""Matching what a dock counted against what was announced (an inbound notice, a transfer), pure.
+
+A count names a SKU and, where the goods carry one, a lot. A count of the exact (SKU, lot) goes to that
+line; a count without a lot is spread over the SKU's lot lines in order, each up to its announced quantity.
+Whatever is left (goods nobody announced, or more than the lines took) comes back as leftovers, which the
+receipts book to quarantine. Each counted unit is used once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from warehouse.domain import NO_LOT
+
+
+def match_counts(
+    lines: Sequence[tuple[str, str, int]], counted: Mapping[tuple[str, str], int]
+) -> tuple[list[int], dict[tuple[str, str], int]]:
+    """Units counted for each announced line (sku, lot, qty), in order, and the leftovers by (sku, lot)."""
+    left = dict(counted)
+    got: list[int] = []
+    for sku, lot, qty in lines:
+        g = left.pop((sku, lot), 0)
+        if not g and lot and left.get((sku, NO_LOT)):
+            g = min(left[(sku, NO_LOT)], qty)
+            left[(sku, NO_LOT)] -= g
+        got.append(g)
+    return got, {k: v for k, v in sorted(left.items()) if v}
