@@ -1035,6 +1035,22 @@ def ship_order(session: Session, scope: Scope, order_id: str, now: datetime) -> 
 # --- available to promise ---------------------------------------------------------------------------
 
 
+def _arriving_at(
+    session: Session,
+    eta: EtaLookup,
+    status: str,
+    waybill_no: str | None,
+    now: datetime,
+    planned: datetime | None = None,
+) -> datetime | None:
+    """When goods on their way will be at the warehouse: now once arrived, else the waybill's live ETA,
+    else what was planned."""
+    if status == "ARRIVED":
+        return now
+    live = eta.eta(waybill_no, session=session) if waybill_no else None
+    return live or planned
+
+
 def available_to_promise(
     session: Session,
     scope: Scope,
@@ -1083,11 +1099,7 @@ def available_to_promise(
     for r in asn:
         if is_expired(r.expires_on, by.date()):  # like the shelf: a lot expired by then cannot be promised
             continue
-        when = (
-            now
-            if r.status == "ARRIVED"
-            else (eta.eta(r.waybill_no, session=session) if r.waybill_no else None) or r.expected_at
-        )
+        when = _arriving_at(session, eta, r.status, r.waybill_no, now, r.expected_at)
         if when is not None and when <= by:
             breakdown.append(
                 {
@@ -1116,8 +1128,7 @@ def available_to_promise(
         )
     ).all()
     for r2 in tr:
-        live = eta.eta(r2.waybill_no, session=session) if r2.waybill_no else None
-        when = now if r2.status == "ARRIVED" else live
+        when = _arriving_at(session, eta, r2.status, r2.waybill_no, now)
         if when is not None and when <= by:
             breakdown.append(
                 {
