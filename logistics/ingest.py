@@ -162,23 +162,10 @@ def process_batch(
     known: set[str] = set()
     attached: dict[str, tuple[str, str]] = {}
     if device_ids:
-        # Registered devices and the waybill each is attached to, in one query.
-        for row in session.execute(
-            select(devices.c.device_id, waybills.c.waybill_no, waybills.c.status)
-            .select_from(
-                devices.outerjoin(
-                    tracker_attachments,
-                    and_(
-                        tracker_attachments.c.device_id == devices.c.device_id,
-                        tracker_attachments.c.detached_at.is_(None),
-                    ),
-                ).outerjoin(waybills, waybills.c.waybill_no == tracker_attachments.c.waybill_no)
-            )
-            .where(_among(devices.c.device_id, device_ids, postgres))
-        ):
-            known.add(row.device_id)
-            if row.waybill_no is not None:
-                attached[row.device_id] = (row.waybill_no, row.status)
+        for device_id, waybill_no, status in _attachments(session, device_ids, postgres):
+            known.add(device_id)
+            if waybill_no is not None:
+                attached[device_id] = (waybill_no, status)
 
     rows: list[dict[str, Any]] = []
     for device_id, r in parsed:
@@ -313,6 +300,40 @@ def process_batch(
                 plan, fold = folds[waybill_no]
                 cache.stage(waybill_no, version, _Kept(kept_row, plan, fold))
     return result
+
+
+def _attachments(session: Session, device_ids: list[str], postgres: bool) -> list[Any]:
+    """(device, waybill, its status) of each registered device of the batch (waybill None: not attached)."""
+    if postgres:
+        # Per device an index lookup of its attachment (LATERAL), whatever the planner's statistics say: a
+        # plain outer join over a freshly filled table may be planned as a scan of every attachment.
+        return list(
+            session.execute(
+                sql_text(
+                    "SELECT d.device_id, a.waybill_no, w.status FROM devices AS d"
+                    " LEFT JOIN LATERAL (SELECT t.waybill_no FROM tracker_attachments AS t"
+                    " WHERE t.device_id = d.device_id AND t.detached_at IS NULL ORDER BY t.id DESC LIMIT 1)"
+                    " AS a ON true LEFT JOIN waybills AS w ON w.waybill_no = a.waybill_no"
+                    " WHERE d.device_id = ANY(CAST(:ids AS text[]))"
+                ),
+                {"ids": device_ids},
+            ).all()
+        )
+    return list(
+        session.execute(
+            select(devices.c.device_id, waybills.c.waybill_no, waybills.c.status)
+            .select_from(
+                devices.outerjoin(
+                    tracker_attachments,
+                    and_(
+                        tracker_attachments.c.device_id == devices.c.device_id,
+                        tracker_attachments.c.detached_at.is_(None),
+                    ),
+                ).outerjoin(waybills, waybills.c.waybill_no == tracker_attachments.c.waybill_no)
+            )
+            .where(devices.c.device_id.in_(device_ids))
+        ).all()
+    )
 
 
 def _among(column: Any, values: list[str], postgres: bool) -> Any:
