@@ -307,6 +307,7 @@ def main() -> int:
     ingest = subprocess.Popen(command, env=env, cwd=ROOT)
     try:
         time.sleep(6)
+        idle_rss = proc_peak_rss_mb(ingest.pid)  # started and subscribed, no reading yet
         # 1. burst, beside a raw subscriber: raw, ingest, raw, ingest (the machine's load varies)
         burst_devs = device_ids[: args.devices]
         print(
@@ -406,7 +407,10 @@ def main() -> int:
             f"({stored() - before} of {len(items)} committed)"
         )
         print(f"  raw paho subscriber peak RSS         {raw['rss_mb']:6.0f} MB")
-        print(f"  xborder ingest peak RSS              {proc_peak_rss_mb(ingest.pid):6.0f} MB")
+        print(
+            f"  xborder ingest peak RSS              {proc_peak_rss_mb(ingest.pid):6.0f} MB   "
+            f"({idle_rss:.0f} MB once started, before any reading)"
+        )
     finally:
         ingest.terminate()
         ingest.wait(60)
