@@ -139,11 +139,22 @@ export async function warehousesView({ main, me }) {
     }
   }
 
+  const canPick = ["operator", "admin", "unknown"].includes(me.role);
+  const DONE = { ship: "shipped", cancel: "cancelled", picks: "picked" };
+
+  /** Every unit still only reserved, as pick lines (one per allocation: line, warehouse and SKU). */
+  const pickAll = (order) => ({
+    lines: (order.allocations || []).filter((a) => a.status === "ACTIVE")
+      .map((a) => ({ sku: a.sku, qty: a.qty, warehouse: a.warehouse, line_no: a.line_no })),
+  });
+
   async function act(order, verb, button) {
     button.disabled = true;
     try {
-      await api.post(`/v1/orders/${encodeURIComponent(order.id)}/${verb}`, {});
-      toast(`Order ${order.order_ref || order.id}: ${verb === "ship" ? "shipped" : "cancelled"}`, "ok");
+      const body = verb === "picks" ? pickAll(order) : {};
+      await api.post(`/v1/orders/${encodeURIComponent(order.id)}/${verb}`, body,
+        verb === "picks" ? { idempotencyKey: orderKey({ pick: order.id, ...body }) } : {});
+      toast(`Order ${order.order_ref || order.id}: ${DONE[verb]}`, "ok");
       await Promise.all([loadOrders(), loadInventory()]);
     } catch (err) {
       ordersBox.prepend(problemBox(err, { context: `while trying to ${verb} order ${order.order_ref || order.id}` }));
@@ -163,6 +174,8 @@ export async function warehousesView({ main, me }) {
       h("td", { class: "detail", title: explain(o.explanation) }, allocations || "—"),
       h("td", { class: "time" }, timeEl(o.created_at)),
       h("td", { class: "actions-cell" },
+        open && canPick && (o.allocations || []).some((a) => a.status === "ACTIVE")
+          ? h("button", { class: "btn small", type: "button", onclick: (e) => act(o, "picks", e.currentTarget) }, "Pick") : null,
         open ? h("button", { class: "btn small", type: "button", onclick: (e) => act(o, "ship", e.currentTarget) }, "Ship") : null,
         open ? h("button", { class: "btn small danger", type: "button", onclick: (e) => act(o, "cancel", e.currentTarget) }, "Cancel") : null,
         o.status === "SHIPPED" && canOrder ? h("button", { class: "btn small", type: "button", onclick: () => startReturn(o) }, "Return…") : null));
@@ -243,7 +256,7 @@ export async function warehousesView({ main, me }) {
       clear(returnsBox).append(table([["RMA"], ["Order"], ["Status"], ["Lines"], ["Created", "time"]],
         rows.length ? rows.map((r) => h("tr", {},
           h("td", { class: "mono" }, r.id), h("td", { class: "mono" }, r.order_id || "—"), h("td", {}, statusPill(r.status)),
-          h("td", {}, (r.lines || []).map((l) => `${l.qty}× ${l.sku}${l.reason ? ` (${l.reason})` : ""}`).join(", ")),
+          h("td", {}, (r.lines || []).map((l) => `${l.authorised ?? l.qty}× ${l.sku}${l.reason ? ` (${l.reason})` : ""}`).join(", ")),
           h("td", { class: "time" }, timeEl(r.created_at)))) : [emptyRow(5, "No returns.")],
         { id: "returns", label: "Returns" }));
     } catch (err) {

@@ -1,5 +1,5 @@
-"""The warehouse view's delivery-run panel in headless Chromium: an operator plans the day's vans and sees
-the stops in visiting order, as the API stored them."""
+"""The warehouse floor in headless Chromium: an operator picks an order and ships what was picked, and plans
+the day's delivery run, seeing the stops in visiting order as the API stored them."""
 
 from __future__ import annotations
 
@@ -94,3 +94,48 @@ def test_operator_plans_a_delivery_run_and_sees_its_stops(page: Any, server: Ser
     page.fill("#dr-date", run["date"])
     panel.get_by_role("button", name="Show").click()
     panel.locator(f".delivery-run[data-run='{run['id']}'] tbody tr").first.wait_for()
+
+
+def test_operator_picks_an_order_then_ships_what_was_picked(page: Any, server: Server) -> None:
+    admin = server.key("admin")
+    code = "K" + uuid.uuid4().hex[:6].upper()
+    with server.api(admin) as api:
+        r = api.post(
+            "/v1/warehouses", json={"code": code, "name": "Pick DC", "country": "DE", "lat": 51.4, "lon": 6.8}
+        )
+        assert r.status_code == 201, r.text
+    seller, operator = server.key("seller"), server.key("operator", code)
+    sku = "JAR-" + uuid.uuid4().hex[:4].upper()
+    ref = "PICK-" + uuid.uuid4().hex[:6]
+    with server.api(seller) as api:
+        assert (
+            api.post(
+                "/v1/skus", json={"sku": sku, "name": "Jar", "weight_kg": 1, "volume_m3": 0.01}
+            ).status_code
+            == 201
+        )
+        inbound = api.post("/v1/inbound", json={"warehouse": code, "lines": [{"sku": sku, "qty": 5}]})
+    with server.api(operator) as api:
+        assert (
+            api.post(
+                f"/v1/inbound/{inbound.json()['id']}/receipts", json={"lines": [{"sku": sku, "qty": 5}]}
+            ).status_code
+            == 201
+        )
+    with server.api(seller) as api:
+        order = api.post(
+            "/v1/orders",
+            json={"order_ref": ref, "ship_to": {"country": "DE"}, "lines": [{"sku": sku, "qty": 3}]},
+        )
+        assert order.status_code == 201, order.text
+    sign_in(page, operator)
+    page.goto(server.base + "/#/warehouses")
+    row = page.locator("#orders tbody tr", has_text=ref)
+    row.get_by_role("button", name="Pick").click()
+    page.locator("#orders tbody tr", has_text=ref).locator("[data-status='PICKING']").wait_for()
+    assert page.locator("#orders tbody tr", has_text=ref).get_by_role("button", name="Pick").count() == 0
+    with server.api(operator) as api:
+        got = api.get(f"/v1/orders/{order.json()['id']}").json()
+    assert [(a["qty"], a["status"]) for a in got["allocations"]] == [(3, "PICKED")]
+    page.locator("#orders tbody tr", has_text=ref).get_by_role("button", name="Ship").click()
+    page.locator("#orders tbody tr", has_text=ref).locator("[data-status='SHIPPED']").wait_for()
