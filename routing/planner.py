@@ -290,6 +290,11 @@ class LegCharge(NamedTuple):
     cents: int = 0  # cost in US cents, for fast comparisons in the search
 
 
+# A LegCharge as a plain tuple (cost, co2e_kg, handling_cost, hub_co2e_kg, cents): memos hold thousands of
+# them, and plain tuples of numbers drop out of the cyclic garbage collector's work.
+_ChargeRow = tuple[Decimal, float, Decimal, float, int]
+
+
 class _Tariff:
     """What one cargo pays and emits on any leg, with everything but the service's own figures worked out.
 
@@ -318,6 +323,10 @@ class _Tariff:
         self.tonnes = cargo.tonnes
 
     def charge(self, service: Service, transfer: bool) -> LegCharge:
+        return LegCharge(*self.row(service, transfer))
+
+    def row(self, service: Service, transfer: bool) -> _ChargeRow:
+        """The charge as a plain tuple (cost, co2e_kg, handling_cost, hub_co2e_kg, cents)."""
         if service.mode == "air":
             per_kg = service.rate.per_kg if service.rate.per_kg is not None else Decimal("3.00")
             base = per_kg * self.air_units
@@ -326,9 +335,9 @@ class _Tariff:
             base = per_feu * self.factor if self.per_box else per_feu * self.lcl * self.revenue
         h = self.handling if transfer else Decimal("0.00")
         hub = self.hub[service.mode == "air"] if transfer else 0.0
-        cost = _money(base * self.surcharge) + h
+        cost = (base * self.surcharge).quantize(CENT, rounding=ROUND_HALF_UP) + h  # as _money
         transport = round(service.distance_km * self.tonnes * service.co2e_g_per_tkm / 1000.0, 3)
-        return LegCharge(cost, round(transport + hub, 3), h, hub, int(cost * 100))
+        return (cost, round(transport + hub, 3), h, hub, int(cost * 100))
 
 
 def leg_charge(network: Network, service: Service, cargo: Cargo, transfer: bool) -> LegCharge:
@@ -341,11 +350,6 @@ def leg_charge(network: Network, service: Service, cargo: Cargo, transfer: bool)
 
 
 _CHARGE_CACHE_LIMIT = 20_000
-
-
-# A LegCharge as a plain tuple (cost, co2e_kg, handling_cost, hub_co2e_kg, cents): memos hold thousands of
-# them, and plain tuples of numbers drop out of the cyclic garbage collector's work.
-_ChargeRow = tuple[Decimal, float, Decimal, float, int]
 
 
 class _Charges:
@@ -373,8 +377,7 @@ def _charge(charges: _Charges, svc: Service, transfer: bool) -> _ChargeRow:
     key = (svc.id, transfer)
     c = charges.table.get(key)
     if c is None:
-        lc = charges.tariff.charge(svc, transfer)
-        c = charges.table[key] = (lc.cost, lc.co2e_kg, lc.handling_cost, lc.hub_co2e_kg, lc.cents)
+        c = charges.table[key] = charges.tariff.row(svc, transfer)
     return c
 
 
@@ -601,13 +604,18 @@ def _leg_floors(
         surface = lcl * round(cargo.revenue_tonnes(eq.get("min_revenue_tonnes", 1.0)), 3)
     else:
         surface = eq.get("rate_factor", 1.0)
-    per_unit = {True: round(cargo.chargeable_kg(), 3), False: surface}
     scale = surcharge * 100 * _SHADE
+    per_air, per_surface = round(cargo.chargeable_kg(), 3) * scale, surface * scale
     add = int(handling_cost(network, cargo) * 100) - 2
-    hub = {True: hub_co2e(network, "air", cargo), False: hub_co2e(network, "rail", cargo)}
+    hub_air = hub_co2e(network, "air", cargo) - 0.0011
+    hub_surface = hub_co2e(network, "rail", cargo) - 0.0011
     tonnes = cargo.tonnes * _SHADE / 1000.0
-    cost = [max(0.0, rate * per_unit[air] * scale + add) for rate, air, _ in tariffs]
-    co2 = [max(0.0, gkm * tonnes + hub[air] - 0.0011) for _, air, gkm in tariffs]
+    cost = [
+        c if (c := rate * (per_air if air else per_surface) + add) > 0.0 else 0.0 for rate, air, _ in tariffs
+    ]
+    co2 = [
+        e if (e := gkm * tonnes + (hub_air if air else hub_surface)) > 0.0 else 0.0 for _, air, gkm in tariffs
+    ]
     return cost, co2
 
 
