@@ -8,7 +8,8 @@ it, which gives exactly what `replay` over all readings gives (the fold is deter
 A reading older than the oldest checkpoint raises `LateReading`; the caller then re-derives from the stored
 readings (`FoldLog.replay`).
 
-Memory per waybill is bounded: at most `every * keep` readings and `keep` state copies.
+Memory per waybill is bounded: `keep` state copies and the readings since the oldest, checkpoints being
+`every` readings apart (more when a batch is larger: they fall between batches).
 """
 
 from __future__ import annotations
