@@ -14,9 +14,7 @@ from sqlalchemy.orm import Session
 
 from warehouse import tables as t
 from warehouse.domain import OrderStatus, ReservationStatus
-
-# reservations that still hold units on the shelf (the balance's `reserved`)
-HELD = (ReservationStatus.ACTIVE.value, ReservationStatus.PICKED.value)
+from warehouse.picking import HELD
 
 
 def audit(session: Session, seller_ids: list[str] | None = None) -> list[str]:

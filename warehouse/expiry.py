@@ -26,11 +26,10 @@ from warehouse.domain import (
     SellableLot,
     Zone,
     fefo,
-    is_expired,
     move,
 )
-from warehouse.picking import Held
-from warehouse.picking_service import OPEN, held_reservations, lock_order, settle_status
+from warehouse.picking import HELD, Held, status_after
+from warehouse.picking_service import OPEN
 
 
 class _StockMoved(Exception):
@@ -47,7 +46,7 @@ def _orders_on_expired_lots(session: Session, today: date) -> list[str]:
             )
         )
         .where(
-            r.status.in_((ReservationStatus.ACTIVE.value, ReservationStatus.PICKED.value)),
+            r.status.in_(HELD),
             o.status.in_([s.value for s in OPEN]),
             lots.expires_on <= today,
         )
@@ -82,22 +81,41 @@ def reallocate_order(session: Session, order_id: str, now: datetime) -> list[dic
     The caller holds a savepoint: `_StockMoved` or `Conflict` roll this order back and leave it for later.
     """
     today = now.date()
-    lock_order(session, order_id, OPEN, "re-allocated")
-    order = session.execute(select(t.orders).where(t.orders.c.id == order_id)).mappings().one()
-    stale = [x for x in held_reservations(session, order_id) if is_expired(x.expires_on, today)]
-    if not stale:
+    o, r, b, lots = t.orders.c, t.reservations.c, t.balances.c, t.lots.c
+    # lock the order row (like pick, ship and cancel) and read what the notes are added to, in one statement
+    locked = session.execute(
+        update(t.orders)
+        .where(o.id == order_id, o.status.in_([s.value for s in OPEN]))
+        .values(status=o.status)
+        .returning(o.seller_id, o.explanation)
+    ).first()
+    if locked is None:
+        raise Conflict(f"order {order_id} is no longer open")
+    seller_id, explanation = locked
+    found_rows = session.execute(
+        select(r.id, r.line_no, r.warehouse, r.sku, r.lot, r.qty, r.status, r.balance_id, lots.expires_on)
+        .select_from(
+            t.reservations.join(
+                t.lots, and_(lots.seller_id == seller_id, lots.sku == r.sku, lots.lot == r.lot)
+            )
+        )
+        .where(r.order_id == order_id, r.status.in_(HELD), lots.expires_on <= today)
+        .order_by(r.id)
+    ).all()
+    if not found_rows:
         return []
-    r, b = t.reservations.c, t.balances.c
-    balance_of = dict(
-        session.execute(select(r.id, r.balance_id).where(r.id.in_([x.id for x in stale]))).all()
-    )
+    stale = [
+        Held(x.id, x.line_no, x.warehouse, x.sku, x.lot, x.qty, ReservationStatus(x.status), x.expires_on)
+        for x in found_rows
+    ]
+    balance_of = {x.id: int(x.balance_id) for x in found_rows}
     pools: dict[tuple[str, str], list[tuple[SellableLot, int]]] = {}
     delta: dict[int, int] = defaultdict(int)
     plans: list[tuple[Held, list[tuple[int, str, int]], int]] = []
     for x in stale:
         key = (x.warehouse, x.sku)
         if key not in pools:
-            found = _fresh_lots(session, order["seller_id"], x.warehouse, x.sku)
+            found = _fresh_lots(session, seller_id, x.warehouse, x.sku)
             ids = {lt.lot: bid for lt, bid in found}
             pools[key] = [(lt, ids[lt.lot]) for lt in fefo([lt for lt, _ in found], today)]
         need, parts = x.qty, []
@@ -163,10 +181,16 @@ def reallocate_order(session: Session, order_id: str, now: datetime) -> list[dic
                 "released": released,
             }
         )
-    if settle_status(session, order_id, now) is OrderStatus.CANCELLED:
+    status = status_after(
+        (ReservationStatus(st), int(q))
+        for st, q in session.execute(select(r.status, r.qty).where(r.order_id == order_id))
+    )
+    values: dict[str, Any] = {"status": status.value}
+    if status is OrderStatus.CANCELLED:
         notes.append(f"{now.isoformat()} order cancelled: nothing left to ship after the expired lots")
+        values["cancelled_at"] = now
     session.execute(
-        update(t.orders).where(t.orders.c.id == order_id).values(explanation=[*order["explanation"], *notes])
+        update(t.orders).where(o.id == order_id).values(explanation=[*explanation, *notes], **values)
     )
     return out
 

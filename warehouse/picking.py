@@ -14,6 +14,9 @@ from datetime import date
 from kernel.errors import Conflict, InvalidInput
 from warehouse.domain import OrderStatus, ReservationStatus, is_expired
 
+# reservations that still hold units on the shelf (a balance's `reserved`): reserved and picked
+HELD = (ReservationStatus.ACTIVE.value, ReservationStatus.PICKED.value)
+
 
 @dataclass(frozen=True)
 class Held:

@@ -28,7 +28,7 @@ from warehouse.domain import (
     is_expired,
     move,
 )
-from warehouse.picking import Held, PickRequest, plan_picks, status_after
+from warehouse.picking import HELD, Held, PickRequest, plan_picks, status_after
 
 OPEN = (OrderStatus.ALLOCATED, OrderStatus.PICKING, OrderStatus.PARTLY_SHIPPED)
 PICKED_OR_PARTLY = (OrderStatus.PICKING, OrderStatus.PARTLY_SHIPPED)
@@ -67,7 +67,7 @@ def held_reservations(session: Session, order_id: str) -> list[Held]:
         )
         .where(
             r.order_id == order_id,
-            r.status.in_((ReservationStatus.ACTIVE.value, ReservationStatus.PICKED.value)),
+            r.status.in_(HELD),
         )
         .order_by(r.id)
     ).all()
