@@ -723,13 +723,19 @@ def _search_labels(pb: _Problem) -> list[_Label]:
                 dominated.append(i)
         if relaxed and not at_target:
             # past the label budget: a label another one nearly dominates (within the tolerance) is dropped,
-            # and a node keeps at most BAG_CAP labels unless the new one dominates one of them
-            if not dominated and len(bag) >= BAG_CAP:
-                return False
+            # and a node keeps at most BAG_CAP labels unless the new one dominates one of them or is the
+            # node's new fastest, cheapest or greenest (then members left without such a role make room):
+            # keeping each node's extremes keeps the cheap but slow ways that a time-ordered search finds last
             tt, tc, te = t + tol_s, c * tol_cost, e * tol_co2
             for m in bag:
                 if m.ready <= tt and m.cost <= tc and m.co2 <= te:
                     return False
+            if not dominated and len(bag) >= BAG_CAP:
+                bt, bc, be = min(m.ready for m in bag), min(m.cost for m in bag), min(m.co2 for m in bag)
+                if t >= bt and c >= bc and e >= be:
+                    return False
+                nt, nc, ne = min(t, bt), min(c, bc), min(e, be)
+                dominated = [i for i, m in enumerate(bag) if m.ready != nt and m.cost != nc and m.co2 != ne]
         for i in reversed(dominated):
             bag[i].alive = False
             del bag[i]
