@@ -121,6 +121,40 @@ class FoldCache:
         return len(self._entries)
 
 
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A telemetry message parsed on arrival: its device, its good readings and its dead letters."""
+
+    device_id: str
+    readings: tuple[Reading, ...]
+    deadletters: tuple[tuple[str, str, str], ...]  # (device_id, reason, payload excerpt)
+
+
+def receive(msg: Message, now: datetime, root: str = TOPIC_ROOT) -> Received:
+    """Parse one telemetry message received at `now` (no I/O: the MQTT client thread may call it)."""
+    device_id = device_of(msg.topic, root)
+    if device_id is None:
+        return Received(
+            "unknown", (), (("unknown", f"not a telemetry topic: {msg.topic}", stored_text(msg.payload)),)
+        )
+    try:
+        payload = parse_message(device_id, msg.payload, received_at=now)
+    except PayloadError as exc:
+        return Received(device_id, (), ((device_id, exc.reason, stored_text(msg.payload)),))
+    if not payload.rejected:
+        return Received(device_id, payload.readings, ())
+    # A backlog array with some bad elements: the good ones are kept, each bad one dead-lettered.
+    text = stored_text(msg.payload)
+    return Received(
+        device_id,
+        payload.readings,
+        tuple(
+            (device_id, (f"element {index}: " if payload.is_array else "") + reason, text)
+            for index, reason in payload.rejected
+        ),
+    )
+
+
 def process_batch(
     session: Session,
     messages: list[Message],
@@ -130,33 +164,24 @@ def process_batch(
     rules: TrackingRules = DEFAULT_RULES,
     suggest: tracking_service.Suggest | None = None,
     cache: FoldCache | None = None,
+    received: list[Received] | None = None,
 ) -> BatchResult:
     """Store the readings of a batch of MQTT messages and re-derive every waybill they touch.
 
     `cache`: waybills' folds kept by this process (PostgreSQL); the caller commits or clears it after the
-    transaction.
+    transaction. `received`: the messages already parsed (`receive`), else they are parsed here with `now`
+    as their time of receipt.
     """
     postgres = session.get_bind().dialect.name == "postgresql"
     if not postgres:
         cache = None
     result = BatchResult()
+    if received is None:
+        received = [receive(msg, now, root) for msg in messages]
     parsed: list[tuple[str, Reading]] = []
-    for msg in messages:
-        device_id = device_of(msg.topic, root)
-        text = stored_text(msg.payload)
-        if device_id is None:
-            result.deadletters.append(("unknown", f"not a telemetry topic: {msg.topic}", text))
-            continue
-        try:
-            payload = parse_message(device_id, msg.payload, received_at=now)
-        except PayloadError as exc:
-            result.deadletters.append((device_id, exc.reason, text))
-            continue
-        # A backlog array with some bad elements: the good ones are kept, each bad one dead-lettered.
-        for index, reason in payload.rejected:
-            where = f"element {index}: " if payload.is_array else ""
-            result.deadletters.append((device_id, where + reason, text))
-        parsed.extend((device_id, r) for r in payload.readings)
+    for item in received:
+        result.deadletters.extend(item.deadletters)
+        parsed.extend((item.device_id, r) for r in item.readings)
 
     device_ids = sorted({d for d, _ in parsed})
     known: set[str] = set()
@@ -189,7 +214,7 @@ def process_batch(
                 "lon": r.lon,
                 "data": _data(r),
                 "quarantine": None,
-                "received_at": now,
+                "received_at": r.received_at or now,
             }
         )
     # Several readings with one (device, seq) inside a batch: keep the first.
@@ -366,6 +391,7 @@ def _insert_readings(
                     r["lon"],
                     r["data"],
                     r["quarantine"],
+                    r["received_at"].isoformat(),
                 ]
                 for r in rows
             ]
@@ -375,7 +401,8 @@ def _insert_readings(
                 "WITH new AS (INSERT INTO readings"
                 " (device_id, seq, waybill_no, ts, lat, lon, data, quarantine, received_at)"
                 " SELECT r->>0, (r->>1)::bigint, r->>2, (r->>3)::timestamptz, (r->>4)::float8,"
-                " (r->>5)::float8, r->6, r->>7, :now FROM json_array_elements(CAST(:rows AS json)) AS r"
+                " (r->>5)::float8, r->6, r->>7, (r->>8)::timestamptz"
+                " FROM json_array_elements(CAST(:rows AS json)) AS r"
                 " ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id, seq, waybill_no),"
                 " seen AS (UPDATE devices SET last_seq = latest.seq, last_seen_at = :now"
                 " FROM (SELECT device_id, max(seq) AS seq FROM new GROUP BY device_id) AS latest"
@@ -442,7 +469,7 @@ class TelemetryIngest:
         self.batch_size = batch_size
         self.batch_seconds = batch_seconds
         self.shared_group = shared_group
-        self._queue: queue.Queue[Message] = queue.Queue()
+        self._queue: queue.Queue[tuple[Message, Received | None]] = queue.Queue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.processed = 0
@@ -453,7 +480,7 @@ class TelemetryIngest:
         topic = f"{self.root}/devices/+/telemetry"
         if self.shared_group:
             topic = f"$share/{self.shared_group}/{topic}"
-        self.comm.subscribe(topic, self._queue.put, qos=1)
+        self.comm.subscribe(topic, self._receive, qos=1)
         self._thread = threading.Thread(target=self._run, name="telemetry-ingest", daemon=True)
         self._thread.start()
         return self
@@ -505,9 +532,20 @@ class TelemetryIngest:
                     batch.append(self._queue.get(timeout=remaining))
                 except queue.Empty:
                     break
-            self.handle(batch)
+            received = [r for _, r in batch if r is not None]
+            self.handle([m for m, _ in batch], received if len(received) == len(batch) else None)
 
-    def handle(self, batch: list[Message]) -> BatchResult | None:
+    def _receive(self, msg: Message) -> None:
+        """On the MQTT client's thread: parse on arrival, while the batch before is with the database."""
+        try:
+            parsed: Received | None = receive(msg, self.clock.now(), self.root)
+        except Exception:  # noqa: BLE001 - parsed again in the batch, where a failure is dead-lettered
+            log.exception("could not parse a telemetry message on arrival")
+            parsed = None
+        self._queue.put((msg, parsed))
+
+    def handle(self, batch: list[Message], received: list[Received] | None = None) -> BatchResult | None:
+        """Commit one batch (parsed on arrival, or here), then acknowledge it and publish what changed."""
         for attempt in range(5):
             try:
                 with self._transaction() as session:
@@ -520,6 +558,7 @@ class TelemetryIngest:
                         self.rules,
                         self.suggest,
                         cache=self.cache,
+                        received=received,
                     )
                 self.cache.commit()
                 break
