@@ -94,20 +94,32 @@ def test_webhooks_are_signed_retried_and_delivered_once(
         from datetime import datetime
 
         dep = datetime.fromisoformat(origin["planned_departure"].replace("Z", "+00:00"))
-        clock.set(dep)
-        reading = {
-            "seq": 1,
-            "ts": (dep - timedelta(hours=1)).isoformat(),
-            "lat": origin["lat"],
-            "lon": origin["lon"],
-        }
+        clock.set(dep + timedelta(hours=2))
+        # At the origin an hour before departure, then outside its fence for more than the exit dwell after it:
+        # the gate-out (GTOT) and departure milestones move the status on, which is what the webhook reports.
+        readings = [
+            {"seq": 1, "ts": (dep - timedelta(hours=1)).isoformat(), "lat": origin["lat"], "lon": origin["lon"]},
+            *(
+                {
+                    "seq": seq,
+                    "ts": (dep + timedelta(hours=1, minutes=10 * seq)).isoformat(),
+                    "lat": origin["lat"] + 0.1 * seq,
+                    "lon": origin["lon"],
+                }
+                for seq in (2, 3)
+            ),
+        ]
         with container.db.session() as s:
             result = process_batch(
                 s,
-                [Message(f"xborder/v1/devices/{dev}/telemetry", json.dumps(reading).encode(), 1)],
+                [
+                    Message(f"xborder/v1/devices/{dev}/telemetry", json.dumps(r).encode(), 1)
+                    for r in readings
+                ],
                 clock.now(),
             )
         assert result.changes and result.changes[0].status_changed
+        assert result.changes[0].status != "BOOKED"
         send = httpx_sender()
         with container.db.session() as s:
             first = deliver_due(s, clock.now(), send)
