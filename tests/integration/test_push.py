@@ -17,7 +17,6 @@ from kernel.identity import Role
 from kernel.mqtt import Message
 from logistics.ingest import process_batch
 from logistics.webhook_delivery import deliver_due, httpx_sender
-
 from tests.conftest import Keys
 
 
@@ -95,10 +94,15 @@ def test_webhooks_are_signed_retried_and_delivered_once(
 
         dep = datetime.fromisoformat(origin["planned_departure"].replace("Z", "+00:00"))
         clock.set(dep + timedelta(hours=2))
-        # At the origin an hour before departure, then outside its fence for more than the exit dwell after it:
+        # At the origin an hour before departure, then outside its fence longer than the exit dwell after it:
         # the gate-out (GTOT) and departure milestones move the status on, which is what the webhook reports.
         readings = [
-            {"seq": 1, "ts": (dep - timedelta(hours=1)).isoformat(), "lat": origin["lat"], "lon": origin["lon"]},
+            {
+                "seq": 1,
+                "ts": (dep - timedelta(hours=1)).isoformat(),
+                "lat": origin["lat"],
+                "lon": origin["lon"],
+            },
             *(
                 {
                     "seq": seq,
@@ -112,10 +116,7 @@ def test_webhooks_are_signed_retried_and_delivered_once(
         with container.db.session() as s:
             result = process_batch(
                 s,
-                [
-                    Message(f"xborder/v1/devices/{dev}/telemetry", json.dumps(r).encode(), 1)
-                    for r in readings
-                ],
+                [Message(f"xborder/v1/devices/{dev}/telemetry", json.dumps(r).encode(), 1) for r in readings],
                 clock.now(),
             )
         assert result.changes and result.changes[0].status_changed
