@@ -9,12 +9,11 @@ from datetime import datetime, timedelta
 
 from fastapi.testclient import TestClient
 
+from api.wiring import ingest_hooks
 from kernel.clock import FixedClock
 from kernel.identity import Role, TenantKind
 from kernel.mqtt import Message
 from logistics.ingest import process_batch
-
-from api.wiring import ingest_hooks
 from tests.conftest import Keys
 
 
