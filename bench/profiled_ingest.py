@@ -55,10 +55,10 @@ def main() -> int:
 
     original_handle = TelemetryIngest.handle
 
-    def counted_handle(self: TelemetryIngest, batch: list[Any]) -> Any:
+    def counted_handle(self: TelemetryIngest, batch: list[Any], *args: Any, **kwargs: Any) -> Any:
         batches[0] += 1
         batches[1] += len(batch)
-        return original_handle(self, batch)
+        return original_handle(self, batch, *args, **kwargs)
 
     TelemetryIngest.handle = counted_handle  # type: ignore[method-assign]
 
