@@ -124,6 +124,7 @@ class PahoCommunicator:
             kwargs["clean_session"] = not persistent
         self._persistent = persistent
         self.client = paho.Client(CallbackAPIVersion.VERSION2, **kwargs)
+        self._max_inflight = max_inflight
         self.client.max_inflight_messages_set(max_inflight)
         # With manual acks a QoS 1 message is acknowledged only after it is committed, so a crash before the
         # commit makes the broker deliver it again (the persistent session keeps it).
@@ -149,6 +150,10 @@ class PahoCommunicator:
             if self._persistent:
                 props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
                 props.SessionExpiryInterval = self.session_expiry_s
+                if self.manual_ack:
+                    # Unacknowledged messages the broker may have in flight to us: with acks held until a
+                    # batch commits, this is the largest batch one worker can be given.
+                    props.ReceiveMaximum = self._max_inflight
                 connect_kwargs["properties"] = props
         self.client.connect_async(self.address.host, self.address.port, self._keepalive, **connect_kwargs)
         self.client.loop_start()
