@@ -3,7 +3,9 @@ expired units then move to quarantine through the ledger, so they can never ship
 
 Run by the scheduler (`warehouse.scheduled.expiry_job`) and on demand (`POST /v1/expiry/run`). Each order is
 handled under its own savepoint with its row locked (like pick, ship and cancel): an order whose fresh stock
-was taken by a concurrent order in the meantime is left for the next run, nothing half-done.
+was taken by a concurrent order in the meantime is left for the next run, nothing half-done; likewise each
+seller's quarantine movement. `run_expiry` commits in batches (each batch atomic; a stopped run is resumed by
+the next one, which selects by state).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
+from kernel.db import Database
 from kernel.errors import Conflict
 from warehouse import handlers as h
 from warehouse import tables as t
@@ -195,23 +198,37 @@ def reallocate_order(session: Session, order_id: str, now: datetime) -> list[dic
     return out
 
 
-def quarantine_expired(session: Session, now: datetime) -> list[dict[str, Any]]:
-    """Move every unreserved unit of an expired lot from the shelf to quarantine, one movement per seller
-    (each under its own savepoint, so one seller's moved stock does not hold up the others)."""
+ShelfRow = Any  # (seller_id, warehouse, sku, lot, qty, expires_on) as read from the balances
+
+BATCH_SIZE = 100  # orders (or sellers) per transaction in `run_expiry`
+
+
+def expired_shelf(session: Session, today: date) -> dict[str, list[ShelfRow]]:
+    """Unreserved units of expired lots still on the pick shelf, per seller."""
     b, lots = t.balances.c, t.lots.c
     rows = session.execute(
         select(b.seller_id, b.warehouse, b.sku, b.lot, (b.on_hand - b.reserved).label("qty"), lots.expires_on)
         .select_from(
             t.balances.join(t.lots, and_(lots.seller_id == b.seller_id, lots.sku == b.sku, lots.lot == b.lot))
         )
-        .where(b.zone == Zone.PICK.value, b.on_hand > b.reserved, lots.expires_on <= now.date())
+        .where(b.zone == Zone.PICK.value, b.on_hand > b.reserved, lots.expires_on <= today)
         .order_by(b.seller_id, b.warehouse, b.sku, b.lot)
     ).all()
-    by_seller: dict[str, list[Any]] = defaultdict(list)
+    by_seller: dict[str, list[ShelfRow]] = defaultdict(list)
     for x in rows:
         by_seller[x.seller_id].append(x)
-    out = []
-    for seller, xs in sorted(by_seller.items()):
+    return dict(by_seller)
+
+
+def quarantine_sellers(
+    session: Session, shelf: dict[str, list[ShelfRow]], now: datetime
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Move each seller's expired units (as read in `shelf`) to quarantine, one movement per seller under
+    its own savepoint: a seller whose shelf changed since the read (a count, a transfer, an order) is rolled
+    back alone and returned as deferred, for the next run; the others go ahead."""
+    out: list[dict[str, Any]] = []
+    deferred: list[str] = []
+    for seller, xs in sorted(shelf.items()):
         parts = [
             (
                 Location.at(x.warehouse, Zone.PICK),
@@ -223,10 +240,10 @@ def quarantine_expired(session: Session, now: datetime) -> list[dict[str, Any]]:
             for x in xs
         ]
         try:
-            # a count or a transfer changed this seller's shelf since the read: leave it for the next run
             with session.begin_nested():
                 movement = h.apply_move(session, move(seller, MoveKind.EXPIRED, "expired lots", parts), now)
         except Conflict:
+            deferred.append(seller)
             continue
         out += [
             {
@@ -240,18 +257,85 @@ def quarantine_expired(session: Session, now: datetime) -> list[dict[str, Any]]:
             }
             for x in xs
         ]
-    return out
+    return out, deferred
 
 
-def handle_expired_lots(session: Session, now: datetime) -> dict[str, Any]:
-    """The expiry job: re-allocate or release reservations on expired lots, then quarantine expired stock."""
+def quarantine_expired(session: Session, now: datetime) -> tuple[list[dict[str, Any]], list[str]]:
+    """Move every unreserved unit of an expired lot from the shelf to quarantine (one movement per seller);
+    returns what moved and the sellers deferred to the next run."""
+    return quarantine_sellers(session, expired_shelf(session, now.date()), now)
+
+
+def reallocate_orders(
+    session: Session, order_ids: list[str], now: datetime
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Each order under its own savepoint; one whose fresh stock was taken meanwhile (or that closed) is
+    rolled back alone and returned as deferred."""
     reservations: list[dict[str, Any]] = []
     deferred: list[str] = []
-    for order_id in _orders_on_expired_lots(session, now.date()):
+    for order_id in order_ids:
         try:
             with session.begin_nested():
                 reservations += reallocate_order(session, order_id, now)
         except (_StockMoved, Conflict):
             deferred.append(order_id)
-    quarantined = quarantine_expired(session, now)
-    return {"reservations": reservations, "quarantined": quarantined, "deferred": deferred}
+    return reservations, deferred
+
+
+def handle_expired_lots(session: Session, now: datetime) -> dict[str, Any]:
+    """The expiry job in the caller's one transaction: re-allocate or release reservations on expired lots,
+    then quarantine expired stock. `run_expiry` does the same in batches."""
+    reservations, deferred = reallocate_orders(session, _orders_on_expired_lots(session, now.date()), now)
+    quarantined, sellers = quarantine_expired(session, now)
+    return {
+        "reservations": reservations,
+        "quarantined": quarantined,
+        "deferred": deferred,
+        "deferred_sellers": sellers,
+    }
+
+
+def read_orders_on_expired_lots(db: Database, today: date) -> list[str]:
+    with db.session() as s:
+        return _orders_on_expired_lots(s, today)
+
+
+def read_expired_shelf(db: Database, today: date) -> dict[str, list[ShelfRow]]:
+    with db.session() as s:
+        return expired_shelf(s, today)
+
+
+def run_expiry(db: Database, now: datetime, batch_size: int = BATCH_SIZE) -> dict[str, Any]:
+    """The expiry job, committed in batches of `batch_size` orders, then of `batch_size` sellers.
+
+    Each batch is one transaction (all of it or nothing of it); what a batch committed is done, and what
+    an interrupted run left is found again by the next run (it selects by state: orders still holding an
+    expired lot, expired units still on the shelf), so a run can stop anywhere and be resumed by running
+    it again. Locks are held for one batch at a time.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    today = now.date()
+    out: dict[str, Any] = {
+        "reservations": [],
+        "quarantined": [],
+        "deferred": [],
+        "deferred_sellers": [],
+        "batches": 0,
+    }
+    order_ids = read_orders_on_expired_lots(db, today)
+    for i in range(0, len(order_ids), batch_size):
+        with db.session() as s:
+            done, deferred = reallocate_orders(s, order_ids[i : i + batch_size], now)
+        out["reservations"] += done
+        out["deferred"] += deferred
+        out["batches"] += 1
+    shelf = read_expired_shelf(db, today)
+    sellers = sorted(shelf)
+    for i in range(0, len(sellers), batch_size):
+        with db.session() as s:
+            moved, deferred = quarantine_sellers(s, {k: shelf[k] for k in sellers[i : i + batch_size]}, now)
+        out["quarantined"] += moved
+        out["deferred_sellers"] += deferred
+        out["batches"] += 1
+    return out

@@ -7,7 +7,7 @@ from typing import Any
 
 from kernel.clock import Clock
 from kernel.db import Database
-from warehouse.expiry import handle_expired_lots
+from warehouse.expiry import run_expiry
 from warehouse.handlers import suggest_replenishment
 from warehouse.ports import TransitTimes
 
@@ -28,14 +28,17 @@ def replenishment_job(db: Database, clock: Clock, transit: TransitTimes) -> list
 
 
 def expiry_job(db: Database, clock: Clock) -> dict[str, Any]:
-    """Move reservations off expired lots (or release them) and quarantine the expired units."""
-    with db.session() as session:
-        result = handle_expired_lots(session, clock.now())
-    if result["reservations"] or result["quarantined"]:
+    """Move reservations off expired lots (or release them) and quarantine the expired units, committing
+    in batches (an interrupted run is finished by the next one)."""
+    result = run_expiry(db, clock.now())
+    if result["reservations"] or result["quarantined"] or result["deferred_sellers"]:
         log.info(
-            "expired lots: %d reservation(s) handled, %d balance(s) quarantined, %d order(s) deferred",
+            "expired lots: %d reservation(s) handled, %d balance(s) quarantined, %d order(s) and %d seller(s)"
+            " deferred, %d batch(es)",
             len(result["reservations"]),
             len(result["quarantined"]),
             len(result["deferred"]),
+            len(result["deferred_sellers"]),
+            result["batches"],
         )
     return result

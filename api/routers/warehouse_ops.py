@@ -46,10 +46,14 @@ def post_pick(
 
 
 @router.post("/expiry/run")
-def post_expiry_run(container: ContainerDep, principal: Admin) -> dict[str, Any]:
-    """Run the expired-lots job now (the scheduler runs it every hour of service time)."""
-    with container.db.session() as s:
-        return expiry.handle_expired_lots(s, container.clock.now())
+def post_expiry_run(
+    container: ContainerDep,
+    principal: Admin,
+    batch_size: Annotated[int, Query(ge=1, le=10_000)] = expiry.BATCH_SIZE,
+) -> dict[str, Any]:
+    """Run the expired-lots job now, committing every `batch_size` orders (the scheduler runs it every
+    hour of service time)."""
+    return expiry.run_expiry(container.db, container.clock.now(), batch_size)
 
 
 # --- refurbishment and the lists of inbound notices and returns ------------------------------------
