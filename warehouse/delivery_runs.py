@@ -1,8 +1,10 @@
 """Delivery runs: a warehouse's vans for one day, planned from its picked and shipped orders that carry a
 position (`routing.vrp.plan_delivery_run`, OR-Tools), stored with the stops in visiting order.
 
-One run per warehouse and day (a unique key: a second plan, even a concurrent one, gets 409); an order is
-on at most one run. The planner is a parameter so tests and other sites can pass their own.
+One current run per warehouse and day (a unique index over the runs not superseded: a second plan, even a
+concurrent one, gets 409). `replan` plans the day again from what is deliverable now (an order cancelled
+since drops out, newly picked ones come in) and keeps the old run, marked superseded by the new one; an
+order is on at most one current run. The planner is a parameter so tests and other sites can pass their own.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -66,9 +68,11 @@ def _vans(body: Mapping[str, Any], day: date) -> list[Van]:
     return vans
 
 
-def _candidates(session: Session, code: str, day: date) -> tuple[list[dict[str, Any]], list[str]]:
-    """Orders of this warehouse picked (any time) or shipped on `day`, not yet on a run: (with position,
-    ids without one)."""
+def _candidates(
+    session: Session, code: str, day: date, replacing: str = ""
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Orders of this warehouse picked (any time) or shipped on `day`, not on a current run (other than
+    `replacing`, the run being re-planned): (with position, ids without one)."""
     r, o, s = t.reservations.c, t.orders.c, t.skus.c
     start = datetime.combine(day, time(0), tzinfo=UTC)
     weights = (
@@ -88,7 +92,14 @@ def _candidates(session: Session, code: str, day: date) -> tuple[list[dict[str, 
                     o.shipped_at < start + timedelta(days=1),
                 ),
             ),
-            ~select(t.delivery_stops.c.id).where(t.delivery_stops.c.order_id == o.id).exists(),
+            ~select(t.delivery_stops.c.id)
+            .join(t.delivery_runs, t.delivery_runs.c.id == t.delivery_stops.c.run_id)
+            .where(
+                t.delivery_stops.c.order_id == o.id,
+                t.delivery_runs.c.superseded_by.is_(None),
+                t.delivery_runs.c.id != replacing,
+            )
+            .exists(),
         )
         .group_by(r.order_id)  # not by the JSON ship_to: PostgreSQL has no equality for json
         .subquery()
@@ -135,13 +146,17 @@ def plan_run(
             f"time_limit_s must be above 0 and at most {MAX_TIME_LIMIT_S}",
             errors=[{"field": "time_limit_s", "message": f"0 < x <= {MAX_TIME_LIMIT_S}"}],
         )
-    if session.execute(
-        select(t.delivery_runs.c.id).where(
-            t.delivery_runs.c.warehouse == code, t.delivery_runs.c.run_date == day
+    replan = bool(body.get("replan"))
+    dr = t.delivery_runs.c
+    current = session.execute(
+        select(dr.id).where(dr.warehouse == code, dr.run_date == day, dr.superseded_by.is_(None))
+    ).scalar()
+    if current is not None and not replan:
+        raise Conflict(
+            f"a delivery run of {code} for {day} is planned already ({current}); send replan: true to "
+            "plan the day again"
         )
-    ).first():
-        raise Conflict(f"a delivery run of {code} for {day} is planned already")
-    stops, no_position = _candidates(session, code, day)
+    stops, no_position = _candidates(session, code, day, replacing=current or "")
     if not stops:
         raise InvalidInput(
             f"no picked or shipped orders with a position at {code} for {day}",
@@ -172,6 +187,20 @@ def plan_run(
     ]
     try:
         with session.begin_nested():
+            # the old run steps aside first (its row locked: a concurrent re-plan waits, then finds it
+            # superseded and gets 409), then the new run takes the day's one current place
+            if (
+                current is not None
+                and h._rows(
+                    session.execute(
+                        update(t.delivery_runs)
+                        .where(dr.id == current, dr.superseded_by.is_(None))
+                        .values(superseded_by=run_id, superseded_at=now)
+                    )
+                )
+                != 1
+            ):
+                raise Conflict(f"the delivery run {current} of {code} for {day} was re-planned meanwhile")
             session.execute(
                 t.delivery_runs.insert().values(
                     id=run_id,
@@ -234,10 +263,19 @@ def get_run(session: Session, scope: h.Scope, run_id: str) -> dict[str, Any]:
                 "departure": rfc3339(x["departure"]),
             }
         )
+    supersedes = session.execute(
+        select(t.delivery_runs.c.id)
+        .where(t.delivery_runs.c.superseded_by == run_id)
+        .order_by(t.delivery_runs.c.created_at)
+    ).scalars()
     return {
         "id": run["id"],
         "warehouse": run["warehouse"],
         "date": run["run_date"].isoformat(),
+        "status": "superseded" if run["superseded_by"] else "current",
+        "superseded_by": run["superseded_by"],
+        "superseded_at": rfc3339(run["superseded_at"]) if run["superseded_at"] else None,
+        "supersedes": list(supersedes),
         "distance_km": float(run["distance_km"]),
         "vans": [{**v, "stops": stops.get(v["van_id"], [])} for v in run["vans"]],
         "unserved": run["unserved"],
@@ -246,11 +284,16 @@ def get_run(session: Session, scope: h.Scope, run_id: str) -> dict[str, Any]:
 
 
 def list_runs(session: Session, scope: h.Scope, code: str, day: date | None = None) -> list[dict[str, Any]]:
-    """A warehouse's delivery runs, latest day first."""
+    """A warehouse's delivery runs, latest day first; of one day, the current run first, then the runs it
+    superseded, newest first."""
     if scope.is_seller or not scope.sees_warehouse(code):
         raise NotFound(f"warehouse {code} does not exist")
     c = t.delivery_runs.c
-    q = select(c.id).where(c.warehouse == code).order_by(c.run_date.desc())
+    q = (
+        select(c.id)
+        .where(c.warehouse == code)
+        .order_by(c.run_date.desc(), c.superseded_by.is_not(None), c.created_at.desc(), c.id.desc())
+    )
     if day is not None:
         q = q.where(c.run_date == day)
     return [get_run(session, scope, rid) for rid in session.execute(q.limit(100)).scalars()]

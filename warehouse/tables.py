@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from kernel.db import UtcDateTime, metadata
@@ -302,7 +303,8 @@ refurbishments = Table(
     CheckConstraint("qty > 0", name="qty_positive"),
 )
 
-# A warehouse's planned delivery run for one day (one per warehouse and day), with its vans as planned.
+# A warehouse's planned delivery run for one day, with its vans as planned. One current run per warehouse
+# and day; a re-planned run is kept, marked with the run that superseded it.
 delivery_runs = Table(
     "wh_delivery_runs",
     metadata,
@@ -314,7 +316,16 @@ delivery_runs = Table(
     Column("unserved", JSON, nullable=False),
     Column("planned_by", String(40), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
-    UniqueConstraint("warehouse", "run_date", name="uq_wh_delivery_runs_day"),
+    Column("superseded_by", String(40), nullable=True),
+    Column("superseded_at", UtcDateTime(), nullable=True),
+    Index(
+        "uq_wh_delivery_runs_current_day",
+        "warehouse",
+        "run_date",
+        unique=True,
+        sqlite_where=text("superseded_by IS NULL"),
+        postgresql_where=text("superseded_by IS NULL"),
+    ),
 )
 
 delivery_stops = Table(

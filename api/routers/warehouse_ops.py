@@ -156,13 +156,18 @@ class DeliveryRunIn(BaseModel):
         default=None, description="default: two vans of 1,000 kg, 08:00-18:00 UTC"
     )
     time_limit_s: float | None = Field(default=None, gt=0, le=delivery_runs.MAX_TIME_LIMIT_S)
+    replan: bool = Field(
+        default=False,
+        description="plan the day again: the current run is kept, marked superseded by the new one",
+    )
 
 
 @router.post("/warehouses/{code}/delivery-runs", status_code=201)
 def post_delivery_run(
     code: str, body: DeliveryRunIn, container: ContainerDep, principal: Operator, key: IdemKey = None
 ) -> JSONResponse:
-    """Plan the warehouse's delivery run for a day from its picked and shipped orders with a position."""
+    """Plan the warehouse's delivery run for a day from its picked and shipped orders with a position
+    (`replan: true` plans a day that has a run again, keeping the old run as superseded)."""
     scope, now = h.Scope.of(principal), container.clock.now()
     return _create(
         container,

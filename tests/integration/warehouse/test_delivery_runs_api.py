@@ -98,3 +98,78 @@ def test_bad_delivery_run_requests_are_problems(world: World, clock: FixedClock)
     assert w.post(path, {"date": day.isoformat()}, w.seller).status_code == 403
     assert w.get(path, w.operator).json() == []
     assert w.get("/v1/delivery-runs/run_nope", w.operator).status_code == 404
+
+
+def _picked(w: World, ref: str, place: tuple[float, float]) -> dict[str, Any]:
+    o = _order(w, ref, 1, place)
+    r = w.post(f"/v1/orders/{o['id']}/picks", {"lines": [{"sku": "CRATE", "qty": 1}]}, w.operator)
+    assert r.status_code == 201, r.text
+    return o
+
+
+def _stop_ids(run: dict[str, Any]) -> list[str]:
+    return sorted(s["order_id"] for v in run["vans"] for s in v["stops"])
+
+
+def test_replan_a_day_keeps_the_old_run_as_superseded(world: World, clock: FixedClock) -> None:
+    w = world
+    w.sku("CRATE", weight_kg=12.5)
+    w.stock("de", [{"sku": "CRATE", "qty": 20}])
+    a, b, c = (_picked(w, f"rp-{i}", PLACES[i]) for i in range(3))
+    day = clock.now().date().isoformat()
+    path = f"/v1/warehouses/{w.wh['de']}/delivery-runs"
+    body = {"date": day, "time_limit_s": 1}
+    r = w.post(path, body, w.operator)
+    assert r.status_code == 201, r.text
+    first = r.json()
+    assert first["status"] == "current" and first["supersedes"] == [] and first["superseded_by"] is None
+    assert _stop_ids(first) == sorted([a["id"], b["id"], c["id"]])
+    # after planning: one order cancelled, one more picked
+    assert w.post(f"/v1/orders/{b['id']}/cancel", {}, w.seller).status_code == 200
+    d = _picked(w, "rp-3", PLACES[3])
+    # without replan the day is taken; the problem says how to plan it again
+    r = w.post(path, body, w.operator)
+    assert r.status_code == 409 and "replan" in r.json()["detail"], r.text
+    r = w.post(path, {**body, "replan": True}, w.operator, headers={"Idempotency-Key": "replan-1"})
+    assert r.status_code == 201, r.text
+    second = r.json()
+    assert second["status"] == "current" and second["supersedes"] == [first["id"]]
+    assert _stop_ids(second) == sorted([a["id"], c["id"], d["id"]])  # the cancelled order is gone
+    assert "CANCELLED" not in {s["order_status"] for v in second["vans"] for s in v["stops"]}
+    # the old run is kept as planned, marked superseded
+    old = w.get(f"/v1/delivery-runs/{first['id']}", w.operator).json()
+    assert old["status"] == "superseded" and old["superseded_by"] == second["id"]
+    assert datetime.fromisoformat(old["superseded_at"]) == clock.now()
+    assert _stop_ids(old) == _stop_ids(first) and old["vans"][0]["stops"][0]["seq"] == 1
+    # the day lists the current run first, then the superseded one
+    listed = w.get(path, w.operator, params={"date": day}).json()
+    assert [(x["id"], x["status"]) for x in listed] == [
+        (second["id"], "current"),
+        (first["id"], "superseded"),
+    ]
+    # the same key replays the same re-plan; a new re-plan supersedes the second run in turn
+    again = w.post(path, {**body, "replan": True}, w.operator, headers={"Idempotency-Key": "replan-1"})
+    assert again.status_code == 201 and again.json()["id"] == second["id"]
+    r = w.post(path, {**body, "replan": True}, w.operator)
+    assert r.status_code == 201, r.text
+    third = r.json()
+    assert third["supersedes"] == [second["id"]] and _stop_ids(third) == _stop_ids(second)
+    currents = [x for x in w.get(path, w.operator, params={"date": day}).json() if x["status"] == "current"]
+    assert [x["id"] for x in currents] == [third["id"]]
+    # a re-plan with nothing left to deliver is refused and leaves the current run as it is
+    for o in (a, c, d):
+        assert w.post(f"/v1/orders/{o['id']}/cancel", {}, w.seller).status_code == 200
+    r = w.post(path, {**body, "replan": True}, w.operator)
+    assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+    assert w.get(f"/v1/delivery-runs/{third['id']}", w.operator).json()["status"] == "current"
+    w.check()
+
+
+def test_replan_of_a_day_without_a_run_plans_it(world: World, clock: FixedClock) -> None:
+    w = world
+    w.sku("CRATE", weight_kg=12.5)
+    w.stock("de", [{"sku": "CRATE", "qty": 5}])
+    a = _picked(w, "rp-only", PLACES[0])
+    path = f"/v1/warehouses/{w.wh['de']}/delivery-runs"
+    r = w.post(path, {"date": clock.now().date().isoformat(), "time_limit_s": 1, "replan": True}, w.operator)
+    assert r.status_code == 201 and r.json()["supersedes"] == [] and _stop_ids(r.json()) == [a["id"]], r.text
