@@ -13,6 +13,8 @@ from logistics import tracking_service
 from logistics.tables import waybill_events, waybills
 from logistics.tracking.derive import DEFAULT_RULES, TrackingRules, derive
 
+PEOPLES_STATUSES = ("BOOKED", "EXCEPTION", "CANCELLED")  # set by booking and by people, not by milestones
+
 
 def replay_waybill(
     session: Session,
@@ -46,8 +48,24 @@ def replay_waybill(
             seen.add((m.code, m.node_id))
             replayed.append((m.code, m.node_id, rfc3339(m.event_time), m.inferred))
     replayed.sort()
+    people_set = row["status"] in ("EXCEPTION", "CANCELLED")
+    # The status history (changes derived from milestones, at their event times); people's statuses aside.
+    history_stored = [
+        (r.code, rfc3339(utc(r.event_time)))
+        for r in session.execute(
+            select(waybill_events)
+            .where(
+                waybill_events.c.waybill_no == waybill_no,
+                waybill_events.c.kind == "status",
+                waybill_events.c.code.not_in(PEOPLES_STATUSES),
+                waybill_events.c.superseded_by.is_(None),
+            )
+            .order_by(waybill_events.c.event_time, waybill_events.c.id)
+        )
+    ]
+    history_replayed = [(s, rfc3339(at)) for s, at, _ in track.status_changes]
     same = stored == replayed and (
-        row["status"] == track.status or row["status"] in ("EXCEPTION", "CANCELLED")
+        people_set or (row["status"] == track.status and history_stored == history_replayed)
     )
     report: dict[str, Any] = {
         "waybill_no": waybill_no,
@@ -60,6 +78,8 @@ def replay_waybill(
     if not same:
         report["only_stored"] = [list(x) for x in stored if x not in replayed]
         report["only_replayed"] = [list(x) for x in replayed if x not in stored]
+        report["status_history_stored"] = [list(x) for x in history_stored]
+        report["status_history_replayed"] = [list(x) for x in history_replayed]
         if not check_only:
             tracking_service.refresh(session, waybill_no, now, rules=rules)
             report["corrected"] = True

@@ -69,6 +69,10 @@ class Changes:
     moved: bool = True  # the status message differs from the one before (apart from its time): publish it
 
 
+# What a fold before had already recorded: its milestones, quarantines and status changes.
+Folded = tuple[list[Milestone], list[tuple[int, str]], list[tuple[str, datetime, int]]]
+
+
 def _dt(value: str | None) -> datetime | None:
     return parse_time(value) if value else None
 
@@ -153,22 +157,26 @@ def _fold(
     new: list[Reading] | None,
     rules: TrackingRules,
     fold: FoldLog | None,
-) -> tuple[FoldLog, Track, tuple[list[Milestone], list[tuple[int, str]]] | None]:
+) -> tuple[FoldLog, Track, Folded | None]:
     """Fold the new readings into the waybill's fold; re-derive from all stored readings when that can't be.
 
     `fold`: the waybill's fold held in memory (known to match the stored row), else the stored state is
     resumed. Readings later than the fold continue it (the hot path of a live tracker); a late one re-folds
     from the fold's nearest earlier checkpoint; one older than every checkpoint, no stored state, or
     `new=None` re-derive from all stored readings. All of them give the same track (the tracking core proves
-    it). The third value is the milestones and quarantines of the fold before (None if there was none):
-    those are already in the event log and on the stored readings, so only the others need writing.
+    it). The third value is the milestones, quarantines and status changes of the fold before (None if there
+    was none): those are already in the event log and on the stored readings, so only the others need writing.
     """
     if fold is None and row["track_state"] is not None:
         try:
             fold = FoldLog(plan, TrackState.from_json(row["track_state"]), rules=rules)
         except (ValueError, KeyError, TypeError, IndexError):
             fold = None
-    previous = (list(fold.state.milestones), list(fold.state.quarantined)) if fold is not None else None
+    previous = (
+        (list(fold.state.milestones), list(fold.state.quarantined), list(fold.state.status_changes))
+        if fold is not None
+        else None
+    )
     if new is not None and fold is not None:
         try:
             fold.add(new)
@@ -177,6 +185,67 @@ def _fold(
             pass
     fold = FoldLog.replay(plan, load_readings(session, row["waybill_no"]), rules=rules)
     return fold, snapshot(fold.state), previous
+
+
+def _record_status_history(
+    session: Session,
+    waybill_no: str,
+    stored: str,
+    track: Track,
+    prior: list[tuple[str, datetime, int]] | None,
+    now: datetime,
+) -> None:
+    """Keep the log's status history equal to the derivation's, each change at the event time that caused it.
+
+    A change the fold before had already made is in the log. One it did not make (new readings moved the
+    waybill on, or a late one showed an earlier step) is appended, with `now` as its recorded time; one that
+    a late reading moved in time is appended anew and supersedes the old one; one the readings no longer
+    support is retracted (append-only, as for milestones). So the origin's gate-out gives PICKED_UP and
+    IN_TRANSIT at the GTOT/DEPA time, and a replay from the stored readings gives the same history. Without
+    a fold before (none stored, or of an older layout), only changes that move the stored status forward
+    are taken as new. The hot path (a fold continued by later readings) reads nothing.
+    """
+    if prior is None:
+        rank = STATUS_RANK.get(stored, 0)
+        new, current = [], stored
+        for change in track.status_changes:
+            status = change[0]
+            r = STATUS_RANK[status]
+            if status != current and (r > rank or r == rank == 2):
+                new.append(change)
+                current, rank = status, r
+        gone: dict[tuple[str, int], datetime] = {}
+    else:
+        gone = {(s, p): at for s, at, p in prior}
+        new = []
+        for status, at, progress in track.status_changes:
+            before = gone.pop((status, progress), None)
+            if before != at:
+                new.append((status, at, progress))
+                if before is not None:
+                    gone[(status, progress)] = before  # superseded by the new one below
+    for status, at, progress in new:
+        new_id = events.append(
+            session, waybill_no, kind="status", code=status, event_time=at, recorded_time=now
+        )
+        if (status, progress) in gone:
+            _supersede_status(session, waybill_no, status, gone.pop((status, progress)), new_id)
+    for (status, _), at in gone.items():
+        _supersede_status(session, waybill_no, status, at, -1)  # no longer supported: retracted
+
+
+def _supersede_status(session: Session, waybill_no: str, status: str, at: datetime, by: int) -> None:
+    session.execute(
+        update(waybill_events)
+        .where(
+            waybill_events.c.waybill_no == waybill_no,
+            waybill_events.c.kind == "status",
+            waybill_events.c.code == status,
+            waybill_events.c.event_time == at,
+            waybill_events.c.superseded_by.is_(None),
+        )
+        .values(superseded_by=by)
+    )
 
 
 def refresh(
@@ -215,6 +284,7 @@ def refresh(
     log, track, folded = _fold(session, row, plan, new_readings, rules, fold)
     state = log.state
     prior = folded[0] if folded is not None else None
+    prior_status = folded[2] if folded is not None else None
     changes = Changes(waybill_no=waybill_no, tenant_id=row["tenant_id"], status=row["status"])
     changes.quarantined = {seq for seq, _ in track.quarantined}
 
@@ -311,11 +381,11 @@ def refresh(
     # Status: forward only (a late reading never moves it back); people-set states are kept.
     status = row["status"]
     if status not in TERMINAL and status != "EXCEPTION" and track.status in STATUS_RANK:
+        _record_status_history(session, waybill_no, status, track, prior_status, now)
         new_rank, cur_rank = STATUS_RANK[track.status], STATUS_RANK.get(status, 0)
         if track.status != status and (new_rank > cur_rank or (new_rank == cur_rank and new_rank == 2)):
             changes.status_changed = True
             status = track.status
-            events.append(session, waybill_no, kind="status", code=status, event_time=now, recorded_time=now)
             if status in ("ARRIVED", "AT_WAREHOUSE"):
                 changes.arrived_at_node = plan.stops[-1].node_id
     changes.status = status

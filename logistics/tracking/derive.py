@@ -70,7 +70,7 @@ STATUS_RANK = {
 MILESTONE_CODES = ("GTOT", "DEPA", "ARRI", "LOAD", "DISC", "CROS", "CUSS", "CUSI", "CUSR", "GTIN", "DROP")
 ALARM_KINDS = ("temperature", "shock", "door", "battery", "offline", "delay")
 
-STATE_FORMAT = 2  # TrackState.to_json layout; a stored state of another layout is re-derived
+STATE_FORMAT = 3  # TrackState.to_json layout; a stored state of another layout is re-derived
 
 # Consecutive mutually consistent fixes, all impossible from the last good one, that move the reference.
 REANCHOR_AFTER = 3
@@ -145,6 +145,8 @@ class Track:
     at_stop: bool = False  # inside that stop's fence (not yet departed)
     arrived_at: datetime | None = None  # at stops[stop_index]
     departed_at: datetime | None = None  # from stops[stop_index], when not at_stop
+    # Each status change: (status, event time of the milestone or reading that caused it, progress then).
+    status_changes: tuple[tuple[str, datetime, int], ...] = ()
 
 
 class LateReading(ValueError):
@@ -175,6 +177,7 @@ class TrackState:
     jump_runs: dict[str, list[Reading]] = field(
         default_factory=dict
     )  # device -> consistent 'impossible' fixes
+    status_changes: list[tuple[str, datetime, int]] = field(default_factory=list)  # see Track
 
     def copy(self) -> TrackState:
         return TrackState(
@@ -196,6 +199,7 @@ class TrackState:
             self.pass_candidate,
             self.pass_anchor,
             {k: list(v) for k, v in self.jump_runs.items()},
+            list(self.status_changes),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -219,6 +223,7 @@ class TrackState:
             "excursion_since": _us(self.excursion_since),
             "pass": [_reading_out(self.pass_candidate), _reading_out(self.pass_anchor)],
             "jump_runs": {k: [_reading_out(r) for r in v] for k, v in self.jump_runs.items()},
+            "statuses": [[s, _us(at), p] for s, at, p in self.status_changes],
         }
 
     @classmethod
@@ -252,6 +257,7 @@ class TrackState:
             pass_candidate=_reading_in(doc["pass"][0]),
             pass_anchor=_reading_in(doc["pass"][1]),
             jump_runs={k: [_reading_req(r) for r in v] for k, v in doc["jump_runs"].items()},
+            status_changes=[(s, _at_req(at), p) for s, at, p in doc["statuses"]],
         )
 
 
@@ -347,6 +353,7 @@ def snapshot(state: TrackState) -> Track:
         at_stop=state.at_stop,
         arrived_at=state.arrived_at,
         departed_at=state.departed_at,
+        status_changes=tuple(state.status_changes),
     )
 
 
@@ -462,7 +469,7 @@ def _geofence(
     st: TrackState, plan: TrackPlan, r: Reading, previous: Reading | None, rules: TrackingRules
 ) -> None:
     stops = plan.stops
-    _move(st, PROGRESS_STARTED, "BOOKED")  # tracking has started; the status waits for a milestone
+    _move(st, PROGRESS_STARTED, "BOOKED", r.ts)  # tracking has started; the status waits for a milestone
     i = st.stop_index
     if not st.at_stop:
         j = _later_fence(stops, i + 1, r)
@@ -652,7 +659,7 @@ def _arrive(st: TrackState, plan: TrackPlan, k: int, at: datetime, seq: int | No
     status = _ARRIVAL_STATUS[stop.role]
     if stop.role == "destination" and _after_warehouse(plan, k):
         status = "DELIVERED"
-    _move(st, stop_progress(k, 0), status)
+    _move(st, stop_progress(k, 0), status, at)
 
 
 def _depart(st: TrackState, plan: TrackPlan, k: int, at: datetime, seq: int | None, inferred: bool) -> None:
@@ -660,11 +667,11 @@ def _depart(st: TrackState, plan: TrackPlan, k: int, at: datetime, seq: int | No
     for code in departure_codes(plan, k):
         st.milestones.append(Milestone(code, "ACT", stop.node_id, at, inferred, seq, stop.name))
         if code == "GTOT" and stop.role == "origin":
-            _move(st, stop_progress(k, 1), "PICKED_UP")  # the pick-up, then the departure below
+            _move(st, stop_progress(k, 1), "PICKED_UP", at)  # the pick-up, then the departure below
     st.at_stop = False
     st.departed_at = at
     st.exit_candidate = None
-    _move(st, stop_progress(k, 2), _DEPARTURE_STATUS[stop.role])
+    _move(st, stop_progress(k, 2), _DEPARTURE_STATUS[stop.role], at)
 
 
 def _check_hold(st: TrackState, stop: Stop, now: datetime, rules: TrackingRules) -> None:
@@ -675,14 +682,20 @@ def _check_hold(st: TrackState, stop: Stop, now: datetime, rules: TrackingRules)
     else:
         allowed = rules.customs_hold_after
     if now - st.arrived_at > allowed:
-        _move(st, stop_progress(st.stop_index, 1), "CUSTOMS_HOLD")
+        _move(st, stop_progress(st.stop_index, 1), "CUSTOMS_HOLD", now)
 
 
-def _move(st: TrackState, progress: int, status: str) -> None:
-    """Forward only: progress must grow, and the status may not drop to a lower rank."""
+def _move(st: TrackState, progress: int, status: str, at: datetime) -> None:
+    """Forward only: progress must grow, and the status may not drop to a lower rank.
+
+    A change of status is kept with `at`, the event time of what caused it: the status history, which is the
+    milestones' own, whatever floor (a stored or people's status) the fold started from."""
     if progress <= st.progress:
         return
     st.progress = progress
+    derived = st.status_changes[-1][0] if st.status_changes else "BOOKED"
+    if status != derived and STATUS_RANK[status] >= STATUS_RANK[derived]:
+        st.status_changes.append((status, at, progress))
     if STATUS_RANK[status] >= STATUS_RANK[st.status]:
         st.status = status
 

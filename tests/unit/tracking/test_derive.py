@@ -242,6 +242,34 @@ def test_the_status_waits_for_the_gate_out_and_moves_only_with_milestones() -> N
     assert derive(PLAN, at_origin, initial_status="PICKED_UP").status == "PICKED_UP"
 
 
+def test_the_status_history_is_timed_by_the_milestones_and_the_same_in_any_arrival_order() -> None:
+    history = [(s, at) for s, at, _ in CLEAN_TRACK.status_changes]
+    gate_out = next(m for m in CLEAN_TRACK.milestones if m.code == "GTOT")
+    # PICKED_UP is passed through at the gate-out, in the same event-time instant as the DEPA.
+    assert history[:2] == [("PICKED_UP", gate_out.event_time), ("IN_TRANSIT", gate_out.event_time)]
+    assert [s for s, _ in history] == [
+        "PICKED_UP", "IN_TRANSIT", "AT_HUB", "IN_TRANSIT", "AT_BORDER", "IN_TRANSIT", "ARRIVED",
+        "AT_WAREHOUSE",
+    ]  # fmt: skip
+    assert [at for _, at in history] == sorted(at for _, at in history)
+    milestone_times = {m.event_time for m in CLEAN_TRACK.milestones}
+    assert all(at in milestone_times for _, at in history)  # each change at the time of its milestone
+    # Live one reading at a time, newest-first, shuffled: the same history (and it survives the JSON state).
+    state = replay(PLAN, [])
+    for r in CLEAN:
+        state, _ = advance(state, PLAN, [r])
+    assert TrackState.from_json(json.loads(json.dumps(state.to_json()))).status_changes == list(
+        CLEAN_TRACK.status_changes
+    )
+    shuffled = list(CLEAN)
+    random.Random(5).shuffle(shuffled)
+    for order in (list(reversed(CLEAN)), shuffled):
+        assert derive(PLAN, order).status_changes == CLEAN_TRACK.status_changes
+    # A stored status as the floor of a re-derivation keeps the current status, not the history.
+    redone = derive(PLAN, CLEAN, initial_status="AT_HUB")
+    assert redone.status_changes == CLEAN_TRACK.status_changes
+
+
 def test_a_late_reading_never_moves_the_stored_status_back() -> None:
     hub_departure = next(m for m in CLEAN_TRACK.milestones if m.code == "DEPA" and m.node_id == "HUB1")
     first_out = next(r for r in CLEAN if r.seq == hub_departure.seq)
