@@ -65,8 +65,9 @@ def order_at(url: str, seller_id: str, ref: str, sku: str, qty: int, at: str, st
         return f"error:{type(exc).__name__}:{exc}"
 
 
-def plan_day(url: str, code: str, day: str, start_at: float) -> str:
-    """An operator of `code` plans the day's delivery run (what `POST .../delivery-runs` runs)."""
+def plan_day(url: str, code: str, day: str, start_at: float, replan: bool = False) -> str:
+    """An operator of `code` plans (or re-plans) the day's delivery run (what `POST .../delivery-runs`
+    runs)."""
     _wait(start_at)
     scope = Scope("op-race", Role.OPERATOR, (code,))
     try:
@@ -75,7 +76,7 @@ def plan_day(url: str, code: str, day: str, start_at: float) -> str:
                 s,
                 scope,
                 code,
-                {"date": day, "time_limit_s": 0.5},
+                {"date": day, "time_limit_s": 0.5, "replan": replan},
                 datetime.fromisoformat(day + "T06:00:00+00:00"),
             )
         return "ok:" + out["id"]

@@ -198,3 +198,13 @@ def test_two_operators_planning_the_same_day_get_one_run(
             .where(t.delivery_runs.c.warehouse == code)
         ).scalar_one()
     assert (runs, stops) == (1, 3)
+    # four operators re-plan the day at once: one new current run, the first one superseded by it, three 409s
+    start = time.time() + 1.0
+    again = list(pool.map(floor_workers.plan_day, [url] * 4, [code] * 4, [day] * 4, [start] * 4, [True] * 4))
+    assert sorted(r[:3] for r in again) == ["409", "409", "409", "ok:"], again
+    first = next(r for r in results if r.startswith("ok:"))[3:]
+    second = next(r for r in again if r.startswith("ok:"))[3:]
+    with database.session() as s:
+        c = t.delivery_runs.c
+        rows = s.execute(select(c.id, c.superseded_by).where(c.warehouse == code)).all()
+    assert sorted(rows, key=lambda x: x.superseded_by is None) == [(first, second), (second, None)]
