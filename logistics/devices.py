@@ -32,12 +32,27 @@ def mqtt_secret_hash(session: Session, device_id: str) -> str | None:
 
 
 def register(
-    session: Session, principal: Principal, device_id: str, kind: str, report_interval_s: int, now: datetime
+    session: Session,
+    principal: Principal,
+    device_id: str,
+    kind: str,
+    report_interval_s: int,
+    now: datetime,
+    *,
+    service_users: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
+    """`service_users`: the broker's own accounts (XB_MQTT_SERVICE_USER); a device may not take their name,
+    since it could never log in under it (the service account is checked first) and the broker's password
+    file would hold the name twice."""
     if not DEVICE_ID.match(device_id):
         raise InvalidInput(
             "device_id must be 1-64 letters, digits, '.', '_' or '-' (it becomes an MQTT topic level)",
             errors=[{"field": "device_id", "message": "invalid characters or length"}],
+        )
+    if device_id in service_users:
+        raise InvalidInput(
+            f"device_id {device_id} is the MQTT service account's username; choose another",
+            errors=[{"field": "device_id", "message": "reserved for the MQTT service account"}],
         )
     if kind not in KINDS:
         raise InvalidInput(

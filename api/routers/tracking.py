@@ -117,7 +117,13 @@ def post_device(
 
     def create(session: Session) -> tuple[int, dict[str, Any]]:
         return 201, devices.register(
-            session, principal, body.device_id, body.kind, body.report_interval_s, container.clock.now()
+            session,
+            principal,
+            body.device_id,
+            body.kind,
+            body.report_interval_s,
+            container.clock.now(),
+            service_users=frozenset({container.settings.mqtt_service_user}),
         )
 
     return idempotency.run(
