@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import threading
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kernel.db import Database
@@ -35,6 +38,9 @@ class DeviceBrokerAccess:
     db: Database
     service: ServiceAccount
     topics: TopicAccess
+    _count: Callable[[str, str, int], None] | None = field(default=None, repr=False)
+    _held: Counter[tuple[str, str]] = field(default_factory=Counter, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def build(cls, db: Database, service: ServiceAccount, topic_root: str) -> DeviceBrokerAccess:
@@ -57,3 +63,19 @@ class DeviceBrokerAccess:
 
     def may_receive(self, username: str, topic: str) -> bool:
         return self.topics.may_receive(username, topic)
+
+    def refused(self, action: str, reason: str) -> None:
+        with self._lock:
+            if self._count is None:
+                self._held[(action, reason)] += 1  # before the metrics exist (`xborder demo`)
+                return
+            count = self._count
+        count(action, reason, 1)
+
+    def count_refusals(self, count: Callable[[str, str, int], None]) -> None:
+        """Count refusals through `count(action, reason, n)` from now on, with those held until now."""
+        with self._lock:
+            self._count = count
+            held, self._held = self._held, Counter()
+        for (action, reason), n in held.items():
+            count(action, reason, n)

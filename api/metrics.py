@@ -34,6 +34,21 @@ class Metrics:
         self.ingest_batch_seconds = Histogram(
             "xborder_ingest_batch_seconds", "Time to commit one ingest batch.", registry=self.registry
         )
+        self.broker_refusals = Counter(
+            "xborder_broker_refusals_total",
+            "What the embedded MQTT broker refused: action connect, will, publish, subscribe or packet; "
+            "reason bad_credentials, no_credentials, lookup_failed, not_allowed, too_large or malformed.",
+            ["action", "reason"],
+            registry=self.registry,
+        )
+        for action, reason in (
+            ("connect", "bad_credentials"),
+            ("publish", "not_allowed"),
+            ("subscribe", "not_allowed"),
+            ("will", "not_allowed"),
+            ("packet", "too_large"),
+        ):
+            self.broker_refusals.labels(action=action, reason=reason)
         self.webhook_deliveries = Counter(
             "xborder_webhook_deliveries_total",
             "Webhook delivery attempts.",

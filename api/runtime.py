@@ -31,6 +31,7 @@ class BrokerChoice:
     message: str
     service: ServiceAccount | None = None  # the service's own clients log in with it (unless `url` has one)
     access_db: Database | None = None  # the embedded broker's own connection pool for device logins
+    access: DeviceBrokerAccess | None = None  # the embedded broker's gate (its refusals go to the metrics)
 
     def address(self) -> BrokerAddress:
         """Where the service's own clients connect, with the service account's credentials."""
@@ -95,6 +96,7 @@ def choose_broker(settings: Settings) -> BrokerChoice:
         f"credentials POST /v1/devices gives them, the service as {service.username})",
         service,
         access_db,
+        access,
     )
 
 
@@ -118,6 +120,15 @@ class Runtime:
     container: Container
     broker: BrokerChoice
     parts: list[Any] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # The embedded broker may have been chosen before this container existed (`xborder demo`): what it
+        # refused until now is counted too.
+        if self.broker.access is not None:
+            refusals = self.container.metrics.broker_refusals
+            self.broker.access.count_refusals(
+                lambda action, reason, n: refusals.labels(action=action, reason=reason).inc(n)
+            )
 
     def address(self) -> BrokerAddress:
         return self.broker.address()

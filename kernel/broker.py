@@ -7,7 +7,9 @@ Given a `BrokerAccess` (the composition root builds one from the device registry
 every CONNECT is authenticated and every publish, subscription and delivery checked through it; without one
 the broker is open to anyone (tests of the transport alone). On MQTT 3.1.1 a refused publish cannot be
 answered with an error: it is acknowledged and dropped (as Mosquitto does for 3.1.1 clients) and logged; a
-refused subscription gets the SUBACK failure code 0x80; a refused CONNECT gets "not authorised" (5).
+refused subscription gets the SUBACK failure code 0x80; a refused CONNECT gets "not authorised" (5); a
+packet over `max_packet_size` (1 MiB by default, as the shipped Mosquitto) closes the connection. Each refusal
+is reported to `BrokerAccess.refused`.
 """
 
 from __future__ import annotations
@@ -49,14 +51,25 @@ class BrokerAccess(Protocol):
 
     def may_receive(self, username: str, topic: str) -> bool: ...
 
+    def refused(self, action: str, reason: str) -> None:
+        """Told of each refusal: `action` connect, will, publish, subscribe or packet; `reason` e.g.
+        bad_credentials, no_credentials, lookup_failed, not_allowed, too_large, malformed. Called on the
+        broker's event loop: keep it quick."""
+
 
 class EmbeddedBroker:
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 1883, *, access: BrokerAccess | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int = 1883,
+        *,
+        access: BrokerAccess | None = None,
+        max_packet_size: int = 1024 * 1024,
     ) -> None:
         self.host = host
         self.port = port
         self.access = access
+        self.max_packet_size = max_packet_size  # with `access` (the open broker keeps amqtt's own reading)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._broker: Any = None
@@ -87,6 +100,7 @@ class EmbeddedBroker:
             },
         }
         broker_class: Any = Broker
+        options: dict[str, Any] = {}
         if self.access is None:
             config |= {"auth": {"allow-anonymous": True, "plugins": ["auth_anonymous"]}}
             config |= {"topic-check": {"enabled": False}}
@@ -94,6 +108,7 @@ class EmbeddedBroker:
             plugin = f"{AccessPlugin.__module__}.{AccessPlugin.__name__}"
             config["plugins"] = {plugin: {"access": self.access}}
             broker_class = GuardedBroker
+            options = {"access": self.access, "max_packet_size": self.max_packet_size}
         self._loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self._loop)
         for name in ("amqtt", "transitions"):
@@ -102,7 +117,9 @@ class EmbeddedBroker:
             warnings.simplefilter("ignore", DeprecationWarning)
             try:
                 self._broker = (
-                    broker_class(config, loop=self._loop) if _accepts_loop() else broker_class(config)
+                    broker_class(config, loop=self._loop, **options)
+                    if _accepts_loop()
+                    else broker_class(config, **options)
                 )
                 self._loop.run_until_complete(self._broker.start())
             except BaseException as exc:  # reported to start()

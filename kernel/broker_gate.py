@@ -7,7 +7,12 @@ closed here:
 - the last will is a publish like any other: a will topic the user may not publish to refuses the connection
   (as Mosquitto does);
 - retained messages are replayed only for the subscriptions this client made, and only on topics it may
-  receive (amqtt replays them for every client's subscriptions on connect, unchecked).
+  receive (amqtt replays them for every client's subscriptions on connect, unchecked);
+- a packet larger than the broker's maximum (1 MiB, as the shipped Mosquitto's `max_packet_size`) closes the
+  connection as soon as its fixed header announces the size, before any of it is buffered (amqtt reads a
+  packet of any announced size whole).
+
+Every refusal is reported to `BrokerAccess.refused(action, reason)` (counted in the service's metrics).
 
 Authorisation uses the identity recorded at authentication. These override amqtt internals of the version
 pinned in pyproject.toml (0.12); `GuardedBroker` refuses to start on another layout.
@@ -17,10 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import amqtt
+from amqtt.adapters import ReaderAdapter, WriterAdapter
 from amqtt.broker import Broker
 from amqtt.contexts import Action
 from amqtt.errors import AMQTTError, MQTTError, NoDataError
@@ -51,24 +58,34 @@ class AccessPlugin(BaseAuthPlugin, BaseTopicPlugin):  # type: ignore[misc]  # am
     async def authenticate(self, *, session: Session) -> bool:
         access = self._access()
         username, password = session.username, session.password
-        ok = bool(username) and password is not None
-        if ok:
-            # The device lookup may touch the database: not on the broker's event loop.
-            try:
-                ok = await asyncio.to_thread(access.authenticate, username, password)
-            except Exception:  # noqa: BLE001 - a failing lookup refuses the client, never the broker
-                log.exception("MQTT authentication of %r failed", username)
-                ok = False
-        if ok and session.will_flag and session.will_topic:
-            ok = bool(access.may_publish(username, session.will_topic))
-            if not ok:
-                log.warning(
-                    "MQTT user %s refused: last will on %s is not its topic", username, session.will_topic
-                )
-        if ok:
-            session.attributes[IDENTITY] = username
-            return True
-        log.warning("MQTT connection refused for user %r (client id %r)", username, session.client_id)
+        if not username or password is None:
+            return self._refuse_connect(access, session, "connect", "no_credentials")
+        # The device lookup may touch the database: not on the broker's event loop.
+        try:
+            ok = await asyncio.to_thread(access.authenticate, username, password)
+        except Exception:  # noqa: BLE001 - a failing lookup refuses the client, never the broker
+            log.exception("MQTT authentication of %r failed", username)
+            return self._refuse_connect(access, session, "connect", "lookup_failed")
+        if not ok:
+            return self._refuse_connect(access, session, "connect", "bad_credentials")
+        if session.will_flag and session.will_topic and not access.may_publish(username, session.will_topic):
+            log.warning(
+                "MQTT user %s refused: last will on %s is not its topic", username, session.will_topic
+            )
+            return self._refuse_connect(access, session, "will", "not_allowed")
+        session.attributes[IDENTITY] = username
+        return True
+
+    @staticmethod
+    def _refuse_connect(access: Any, session: Session, action: str, reason: str) -> bool:
+        access.refused(action, reason)
+        log.warning(
+            "MQTT connection refused for user %r (client id %r): %s %s",
+            session.username,
+            session.client_id,
+            action,
+            reason,
+        )
         return False
 
     async def topic_filtering(
@@ -87,6 +104,7 @@ class AccessPlugin(BaseAuthPlugin, BaseTopicPlugin):  # type: ignore[misc]  # am
         else:
             return False
         if not allowed:
+            access.refused(action.value, "not_allowed")
             self._refused(username, action.value, topic)
         return allowed
 
@@ -101,18 +119,95 @@ class AccessPlugin(BaseAuthPlugin, BaseTopicPlugin):  # type: ignore[misc]  # am
 
 
 SUPPORTED_AMQTT = "0.12."
+MAX_PACKET_SIZE = 1024 * 1024  # bytes, fixed header included: Mosquitto's `max_packet_size 1048576`
+
+
+class PacketSizeLimit(ReaderAdapter):  # type: ignore[misc]  # amqtt is untyped here
+    """A connection's reader that follows the MQTT framing of what passes through it and ends the stream
+    when a fixed header announces a packet over `limit` bytes (or a malformed length), before its body is
+    read: amqtt then sees the end of the connection and closes it, as Mosquitto does.
+
+    Only the wire format is relied on (a fixed header of one byte and a 1-4 byte remaining length, then
+    that many bytes), not how amqtt splits its reads."""
+
+    def __init__(self, inner: ReaderAdapter, limit: int, refused: Callable[[str], None]) -> None:
+        self._inner = inner
+        self._limit = limit
+        self._refused = refused
+        self._header = bytearray()  # the next packet's fixed header, as far as read
+        self._body = 0  # bytes of the current packet's body not read yet
+        self._ended = False
+
+    async def read(self, n: int = -1) -> bytes:
+        if self._ended:
+            raise asyncio.IncompleteReadError(b"", n if n >= 0 else None)
+        data: bytes = await self._inner.read(n)
+        reason = self._follow(data)
+        if reason is not None:
+            self._ended = True
+            self._refused(reason)
+            raise asyncio.IncompleteReadError(b"", n if n >= 0 else None)
+        return data
+
+    def _follow(self, data: bytes) -> str | None:
+        i = 0
+        while i < len(data):
+            if self._body:
+                step = min(self._body, len(data) - i)
+                self._body -= step
+                i += step
+                continue
+            self._header.append(data[i])
+            i += 1
+            if len(self._header) < 2 or self._header[-1] & 0x80:
+                if len(self._header) == 5:
+                    return "malformed"  # a fourth remaining-length byte that says more follow
+                continue
+            length = sum((b & 0x7F) << (7 * k) for k, b in enumerate(self._header[1:]))
+            size = len(self._header) + length
+            self._header.clear()
+            if size > self._limit:
+                return "too_large"
+            self._body = length
+        return None
+
+    def feed_eof(self) -> None:
+        self._inner.feed_eof()
 
 
 class GuardedBroker(Broker):  # type: ignore[misc]
     """amqtt's broker with the CONNECT authenticated first, and retained messages replayed with care."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, access: Any, max_packet_size: int = MAX_PACKET_SIZE, **kwargs: Any
+    ) -> None:
         if not amqtt.__version__.startswith(SUPPORTED_AMQTT):
             raise RuntimeError(
                 f"the embedded broker's access checks are written for amqtt {SUPPORTED_AMQTT}x, "
                 f"not {amqtt.__version__}: refusing to run it without them"
             )
         super().__init__(*args, **kwargs)
+        self._access = access
+        self._max_packet_size = max_packet_size
+        self._oversized = 0
+
+    async def _client_connected(
+        self, listener_name: str, reader: ReaderAdapter, writer: WriterAdapter
+    ) -> None:
+        def refused(reason: str) -> None:
+            self._access.refused("packet", reason)
+            self._oversized += 1
+            if str(self._oversized).rstrip("0") == "1":  # the 1st, 10th, 100th ...
+                log.warning(
+                    "MQTT connection from %s closed: packet %s (over %d bytes; %d so far)",
+                    writer.get_peer_info(),
+                    reason,
+                    self._max_packet_size,
+                    self._oversized,
+                )
+
+        limited = PacketSizeLimit(reader, self._max_packet_size, refused)
+        await super()._client_connected(listener_name, limited, writer)
 
     async def _initialize_client_session(
         self, reader: Any, writer: Any, remote_address: str, remote_port: int

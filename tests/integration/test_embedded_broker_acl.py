@@ -18,6 +18,7 @@ import paho.mqtt.client as paho
 import pytest
 from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from api.bootstrap import Container
@@ -330,4 +331,152 @@ def test_a_spoofed_reading_never_reaches_the_ingest(
     finally:
         device.stop()
         dead.stop()
+        runtime.stop()
+
+
+def _refusals(client: TestClient) -> dict[tuple[str, str], float]:
+    families = text_string_to_metric_families(client.get("/metrics").text)
+    return {
+        (m.labels["action"], m.labels["reason"]): m.value
+        for family in families
+        for m in family.samples
+        if m.name == "xborder_broker_refusals_total"
+    }
+
+
+def _wait_for_refusals(client: TestClient, expected: dict[tuple[str, str], float]) -> dict:
+    deadline = time.monotonic() + 10
+    while True:  # a refused publish is acknowledged before the broker has checked it
+        got = {k: v for k, v in _refusals(client).items() if v}
+        if got == expected or time.monotonic() > deadline:
+            return got
+        time.sleep(0.05)
+
+
+def test_a_device_may_not_be_registered_under_the_service_accounts_name(
+    client: TestClient, keys: Keys, container: Container
+) -> None:
+    h = keys.headers(Role.FORWARDER)
+    container.settings = container.settings.model_copy(update={"mqtt_service_user": SERVICE_USER})
+    r = client.post("/v1/devices", json={"device_id": SERVICE_USER, "kind": "container"}, headers=h)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert "service account" in r.json()["detail"]
+    assert [e["field"] for e in r.json()["errors"]] == ["device_id"]
+    assert client.get(f"/v1/devices/{SERVICE_USER}", headers=h).status_code == 404  # nothing written
+    # Any other name is fine, including one that merely starts like it.
+    ok = client.post("/v1/devices", json={"device_id": SERVICE_USER + "-1", "kind": "container"}, headers=h)
+    assert ok.status_code == 201, ok.text
+
+
+def test_refusals_are_counted_in_the_metrics_also_before_the_service_is_wired(
+    database_url: str, client: TestClient, keys: Keys, container: Container
+) -> None:
+    """As in `xborder demo`: the broker is chosen, and refuses, before the container and its metrics exist."""
+    h = keys.headers(Role.FORWARDER)
+    a, b = _register(client, h), _register(client, h)
+    settings = Settings(
+        database_url=database_url,
+        mqtt_url=None,
+        mqtt_embedded_port=free_port(),
+        mqtt_service_user=SERVICE_USER,
+        mqtt_service_password=SERVICE_PASSWORD,
+    )
+    choice = choose_broker(settings)
+    try:
+        assert not Client(choice, a.device_id, b.password).connected  # before the metrics are wired
+        assert _refusals(client).get(("connect", "bad_credentials")) == 0
+        Runtime(container, choice)  # wires the broker's refusals to this container's metrics
+        assert _refusals(client)[("connect", "bad_credentials")] == 1  # the one held until then
+        assert not Client(choice, None, None).connected
+        assert not Client(
+            choice, a.device_id, a.password, will=f"{ROOT}/devices/{b.device_id}/status"
+        ).connected
+        device = Client(choice, a.device_id, a.password)
+        try:
+            device.publish(telemetry(b.device_id), b'{"seq": 1}')
+            device.publish(f"{ROOT}/waybills/XB-FORGED/status", b"{}")
+            device.publish(telemetry(a.device_id), b'{"seq": 1}')  # its own: not refused
+            assert not device.subscribe(f"{ROOT}/deadletter/+")
+            assert device.subscribe(f"{ROOT}/deadletter/{a.device_id}")
+        finally:
+            device.stop()
+        assert _wait_for_refusals(client, {
+            ("connect", "bad_credentials"): 1,
+            ("connect", "no_credentials"): 1,
+            ("will", "not_allowed"): 1,
+            ("publish", "not_allowed"): 2,
+            ("subscribe", "not_allowed"): 1,
+        }) == {
+            ("connect", "bad_credentials"): 1,
+            ("connect", "no_credentials"): 1,
+            ("will", "not_allowed"): 1,
+            ("publish", "not_allowed"): 2,
+            ("subscribe", "not_allowed"): 1,
+        }  # fmt: skip
+    finally:
+        choice.stop()
+
+
+def test_a_packet_over_one_megabyte_closes_the_connection_and_never_reaches_the_ingest(
+    broker: BrokerChoice, client: TestClient, keys: Keys, container: Container
+) -> None:
+    """As Mosquitto's `max_packet_size 1048576`: a 2 MB publish is not buffered; the others are served."""
+    h = keys.headers(Role.FORWARDER)
+    a = _register(client, h, _booking(client, h))
+    b = _register(client, h, _booking(client, h))
+    container.settings = container.settings.model_copy(
+        update={"mqtt_client_prefix": f"h5c-{uuid.uuid4().hex[:8]}"}
+    )
+    runtime = Runtime(container, replace(broker, embedded=None, access_db=None))  # the broker outlives it
+    runtime.start_publisher()
+    runtime.start_ingest(f"ingest-{uuid.uuid4().hex[:8]}")
+    before = _refusals(client)
+    dead = Client(broker, SERVICE_USER, SERVICE_PASSWORD)
+    assert dead.subscribe(f"{ROOT}/deadletter/#")
+    big, other = Client(broker, a.device_id, a.password), Client(broker, b.device_id, b.password)
+    again: Client | None = None
+    reading = {"ts": "2027-02-28T23:50:00Z", "lat": 28.77, "lon": 104.63, "accuracy_m": 8}
+
+    def count(device_id: str) -> int:
+        with container.db.session() as s:
+            return int(
+                s.execute(
+                    select(func.count()).select_from(readings).where(readings.c.device_id == device_id)
+                ).scalar_one()
+            )
+
+    def wait(check: object) -> bool:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if check():  # type: ignore[operator]
+                return True
+            time.sleep(0.1)
+        return False
+
+    try:
+        huge = json.dumps({"seq": 1, **reading, "note": "x" * (2 * 1024 * 1024)}).encode()
+        big.client.publish(telemetry(a.device_id), huge, qos=1)
+        assert big.disconnected.wait(10), "the connection is closed"
+        other.publish(telemetry(b.device_id), json.dumps({"seq": 1, **reading}).encode())
+        assert wait(lambda: count(b.device_id) == 1), "the broker and the ingest keep serving the others"
+        assert other.connected and not other.disconnected.is_set()
+        # Under the limit, a large payload still passes the broker: the ingest refuses it with a reason.
+        again = Client(broker, a.device_id, a.password)
+        again.publish(
+            telemetry(a.device_id), json.dumps({"seq": 2, **reading, "note": "x" * 900_000}).encode()
+        )
+        again.publish(telemetry(a.device_id), json.dumps({"seq": 3, **reading}).encode())
+        assert wait(lambda: count(a.device_id) == 1), "the device itself is served again after reconnecting"
+        assert wait(lambda: len(dead.messages) == 1)
+        time.sleep(0.3)
+        assert count(a.device_id) == 1  # only seq 3: the 2 MB one never reached the ingest...
+        [(topic, letter)] = dead.messages  # ...nor its dead letters: only the 900 KB one is there
+        assert topic == f"{ROOT}/deadletter/{a.device_id}" and b"exceeds the limit" in letter, letter[:300]
+        after = _refusals(client)
+        assert after[("packet", "too_large")] - before[("packet", "too_large")] == 1
+    finally:
+        for c in (big, other, again, dead):
+            if c is not None:
+                c.stop()
         runtime.stop()
