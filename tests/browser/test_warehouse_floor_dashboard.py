@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import Server, shoot, sign_in
+from tests.browser.test_dashboard_details import unlabelled_controls
 
 pytestmark = pytest.mark.usefixtures("chromium_executable")
 
@@ -139,3 +140,88 @@ def test_operator_picks_an_order_then_ships_what_was_picked(page: Any, server: S
     assert [(a["qty"], a["status"]) for a in got["allocations"]] == [(3, "PICKED")]
     page.locator("#orders tbody tr", has_text=ref).get_by_role("button", name="Ship").click()
     page.locator("#orders tbody tr", has_text=ref).locator("[data-status='SHIPPED']").wait_for()
+
+
+def test_operator_restocks_and_disposes_units_waiting_for_refurbishment(page: Any, server: Server) -> None:
+    admin = server.key("admin")
+    code = "R" + uuid.uuid4().hex[:6].upper()
+    with server.api(admin) as api:
+        r = api.post(
+            "/v1/warehouses",
+            json={"code": code, "name": "Refurb DC", "country": "DE", "lat": 51.4, "lon": 6.8},
+        )
+        assert r.status_code == 201, r.text
+    seller, operator = server.key("seller"), server.key("operator", code)
+    sku = "LAMP-" + uuid.uuid4().hex[:4].upper()
+    with server.api(seller) as api:
+        r = api.post("/v1/skus", json={"sku": sku, "name": "Lamp", "weight_kg": 2, "volume_m3": 0.02})
+        assert r.status_code == 201, r.text
+        inbound = api.post("/v1/inbound", json={"warehouse": code, "lines": [{"sku": sku, "qty": 5}]})
+    with server.api(operator) as api:
+        r = api.post(f"/v1/inbound/{inbound.json()['id']}/receipts", json={"lines": [{"sku": sku, "qty": 5}]})
+        assert r.status_code == 201, r.text
+    with server.api(seller) as api:
+        order = api.post(
+            "/v1/orders",
+            json={
+                "order_ref": "RF-" + uuid.uuid4().hex[:6],
+                "ship_to": {"country": "DE"},
+                "lines": [{"sku": sku, "qty": 3}],
+            },
+        ).json()
+    with server.api(operator) as api:
+        assert api.post(f"/v1/orders/{order['id']}/ship", json={}).status_code == 200
+    with server.api(seller) as api:
+        rma = api.post(
+            "/v1/returns",
+            json={"order_id": order["id"], "lines": [{"sku": sku, "qty": 3, "reason": "flickers"}]},
+        ).json()
+    with server.api(operator) as api:
+        r = api.post(
+            f"/v1/returns/{rma['id']}/receipts", json={"warehouse": code, "lines": [{"sku": sku, "qty": 3}]}
+        )
+        assert r.status_code == 201, r.text
+        r = api.post(
+            f"/v1/returns/{rma['id']}/inspections", json={"lines": [{"sku": sku, "qty": 3, "grade": "B"}]}
+        )
+        assert r.status_code == 201 and r.json()["awaiting_refurbishment"][0]["qty"] == 3, r.text
+
+    def stock() -> tuple[int, int]:
+        with server.api(operator) as api:
+            rows = api.get("/v1/inventory", params={"warehouse": code, "sku": sku}).json()
+        return sum(x["on_hand"] for x in rows), sum(x["refurbish"] for x in rows)
+
+    assert stock() == (2, 3)
+    sign_in(page, operator)
+    page.goto(server.base + "/#/warehouses")
+    row = page.locator(f"#returns tbody tr[data-rma='{rma['id']}']")
+    line = row.locator(".refurbish-line", has_text=sku)
+    line.wait_for()
+    assert f"3× {sku} @ {code}" in line.inner_text()
+    qty = page.get_by_label(f"Units of {sku} at {code} to refurbish (return {rma['id']})")
+    assert qty.input_value() == "3"  # starts at all that waits
+    assert unlabelled_controls(page) == []
+    page.set_viewport_size(
+        {"width": 390, "height": 844}
+    )  # the controls wrap on a phone; the page never scrolls sideways
+    assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+    line.get_by_role("button", name="Dispose").wait_for()
+    # more than waits: the problem is shown and nothing moves
+    qty.fill("4")
+    line.get_by_role("button", name="Restock").click()
+    page.locator("#p-returns .problem").wait_for()
+    assert stock() == (2, 3)
+    # restock two: they are pick stock again, one still waits
+    qty.fill("2")
+    line.get_by_role("button", name="Restock").click()
+    row.locator(".refurbish-line", has_text=f"1× {sku}").wait_for()
+    assert stock() == (4, 1)
+    # dispose the last one: nothing waits any more, the unit went to scrap
+    line = row.locator(".refurbish-line", has_text=sku)
+    line.get_by_role("button", name="Dispose").click()
+    row.locator(".refurbish-none").wait_for()
+    assert stock() == (4, 0)
+    with server.api(operator) as api:
+        got = api.get(f"/v1/returns/{rma['id']}").json()
+    assert sorted((x["outcome"], x["qty"]) for x in got["refurbishments"]) == [("dispose", 1), ("restock", 2)]
+    assert got["awaiting_refurbishment"] == []

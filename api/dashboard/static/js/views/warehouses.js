@@ -1,4 +1,5 @@
-// Warehouses: the network's warehouses, inventory, orders (create, cancel, ship) and returns.
+// Warehouses: the network's warehouses, inventory, orders (create, pick, cancel, ship) and returns (with the
+// units waiting for refurbishment, restocked or disposed by operators).
 // Each panel loads on its own and says "not available" when its endpoint is missing, so one absent
 // endpoint never blanks the view.
 
@@ -250,14 +251,54 @@ export async function warehousesView({ main, me }) {
     }
   });
 
+  /** Units of a return waiting in the refurbish zone; operators restock or dispose some of them. */
+  function refurbishCell(rma) {
+    const waiting = rma.awaiting_refurbishment || [];
+    if (!waiting.length) return h("td", { class: "muted refurbish-none" }, "—");
+    return h("td", { class: "refurbish-cell" }, ...waiting.map((u) => {
+      const what = `${u.sku}${u.lot ? ` lot ${u.lot}` : ""} at ${u.warehouse}`;
+      const qty = h("input", {
+        type: "number", min: "1", max: String(u.qty), step: "1", value: String(u.qty), class: "count-input",
+        "aria-label": `Units of ${what} to refurbish (return ${rma.id})`,
+      });
+      const line = h("div", { class: "refurbish-line", dataset: { sku: u.sku, warehouse: u.warehouse, lot: u.lot || "" } },
+        h("span", { class: "refurbish-waiting" }, `${fmtNumber(u.qty)}× ${u.sku}${u.lot ? ` (${u.lot})` : ""} @ ${u.warehouse}`));
+      if (canPick) {
+        const go = (outcome) => async (ev) => refurbish(rma, u, outcome, Number(qty.value), ev.currentTarget);
+        line.append(qty,
+          h("button", { class: "btn small", type: "button", onclick: go("restock") }, "Restock"),
+          h("button", { class: "btn small danger", type: "button", onclick: go("dispose") }, "Dispose"));
+      }
+      return line;
+    }));
+  }
+
+  async function refurbish(rma, unit, outcome, qty, button) {
+    const line = { sku: unit.sku, qty, outcome, warehouse: unit.warehouse, ...(unit.lot ? { lot: unit.lot } : {}) };
+    const body = { lines: [line] };
+    // a retry of this very action (double click, timeout) carries the same key; once done, the next is new
+    const tag = { refurbish: rma.id, ...line };
+    button.disabled = true;
+    try {
+      await api.post(`/v1/returns/${encodeURIComponent(rma.id)}/refurbishments`, body, { idempotencyKey: orderKey(tag) });
+      orderKeys.delete(JSON.stringify(tag));
+      toast(`Return ${rma.id}: ${qty}× ${unit.sku} ${outcome === "restock" ? "restocked" : "disposed"}`, "ok");
+      await Promise.all([loadReturns(), loadInventory()]);
+    } catch (err) {
+      returnsBox.prepend(problemBox(err, { context: `while trying to ${outcome} ${unit.sku} of return ${rma.id}` }));
+      button.disabled = false;
+    }
+  }
+
   async function loadReturns() {
     try {
       const rows = api.items(await api.get("/v1/returns", { limit: 50 }));
-      clear(returnsBox).append(table([["RMA"], ["Order"], ["Status"], ["Lines"], ["Created", "time"]],
-        rows.length ? rows.map((r) => h("tr", {},
+      clear(returnsBox).append(table([["RMA"], ["Order"], ["Status"], ["Lines"], ["Awaiting refurbishment"], ["Created", "time"]],
+        rows.length ? rows.map((r) => h("tr", { dataset: { rma: r.id } },
           h("td", { class: "mono" }, r.id), h("td", { class: "mono" }, r.order_id || "—"), h("td", {}, statusPill(r.status)),
           h("td", {}, (r.lines || []).map((l) => `${l.authorised ?? l.qty}× ${l.sku}${l.reason ? ` (${l.reason})` : ""}`).join(", ")),
-          h("td", { class: "time" }, timeEl(r.created_at)))) : [emptyRow(5, "No returns.")],
+          refurbishCell(r),
+          h("td", { class: "time" }, timeEl(r.created_at)))) : [emptyRow(6, "No returns.")],
         { id: "returns", label: "Returns" }));
     } catch (err) {
       clear(returnsBox).append(err.unavailable
