@@ -225,3 +225,68 @@ def test_operator_restocks_and_disposes_units_waiting_for_refurbishment(page: An
         got = api.get(f"/v1/returns/{rma['id']}").json()
     assert sorted((x["outcome"], x["qty"]) for x in got["refurbishments"]) == [("dispose", 1), ("restock", 2)]
     assert got["awaiting_refurbishment"] == []
+
+
+def test_operator_replans_a_day_after_an_order_is_cancelled(page: Any, server: Server) -> None:
+    admin = server.key("admin")
+    code = "Q" + uuid.uuid4().hex[:6].upper()
+    with server.api(admin) as api:
+        r = api.post(
+            "/v1/warehouses",
+            json={"code": code, "name": "Replan DC", "country": "DE", "lat": 51.43, "lon": 6.76},
+        )
+        assert r.status_code == 201, r.text
+    seller, operator = server.key("seller"), server.key("operator", code)
+    sku = "BOX-" + uuid.uuid4().hex[:4].upper()
+    with server.api(seller) as api:
+        r = api.post("/v1/skus", json={"sku": sku, "name": "Box", "weight_kg": 3, "volume_m3": 0.02})
+        assert r.status_code == 201, r.text
+        inbound = api.post("/v1/inbound", json={"warehouse": code, "lines": [{"sku": sku, "qty": 6}]})
+    with server.api(operator) as api:
+        r = api.post(f"/v1/inbound/{inbound.json()['id']}/receipts", json={"lines": [{"sku": sku, "qty": 6}]})
+        assert r.status_code == 201, r.text
+    orders = []
+    for lat, lon in CUSTOMERS:
+        ref = "RP-" + uuid.uuid4().hex[:6]
+        with server.api(seller) as api:
+            body = {
+                "order_ref": ref,
+                "ship_to": {"country": "DE", "lat": lat, "lon": lon},
+                "lines": [{"sku": sku, "qty": 1}],
+            }
+            order = api.post("/v1/orders", json=body).json()
+        with server.api(operator) as api:
+            r = api.post(f"/v1/orders/{order['id']}/picks", json={"lines": [{"sku": sku, "qty": 1}]})
+            assert r.status_code == 201, r.text
+        orders.append(order)
+
+    sign_in(page, operator)
+    page.goto(server.base + "/#/warehouses")
+    panel = page.locator("#p-delivery")
+    panel.locator("#dr-warehouse option", has_text=code).wait_for(state="attached")
+    page.select_option("#dr-warehouse", code)
+    page.locator("#dr-date:not([value=''])").wait_for(state="attached")
+    panel.get_by_role("button", name="Plan run").click()
+    panel.locator(".delivery-run tbody tr").nth(2).wait_for()
+    first = panel.locator(".delivery-run").get_attribute("data-run")
+    # the customer of the first order cancels; the run marks the stop, the operator re-plans the day
+    with server.api(seller) as api:
+        assert api.post(f"/v1/orders/{orders[0]['id']}/cancel", json={}).status_code == 200
+    panel.get_by_role("button", name="Re-plan").click()
+    fresh = panel.locator(f".delivery-run:not([data-run='{first}'])")
+    fresh.locator("tbody tr").first.wait_for()
+    shown = sorted(fresh.locator("tbody tr").nth(i).locator("td").nth(2).inner_text() for i in range(2))
+    assert fresh.locator("tbody tr").count() == 2
+    assert shown == sorted(o["order_ref"] for o in orders[1:])
+    second = fresh.get_attribute("data-run")
+    with server.api(operator) as api:
+        runs = api.get(f"/v1/warehouses/{code}/delivery-runs").json()
+    assert [(x["id"], x["status"], x["superseded_by"]) for x in runs] == [
+        (second, "current", None),
+        (first, "superseded", second),
+    ]
+    # Show reads both back: the current run first, the superseded one marked
+    panel.get_by_role("button", name="Show").click()
+    panel.locator(f".delivery-run[data-run='{first}'][data-status='superseded']").wait_for()
+    assert panel.locator(".delivery-run").first.get_attribute("data-run") == second
+    assert f"superseded by {second}" in panel.locator(f".delivery-run[data-run='{first}']").inner_text()

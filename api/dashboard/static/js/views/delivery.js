@@ -1,13 +1,17 @@
 // Delivery runs: an operator plans a warehouse's vans for a day from its picked and shipped orders with a
-// position, and reads stored runs back (vans, stops in visiting order, times, distance).
+// position, re-plans a day (the old run is kept, marked superseded), and reads stored runs back (vans, stops in
+// visiting order, times, distance).
 
 import * as api from "../api.js";
 import { h, append, clear, timeEl, fmtNumber, failure, problemBox, emptyRow, table, toast } from "../dom.js";
 
 function runView(run) {
   const stops = (run.vans || []).reduce((n, v) => n + (v.stops || []).length, 0);
-  return h("div", { class: "delivery-run", dataset: { run: run.id } },
-    h("p", {}, "Run ", h("strong", { class: "mono" }, run.id), ` · ${run.warehouse} · ${run.date} · `,
+  const superseded = run.status === "superseded";
+  return h("div", { class: `delivery-run${superseded ? " superseded" : ""}`, dataset: { run: run.id, status: run.status || "current" } },
+    h("p", {}, "Run ", h("strong", { class: "mono" }, run.id),
+      superseded ? h("span", { class: "muted run-superseded" }, ` (superseded by ${run.superseded_by})`) : null,
+      ` · ${run.warehouse} · ${run.date} · `,
       h("span", { class: "run-distance" }, `${fmtNumber(run.distance_km, 1)} km`), ` · ${stops} stop(s)`,
       (run.unserved || []).length ? h("span", { class: "warn" }, ` · not served: ${run.unserved.join(", ")}`) : null),
     table([["Van"], ["Stop", "num"], ["Order"], ["Arrival", "time"], ["Departure", "time"], ["Weight kg", "num"]],
@@ -45,26 +49,35 @@ export function deliveryPanel({ warehouses }) {
     }
   }
 
-  const form = h("form", { class: "filters", id: "delivery-form", onsubmit: async (ev) => {
-    ev.preventDefault();
-    const body = { date: day.value };
-    const button = form.querySelector("button[type=submit]");
+  // Plan: the same day sent twice is one run (same key). Re-plan: a retry of one re-plan keeps its key, the
+  // next re-plan (after orders changed) is a new one, superseding the run before.
+  async function plan(button, replan) {
+    const body = replan ? { date: day.value, replan: true } : { date: day.value };
+    const tag = JSON.stringify({ warehouse: whSelect.value, ...body });
     button.disabled = true;
     try {
       const run = await api.post(`/v1/warehouses/${encodeURIComponent(whSelect.value)}/delivery-runs`, body,
         { idempotencyKey: keyFor({ warehouse: whSelect.value, ...body }) });
-      toast(`Delivery run for ${run.date}: ${fmtNumber(run.distance_km, 1)} km`, "ok");
+      if (replan) keys.delete(tag);
+      toast(`Delivery run for ${run.date}${replan ? " re-planned" : ""}: ${fmtNumber(run.distance_km, 1)} km`, "ok");
       append(clear(box), [runView(run)]);
     } catch (err) {
-      clear(box).append(err.unavailable ? failure("Delivery runs", err) : problemBox(err, { context: "while planning the run" }));
+      clear(box).append(err.unavailable ? failure("Delivery runs", err)
+        : problemBox(err, { context: replan ? "while re-planning the run" : "while planning the run" }));
     } finally {
       button.disabled = false;
     }
+  }
+
+  const form = h("form", { class: "filters", id: "delivery-form", onsubmit: async (ev) => {
+    ev.preventDefault();
+    await plan(form.querySelector("button[type=submit]"), false);
   } },
   h("label", { for: "dr-warehouse" }, "Warehouse"), whSelect,
   h("label", { for: "dr-date" }, "Day"), day,
   h("button", { class: "btn", type: "button", id: "dr-show", onclick: () => show() }, "Show"),
-  h("button", { class: "btn primary", type: "submit" }, "Plan run"));
+  h("button", { class: "btn primary", type: "submit" }, "Plan run"),
+  h("button", { class: "btn", type: "button", id: "dr-replan", onclick: (ev) => plan(ev.currentTarget, true) }, "Re-plan"));
 
   (async () => {
     try {
