@@ -4,7 +4,8 @@ beside a baseline measured in the same run.
 - ship: shipping a whole order nobody picked (`ship_order`, the baseline) against picking it and shipping
   the picked units, and against two partial shipments (pick half, ship, pick the rest, ship);
 - expiry: one job run that moves N orders off an expired lot to a fresh one, against allocating the same
-  N orders afresh;
+  N orders afresh; then the same job committed in batches of N/4 orders (`run_expiry`), with its longest
+  batch beside the one-transaction run;
 - delivery runs: `plan_run` (read the day's orders, plan, store the stops) against the bare
   `routing.vrp.plan_delivery_run` on the same stops and vans, same time limit.
 
@@ -181,6 +182,31 @@ def bench_expiry(db: Database, n: int, rng: random.Random) -> None:
     )
     check(db, seller)
     check(db, base_seller)
+    # the same job committed in batches (what the scheduler runs): total time and the longest transaction
+    batch = max(1, n // 4)
+    b_seller, _ = world(db, {"OLD": (n * 2, soon), "NEW": (n * 2 + 4, later)})
+    for i in range(n):
+        order(db, b_seller, f"B{i}", 2, rng)
+    spans: list[float] = []
+    real = expiry.reallocate_orders
+
+    def timed_batch(session: Any, ids: list[str], now: datetime) -> Any:
+        ms, out = timed(real, session, ids, now)
+        spans.append(ms)
+        return out
+
+    expiry.reallocate_orders = timed_batch  # type: ignore[assignment]
+    try:
+        batched_ms, bout = timed(expiry.run_expiry, db, expired_at, batch)
+    finally:
+        expiry.reallocate_orders = real
+    print(
+        f"  batched run (batch of {batch} orders): {batched_ms:9.1f} ms for {len(bout['reservations'])}"
+        f" reservation(s) in {bout['batches']} transaction(s), {len(bout['deferred'])} deferred;"
+        f" {batched_ms / max(1, len(bout['reservations'])):.2f} ms per reservation;"
+        f" longest order batch {max(spans, default=0.0):.1f} ms vs one transaction {job_ms:.1f} ms"
+    )
+    check(db, b_seller)
 
 
 def bench_runs(db: Database, stops: int, repeats: int, limit_s: float, rng: random.Random) -> None:
