@@ -365,7 +365,8 @@ def test_a_device_may_not_be_registered_under_the_service_accounts_name(
     assert [e["field"] for e in r.json()["errors"]] == ["device_id"]
     assert client.get(f"/v1/devices/{SERVICE_USER}", headers=h).status_code == 404  # nothing written
     # Any other name is fine, including one that merely starts like it.
-    ok = client.post("/v1/devices", json={"device_id": SERVICE_USER + "-1", "kind": "container"}, headers=h)
+    longer = f"{SERVICE_USER}-{uuid.uuid4().hex[:6]}"
+    ok = client.post("/v1/devices", json={"device_id": longer, "kind": "container"}, headers=h)
     assert ok.status_code == 201, ok.text
 
 
