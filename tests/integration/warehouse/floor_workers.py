@@ -10,7 +10,7 @@ from kernel.errors import DomainError
 from kernel.identity import Role
 from tests.integration.warehouse.pg_workers import _db
 from warehouse import delivery_runs, picking_service
-from warehouse.expiry import handle_expired_lots
+from warehouse.expiry import handle_expired_lots, run_expiry
 from warehouse.handlers import Scope, allocate_order
 
 
@@ -42,11 +42,16 @@ def floor_action(url: str, seller_id: str, order_id: str, action: str, at: str, 
         return f"error:{type(exc).__name__}:{exc}"
 
 
-def expiry_run(url: str, at: str, start_at: float) -> str:
+def expiry_run(url: str, at: str, start_at: float, batch_size: int = 0) -> str:
+    """The expiry job in one transaction, or (`batch_size` > 0) committed in batches like the scheduler's."""
     _wait(start_at)
     try:
-        with _db(url).session() as s:
-            out: dict[str, Any] = handle_expired_lots(s, datetime.fromisoformat(at))
+        out: dict[str, Any]
+        if batch_size:
+            out = run_expiry(_db(url), datetime.fromisoformat(at), batch_size)
+        else:
+            with _db(url).session() as s:
+                out = handle_expired_lots(s, datetime.fromisoformat(at))
         return f"ok:{len(out['reservations'])}:{len(out['deferred'])}"
     except Exception as exc:
         return f"error:{type(exc).__name__}:{exc}"

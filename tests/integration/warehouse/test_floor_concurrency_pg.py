@@ -129,7 +129,8 @@ def test_expiry_job_racing_new_orders_and_shipments(database: Database, pool: Pr
     ids = [pg_workers.place_order(url, seller, f"EX{i}", [("M", 2)]).removeprefix("ok:") for i in range(8)]
     later = (NOW + timedelta(days=3)).isoformat()
     start = time.time() + 1.0
-    jobs = [pool.submit(floor_workers.expiry_run, url, later, start) for _ in range(2)]
+    # one job in a single transaction, one committing every 3 orders
+    jobs = [pool.submit(floor_workers.expiry_run, url, later, start, batch) for batch in (0, 3)]
     news = [
         pool.submit(floor_workers.order_at, url, seller, f"NEW{i}", "M", 2, later, start) for i in range(6)
     ]
