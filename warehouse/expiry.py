@@ -200,7 +200,9 @@ def reallocate_order(session: Session, order_id: str, now: datetime) -> list[dic
 
 ShelfRow = Any  # (seller_id, warehouse, sku, lot, qty, expires_on) as read from the balances
 
-BATCH_SIZE = 100  # orders (or sellers) per transaction in `run_expiry`
+# Orders (or sellers) per transaction in `run_expiry`. Each has its own savepoint: staying under PostgreSQL's
+# 64 cached subtransactions per backend keeps other sessions' snapshots off pg_subtrans.
+BATCH_SIZE = 50
 
 
 def expired_shelf(session: Session, today: date) -> dict[str, list[ShelfRow]]:
