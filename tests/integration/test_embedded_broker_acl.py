@@ -344,7 +344,9 @@ def _refusals(client: TestClient) -> dict[tuple[str, str], float]:
     }
 
 
-def _wait_for_refusals(client: TestClient, expected: dict[tuple[str, str], float]) -> dict:
+def _wait_for_refusals(
+    client: TestClient, expected: dict[tuple[str, str], float]
+) -> dict[tuple[str, str], float]:
     deadline = time.monotonic() + 10
     while True:  # a refused publish is acknowledged before the broker has checked it
         got = {k: v for k, v in _refusals(client).items() if v}

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
 
+from api.bootstrap import Container
 from kernel.clock import FixedClock
 from kernel.identity import Role
 from kernel.mqtt import Message
@@ -17,7 +19,7 @@ from tests.conftest import Keys
 from tests.integration.test_shipments_api import _book, _quote, _reading
 
 
-def _tracked_waybill(client: TestClient, h: dict[str, str]) -> tuple[str, str, list[dict]]:
+def _tracked_waybill(client: TestClient, h: dict[str, str]) -> tuple[str, str, list[dict[str, Any]]]:
     no = _book(client, h, _quote(client, h))["waybill_no"]
     dev = f"dev-hist-{no}"
     assert (
@@ -31,29 +33,32 @@ def _at(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def _journey(stops: list[dict]) -> list[dict]:
+def _iso(t: datetime) -> str:
+    return t.isoformat().replace("+00:00", "Z")
+
+
+def _journey(stops: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """At the origin before departure, leaving it, on the way, then at the next stop."""
     origin, nxt = stops[0], stops[1]
     dep, arr = _at(origin["planned_departure"]), _at(nxt["planned_arrival"])
-    iso = lambda t: t.isoformat().replace("+00:00", "Z")  # noqa: E731
-    out = [_reading(1, iso(dep - timedelta(hours=1)), origin["lat"], origin["lon"])]
+    out = [_reading(1, _iso(dep - timedelta(hours=1)), origin["lat"], origin["lon"])]
     for seq, f in enumerate((0.25, 0.5, 0.75), start=2):
         lat = origin["lat"] + (nxt["lat"] - origin["lat"]) * f
         lon = origin["lon"] + (nxt["lon"] - origin["lon"]) * f
-        out.append(_reading(seq, iso(dep + (arr - dep) * f), lat, lon))
-    out.append(_reading(5, iso(arr), nxt["lat"], nxt["lon"]))
+        out.append(_reading(seq, _iso(dep + (arr - dep) * f), lat, lon))
+    out.append(_reading(5, _iso(arr), nxt["lat"], nxt["lon"]))
     return out
 
 
-def _history(client: TestClient, h: dict[str, str], no: str) -> list[dict]:
+def _history(client: TestClient, h: dict[str, str], no: str) -> list[dict[str, Any]]:
     items = client.get(f"/v1/waybills/{no}/events", headers=h).json()["items"]
     current = [e for e in items if e["kind"] == "status" and e["superseded_by"] is None]
     return sorted(current, key=lambda e: (e["event_time"], e["id"]))
 
 
 def test_status_changes_are_recorded_at_their_milestones_event_time_in_any_arrival_order(
-    client: TestClient, keys: Keys, container, clock: FixedClock
-) -> None:  # type: ignore[no-untyped-def]
+    client: TestClient, keys: Keys, container: Container, clock: FixedClock
+) -> None:
     h = keys.headers(Role.FORWARDER)
     histories = []
     booked = [_tracked_waybill(client, h) for _ in range(2)]  # both booked before their departures
