@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import dashboard, problems
 from api.bootstrap import Container
+from api.metrics import Metrics
 from api.routers import admin, health
 
 
@@ -26,16 +27,35 @@ def create_app(container: Container) -> FastAPI:
         app.include_router(router)
     app.include_router(dashboard.router)
 
-    @app.middleware("http")
-    async def _count(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        container.metrics.http_requests.labels(request.method, route, str(response.status_code)).inc()
-        container.metrics.http_seconds.labels(route).observe(time.perf_counter() - started)
-        return response
-
+    app.add_middleware(RequestMetrics, metrics=container.metrics)
     return app
+
+
+class RequestMetrics:
+    """Counts every response by method, route and status, and times it to its first byte.
+
+    A plain ASGI middleware: Starlette's `BaseHTTPMiddleware` runs each request in its own task group with
+    memory streams, a cost paid on every call.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+
+        async def counted(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                route = getattr(scope.get("route"), "path", "unmatched")
+                self.metrics.http_requests.labels(scope["method"], route, str(message["status"])).inc()
+                self.metrics.http_seconds.labels(route).observe(time.perf_counter() - started)
+            await send(message)
+
+        await self.app(scope, receive, counted)
 
 
 def _domain_routers() -> list[APIRouter]:

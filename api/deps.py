@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from api.bootstrap import Container
+from api.principals import PrincipalCache
 from kernel.errors import Forbidden, Unauthorized
 from kernel.identity import Principal, Role, authenticate
 
+# The dependencies below are `async` although they do no I/O of their own (a cache miss reads the key in the
+# threadpool): a sync dependency costs a hop to a worker thread on every request.
 
-def get_container(request: Request) -> Container:
+
+async def get_container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 
@@ -20,13 +25,32 @@ def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-def current_principal(request: Request, container: ContainerDep) -> Principal:
+def principal_cache(container: Container) -> PrincipalCache:
+    cache = container.extras.get("principal_cache")
+    if cache is None:
+        cache = container.extras.setdefault(
+            "principal_cache", PrincipalCache(container.settings.auth_cache_seconds)
+        )
+    assert isinstance(cache, PrincipalCache)
+    return cache
+
+
+def _authenticate(container: Container, secret: str) -> Principal:
+    with container.db.session() as session:
+        return authenticate(session, secret)
+
+
+async def current_principal(request: Request, container: ContainerDep) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send `Authorization: Bearer <api key>`")
-    with container.db.session() as session:
-        principal = authenticate(session, token.strip())
+    secret = token.strip()
+    cache = principal_cache(container)
+    principal = cache.get(secret)
+    if principal is None:
+        principal = await run_in_threadpool(_authenticate, container, secret)
+        cache.put(secret, principal)
     if principal.role is Role.DEVICE:
         raise Forbidden("device keys have no access to the HTTP API")
     request.state.principal = principal
@@ -36,10 +60,10 @@ def current_principal(request: Request, container: ContainerDep) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require(*roles: Role) -> Callable[[Principal], Principal]:
+def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets through only the given roles (admin always)."""
 
-    def check(principal: CurrentPrincipal) -> Principal:
+    async def check(principal: CurrentPrincipal) -> Principal:
         if principal.role is not Role.ADMIN and principal.role not in roles:
             allowed = ", ".join(r.value for r in roles) or "admin"
             raise Forbidden(f"this call needs the role {allowed}; the key has {principal.role.value}")

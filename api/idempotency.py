@@ -27,6 +27,18 @@ def _hash(body: Any) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
+class EncodedJSON(JSONResponse):
+    """A JSON response whose text is already encoded (the one stored with the Idempotency-Key)."""
+
+    def render(self, content: Any) -> bytes:
+        return str(content).encode("utf-8")
+
+
+def _encode(payload: Any) -> str:
+    """The JSON text of a response, as `JSONResponse` writes it (compact, UTF-8)."""
+    return json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=str)
+
+
 def run(
     container: Container,
     principal: Principal,
@@ -55,6 +67,7 @@ def run(
             )
             session.flush()
             status, payload = create(session)
+            text = _encode(payload)
             session.execute(
                 idempotency_keys.update()
                 .where(
@@ -62,9 +75,9 @@ def run(
                     idempotency_keys.c.scope == scope,
                     idempotency_keys.c.key == key,
                 )
-                .values(status_code=status, response=json.dumps(payload, default=str))
+                .values(status_code=status, response=text)
             )
-        return JSONResponse(payload, status_code=status)
+        return EncodedJSON(text, status_code=status)
     except IntegrityError as exc:
         with container.db.session() as session:
             row = (
@@ -84,6 +97,7 @@ def run(
             raise InvalidInput("this Idempotency-Key was used before with a different request body") from exc
         if row["status_code"] is None:
             raise Conflict("a request with this Idempotency-Key is still in progress") from exc
-        response = JSONResponse(json.loads(row["response"]), status_code=row["status_code"])
+        # Stored as sent, encoded once: a replay answers the same bytes.
+        response = EncodedJSON(row["response"], status_code=row["status_code"])
         response.headers["Idempotent-Replayed"] = "true"
         return response

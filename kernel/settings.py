@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     ingest_batch_seconds: float = 0.05
     scheduler_interval_seconds: float = 5.0
     log_level: str = "info"
+    # How long an authenticated API key is trusted without reading its row again (0: read it on every
+    # request). A key revoked in the database stops working at most this many seconds later.
+    auth_cache_seconds: float = 2.0
 
     @field_validator("clock_speed")
     @classmethod

@@ -187,7 +187,8 @@ def _create(
     fn: Callable[[Session], dict[str, Any]],
     status: int = 201,
 ) -> JSONResponse:
-    payload = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
+    # The body is only hashed when an Idempotency-Key is sent.
+    payload = body.model_dump(mode="json") if key and isinstance(body, BaseModel) else body
 
     def create(session: Session) -> tuple[int, dict[str, Any]]:
         return status, fn(session)

@@ -193,6 +193,8 @@ def test_idempotent_order_reserves_once(world: World) -> None:
     assert first.status_code == again.status_code == 201
     assert first.json()["id"] == again.json()["id"]
     assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.content == first.content  # the stored answer, byte for byte
+    assert again.headers["content-type"] == first.headers["content-type"] == "application/json"
     assert w.inventory()[(w.wh["de"], "T", None)]["reserved"] == 3
     # the same order_ref without the key is a conflict, not a second reservation
     assert w.post("/v1/orders", body).status_code == 409
