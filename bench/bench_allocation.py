@@ -407,12 +407,18 @@ from api.app import create_app
 from api.bootstrap import build
 from kernel.settings import Settings
 uvicorn.run(create_app(build(Settings(database_url=sys.argv[1]))), host="127.0.0.1", port=int(sys.argv[2]),
-            log_level="warning", access_log=False)
+            log_level="warning", access_log=False, http=sys.argv[3])
 """
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def drive_http(
-    url: str, seller: str, orders: list[dict[str, Any]], clients: int
+    url: str, seller: str, orders: list[dict[str, Any]], clients: int, parser: str = "auto"
 ) -> tuple[list[tuple[str, float]], float]:
     """The same allocation through the HTTP API: one uvicorn process, `clients` concurrent HTTP clients."""
     import socket
@@ -429,7 +435,7 @@ def drive_http(
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     root = str(Path(__file__).resolve().parent.parent)
-    server = subprocess.Popen([sys.executable, "-c", SERVER, url, str(port)], cwd=root)
+    server = subprocess.Popen([sys.executable, "-c", SERVER, url, str(port), parser], cwd=root)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -461,10 +467,17 @@ def drive_http(
                         out.append((outcome, time.perf_counter() - started))
 
             started = time.time()
+            server_cpu, client_cpu = _cpu_seconds(server.pid), time.process_time()
             with ThreadPoolExecutor(clients) as ex:
                 for f in [ex.submit(client) for _ in range(clients)]:
                     f.result()
             wall = time.time() - started
+            server_cpu, client_cpu = _cpu_seconds(server.pid) - server_cpu, time.process_time() - client_cpu
+        print(
+            f"HTTP: server process CPU {server_cpu:.2f} s "
+            f"({server_cpu / len(orders) * 1000:.2f} ms per order), "
+            f"HTTP clients' CPU {client_cpu:.2f} s, over {wall:.2f} s"
+        )
         return out, wall
     finally:
         server.terminate()
@@ -502,6 +515,12 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true", help="keep the bench rows")
     ap.add_argument(
         "--http", action="store_true", help="also allocate through the HTTP API (one uvicorn process)"
+    )
+    ap.add_argument(
+        "--http-parser",
+        default="auto",
+        choices=["auto", "h11", "httptools"],
+        help="uvicorn's HTTP implementation (auto: httptools when installed)",
     )
     args = ap.parse_args()
     n_orders = args.orders or (1_500 if args.quick else 8_000)
@@ -574,7 +593,7 @@ def main() -> int:
             http_orders = [
                 {**o, "order_ref": "H" + o["order_ref"]} for o in orders[: max(200, len(orders) // 4)]
             ]
-            http_res, http_wall = drive_http(url, seller, http_orders, args.clients)
+            http_res, http_wall = drive_http(url, seller, http_orders, args.clients, args.http_parser)
             report("POST /v1/orders (HTTP)", http_res, http_wall)
         with db.session() as s:
             over = oversold_units(s)
