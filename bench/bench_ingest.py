@@ -283,7 +283,8 @@ def main() -> int:
     # `raw_root`, so that the ingest never works while the baseline is measured.
     tag = f"xb-bench-{os.getpid()}"
     root, raw_root = f"{tag}/v1", f"{tag}-raw/v1"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("XB_")}
+    # The ingest's own tuning (XB_INGEST_BATCH_SIZE, XB_INGEST_BATCH_SECONDS) passes through; nothing else.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XB_") or k.startswith("XB_INGEST_BATCH")}
     env.update(
         {
             "XB_DATABASE_URL": url,
