@@ -57,7 +57,7 @@ export function inboundPanel({ me, warehouses, onReceived }) {
         await api.post(`/v1/inbound/${encodeURIComponent(asn.id)}/receipts`, body, { idempotencyKey: keyFor({ id: asn.id, ...body }) });
         toast(`Receipt recorded for ${asn.id}`, "ok");
         show(await api.get(`/v1/inbound/${encodeURIComponent(asn.id)}`));
-        onReceived?.();
+        changed();
       } catch (err) {
         box.prepend(problemBox(err, { context: "while recording the receipt" }));
         receive.disabled = false;
@@ -98,11 +98,32 @@ export function inboundPanel({ me, warehouses, onReceived }) {
     if (waybill.value.trim()) body.waybill_no = waybill.value.trim();
     try {
       show(await api.post("/v1/inbound", body, { idempotencyKey: keyFor(body) }));
-      onReceived?.();
+      changed();
     } catch (err) {
       clear(box).append(err.unavailable ? failure("Inbound", err) : problemBox(err, { context: "while announcing the inbound" }));
     }
   });
+
+  // The newest notices the key may see (GET /v1/inbound), each opening into the counting view above.
+  const recent = h("div", {});
+  async function loadRecent() {
+    try {
+      const rows = api.items(await api.get("/v1/inbound?limit=10"));
+      const head = [["Inbound"], ["Warehouse"], ["Status"], ["Waybill"], ["Expected", "time"], ["Lines", "num"]];
+      clear(recent).append(table(head, rows.length ? rows.map((a) => {
+        const open = h("button", { class: "btn mono", type: "button", "aria-label": `Show inbound ${a.id}` }, a.id);
+        open.addEventListener("click", () => show(a));
+        return h("tr", { dataset: { id: a.id } },
+          h("td", {}, open), h("td", { class: "mono" }, a.warehouse), h("td", {}, statusPill(a.status)),
+          h("td", { class: "mono" }, a.waybill_no || "—"), h("td", { class: "time" }, timeEl(a.expected_at)),
+          h("td", { class: "num" }, fmtNumber((a.lines || []).length)));
+      }) : [emptyRow(head.length, "No inbound notices.")], { id: "asn-recent", label: "Newest inbound notices" }));
+    } catch (err) {
+      clear(recent).append(failure("Inbound notices", err));
+    }
+  }
+  const changed = () => { loadRecent(); onReceived?.(); };
+  loadRecent();
 
   const find = h("form", { class: "filters", role: "search" },
     h("label", { for: "asn-id" }, "Look up"), lookup, h("button", { class: "btn", type: "submit" }, "Show"));
@@ -118,7 +139,7 @@ export function inboundPanel({ me, warehouses, onReceived }) {
   });
 
   return h("section", { class: "card panel", id: "p-inbound", "aria-labelledby": "p-inbound-h" },
-    h("h2", { id: "p-inbound-h" }, "Inbound"), canAnnounce ? announce : null, find, box);
+    h("h2", { id: "p-inbound-h" }, "Inbound"), canAnnounce ? announce : null, recent, find, box);
 }
 
 /** Replenishment suggestions: what to ship from Yibin, by when and by which corridor, before a stock-out. */
