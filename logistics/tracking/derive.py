@@ -381,11 +381,25 @@ def _tiebreak(r: Reading) -> tuple[datetime, str]:
 # ---------------------------------------------------------------------------------------------------- fold
 
 
+# Faster than any freight train, truck, barge or ship (China-Europe express freight runs at up to 160 km/h):
+# on an itinerary without an air leg, a fix further from the last good one than this allows is a GPS jump.
+SURFACE_MAX_SPEED_KMH = 160.0
+
+
+def screening_for(plan: TrackPlan, rules: TrackingRules) -> ScreeningRules:
+    """The screening limits for this itinerary: the speed bound of the modes it actually uses."""
+    modes = {m for s in plan.stops for m in (s.mode_in, s.mode_out) if m}
+    if not modes or "air" in modes or rules.screening.max_speed_kmh <= SURFACE_MAX_SPEED_KMH:
+        return rules.screening
+    return replace(rules.screening, max_speed_kmh=SURFACE_MAX_SPEED_KMH)
+
+
 def _fold(st: TrackState, plan: TrackPlan, readings: list[Reading], rules: TrackingRules) -> None:
     plan_start = plan.planned_start
+    screening = screening_for(plan, rules)
     for r in readings:
         st.last_key = _key(r)
-        reason = screen(r, st.last_good_by_device.get(r.device_id), r.received_at, rules.screening)
+        reason = screen(r, st.last_good_by_device.get(r.device_id), r.received_at, screening)
         if reason is None and r.received_at is None and plan_start is not None:
             reason = _too_old_for_plan(r, plan_start, rules.screening)
         if reason in _REANCHORED and _reanchor(st, plan, r, rules):
@@ -416,7 +430,7 @@ def _reanchor(st: TrackState, plan: TrackPlan, r: Reading, rules: TrackingRules)
     The run's earlier fixes lose their quarantine flag, but only `r`, the newest, drives the geofence (they
     are older than readings of other trackers already applied). True if `r` completed a run."""
     run = st.jump_runs.get(r.device_id, [])
-    if run and screen(r, run[-1], None, rules.screening) is not None:
+    if run and screen(r, run[-1], None, screening_for(plan, rules)) is not None:
         run = []
     run = [*run, r]
     if len(run) < REANCHOR_AFTER:

@@ -277,9 +277,10 @@ def test_a_late_reading_never_moves_the_stored_status_back() -> None:
     leaving = [r for r in CLEAN if r.ts <= confirming.ts]
     before = derive(PLAN, leaving)
     assert before.status == "IN_TRANSIT" and before.stop_index == 1 and not before.at_stop
-    # A late, glitchy reading back inside the hub fence between the two readings that confirmed the exit:
-    # on these readings alone the exit is no longer confirmed...
-    glitch = replace(first_out, seq=20_000, ts=first_out.ts + timedelta(minutes=1), lon=stop_lon(1) + 0.01)
+    # A late, glitchy reading back inside the hub fence between the two readings that confirmed the exit (at a
+    # speed a train could do, so it is not screened out as a jump): on these readings alone the exit is no
+    # longer confirmed...
+    glitch = replace(first_out, seq=20_000, ts=first_out.ts + timedelta(minutes=5), lon=stop_lon(1) + 0.01)
     assert derive(PLAN, leaving + [glitch]).status == "AT_HUB"
     # ...but the stored status and progress are the floor.
     redone = derive(PLAN, leaving + [glitch], initial_status=before.status, initial_progress=before.progress)
@@ -406,3 +407,20 @@ def test_update_advances_a_stored_state_and_re_derives_when_it_must() -> None:
     )
     assert track.status == "EXCEPTION" and track.milestones == derive(PLAN, CLEAN[:31]).milestones
     assert len(calls) == 4
+
+
+def test_a_jump_a_plane_could_make_is_still_a_jump_on_a_surface_itinerary() -> None:
+    """The speed bound follows the itinerary's modes: 300 km in an hour is a jump for a train, not a plane."""
+    from logistics.tracking.derive import SURFACE_MAX_SPEED_KMH, TrackingRules, screening_for
+
+    modes = {m for s in PLAN.stops for m in (s.mode_in, s.mode_out) if m}
+    assert modes and "air" not in modes
+    rules = TrackingRules()
+    assert screening_for(PLAN, rules).max_speed_kmh == SURFACE_MAX_SPEED_KMH
+    by_air = replace(PLAN, stops=tuple(replace(s, mode_out="air") if s.mode_out else s for s in PLAN.stops))
+    assert screening_for(by_air, rules).max_speed_kmh == rules.screening.max_speed_kmh
+    some = [r for r in CLEAN if r.ts <= CLEAN[0].ts + timedelta(hours=6)]
+    last = some[-1]
+    north = replace(last, seq=50_000, ts=last.ts + timedelta(hours=1), lat=last.lat + 2.7)  # ~300 km
+    assert dict(derive(PLAN, [*some, north]).quarantined).get(north.seq) == IMPOSSIBLE_SPEED
+    assert north.seq not in dict(derive(by_air, [*some, north]).quarantined)
