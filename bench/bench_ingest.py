@@ -7,7 +7,7 @@
 
 Figures, each beside its baseline measured in this run:
   burst       readings published at QoS 1 by two publisher processes until all are committed and applied to
-              their waybills, by one `xborder ingest` process; baseline: a raw paho QoS 1 subscriber process
+              their waybills, by `--ingest-processes` `xborder ingest` processes (default one); baseline: a raw paho QoS 1 subscriber process
               that only counts the same messages (published under a topic root the ingest does not read)
   steady      CPU (user+system, % of one core) of the ingest process alone at a steady publish rate, beside
               the raw subscriber's at the same rate, and latency from publish to the waybill status message
@@ -178,6 +178,12 @@ def main() -> int:
     ap.add_argument("--broker-port", type=int, default=0, help="port for the Mosquitto started here")
     ap.add_argument("--repeat", type=int, default=2, help="burst measurements (raw, then ingest) in turn")
     ap.add_argument("--profile", help="profile the ingest into this pstats file and print the top of it")
+    ap.add_argument(
+        "--ingest-processes",
+        type=int,
+        default=1,
+        help="`xborder ingest` processes sharing the load (one MQTT 5 shared subscription group)",
+    )
     args = ap.parse_args()
     if args.quick:
         args.devices, args.burst, args.steady_seconds, args.memory_devices = 200, 4000, 8, 1000
@@ -296,19 +302,24 @@ def main() -> int:
             "XB_MQTT_SESSION_EXPIRY_S": "120",  # no session left behind on a shared broker
         }
     )
-    command = [sys.executable, "-m", "api.cli", "ingest", "--id", "bench-ingest"]
-    if args.profile:
-        command = [
-            sys.executable,
-            str(ROOT / "bench/profiled_ingest.py"),
-            args.profile,
-            "--id",
-            "bench-ingest",
-        ]
-    ingest = subprocess.Popen(command, env=env, cwd=ROOT)
+    ingests: list[subprocess.Popen[bytes]] = []
+    for k in range(args.ingest_processes):
+        command = [sys.executable, "-m", "api.cli", "ingest", "--id", f"bench-ingest-{k}"]
+        if args.profile:
+            out = args.profile if k == 0 else f"{args.profile}.{k}"
+            command = [sys.executable, str(ROOT / "bench/profiled_ingest.py"), out, "--id", f"bench-ingest-{k}"]
+        ingests.append(subprocess.Popen(command, env=env, cwd=ROOT))
+
+    def ingest_cpu() -> float:
+        return sum(proc_cpu_seconds(p.pid) for p in ingests)
+
+    def ingest_rss() -> float:
+        return max(proc_peak_rss_mb(p.pid) for p in ingests)
+
+    who = "xborder ingest" if len(ingests) == 1 else f"{len(ingests)} ingest procs"
     try:
         time.sleep(6)
-        idle_rss = proc_peak_rss_mb(ingest.pid)  # started and subscribed, no reading yet
+        idle_rss = ingest_rss()  # started and subscribed, no reading yet
         # 1. burst, beside a raw subscriber: raw, ingest, raw, ingest (the machine's load varies)
         burst_devs = device_ids[: args.devices]
         print(
@@ -322,17 +333,17 @@ def main() -> int:
             raw = raw_baseline(port, raw_root, readings_for(burst_devs, args.burst, 1 + run * 100_000, t0))
             items = readings_for(burst_devs, args.burst, 1_000_000 + run * 100_000, t0)
             before = stored()
-            cpu0 = proc_cpu_seconds(ingest.pid)
+            cpu0 = ingest_cpu()
             start_at = run_publishers(port, root, items)
             finished = wait_stored(before + len(items), start_at, 600)
             elapsed = finished - start_at
             done = stored() - before
             ingest_rate = done / elapsed
-            burst_cpu = proc_cpu_seconds(ingest.pid) - cpu0
+            burst_cpu = ingest_cpu() - cpu0
             ratios.append(ingest_rate / raw["rate"])
             print(f"  run {run + 1}: raw paho subscriber (count only)     {raw['rate']:7.0f} msg/s")
             print(
-                f"  run {run + 1}: xborder ingest (committed + applied) {ingest_rate:7.0f} readings/s   "
+                f"  run {run + 1}: {who:14s} (committed + applied) {ingest_rate:7.0f} readings/s   "
                 f"ratio {ingest_rate / raw['rate']:.2f}   ingest CPU {burst_cpu:.1f} s "
                 f"({1e3 * burst_cpu / max(1, done):.2f} ms per reading)"
             )
@@ -369,18 +380,18 @@ def main() -> int:
         items = readings_for(burst_devs, n_steady, 2_000_000, "__TS__")
         before = stored()
         steady_from[0] = datetime.now(UTC)
-        cpu0 = proc_cpu_seconds(ingest.pid)
+        cpu0 = ingest_cpu()
         start_at = run_publishers(port, root, items, rate=args.rate)
         time.sleep(args.steady_seconds)
         wall = wait_stored(before + n_steady, start_at, args.steady_seconds * 5) - start_at
-        cpu = proc_cpu_seconds(ingest.pid) - cpu0
+        cpu = ingest_cpu() - cpu0
         time.sleep(0.5)
         sub.disconnect()
         sub.loop_stop()
         print(f"\nsteady {args.rate:.0f} readings/s for {args.steady_seconds:.0f} s ({n_steady} readings)")
         print(f"  raw paho subscriber CPU              {raw_steady['cpu_pct']:6.1f} % of one core")
         print(
-            f"  xborder ingest CPU (process alone)   {100 * cpu / wall:6.1f} % of one core   "
+            f"  {who:14s} CPU (alone)          {100 * cpu / wall:6.1f} % of one core   "
             f"({stored() - before} of {n_steady} committed in {wall:.1f} s)"
         )
         if latencies:
@@ -409,12 +420,14 @@ def main() -> int:
         )
         print(f"  raw paho subscriber peak RSS         {raw['rss_mb']:6.0f} MB")
         print(
-            f"  xborder ingest peak RSS              {proc_peak_rss_mb(ingest.pid):6.0f} MB   "
+            f"  {who:14s} peak RSS (largest)   {ingest_rss():6.0f} MB   "
             f"({idle_rss:.0f} MB once started, before any reading)"
         )
     finally:
-        ingest.terminate()
-        ingest.wait(60)
+        for p in ingests:
+            p.terminate()
+        for p in ingests:
+            p.wait(60)
         if broker is not None:
             broker.terminate()
             broker.wait(10)

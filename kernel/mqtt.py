@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Message:
     topic: str
     payload: bytes
@@ -78,23 +79,22 @@ def topic_matches(topic_filter: str, topic: str) -> bool:
 @functools.lru_cache(maxsize=1024)
 def _compiled(topic_filter: str) -> Callable[[str], bool]:
     # paho's topic_matches_sub builds a matcher tree on every call: too dear for every message received.
-    levels = tuple(topic_filter.split("/"))
+    # The filter becomes one regular expression (`+`: one level, possibly empty; a trailing `#`: the parent
+    # level and everything below it), matched in C.
+    levels = topic_filter.split("/")
     multi = levels[-1] == "#"
     fixed = levels[:-1] if multi else levels
-    wild = levels[0] in ("+", "#")
+    pattern = "/".join("[^/]*" if level == "+" else re.escape(level) for level in fixed)
+    if multi:
+        pattern = f"{pattern}(?:/.*)?" if fixed else ".*"
+    match = re.compile(pattern, re.DOTALL).fullmatch
+    if levels[0] in ("+", "#"):  # MQTT: wildcards at the first level never match $SYS-like topics
 
-    def matches(topic: str) -> bool:
-        parts = topic.split("/")
-        if wild and topic.startswith("$"):
-            return False  # MQTT: wildcards at the first level never match $SYS-like topics
-        if multi:
-            if len(parts) < len(fixed):
-                return False
-        elif len(parts) != len(fixed):
-            return False
-        return all(f == "+" or f == t for f, t in zip(fixed, parts, strict=False))
+        def matches(topic: str) -> bool:
+            return not topic.startswith("$") and match(topic) is not None
 
-    return matches
+        return matches
+    return lambda topic: match(topic) is not None
 
 
 class PahoCommunicator:

@@ -594,10 +594,12 @@ class TelemetryIngest:
         for changes in result.changes:
             if not changes.moved:  # say a quarantined fix: the retained message would only get a new time
                 continue
+            # A change of status, milestone, ETA or alarms at QoS 1; a position tick at QoS 0: the next tick
+            # or change supersedes it, and each QoS 1 message costs the broker's acknowledgement.
             self.comm.publish(
                 f"{self.root}/waybills/{changes.waybill_no}/status",
                 json.dumps(changes.message),
-                qos=1,
+                qos=0 if changes.position_only else 1,
                 retain=True,
             )
         if self.on_changes and result.changes:

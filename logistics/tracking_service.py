@@ -67,6 +67,7 @@ class Changes:
     arrived_at_node: str | None = None  # set when the shipment reached its destination in this change
     quarantined: set[int] = field(default_factory=set)
     moved: bool = True  # the status message differs from the one before (apart from its time): publish it
+    position_only: bool = False  # ... and only in its position: a tick, which the next one supersedes
 
 
 # What a fold before had already recorded: its milestones, quarantines and status changes.
@@ -552,19 +553,16 @@ def refresh(
         "updated_at": rfc3339(now),
     }
     sent = changes.message
-    changes.moved = (
-        sent["status"],
-        sent["last_milestone"],
-        sent["eta"],
-        sent["position"],
-        sent["alarms"],
-    ) != (
+    state_now = (sent["status"], sent["last_milestone"], sent["eta"], sent["alarms"])
+    state_before = (
         row["status"],
         row["last_milestone"],
         before_eta,
-        row["position"],
         [a for a in (row["alarms"] or []) if not a.get("cleared_at")],
     )
+    position_moved = sent["position"] != row["position"]
+    changes.moved = position_moved or state_now != state_before
+    changes.position_only = position_moved and state_now == state_before
     enqueue_webhooks(session, changes, now)
     return changes
 

@@ -79,7 +79,7 @@ def parse_message(
     except UnicodeDecodeError as exc:
         raise PayloadError(f"payload is not UTF-8: {exc.reason} at byte {exc.start}") from None
     try:
-        doc = json.loads(text, parse_constant=_reject_constant)
+        doc = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise PayloadError(f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except PayloadError:
@@ -120,6 +120,10 @@ def parse_payload(
 
 def _reject_constant(name: str) -> Any:
     raise PayloadError(f"malformed JSON: {name} is not a number")
+
+
+# One decoder for every payload: `json.loads` with an argument builds a new decoder per call.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 def _json_type(value: object) -> str:
