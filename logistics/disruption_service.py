@@ -308,6 +308,8 @@ def _apply_new_plan(
             planned_arrival=arrival,
             updated_at=now,
             track_state=None,  # the stops changed: the next reading re-derives against the new plan
+            track_checkpoint=None,  # folded against the old stops as well
+            track_since_checkpoint=None,
         )
     )
     cost = sum(Decimal(leg["cost"]["amount"]) for leg in itinerary["legs"])

@@ -321,7 +321,7 @@ def process_batch(
                 values = by_no[waybill_no]
                 kept_row = dict(locked[waybill_no])
                 kept_row.update({c: values[f"b_{c}"] for c in tracking_service.WRITTEN})
-                kept_row["track_state"] = None  # the fold holds it
+                kept_row["track_state"] = kept_row["track_checkpoint"] = None  # the fold holds them
                 plan, fold = folds[waybill_no]
                 cache.stage(waybill_no, version, _Kept(kept_row, plan, fold))
     return result

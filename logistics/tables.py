@@ -93,6 +93,10 @@ waybills = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("track_state", JSON, nullable=True),  # the tracking fold's state, to continue it incrementally
+    # A fold state some readings behind it (the fold of every reading up to its last one), and how many
+    # readings were folded after it: a late reading re-folds from there with only the readings since.
+    Column("track_checkpoint", JSON, nullable=True),
+    Column("track_since_checkpoint", Integer, nullable=True),
 )
 
 waybill_events = Table(
@@ -140,13 +144,14 @@ readings = Table(
     metadata,
     Column("device_id", String(64), primary_key=True),
     Column("seq", BigInteger, primary_key=True),
-    Column("waybill_no", String(20), nullable=True, index=True),
+    Column("waybill_no", String(20), nullable=True),
     Column("ts", UtcDateTime(), nullable=False),
     Column("lat", Float, nullable=False),
     Column("lon", Float, nullable=False),
     Column("data", JSON, nullable=False),
     Column("quarantine", String(200), nullable=True),
     Column("received_at", UtcDateTime(), nullable=False),
+    Index("ix_readings_waybill_no_ts", "waybill_no", "ts"),  # a waybill's readings from a time on
 )
 
 deadletters = Table(

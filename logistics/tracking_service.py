@@ -22,7 +22,6 @@ from logistics import events
 from logistics.tables import readings, tracker_attachments, waybill_events, waybills, webhook_outbox, webhooks
 from logistics.tracking.derive import (
     DEFAULT_RULES,
-    LateReading,
     Milestone,
     Track,
     TrackingRules,
@@ -32,7 +31,7 @@ from logistics.tracking.derive import (
     estimate,
     snapshot,
 )
-from logistics.tracking.foldlog import FoldLog
+from logistics.tracking.foldlog import FoldLog, Key
 from logistics.tracking.plan import Stop, TrackPlan
 from logistics.tracking.readings import Reading
 
@@ -138,6 +137,26 @@ def load_readings(session: Session, waybill_no: str) -> list[Reading]:
     return [reading_from_row(r) for r in rows]
 
 
+def load_readings_after(session: Session, waybill_no: str, key: Key | None) -> list[Reading]:
+    """The waybill's stored readings later than `key` in the fold's order (event time, device, seq); all of
+    them for None. Reads the readings from `key`'s event time on (an index range), no earlier ones."""
+    query = select(readings).where(readings.c.waybill_no == waybill_no)
+    if key is not None:
+        query = query.where(readings.c.ts >= key[0])
+    rows = session.execute(query).mappings().all()
+    # Readings at the key's own time are after it or not by device and seq (compared as the fold does).
+    return [reading_from_row(r) for r in rows if key is None or (r["ts"], r["device_id"], r["seq"]) > key]
+
+
+def _state_or_none(doc: dict[str, Any] | None) -> TrackState | None:
+    if doc is None:
+        return None
+    try:
+        return TrackState.from_json(doc)
+    except (ValueError, KeyError, TypeError, IndexError):
+        return None
+
+
 def _milestone_key(code: str, node_id: str | None, classifier: str | None) -> tuple[str, str, str]:
     return (code, node_id or "", classifier or "")
 
@@ -163,28 +182,44 @@ def _fold(
 
     `fold`: the waybill's fold held in memory (known to match the stored row), else the stored state is
     resumed. Readings later than the fold continue it (the hot path of a live tracker); a late one re-folds
-    from the fold's nearest earlier checkpoint; one older than every checkpoint, no stored state, or
-    `new=None` re-derive from all stored readings. All of them give the same track (the tracking core proves
-    it). The third value is the milestones, quarantines and status changes of the fold before (None if there
-    was none): those are already in the event log and on the stored readings, so only the others need writing.
+    from the fold's nearest earlier checkpoint, held in memory or else the stored one (`track_checkpoint`)
+    with only the readings stored after it; one older than that too, no stored state, or `new=None`
+    re-derive from all stored readings. All of them give the same track (the tracking core proves it). The
+    third value is the milestones, quarantines and status changes of the fold before (None if there was
+    none): those are already in the event log and on the stored readings, so only the others need writing.
     """
+    waybill_no = row["waybill_no"]
+    held = fold is not None
     if fold is None and row["track_state"] is not None:
-        try:
-            fold = FoldLog(plan, TrackState.from_json(row["track_state"]), rules=rules)
-        except (ValueError, KeyError, TypeError, IndexError):
+        state = _state_or_none(row["track_state"])
+        if state is None:
             fold = None
+        elif row["track_checkpoint"] is None:  # none stored yet: this state becomes the checkpoint
+            fold = FoldLog(plan, state, rules=rules)
+        else:
+            fold = FoldLog.resume(plan, state, checkpoint_gap=row["track_since_checkpoint"], rules=rules)
     previous = (
         (list(fold.state.milestones), list(fold.state.quarantined), list(fold.state.status_changes))
         if fold is not None
         else None
     )
     if new is not None and fold is not None:
-        try:
-            fold.add(new)
-            return fold, snapshot(fold.state), previous
-        except LateReading:
-            pass
-    fold = FoldLog.replay(plan, load_readings(session, row["waybill_no"]), rules=rules)
+
+        def checkpoint() -> TrackState | None:
+            # A fold held in memory left the stored checkpoint unchanged since the row it was kept with.
+            doc = (
+                session.execute(
+                    select(waybills.c.track_checkpoint).where(waybills.c.waybill_no == waybill_no)
+                ).scalar_one_or_none()
+                if held
+                else row["track_checkpoint"]
+            )
+            return _state_or_none(doc)
+
+        log = fold.fold_in(new, checkpoint, lambda key: load_readings_after(session, waybill_no, key))
+        if log is not None:
+            return log, snapshot(log.state), previous
+    fold = FoldLog.replay(plan, load_readings(session, waybill_no), rules=rules)
     return fold, snapshot(fold.state), previous
 
 
@@ -524,7 +559,11 @@ def refresh(
         "alarms": alarms,
         "updated_at": now,
         "track_state": state.to_json(),
+        "track_since_checkpoint": log.behind,
     }
+    if log.floor_moved and log.floor is not None:  # written only when it moved on (every `every` readings)
+        values["track_checkpoint"] = log.floor.to_json()
+        log.floor_moved = False
     if folds is not None:
         folds[waybill_no] = (plan, log)
     if pending is not None:
@@ -604,14 +643,24 @@ def enqueue_webhooks(session: Session, changes: Changes, now: datetime) -> None:
                 )
 
 
-WRITTEN = ("status", "eta", "position", "last_milestone", "alarms", "updated_at", "track_state")
+# Written for every refreshed waybill; "track_checkpoint" as well when the checkpoint moved on.
+WRITTEN = (
+    "status",
+    "eta",
+    "position",
+    "last_milestone",
+    "alarms",
+    "updated_at",
+    "track_state",
+    "track_since_checkpoint",
+)
 
 
 def write_pending(session: Session, pending: list[dict[str, Any]]) -> dict[str, str]:
     """Write the waybills collected by `refresh(..., pending=...)` in one statement.
 
     On PostgreSQL, returns each written row's version (`xmin` and `ctid`, which any later write changes);
-    elsewhere nothing.
+    elsewhere nothing. The checkpoint is written only for the waybills whose checkpoint moved on.
     """
     if not pending:
         return {}
@@ -627,25 +676,34 @@ def write_pending(session: Session, pending: list[dict[str, Any]]) -> dict[str, 
                     p["b_alarms"],
                     p["b_updated_at"].isoformat(),
                     p["b_track_state"],
+                    p["b_track_since_checkpoint"],
+                    *([p["b_track_checkpoint"]] if "b_track_checkpoint" in p else []),
                 ]
                 for p in pending
             ]
         )
-        # One JSON parameter: no per-element quoting of long JSON texts in arrays.
+        # One JSON parameter: no per-element quoting of long JSON texts in arrays. A row without a tenth
+        # element keeps its checkpoint (v->9 is SQL NULL then; a stored one is never JSON null).
         rows = session.execute(
             text(
                 "UPDATE waybills AS w SET status = v->>1, eta = (v->>2)::timestamptz, position = v->3,"
-                " last_milestone = v->4, alarms = v->5, updated_at = (v->>6)::timestamptz, track_state = v->7"
+                " last_milestone = v->4, alarms = v->5, updated_at = (v->>6)::timestamptz,"
+                " track_state = v->7, track_since_checkpoint = (v->>8)::integer,"
+                " track_checkpoint = COALESCE(v->9, w.track_checkpoint)"
                 " FROM json_array_elements(CAST(:rows AS json)) AS v WHERE w.waybill_no = v->>0"
                 " RETURNING w.waybill_no, w.xmin::text || w.ctid::text"
             ),
             {"rows": doc},
         ).all()
         return {no: version for no, version in rows}
-    session.execute(
-        update(waybills)
-        .where(waybills.c.waybill_no == bindparam("b_waybill_no"))
-        .values({c: bindparam(f"b_{c}") for c in WRITTEN}),
-        pending,
-    )
+    moved = [p for p in pending if "b_track_checkpoint" in p]
+    kept = [p for p in pending if "b_track_checkpoint" not in p]
+    for columns, group in ((WRITTEN, kept), ((*WRITTEN, "track_checkpoint"), moved)):
+        if group:
+            session.execute(
+                update(waybills)
+                .where(waybills.c.waybill_no == bindparam("b_waybill_no"))
+                .values({c: bindparam(f"b_{c}") for c in columns}),
+                group,
+            )
     return {}
