@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import ARRAY, String, and_, any_, bindparam, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Connection
@@ -380,22 +381,22 @@ def _insert_readings(
     if postgres:
         # One statement of fixed text, the rows in one JSON parameter: no statement text to parse per batch
         # size (as a multi-row VALUES would need) and no per-element quoting (as text arrays would).
-        doc = json.dumps(
+        doc = orjson.dumps(  # times as RFC 3339 with their offset, to the microsecond
             [
                 [
                     r["device_id"],
                     r["seq"],
                     r["waybill_no"],
-                    r["ts"].isoformat(),
+                    r["ts"],
                     r["lat"],
                     r["lon"],
                     r["data"],
                     r["quarantine"],
-                    r["received_at"].isoformat(),
+                    r["received_at"],
                 ]
                 for r in rows
             ]
-        )
+        ).decode()
         out = session.execute(
             sql_text(
                 "WITH new AS (INSERT INTO readings"
@@ -598,7 +599,7 @@ class TelemetryIngest:
             # or change supersedes it, and each QoS 1 message costs the broker's acknowledgement.
             self.comm.publish(
                 f"{self.root}/waybills/{changes.waybill_no}/status",
-                json.dumps(changes.message),
+                orjson.dumps(changes.message),
                 qos=0 if changes.position_only else 1,
                 retain=True,
             )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import and_, bindparam, or_, select, text, update
 from sqlalchemy.orm import Session
 
@@ -616,21 +617,21 @@ def write_pending(session: Session, pending: list[dict[str, Any]]) -> dict[str, 
     if not pending:
         return {}
     if session.get_bind().dialect.name == "postgresql":
-        doc = json.dumps(
+        doc = orjson.dumps(  # times as RFC 3339 with their offset, to the microsecond
             [
                 [
                     p["b_waybill_no"],
                     p["b_status"],
-                    p["b_eta"].isoformat() if p["b_eta"] is not None else None,
+                    p["b_eta"],
                     p["b_position"],
                     p["b_last_milestone"],
                     p["b_alarms"],
-                    p["b_updated_at"].isoformat(),
+                    p["b_updated_at"],
                     p["b_track_state"],
                 ]
                 for p in pending
             ]
-        )
+        ).decode()
         # One JSON parameter: no per-element quoting of long JSON texts in arrays.
         rows = session.execute(
             text(
