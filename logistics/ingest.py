@@ -422,11 +422,23 @@ def _insert_readings(
 
 
 def _data(r: Reading) -> dict[str, Any]:
-    return {
-        k: getattr(r, k)
-        for k in ("speed_kmh", "accuracy_m", "temp_c", "humidity_pct", "shock_g", "door_open", "battery_pct")
-        if getattr(r, k) is not None
-    }
+    """The reading's optional fields that it has (spelt out: this runs for every reading)."""
+    data: dict[str, Any] = {}
+    if r.speed_kmh is not None:
+        data["speed_kmh"] = r.speed_kmh
+    if r.accuracy_m is not None:
+        data["accuracy_m"] = r.accuracy_m
+    if r.temp_c is not None:
+        data["temp_c"] = r.temp_c
+    if r.humidity_pct is not None:
+        data["humidity_pct"] = r.humidity_pct
+    if r.shock_g is not None:
+        data["shock_g"] = r.shock_g
+    if r.door_open is not None:
+        data["door_open"] = r.door_open
+    if r.battery_pct is not None:
+        data["battery_pct"] = r.battery_pct
+    return data
 
 
 def stored_text(payload: bytes) -> str:
