@@ -561,11 +561,23 @@ def refresh(
         before_eta,
         [a for a in (row["alarms"] or []) if not a.get("cleared_at")],
     )
-    position_moved = sent["position"] != row["position"]
+    # A position alone is worth a message once per POSITION_TICK of fix time: a tracker reporting every second
+    # gives a tick every ten seconds, one reporting every minute a tick for every fix. The waybill itself
+    # always keeps the newest position.
+    position_moved = sent["position"] != row["position"] and _tick(sent["position"]) != _tick(row["position"])
     changes.moved = position_moved or state_now != state_before
     changes.position_only = position_moved and state_now == state_before
     enqueue_webhooks(session, changes, now)
     return changes
+
+
+POSITION_TICK_SECONDS = 10
+
+
+def _tick(position: dict[str, Any] | None) -> int | None:
+    """The slot of POSITION_TICK_SECONDS of fix time a position falls in (None: no position)."""
+    at = (position or {}).get("at")
+    return int(parse_time(at).timestamp()) // POSITION_TICK_SECONDS if at else None
 
 
 def enqueue_webhooks(session: Session, changes: Changes, now: datetime) -> None:
