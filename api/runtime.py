@@ -155,7 +155,7 @@ class Runtime:
             f"{settings.mqtt_client_prefix}-{ingest_id}",
             persistent=True,
             manual_ack=True,
-            max_inflight=1000,
+            max_inflight=settings.ingest_max_inflight,
             session_expiry_s=settings.mqtt_session_expiry_s,
             status_topic=f"{settings.mqtt_topic_root}/services/{ingest_id}/status",
         )

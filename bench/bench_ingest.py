@@ -7,8 +7,9 @@
 
 Figures, each beside its baseline measured in this run:
   burst       readings published at QoS 1 by two publisher processes until all are committed and applied to
-              their waybills, by `--ingest-processes` `xborder ingest` processes (default one); baseline: a raw paho QoS 1 subscriber process
-              that only counts the same messages (published under a topic root the ingest does not read)
+              their waybills, by `--ingest-processes` `xborder ingest` processes (default one); baseline: a
+              raw paho QoS 1 subscriber process that only counts the same messages (published under a topic
+              root the ingest does not read)
   steady      CPU (user+system, % of one core) of the ingest process alone at a steady publish rate, beside
               the raw subscriber's at the same rate, and latency from publish to the waybill status message
               showing that reading (p50 / p95 / p99)
@@ -289,8 +290,9 @@ def main() -> int:
     # `raw_root`, so that the ingest never works while the baseline is measured.
     tag = f"xb-bench-{os.getpid()}"
     root, raw_root = f"{tag}/v1", f"{tag}-raw/v1"
-    # The ingest's own tuning (XB_INGEST_BATCH_SIZE, XB_INGEST_BATCH_SECONDS) passes through; nothing else.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("XB_") or k.startswith("XB_INGEST_BATCH")}
+    # The ingest's own tuning (XB_INGEST_BATCH_SIZE, XB_INGEST_BATCH_SECONDS, XB_INGEST_MAX_INFLIGHT) passes
+    # through; nothing else.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XB_") or k.startswith("XB_INGEST_")}
     env.update(
         {
             "XB_DATABASE_URL": url,
@@ -307,7 +309,8 @@ def main() -> int:
         command = [sys.executable, "-m", "api.cli", "ingest", "--id", f"bench-ingest-{k}"]
         if args.profile:
             out = args.profile if k == 0 else f"{args.profile}.{k}"
-            command = [sys.executable, str(ROOT / "bench/profiled_ingest.py"), out, "--id", f"bench-ingest-{k}"]
+            profiled = str(ROOT / "bench/profiled_ingest.py")
+            command = [sys.executable, profiled, out, "--id", f"bench-ingest-{k}"]
         ingests.append(subprocess.Popen(command, env=env, cwd=ROOT))
 
     def ingest_cpu() -> float:

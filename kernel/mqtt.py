@@ -12,12 +12,13 @@ by the broker while it was away are delivered when it comes back.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import functools
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import unquote, urlparse
@@ -26,6 +27,10 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+
+from kernel import mqtt_wire
+
+mqtt_wire.install()  # paho decodes every PUBLISH's MQTT 5 properties; this makes that cheap
 
 
 @dataclass(slots=True)
@@ -117,6 +122,7 @@ class PahoCommunicator:
         self._receivers: tuple[tuple[str, Receiver], ...] = ()  # replaced whole: read without the lock
         self._connected = threading.Event()
         self._lock = threading.Lock()
+        self._wake_lock = threading.Lock()
         self._status_topic = status_topic
         protocol = MQTTProtocolVersion.MQTTv5 if address.protocol == 5 else MQTTProtocolVersion.MQTTv311
         kwargs: dict[str, Any] = {"client_id": client_id, "protocol": protocol}
@@ -183,6 +189,29 @@ class PahoCommunicator:
 
     def publish_and_wait(self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False) -> None:
         self.client.publish(topic, payload, qos=qos, retain=retain).wait_for_publish(10)
+
+    @contextlib.contextmanager
+    def held_wakeups(self) -> Iterator[None]:
+        """Acknowledgements and publishes queued inside wake paho's network thread once, at the end.
+
+        For every packet queued from another thread paho writes a byte to its network thread's wake-up
+        socket: a wake-up and a hand-over of the interpreter lock per acknowledgement or status message.
+        Inside this block the wake-up socket is set aside (only the network thread itself, which writes out
+        what is queued on its next turn anyway, could queue a packet meanwhile) and one byte wakes it after.
+        """
+        client: Any = self.client
+        wake = getattr(client, "_sockpairW", None)
+        if wake is None:  # not started, or a paho without that socket: nothing to hold
+            yield
+            return
+        with self._wake_lock:
+            client._sockpairW = None
+            try:
+                yield
+            finally:
+                client._sockpairW = wake
+                with contextlib.suppress(OSError):
+                    wake.send(b"0")
 
     def ack(self, message: Message) -> None:
         """Acknowledge a QoS 1/2 message received with manual acks."""
@@ -263,6 +292,12 @@ class FakeCommunicator:
 
     def stop(self) -> None:
         self._receivers.clear()
+
+
+def held_wakeups(communicator: object) -> contextlib.AbstractContextManager[None]:
+    """The communicator's `held_wakeups()` block if it has one (paho), else a block that does nothing."""
+    hold = getattr(communicator, "held_wakeups", None)
+    return hold() if hold is not None else contextlib.nullcontext()
 
 
 def wait_for_broker(address: BrokerAddress, timeout: float = 10.0) -> bool:

@@ -34,7 +34,12 @@ class Settings(BaseSettings):
     network_file: str | None = None  # an imported network (`xborder network import`); default: the reference
     ingest_share_group: str = "xborder-ingest"
     mqtt_session_expiry_s: int = 86_400
-    ingest_batch_size: int = 500
+    # A burst is taken in batches of up to `ingest_batch_size` readings per transaction, with up to
+    # `ingest_max_inflight` unacknowledged messages on their way from the broker (MQTT 5 Receive Maximum): a
+    # wide window keeps the network thread busy while a batch commits (bench_ingest: 1,000 / 500 -> 10,000 /
+    # 2,000 took the ingest's CPU per reading from 0.36 to 0.27 ms).
+    ingest_batch_size: int = 2000
+    ingest_max_inflight: int = 10_000
     ingest_batch_seconds: float = 0.05
     scheduler_interval_seconds: float = 5.0
     log_level: str = "info"
@@ -47,6 +52,20 @@ class Settings(BaseSettings):
     def _positive_speed(cls, v: float) -> float:
         if v <= 0:
             raise ValueError("XB_CLOCK_SPEED must be greater than 0")
+        return v
+
+    @field_validator("ingest_max_inflight")
+    @classmethod
+    def _receive_maximum(cls, v: int) -> int:
+        if not 1 <= v <= 65_535:
+            raise ValueError("XB_INGEST_MAX_INFLIGHT is an MQTT 5 Receive Maximum: 1 to 65535")
+        return v
+
+    @field_validator("ingest_batch_size")
+    @classmethod
+    def _batch_size(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError("XB_INGEST_BATCH_SIZE must be at least 1")
         return v
 
     @field_validator("secret_key")

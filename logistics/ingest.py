@@ -12,15 +12,15 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import queue
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import ARRAY, String, and_, any_, bindparam, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Connection
@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from kernel.clock import Clock
 from kernel.db import Database, dialect_insert
-from kernel.mqtt import Communicator, Message
+from kernel.mqtt import Communicator, Message, held_wakeups
 from logistics import tracking_service
 from logistics.tables import deadletters, devices, readings, tracker_attachments, waybills
 from logistics.tracking.derive import DEFAULT_RULES, TrackingRules
@@ -380,22 +380,22 @@ def _insert_readings(
     if postgres:
         # One statement of fixed text, the rows in one JSON parameter: no statement text to parse per batch
         # size (as a multi-row VALUES would need) and no per-element quoting (as text arrays would).
-        doc = json.dumps(
+        doc = orjson.dumps(  # times as RFC 3339 with their offset, to the microsecond
             [
                 [
                     r["device_id"],
                     r["seq"],
                     r["waybill_no"],
-                    r["ts"].isoformat(),
+                    r["ts"],
                     r["lat"],
                     r["lon"],
                     r["data"],
                     r["quarantine"],
-                    r["received_at"].isoformat(),
+                    r["received_at"],
                 ]
                 for r in rows
             ]
-        )
+        ).decode()
         out = session.execute(
             sql_text(
                 "WITH new AS (INSERT INTO readings"
@@ -422,11 +422,23 @@ def _insert_readings(
 
 
 def _data(r: Reading) -> dict[str, Any]:
-    return {
-        k: getattr(r, k)
-        for k in ("speed_kmh", "accuracy_m", "temp_c", "humidity_pct", "shock_g", "door_open", "battery_pct")
-        if getattr(r, k) is not None
-    }
+    """The reading's optional fields that it has (spelt out: this runs for every reading)."""
+    data: dict[str, Any] = {}
+    if r.speed_kmh is not None:
+        data["speed_kmh"] = r.speed_kmh
+    if r.accuracy_m is not None:
+        data["accuracy_m"] = r.accuracy_m
+    if r.temp_c is not None:
+        data["temp_c"] = r.temp_c
+    if r.humidity_pct is not None:
+        data["humidity_pct"] = r.humidity_pct
+    if r.shock_g is not None:
+        data["shock_g"] = r.shock_g
+    if r.door_open is not None:
+        data["door_open"] = r.door_open
+    if r.battery_pct is not None:
+        data["battery_pct"] = r.battery_pct
+    return data
 
 
 def stored_text(payload: bytes) -> str:
@@ -469,7 +481,12 @@ class TelemetryIngest:
         self.batch_size = batch_size
         self.batch_seconds = batch_seconds
         self.shared_group = shared_group
-        self._queue: queue.Queue[tuple[Message, Received | None]] = queue.Queue()
+        # Received messages, appended by the MQTT client's thread and taken by the batch thread. The batch
+        # thread is woken by the first message of a batch and by a full batch, not by every message: each
+        # wake-up is a hand-over of the interpreter lock between the two threads.
+        self._inbox: deque[tuple[Message, Received | None]] = deque()
+        self._arrived = threading.Event()
+        self._full = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.processed = 0
@@ -517,21 +534,17 @@ class TelemetryIngest:
                 log.debug("could not close the ingest's connection", exc_info=True)
 
     def _run(self) -> None:
+        inbox = self._inbox
         while not self._stop.is_set():
-            try:
-                first = self._queue.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            batch = [first]
-            deadline = time.monotonic() + self.batch_seconds
-            while len(batch) < self.batch_size:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                try:
-                    batch.append(self._queue.get(timeout=remaining))
-                except queue.Empty:
-                    break
+            if not inbox:
+                self._arrived.clear()
+                if not inbox:  # nothing came between the check and the clear
+                    self._arrived.wait(0.2)
+                    continue
+            if len(inbox) < self.batch_size:
+                self._full.wait(self.batch_seconds)  # the batch window, from its first message
+            self._full.clear()
+            batch = [inbox.popleft() for _ in range(min(self.batch_size, len(inbox)))]
             received = [r for _, r in batch if r is not None]
             self.handle([m for m, _ in batch], received if len(received) == len(batch) else None)
 
@@ -542,7 +555,11 @@ class TelemetryIngest:
         except Exception:  # noqa: BLE001 - parsed again in the batch, where a failure is dead-lettered
             log.exception("could not parse a telemetry message on arrival")
             parsed = None
-        self._queue.put((msg, parsed))
+        self._inbox.append((msg, parsed))
+        if len(self._inbox) >= self.batch_size:
+            self._full.set()
+        if not self._arrived.is_set():
+            self._arrived.set()
 
     def handle(self, batch: list[Message], received: list[Received] | None = None) -> BatchResult | None:
         """Commit one batch (parsed on arrival, or here), then acknowledge it and publish what changed."""
@@ -576,6 +593,14 @@ class TelemetryIngest:
             self._deadletter_unprocessable(msg)
             self._ack([msg])
             return None
+        with held_wakeups(self.comm):
+            self._answer(batch, result)
+        if self.on_changes and result.changes:
+            self.on_changes(result.changes)
+        return result
+
+    def _answer(self, batch: list[Message], result: BatchResult) -> None:
+        """Acknowledge a committed batch, count it, and publish its dead letters and status messages."""
         ack = getattr(self.comm, "ack", None)
         if ack:
             for msg in batch:
@@ -598,13 +623,10 @@ class TelemetryIngest:
             # or change supersedes it, and each QoS 1 message costs the broker's acknowledgement.
             self.comm.publish(
                 f"{self.root}/waybills/{changes.waybill_no}/status",
-                json.dumps(changes.message),
+                orjson.dumps(changes.message),
                 qos=0 if changes.position_only else 1,
                 retain=True,
             )
-        if self.on_changes and result.changes:
-            self.on_changes(result.changes)
-        return result
 
     def _ack(self, messages: list[Message]) -> None:
         ack = getattr(self.comm, "ack", None)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import and_, bindparam, or_, select, text, update
 from sqlalchemy.orm import Session
 
@@ -599,11 +600,23 @@ def refresh(
         before_eta,
         [a for a in (row["alarms"] or []) if not a.get("cleared_at")],
     )
-    position_moved = sent["position"] != row["position"]
+    # A position alone is worth a message once per POSITION_TICK of fix time: a tracker reporting every second
+    # gives a tick every ten seconds, one reporting every minute a tick for every fix. The waybill itself
+    # always keeps the newest position.
+    position_moved = sent["position"] != row["position"] and _tick(sent["position"]) != _tick(row["position"])
     changes.moved = position_moved or state_now != state_before
     changes.position_only = position_moved and state_now == state_before
     enqueue_webhooks(session, changes, now)
     return changes
+
+
+POSITION_TICK_SECONDS = 10
+
+
+def _tick(position: dict[str, Any] | None) -> int | None:
+    """The slot of POSITION_TICK_SECONDS of fix time a position falls in (None: no position)."""
+    at = (position or {}).get("at")
+    return int(parse_time(at).timestamp()) // POSITION_TICK_SECONDS if at else None
 
 
 def enqueue_webhooks(session: Session, changes: Changes, now: datetime) -> None:
@@ -665,23 +678,23 @@ def write_pending(session: Session, pending: list[dict[str, Any]]) -> dict[str, 
     if not pending:
         return {}
     if session.get_bind().dialect.name == "postgresql":
-        doc = json.dumps(
+        doc = orjson.dumps(  # times as RFC 3339 with their offset, to the microsecond
             [
                 [
                     p["b_waybill_no"],
                     p["b_status"],
-                    p["b_eta"].isoformat() if p["b_eta"] is not None else None,
+                    p["b_eta"],
                     p["b_position"],
                     p["b_last_milestone"],
                     p["b_alarms"],
-                    p["b_updated_at"].isoformat(),
+                    p["b_updated_at"],
                     p["b_track_state"],
                     p["b_track_since_checkpoint"],
                     *([p["b_track_checkpoint"]] if "b_track_checkpoint" in p else []),
                 ]
                 for p in pending
             ]
-        )
+        ).decode()
         # One JSON parameter: no per-element quoting of long JSON texts in arrays. A row without a tenth
         # element keeps its checkpoint (v->9 is SQL NULL then; a stored one is never JSON null).
         rows = session.execute(

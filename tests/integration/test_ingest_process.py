@@ -61,6 +61,9 @@ def _start_ingest(database_url: str, broker: str, ingest_id: str, prefix: str) -
             "XB_CLOCK_START": "2027-03-10T00:00:00Z",
             "XB_INGEST_SHARE_GROUP": f"g-{prefix}",
             "XB_MQTT_SESSION_EXPIRY_S": "300",
+            # Small batches: a burst of 1,500 is many commits, so a kill lands between two of them and
+            # several workers interleave on the same waybills.
+            "XB_INGEST_BATCH_SIZE": "100",
         }
     )
     return subprocess.Popen(

@@ -74,3 +74,24 @@ def test_ids_are_unique_sortable_and_readable() -> None:
     no = document_number("XB")
     assert no.startswith("XB") and len(no) == 12
     assert not set(no[2:]) & set("ILOU")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("XB_INGEST_MAX_INFLIGHT", "0", "Receive Maximum"),
+        ("XB_INGEST_MAX_INFLIGHT", "65536", "Receive Maximum"),
+        ("XB_INGEST_BATCH_SIZE", "0", "at least 1"),
+    ],
+)
+def test_settings_refuse_an_ingest_window_mqtt_cannot_carry(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError, match=message):
+        Settings()
+
+
+def test_the_ingest_window_defaults_fit_mqtt() -> None:
+    s = Settings()
+    assert 1 <= s.ingest_batch_size <= s.ingest_max_inflight <= 65_535

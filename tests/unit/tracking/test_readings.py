@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from logistics.tracking.readings import (
     FUTURE_TIMESTAMP,
@@ -14,10 +17,12 @@ from logistics.tracking.readings import (
     NULL_ISLAND,
     POOR_ACCURACY,
     TOO_OLD,
+    ParsedPayload,
     PayloadError,
     Reading,
     parse_message,
     parse_payload,
+    parse_standard,
     screen,
 )
 
@@ -177,3 +182,58 @@ def test_the_skew_allowance_grows_with_an_accelerated_service_clock() -> None:
     assert screen(ahead, None, NOW) == FUTURE_TIMESTAMP
     assert screen(ahead, None, NOW, rules_for_clock_speed(1000).screening) is None
     assert rules_for_clock_speed(1).screening.max_clock_skew == timedelta(minutes=5)
+
+
+# The orjson fast path must give exactly what the standard library's parse gives (readings, rejections and
+# reasons), whatever the payload: values of every JSON type in every field, huge integers (orjson reads them
+# as floats), non-finite and extreme numbers, odd strings, arrays mixing good and bad elements.
+_FIELD_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(["2027-03-04T10:15:00Z", "2027-03-04T10:15:00.123456789+08:00", "1e400", "", "\ud800x"]),
+    st.text(max_size=8),
+    st.lists(st.integers(), max_size=2),
+)
+_FIELDS = st.sampled_from(
+    ["seq", "ts", "lat", "lon", "speed_kmh", "accuracy_m", "temp_c", "door_open", "extra"]
+)
+
+
+@st.composite
+def _telemetry_docs(draw: st.DrawFn) -> object:
+    def element() -> dict[str, object]:
+        doc: dict[str, object] = dict(GOOD)
+        for name, value in draw(st.dictionaries(_FIELDS, _FIELD_VALUES, max_size=3)).items():
+            doc[name] = value
+        for name in draw(st.lists(_FIELDS, max_size=2)):
+            doc.pop(name, None)
+        return doc
+
+    if draw(st.booleans()):
+        return element()
+    return [element() for _ in range(draw(st.integers(min_value=0, max_value=3)))]
+
+
+def _outcome(parse: Callable[[], ParsedPayload]) -> object:
+    try:
+        return parse()
+    except PayloadError as exc:
+        return ("error", exc.reason)
+
+
+@settings(max_examples=300, deadline=None)
+@given(doc=_telemetry_docs(), raw=st.sampled_from(["", "huge", "nan", "exp"]))
+def test_the_fast_parse_equals_the_standard_librarys(doc: object, raw: str) -> None:
+    text = json.dumps(doc)
+    if raw == "huge":
+        text = text.replace('"seq": 42', '"seq": 123456789012345678901234567890', 1)
+    elif raw == "nan":
+        text = text.replace('"lat": 28.77', '"lat": NaN', 1)
+    elif raw == "exp":
+        text = text.replace('"lon": 104.63', '"lon": 1e400', 1)
+    payload = text.encode("utf-8", "surrogatepass")
+    assert _outcome(lambda: parse_message("d", payload, received_at=NOW)) == _outcome(
+        lambda: parse_standard("d", payload, received_at=NOW)
+    )

@@ -1,0 +1,68 @@
+"""Packets queued inside `held_wakeups()` (acknowledgements, status messages) all go out, from any thread."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from kernel.broker import EmbeddedBroker, free_port
+from kernel.mqtt import BrokerAddress, Message, PahoCommunicator, held_wakeups
+
+TEST_MQTT_URL = os.environ.get("XB_TEST_MQTT_URL")
+
+
+@pytest.fixture(scope="module")
+def broker_url() -> Iterator[str]:
+    if TEST_MQTT_URL:
+        yield TEST_MQTT_URL
+        return
+    broker = EmbeddedBroker("127.0.0.1", free_port()).start()
+    yield broker.url
+    broker.stop()
+
+
+def test_messages_queued_while_wakeups_are_held_are_all_delivered(broker_url: str) -> None:
+    address = BrokerAddress.parse(broker_url)
+    tag = f"xbt-wake-{os.getpid()}"
+    got: list[Message] = []
+    all_in = threading.Event()
+    sub = PahoCommunicator(address, f"{tag}-sub").start()
+    pub = PahoCommunicator(address, f"{tag}-pub").start()
+    try:
+
+        def on_message(m: Message) -> None:
+            got.append(m)
+            if len(got) == 300:
+                all_in.set()
+
+        sub.subscribe(f"{tag}/+", on_message, qos=1)
+        time.sleep(0.5)  # subscribed
+
+        def burst(start: int) -> None:  # from a thread other than paho's, as the ingest's batch thread
+            with held_wakeups(pub):
+                assert pub.client._sockpairW is None  # the wake-ups are held
+                for i in range(start, start + 100):
+                    pub.publish(f"{tag}/{i}", str(i), qos=1 if i % 2 else 0)
+
+        for start in (0, 100, 200):
+            t = threading.Thread(target=burst, args=(start,))
+            t.start()
+            t.join()
+            assert pub.client._sockpairW is not None  # and given back
+        assert all_in.wait(20), f"{len(got)} of 300 delivered"
+        assert sorted(int(m.payload) for m in got) == list(range(300))
+    finally:
+        pub.stop()
+        sub.stop()
+
+
+def test_a_communicator_without_wakeups_gets_a_plain_block() -> None:
+    class Plain:
+        pass
+
+    with held_wakeups(Plain()):
+        pass
