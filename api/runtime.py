@@ -172,6 +172,7 @@ class Runtime:
             hooks=ingest_hooks(self.container),
             rules=rules_for_clock_speed(settings.clock_speed),
             suggest=suggester(self.container),
+            timed=metrics.ingest_batch_seconds.observe,
         )
         ingest.start()
         comm.start()

@@ -468,8 +468,10 @@ class TelemetryIngest:
         hooks: list[Hook] | None = None,
         rules: TrackingRules = DEFAULT_RULES,
         suggest: tracking_service.Suggest | None = None,
+        timed: Callable[[float], None] | None = None,
     ) -> None:
         self.hooks = hooks or []
+        self.timed = timed  # told each committed batch's seconds (transaction and retries)
         self.rules = rules
         self.suggest = suggest
         self.db = db
@@ -563,6 +565,7 @@ class TelemetryIngest:
 
     def handle(self, batch: list[Message], received: list[Received] | None = None) -> BatchResult | None:
         """Commit one batch (parsed on arrival, or here), then acknowledge it and publish what changed."""
+        started = time.monotonic()
         for attempt in range(5):
             try:
                 with self._transaction() as session:
@@ -593,6 +596,8 @@ class TelemetryIngest:
             self._deadletter_unprocessable(msg)
             self._ack([msg])
             return None
+        if self.timed is not None:
+            self.timed(time.monotonic() - started)
         with held_wakeups(self.comm):
             self._answer(batch, result)
         if self.on_changes and result.changes:

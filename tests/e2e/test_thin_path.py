@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -150,6 +151,8 @@ def test_quote_book_track_arrive(server: Server) -> None:
     assert [e["id"] for e in events] == sorted(e["id"] for e in events)
     metrics = httpx.get(server.base + "/metrics").text
     assert 'xborder_telemetry_messages_total{outcome="accepted"}' in metrics
+    batches = re.search(r"^xborder_ingest_batch_seconds_count (\S+)$", metrics, re.M)
+    assert batches is not None and float(batches.group(1)) >= 1  # each committed batch is timed
     http.close()
     for c in (pub, sub):
         c.disconnect()
