@@ -99,7 +99,11 @@ def serve_all(
         print(f"HTTP API and dashboard: http://{settings.host}:{settings.port}/  (docs at /docs)", flush=True)
         for line in banner or []:
             print(line, flush=True)
-        run_http(container, settings.host, settings.port)
+        try:
+            run_http(container, settings.host, settings.port)
+        except KeyboardInterrupt:
+            # uvicorn has shut the HTTP side down and re-raises the Ctrl-C: the rest stops below, quietly.
+            print("stopping", flush=True)
     finally:
         runtime.stop()
         container.db.engine.dispose()
