@@ -248,7 +248,7 @@ def test_faults_switched_on_give_the_same_milestones_as_a_clean_run(
         # Within three reporting intervals: the trackers report at different phases of the hour, and a fix the
         # ingest rightly quarantines (a jump, 0,0, a skewed clock: 6 % of fixes) can be the first one inside a
         # fence; two such fixes in a row at a fence happen in well under 1 % of runs.
-        assert abs(_dt(m["time"]) - _dt(n["time"])) <= timedelta(minutes=180), (m, n)
+        assert abs(_dt(m["time"]) - _dt(n["time"])) <= timedelta(minutes=180), (m, n, a, b, injected)
         # Faults only take fixes away: where the faulty tracker's only fix inside a small fence (a border
         # post) was a jump, a 0,0 or a skewed one, its crossing is rightly inferred; never the reverse.
         assert m["inferred"] == n["inferred"] or (n["inferred"] and not m["inferred"]), (m, n)
