@@ -472,6 +472,10 @@ def _near(r: Reading, stop: Stop, radius_km: float) -> float | None:
     return d if d <= radius_km else None
 
 
+def _nearer(r: Reading, stop: Stop, than_km: float) -> bool:
+    return distance_km(r.lat, r.lon, stop.lat, stop.lon) < than_km
+
+
 def _later_fence(stops: tuple[Stop, ...], start: int, r: Reading) -> int | None:
     for j in range(start, len(stops)):
         if _near(r, stops[j], stops[j].radius_km) is not None:
@@ -498,7 +502,11 @@ def _geofence(
     d = distance_km(r.lat, r.lon, here.lat, here.lon)
     j = _later_fence(stops, i + 1, r)
     if d <= _exit_radius(here, rules):
-        if j is not None and d > here.radius_km:  # fences overlap: inside the next one and out of this one
+        # Fences overlap (a border's exit and entry posts, a few km apart): inside the next one and out of
+        # this one, or inside both and nearer the next. Which of the two a fix lies nearer decides, not which
+        # fence the tracker's reporting phase happened to catch it in; progress never goes back, so noise in
+        # the shared part cannot flap between them.
+        if j is not None and (d > here.radius_km or _nearer(r, stops[j], d)):
             _depart(st, plan, i, _departure_time(st, plan, r, previous, rules), r.seq, False)
             _arrive_via(st, plan, j, r, previous, rules)
             return

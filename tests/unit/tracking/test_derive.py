@@ -424,3 +424,30 @@ def test_a_jump_a_plane_could_make_is_still_a_jump_on_a_surface_itinerary() -> N
     north = replace(last, seq=50_000, ts=last.ts + timedelta(hours=1), lat=last.lat + 2.7)  # ~300 km
     assert dict(derive(PLAN, [*some, north]).quarantined).get(north.seq) == IMPOSSIBLE_SPEED
     assert north.seq not in dict(derive(by_air, [*some, north]).quarantined)
+
+
+def test_twin_border_posts_with_overlapping_fences_are_reached_whatever_the_reporting_phase() -> None:
+    # An exit post and an entry post 3 km apart with 15 km fences (Mohan / Boten): a train passing at 60 km/h
+    # with hourly fixes. Whether the fix inside both fences is nearer one post or the other must not decide
+    # between an actual and an inferred crossing, as it did when only "out of this one" moved the tracker on.
+    from logistics.tracking.plan import Stop, TrackPlan
+
+    lat0, lon0 = 22.5, 101.7
+    stops = (
+        Stop("ORIG", "origin", lat0, lon0, "origin", 5.0),
+        Stop("MOHAN", "exit post", 21.18, 101.69, "border", 15.0),
+        Stop("BOTEN", "entry post", 21.1667, 101.6667, "border", 15.0),
+        Stop("DEST", "destination", 18.0, 102.55, "destination", 8.0),
+    )
+    plan = TrackPlan("XB-TWIN", stops)
+    outcomes = set()
+    for phase in range(0, 60, 5):  # every reporting phase within the hour
+        start = T0 + timedelta(minutes=phase)
+        track = derive(plan, drive(plan, start=start, interval=timedelta(hours=1), dwell=timedelta(hours=1)))
+        at_boten = [m for m in track.milestones if m.node_id == "BOTEN"]
+        assert [m.code for m in at_boten] == ["CUSS", "CUSR", "CROS"], (phase, track.milestones)
+        outcomes.add(tuple(m.inferred for m in at_boten))
+        mohan = next(m for m in track.milestones if m.node_id == "MOHAN" and m.code == "CUSS")
+        assert mohan.event_time <= at_boten[0].event_time
+    # Each phase has a fix inside the shared part of the fences: the entry post is reached, never inferred.
+    assert outcomes == {(False, False, False)}
