@@ -613,7 +613,10 @@ def _infer_between(
 
 
 def _between(a: datetime, b: datetime, fraction: float) -> datetime:
-    return a + timedelta(seconds=round((b - a).total_seconds() * fraction))
+    """The time `fraction` of the way from a to b, to the whole second, never outside [a, b] (readings 9.5 s
+    apart rounded a departure half a second past the reading that showed it)."""
+    t = a + timedelta(seconds=round((b - a).total_seconds() * fraction))
+    return min(max(t, a), b) if a <= b else t
 
 
 def arrival_codes(plan: TrackPlan, k: int) -> tuple[str, ...]:

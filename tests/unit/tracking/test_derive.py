@@ -451,3 +451,13 @@ def test_twin_border_posts_with_overlapping_fences_are_reached_whatever_the_repo
         assert mohan.event_time <= at_boten[0].event_time
     # Each phase has a fix inside the shared part of the fences: the entry post is reached, never inferred.
     assert outcomes == {(False, False, False)}
+
+
+def test_a_time_between_two_readings_never_falls_outside_them() -> None:
+    from logistics.tracking.derive import _between
+
+    a = T0
+    for tenths in range(1, 200):
+        b = a + timedelta(milliseconds=100 * tenths)
+        for fraction in (0.0, 0.25, 0.5, 0.999, 1.0):
+            assert a <= _between(a, b, fraction) <= b, (b - a, fraction)
