@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from sqlalchemy import func, select
 
-from kernel.broker import EmbeddedBroker, free_port
 from kernel.clock import FixedClock
 from kernel.db import Database
 from kernel.identity import Role
@@ -27,16 +25,6 @@ from logistics.tables import readings
 from tests.conftest import TEST_MQTT_URL, Keys
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def broker_url() -> Iterator[str]:
-    if TEST_MQTT_URL:
-        yield TEST_MQTT_URL
-        return
-    broker = EmbeddedBroker("127.0.0.1", free_port()).start()
-    yield broker.url
-    broker.stop()
 
 
 def _publisher(url: str, client_id: str) -> mqtt.Client:

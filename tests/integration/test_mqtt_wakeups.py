@@ -5,24 +5,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
 
-import pytest
-
-from kernel.broker import EmbeddedBroker, free_port
 from kernel.mqtt import BrokerAddress, Message, PahoCommunicator, held_wakeups
-
-TEST_MQTT_URL = os.environ.get("XB_TEST_MQTT_URL")
-
-
-@pytest.fixture(scope="module")
-def broker_url() -> Iterator[str]:
-    if TEST_MQTT_URL:
-        yield TEST_MQTT_URL
-        return
-    broker = EmbeddedBroker("127.0.0.1", free_port()).start()
-    yield broker.url
-    broker.stop()
 
 
 def test_messages_queued_while_wakeups_are_held_are_all_delivered(broker_url: str) -> None:
