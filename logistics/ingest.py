@@ -606,10 +606,7 @@ class TelemetryIngest:
 
     def _answer(self, batch: list[Message], result: BatchResult) -> None:
         """Acknowledge a committed batch, count it, and publish its dead letters and status messages."""
-        ack = getattr(self.comm, "ack", None)
-        if ack:
-            for msg in batch:
-                ack(msg)
+        self._ack(batch)
         self.processed += len(batch)
         for outcome in ("accepted", "duplicate", "rejected", "deadletter"):
             n = getattr(result, outcome)
