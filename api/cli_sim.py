@@ -1,8 +1,8 @@
 """`xborder simulate`: a fleet of simulated trackers that speaks only the wire contract (HTTP API + MQTT).
 
     xborder simulate --api URL --key KEY [--mqtt URL] [--trackers N] [--book N] [--to LIST]
-                     [--interval-minutes M] [--faults LIST] [--fault-rate X] [--seed S] [--until-delivered]
-                     [--duration SECONDS] [--waybill NO ...] [--devices-file PATH]
+                     [--interval-minutes M] [--phase-minutes P] [--faults LIST] [--fault-rate X] [--seed S]
+                     [--until-delivered] [--duration SECONDS] [--waybill NO ...] [--devices-file PATH]
 
 Prints one JSON summary on stdout when it stops; exit 2 on bad arguments, 1 when the API cannot be reached.
 """
@@ -59,6 +59,12 @@ def _add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "--interval-minutes", type=float, default=30.0, metavar="M", help="service minutes per reading"
     )
     p.add_argument(
+        "--phase-minutes",
+        type=float,
+        metavar="P",
+        help="every device reports P minutes into the interval (default: each device its own phase)",
+    )
+    p.add_argument(
         "--faults",
         default="",
         metavar="LIST",
@@ -105,11 +111,14 @@ def _simulate(args: argparse.Namespace, settings: Any) -> int:
         return fail(str(exc))
     if args.interval_minutes <= 0 or args.book < 0 or (args.trackers is not None and args.trackers < 0):
         return fail("--interval-minutes must be positive; --book and --trackers not negative")
+    if args.phase_minutes is not None and not 0 <= args.phase_minutes < args.interval_minutes:
+        return fail("--phase-minutes must be at least 0 and less than --interval-minutes")
     if args.fault_rate < 0 or (args.duration is not None and args.duration < 0):
         return fail("--fault-rate and --duration must not be negative")
     api_url = args.api or f"http://{getattr(settings, 'host', '127.0.0.1')}:{getattr(settings, 'port', 8000)}"
     config = SimConfig(
         interval=timedelta(minutes=args.interval_minutes),
+        phase=None if args.phase_minutes is None else timedelta(minutes=args.phase_minutes),
         faults=faults,
         fault_rates={name: rate for name, rate in asked.items() if rate is not None},
         fault_rate=args.fault_rate,

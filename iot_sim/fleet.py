@@ -68,6 +68,7 @@ CONSIGNEES = {
 @dataclass(frozen=True)
 class SimConfig:
     interval: timedelta = timedelta(minutes=30)
+    phase: timedelta | None = None  # when every device reports within the interval (None: each its own)
     faults: tuple[str, ...] = ()
     fault_rates: Mapping[str, float] = field(default_factory=dict)  # chance per reading, overriding defaults
     fault_rate: float = 1.0
@@ -349,11 +350,14 @@ class Simulation:
         creds = self.store.get(device_id)
         self.uplink.add(device_id, creds.username if creds else None, creds.password if creds else None)
         # Each device reports at its own phase within the interval, as real trackers do (and the broker is
-        # not hit by the whole fleet at once).
+        # not hit by the whole fleet at once), unless one phase is asked for: two trackers on one container
+        # then take their fixes at the same instants, so their milestones can be compared fix for fix.
         interval = self.config.interval
-        phase = timedelta(
-            seconds=int(random.Random(f"{seed}/{device_id}/phase").random() * interval.total_seconds())
-        )
+        phase = self.config.phase
+        if phase is None:
+            phase = timedelta(
+                seconds=int(random.Random(f"{seed}/{device_id}/phase").random() * interval.total_seconds())
+            )
         due = first_due(self.clock.now() - phase, interval) + phase
         tracker = Tracker(device_id, waybill_no, model, chain, due)
         tracker.status = status

@@ -169,7 +169,8 @@ def _simulate(server: Server, key: str, devices: Path, waybill_no: str, *extra: 
         [
             sys.executable, "-m", "api.cli", "simulate", "--api", server.base, "--key", key,
             "--mqtt", server.mqtt_url, "--waybill", waybill_no, "--until-delivered", "--duration", "240",
-            "--interval-minutes", "60", "--seed", "11", "--devices-file", str(devices), *extra,
+            "--interval-minutes", "60", "--phase-minutes", "17", "--seed", "11",
+            "--devices-file", str(devices), *extra,
         ],
         env=server.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip

@@ -80,6 +80,14 @@ def test_cli_refuses_bad_settings(tmp_path: Path) -> None:
     assert "XB_CLOCK_SPEED" in out.stderr.upper() or "clock_speed" in out.stderr
 
 
+@pytest.mark.parametrize("phase", ["60", "-1"])
+def test_simulate_refuses_a_phase_outside_the_interval(tmp_path: Path, phase: str) -> None:
+    env = {**os.environ, "XB_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    out = _cli("simulate", "--key", "k", "--interval-minutes", "60", "--phase-minutes", phase, env=env)
+    assert out.returncode == 2
+    assert "--phase-minutes" in out.stderr
+
+
 def test_dependency_rules_hold() -> None:
     lint = shutil.which("lint-imports", path=str(Path(sys.executable).parent))
     assert lint, "import-linter is a dev dependency"

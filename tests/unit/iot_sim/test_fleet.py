@@ -143,6 +143,17 @@ def test_phase_is_deterministic_per_seed_and_device(tmp_path):
     assert a.trackers["dev-1"].next_due != a.trackers["dev-2"].next_due
 
 
+def test_one_phase_for_every_device_when_asked(tmp_path):
+    fake = FakeXborder()
+    fake.add_waybill("WB1", trackers=["dev-1", "dev-2"])
+    sim, *_ = make(tmp_path, fake, interval=timedelta(minutes=60), phase=timedelta(minutes=17))
+    sim.discover()
+    dues = {t.next_due for t in sim.trackers.values()}
+    assert len(dues) == 1
+    (due,) = dues
+    assert due.minute == 17 and due.second == 0 and T0 <= due < T0 + timedelta(hours=1)
+
+
 def test_seq_carries_on_after_a_restart(tmp_path):
     fake = FakeXborder()
     fake.add_waybill("WB1", trackers=["dev-1"])
