@@ -129,7 +129,8 @@ class PahoCommunicator:
         if protocol is MQTTProtocolVersion.MQTTv311:
             kwargs["clean_session"] = not persistent
         self._persistent = persistent
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, **kwargs)
+        client_class = mqtt_wire.WireClient if mqtt_wire.wire_client_fits() else paho.Client
+        self.client = client_class(CallbackAPIVersion.VERSION2, **kwargs)
         self._max_inflight = max_inflight
         self.client.max_inflight_messages_set(max_inflight)
         # With manual acks a QoS 1 message is acknowledged only after it is committed, so a crash before the
