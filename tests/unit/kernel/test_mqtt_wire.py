@@ -119,7 +119,9 @@ def _cut(data: bytes, cuts: list[int], gaps: list[bool]) -> list[bytes | None]:
     cuts=st.lists(st.integers(min_value=0, max_value=300), max_size=8),
     sizes=st.lists(st.integers(min_value=1, max_value=70), min_size=1, max_size=40),
 )
-def test_buffered_socket_hands_out_the_stream_in_order(data: bytes, cuts: list[int], sizes: list[int]) -> None:
+def test_buffered_socket_hands_out_the_stream_in_order(
+    data: bytes, cuts: list[int], sizes: list[int]
+) -> None:
     # Reads of 16 bytes at most: they end inside what is held.
     sock = mqtt_wire.BufferedSocket(_Trickle(_cut(data, cuts, [True])), read_size=16)
     got = b""
@@ -178,7 +180,10 @@ def test_wire_client_decodes_every_packet_however_the_stream_arrives(
     client.MAX_PACKETS_PER_TURN = 7  # type: ignore[misc] - a turn's limit is reached too
     got: list[tuple[str, int, int, bytes]] = []
     client.on_message = lambda _c, _u, m: got.append((m.topic, m.qos, m.mid, m.payload))
-    sent = [(f"xborder/v1/devices/d-{i}/telemetry", qos, i + 1 if qos else 0, p) for i, (qos, p) in enumerate(messages)]
+    sent = [
+        (f"xborder/v1/devices/d-{i}/telemetry", qos, i + 1 if qos else 0, p)
+        for i, (qos, p) in enumerate(messages)
+    ]
     stream = b"".join(_publish(t, mid, qos, p, v5) for t, qos, mid, p in sent)
     trickle = _Trickle(_cut(stream, cuts, gaps))
     client._sock = mqtt_wire.BufferedSocket(trickle)  # type: ignore[assignment]
