@@ -219,6 +219,21 @@ class PahoCommunicator:
         if self.manual_ack and message.qos > 0:
             self.client.ack(message.mid, message.qos)
 
+    def ack_many(self, messages: list[Message]) -> None:
+        """Acknowledge messages received with manual acks: the QoS 1 ones in one write if the client can."""
+        if not self.manual_ack:
+            return
+        client = self.client
+        if isinstance(client, mqtt_wire.WireClient):
+            client.ack_all([m.mid for m in messages if m.qos == 1])
+            for m in messages:
+                if m.qos == 2:
+                    client.ack(m.mid, 2)
+            return
+        for m in messages:
+            if m.qos > 0:
+                client.ack(m.mid, m.qos)
+
     def subscribe(self, topic_filter: str, receiver: Receiver, qos: int = 1) -> None:
         with self._lock:
             self._subs.append((topic_filter, qos))

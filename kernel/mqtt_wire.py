@@ -19,6 +19,8 @@ QoS 1 messages this halves paho's CPU per message (35 to 18 us here).
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Iterable
 from typing import Any, cast
 
 import paho.mqtt.client as paho
@@ -127,10 +129,28 @@ class WireClient(paho.Client):
             decoded += 1
         return rc
 
+    def ack_all(self, mids: Iterable[int]) -> None:
+        """Acknowledge QoS 1 messages received with manual acks, as `ack(mid, 1)` for each would, in one
+        queued write: paho queues, and then writes with a `send` of its own, one 4-byte PUBACK at a time."""
+        data = b"".join([_PUBACK.pack(0x40, 2, mid) for mid in mids])  # PUBACK, remaining length 2, id
+        if data:
+            this: Any = self
+            this._packet_queue(0x40, data, 0, 0)
+
+
+_PUBACK = struct.Struct("!BBH")
+
 
 def wire_client_fits() -> bool:
     """Whether this paho has the internals `WireClient` builds on (else the plain client is used)."""
     return all(
         callable(getattr(paho.Client, name, None))
-        for name in ("_create_socket", "_packet_read", "_loop_rc_handle", "_sock_recv", "loop_read")
+        for name in (
+            "_create_socket",
+            "_packet_read",
+            "_loop_rc_handle",
+            "_sock_recv",
+            "loop_read",
+            "_packet_queue",
+        )  # fmt: skip
     )

@@ -631,6 +631,10 @@ class TelemetryIngest:
             )
 
     def _ack(self, messages: list[Message]) -> None:
+        many = getattr(self.comm, "ack_many", None)
+        if many is not None:
+            many(messages)
+            return
         ack = getattr(self.comm, "ack", None)
         if ack:
             for msg in messages:

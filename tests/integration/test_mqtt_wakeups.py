@@ -50,3 +50,50 @@ def test_a_communicator_without_wakeups_gets_a_plain_block() -> None:
 
     with held_wakeups(Plain()):
         pass
+
+
+def test_acknowledged_together_the_broker_sends_on(broker_url: str) -> None:
+    """With a Receive Maximum of 5 the broker sends a 6th message only once earlier ones are acknowledged:
+    120 messages arrive only if `ack_many`'s one write acknowledges every message it names. (Mosquitto holds
+    to the Receive Maximum; the embedded broker does not, so there this checks delivery alone.)"""
+    address = BrokerAddress.parse(broker_url)
+    tag = f"xbt-ackmany-{os.getpid()}"
+    got: list[Message] = []
+    lock = threading.Lock()
+    sub = PahoCommunicator(address, f"{tag}-sub", persistent=True, manual_ack=True, max_inflight=5)
+    sub.session_expiry_s = 60
+    sub.start()
+    pub = PahoCommunicator(address, f"{tag}-pub").start()
+    stop = threading.Event()
+
+    def on_message(m: Message) -> None:
+        with lock:
+            got.append(m)
+
+    def acker() -> None:  # the ingest's batch thread: acknowledges what arrived, together
+        done = 0
+        while not stop.is_set():
+            with lock:
+                fresh = got[done:]
+            if fresh:
+                with held_wakeups(sub):
+                    sub.ack_many(fresh)
+                done += len(fresh)
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=acker, daemon=True)
+    try:
+        sub.subscribe(f"{tag}/+", on_message, qos=1)
+        time.sleep(0.5)
+        thread.start()
+        for i in range(120):
+            pub.publish(f"{tag}/{i}", str(i), qos=1)
+        deadline = time.monotonic() + 20
+        while len(got) < 120 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sorted(int(m.payload) for m in got) == list(range(120))
+    finally:
+        stop.set()
+        thread.join(5)
+        pub.stop()
+        sub.stop()

@@ -196,3 +196,22 @@ def test_wire_client_decodes_every_packet_however_the_stream_arrives(
     # A QoS 1 message is acknowledged (PUBACK, its packet id), in order; v5 may add a reason code.
     assert [int.from_bytes(a[2:4], "big") for a in acks] == [mid for _, qos, mid, _ in sent if qos]
     assert all(a[0] == 0x40 for a in acks)
+
+
+@given(mids=st.lists(st.integers(min_value=1, max_value=65535), max_size=50), v5=st.booleans())
+def test_ack_all_writes_what_one_ack_per_message_writes(mids: list[int], v5: bool) -> None:
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    protocol = MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311
+    one, many = (
+        mqtt_wire.WireClient(CallbackAPIVersion.VERSION2, client_id=name, protocol=protocol)
+        for name in ("one", "many")
+    )
+    for client in (one, many):
+        client.manual_ack_set(True)
+    for mid in mids:
+        one.ack(mid, 1)
+    many.ack_all(mids)
+    queued = [p["packet"] for p in many._out_packet]  # type: ignore[attr-defined]
+    assert len(queued) == (1 if mids else 0)  # one write
+    assert b"".join(queued) == b"".join(p["packet"] for p in one._out_packet)  # type: ignore[attr-defined]
