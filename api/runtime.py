@@ -158,6 +158,7 @@ class Runtime:
             max_inflight=settings.ingest_max_inflight,
             session_expiry_s=settings.mqtt_session_expiry_s,
             status_topic=f"{settings.mqtt_topic_root}/services/{ingest_id}/status",
+            read_pause_s=settings.ingest_read_pause_ms / 1000,
         )
         metrics = self.container.metrics
         ingest = TelemetryIngest(

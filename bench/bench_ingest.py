@@ -290,7 +290,7 @@ def main() -> int:
     # `raw_root`, so that the ingest never works while the baseline is measured.
     tag = f"xb-bench-{os.getpid()}"
     root, raw_root = f"{tag}/v1", f"{tag}-raw/v1"
-    # The ingest's own tuning (XB_INGEST_BATCH_SIZE, XB_INGEST_BATCH_SECONDS, XB_INGEST_MAX_INFLIGHT) passes
+    # The ingest's own tuning (XB_INGEST_BATCH_SIZE, _BATCH_SECONDS, _MAX_INFLIGHT, _READ_PAUSE_MS) passes
     # through; nothing else.
     env = {k: v for k, v in os.environ.items() if not k.startswith("XB_") or k.startswith("XB_INGEST_")}
     env.update(

@@ -114,6 +114,7 @@ class PahoCommunicator:
         max_inflight: int = 100,
         manual_ack: bool = False,
         session_expiry_s: int = 86_400,
+        read_pause_s: float = 0.0,
     ) -> None:
         self.session_expiry_s = session_expiry_s
         self.address = address
@@ -131,6 +132,8 @@ class PahoCommunicator:
         self._persistent = persistent
         client_class = mqtt_wire.WireClient if mqtt_wire.wire_client_fits() else paho.Client
         self.client = client_class(CallbackAPIVersion.VERSION2, **kwargs)
+        if isinstance(self.client, mqtt_wire.WireClient):
+            self.client.read_pause_s = read_pause_s  # see kernel.mqtt_wire
         self._max_inflight = max_inflight
         self.client.max_inflight_messages_set(max_inflight)
         # With manual acks a QoS 1 message is acknowledged only after it is committed, so a crash before the

@@ -15,11 +15,19 @@ length, then the rest) and goes back to `select` after each packet, releasing th
 holds through `pending()`, as an SSL socket does) and decodes every complete packet a read brought before
 going back to `select`. paho's own packet decoder and handlers do the rest, unchanged. Draining a queue of
 QoS 1 messages this halves paho's CPU per message (35 to 18 us here).
+
+Messages that trickle in (a steady rate, or a burst shared with other processes on the cores) come one or two
+per read: each costs a `select`, a `recv` and a hand-over of the interpreter lock. `read_pause_s` (0: off)
+has the loop rest that long after a read that brought only a few packets, so the next read brings what came
+meanwhile, as a network card's interrupt moderation does: at 3,000 messages/s a 2 ms pause halves the CPU per
+message (64 to 31 us here), at 1,000/s a 5 ms one takes a third off (72 to 47 us), for at most that much
+more latency. Once messages come faster than a few per pause, every read brings many and the loop never rests.
 """
 
 from __future__ import annotations
 
 import struct
+import time
 from collections.abc import Iterable
 from typing import Any, cast
 
@@ -106,6 +114,9 @@ class WireClient(paho.Client):
     # Packets decoded in one turn of the loop before it writes what is queued (acknowledgements) and
     # keeps the connection alive: some 20 ms of work at most.
     MAX_PACKETS_PER_TURN = 500
+    # A read that brought fewer packets than this is a trickle: rest `read_pause_s` after it.
+    FEW_PACKETS = 32
+    read_pause_s: float = 0.0
 
     def _create_socket(self) -> Any:
         sock = super()._create_socket()
@@ -127,6 +138,8 @@ class WireClient(paho.Client):
             if rc > 0:
                 return cast(MQTTErrorCode, this._loop_rc_handle(rc))
             decoded += 1
+        if self.read_pause_s > 0 and decoded < self.FEW_PACKETS:
+            time.sleep(self.read_pause_s)  # the interpreter lock is free meanwhile: the batch thread works
         return rc
 
     def ack_all(self, mids: Iterable[int]) -> None:

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     ingest_batch_size: int = 2000
     ingest_max_inflight: int = 10_000
     ingest_batch_seconds: float = 0.05
+    # After a read of only a few messages the ingest's network loop rests this long, so that the next read
+    # brings what came meanwhile (0: never): at a steady rate, or in a burst that shares the cores, it takes
+    # messages several at a time instead of one select, recv and lock hand-over each (kernel.mqtt_wire).
+    # bench_ingest at a steady 1,000 readings/s: 15.5 % of a core without, 12.8 % with 5 ms; p50 latency
+    # 31 -> 41 ms.
+    ingest_read_pause_ms: float = 5.0
     scheduler_interval_seconds: float = 5.0
     log_level: str = "info"
     # How long an authenticated API key is trusted without reading its row again (0: read it on every
@@ -59,6 +65,13 @@ class Settings(BaseSettings):
     def _receive_maximum(cls, v: int) -> int:
         if not 1 <= v <= 65_535:
             raise ValueError("XB_INGEST_MAX_INFLIGHT is an MQTT 5 Receive Maximum: 1 to 65535")
+        return v
+
+    @field_validator("ingest_read_pause_ms")
+    @classmethod
+    def _read_pause(cls, v: float) -> float:
+        if not 0 <= v <= 100:
+            raise ValueError("XB_INGEST_READ_PAUSE_MS must be between 0 and 100")
         return v
 
     @field_validator("ingest_batch_size")

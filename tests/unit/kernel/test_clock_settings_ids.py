@@ -82,6 +82,8 @@ def test_ids_are_unique_sortable_and_readable() -> None:
         ("XB_INGEST_MAX_INFLIGHT", "0", "Receive Maximum"),
         ("XB_INGEST_MAX_INFLIGHT", "65536", "Receive Maximum"),
         ("XB_INGEST_BATCH_SIZE", "0", "at least 1"),
+        ("XB_INGEST_READ_PAUSE_MS", "-1", "between 0 and 100"),
+        ("XB_INGEST_READ_PAUSE_MS", "101", "between 0 and 100"),
     ],
 )
 def test_settings_refuse_an_ingest_window_mqtt_cannot_carry(

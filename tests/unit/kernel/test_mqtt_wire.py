@@ -215,3 +215,27 @@ def test_ack_all_writes_what_one_ack_per_message_writes(mids: list[int], v5: boo
     queued = [p["packet"] for p in many._out_packet]  # type: ignore[attr-defined]
     assert len(queued) == (1 if mids else 0)  # one write
     assert b"".join(queued) == b"".join(p["packet"] for p in one._out_packet)  # type: ignore[attr-defined]
+
+
+def test_the_loop_rests_after_a_read_of_few_packets_only(monkeypatch: Any) -> None:
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    rests: list[float] = []
+    monkeypatch.setattr(mqtt_wire.time, "sleep", rests.append)
+    client = mqtt_wire.WireClient(CallbackAPIVersion.VERSION2, client_id="t")
+    got: list[bytes] = []
+    client.on_message = lambda _c, _u, m: got.append(m.payload)
+    one = _publish("a/b", 0, 0, b"x", False)
+
+    def read(packets: int, pause: float) -> None:
+        client.read_pause_s = pause
+        client._sock = mqtt_wire.BufferedSocket(_Trickle([one * packets]))  # type: ignore[assignment]
+        assert client.loop_read() == 0
+
+    read(1, 0.0)
+    assert rests == []  # off by default
+    read(1, 0.002)
+    assert rests == [0.002]  # a trickle: rest
+    read(client.FEW_PACKETS + 1, 0.002)
+    assert rests == [0.002]  # a read that brought many: straight on
+    assert len(got) == 1 + 1 + client.FEW_PACKETS + 1
