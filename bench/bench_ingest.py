@@ -9,7 +9,8 @@ Figures, each beside its baseline measured in this run:
   burst       readings published at QoS 1 by two publisher processes until all are committed and applied to
               their waybills, by `--ingest-processes` `xborder ingest` processes (default one); baseline: a
               raw paho QoS 1 subscriber process that only counts the same messages (published under a topic
-              root the ingest does not read)
+              root the ingest does not read); with it the ingest's CPU and, when PostgreSQL runs on this
+              machine, the database's (the raw subscriber needs none: both share the same cores)
   steady      CPU (user+system, % of one core) of the ingest process alone at a steady publish rate, beside
               the raw subscriber's at the same rate, and latency from publish to the waybill status message
               showing that reading (p50 / p95 / p99)
@@ -153,6 +154,21 @@ def proc_cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU of every `postgres` process on this machine (0 when the database runs elsewhere): the share of the
+    cores the database takes beside the ingest, which the raw subscriber does not need."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # gone meanwhile
+            continue
+        if "(postgres)" in text:
+            fields = text.rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def proc_peak_rss_mb(pid: int) -> float:
@@ -336,19 +352,21 @@ def main() -> int:
             raw = raw_baseline(port, raw_root, readings_for(burst_devs, args.burst, 1 + run * 100_000, t0))
             items = readings_for(burst_devs, args.burst, 1_000_000 + run * 100_000, t0)
             before = stored()
-            cpu0 = ingest_cpu()
+            cpu0, pg0 = ingest_cpu(), postgres_cpu_seconds()
             start_at = run_publishers(port, root, items)
             finished = wait_stored(before + len(items), start_at, 600)
             elapsed = finished - start_at
             done = stored() - before
             ingest_rate = done / elapsed
             burst_cpu = ingest_cpu() - cpu0
+            pg_cpu = postgres_cpu_seconds() - pg0  # the bench's own polling (a count now and then) included
             ratios.append(ingest_rate / raw["rate"])
             print(f"  run {run + 1}: raw paho subscriber (count only)     {raw['rate']:7.0f} msg/s")
             print(
                 f"  run {run + 1}: {who:14s} (committed + applied) {ingest_rate:7.0f} readings/s   "
                 f"ratio {ingest_rate / raw['rate']:.2f}   ingest CPU {burst_cpu:.1f} s "
                 f"({1e3 * burst_cpu / max(1, done):.2f} ms per reading)"
+                + (f"   PostgreSQL CPU {pg_cpu:.1f} s" if pg_cpu else "")
             )
         print(f"  ratio ingest / raw: {' '.join(f'{r:.2f}' for r in ratios)}")
 
