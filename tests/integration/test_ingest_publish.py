@@ -12,18 +12,15 @@ from kernel.identity import Role
 from kernel.mqtt import FakeCommunicator, Message
 from logistics.ingest import TelemetryIngest
 from tests.conftest import Keys
-from tests.integration.test_shipments_api import _book, _quote, _reading
+from tests.integration.test_shipments_api import _reading, _tracked
 
 
 def test_a_reading_that_changes_nothing_publishes_no_status_message(
     client: TestClient, keys: Keys, container, clock: FixedClock
 ) -> None:  # type: ignore[no-untyped-def]
     h = keys.headers(Role.FORWARDER)
-    no = _book(client, h, _quote(client, h))["waybill_no"]
-    dev = f"dev-pub-{no}"
-    client.post("/v1/devices", json={"device_id": dev, "kind": "container"}, headers=h)
-    client.post(f"/v1/waybills/{no}/trackers", json={"device_id": dev}, headers=h)
-    origin = client.get(f"/v1/waybills/{no}", headers=h).json()["itinerary"]["stops"][0]
+    no, dev, stops = _tracked(client, h, "dev-pub")
+    origin = stops[0]
     start = datetime.fromisoformat(origin["planned_departure"].replace("Z", "+00:00")) - timedelta(hours=2)
     clock.set(start + timedelta(hours=1))
     topic = f"xborder/v1/devices/{dev}/telemetry"
@@ -49,11 +46,8 @@ def test_position_ticks_go_out_once_per_ten_seconds_of_fix_time(
     client: TestClient, keys: Keys, container, clock: FixedClock
 ) -> None:  # type: ignore[no-untyped-def]
     h = keys.headers(Role.FORWARDER)
-    no = _book(client, h, _quote(client, h))["waybill_no"]
-    dev = f"dev-tick-{no}"
-    client.post("/v1/devices", json={"device_id": dev, "kind": "parcel"}, headers=h)
-    client.post(f"/v1/waybills/{no}/trackers", json={"device_id": dev}, headers=h)
-    origin = client.get(f"/v1/waybills/{no}", headers=h).json()["itinerary"]["stops"][0]
+    no, dev, stops = _tracked(client, h, "dev-tick", kind="parcel")
+    origin = stops[0]
     start = datetime.fromisoformat(origin["planned_departure"].replace("Z", "+00:00")) - timedelta(hours=2)
     start = start.replace(second=0, microsecond=0)
     clock.set(start + timedelta(hours=1))

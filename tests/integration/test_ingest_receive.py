@@ -16,18 +16,15 @@ from logistics.ingest import process_batch, receive
 from logistics.replay import replay_waybill
 from logistics.tables import readings
 from tests.conftest import Keys
-from tests.integration.test_shipments_api import _book, _quote, _reading
+from tests.integration.test_shipments_api import _reading, _tracked
 
 
 def test_the_time_of_receipt_is_stored_and_replay_agrees(
     client: TestClient, keys: Keys, container, clock: FixedClock
 ) -> None:  # type: ignore[no-untyped-def]
     h = keys.headers(Role.FORWARDER)
-    no = _book(client, h, _quote(client, h))["waybill_no"]
-    dev = f"dev-rcv-{no}"
-    client.post("/v1/devices", json={"device_id": dev, "kind": "container"}, headers=h)
-    client.post(f"/v1/waybills/{no}/trackers", json={"device_id": dev}, headers=h)
-    origin = client.get(f"/v1/waybills/{no}", headers=h).json()["itinerary"]["stops"][0]
+    no, dev, stops = _tracked(client, h, "dev-rcv")
+    origin = stops[0]
     fix = datetime.fromisoformat(origin["planned_departure"].replace("Z", "+00:00")) - timedelta(hours=1)
     topic = f"xborder/v1/devices/{dev}/telemetry"
     # Fix 1 is 4 minutes ahead of its receipt (allowed skew: 5), fix 2 is 6 minutes ahead (quarantined).

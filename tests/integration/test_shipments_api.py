@@ -130,6 +130,18 @@ def test_same_booking_twice_with_idempotency_key_books_once(client: TestClient, 
     assert len(client.get("/v1/waybills", headers=h).json()["items"]) == 1
 
 
+def _tracked(client: TestClient, headers: dict[str, str], tag: str, kind: str = "container") -> tuple:
+    """A booked waybill with a tracker `{tag}-{waybill_no}` registered and attached: (waybill_no, device,
+    the itinerary's stops)."""
+    no = _book(client, headers, _quote(client, headers))["waybill_no"]
+    dev = f"{tag}-{no}"
+    r = client.post("/v1/devices", json={"device_id": dev, "kind": kind}, headers=headers)
+    assert r.status_code == 201, r.text
+    r = client.post(f"/v1/waybills/{no}/trackers", json={"device_id": dev}, headers=headers)
+    assert r.status_code == 201, r.text
+    return no, dev, client.get(f"/v1/waybills/{no}", headers=headers).json()["itinerary"]["stops"]
+
+
 def _reading(seq: int, ts: str, lat: float, lon: float) -> dict:
     return {"seq": seq, "ts": ts, "lat": lat, "lon": lon, "accuracy_m": 10}
 
