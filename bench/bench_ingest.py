@@ -160,15 +160,13 @@ def postgres_cpu_seconds() -> float:
     """CPU of every `postgres` process on this machine (0 when the database runs elsewhere): the share of the
     cores the database takes beside the ingest, which the raw subscriber does not need."""
     total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for comm in Path("/proc").glob("[0-9]*/comm"):
         try:
-            text = stat.read_text()
+            if comm.read_text().strip() == "postgres":
+                total += proc_cpu_seconds(int(comm.parent.name))
         except OSError:  # gone meanwhile
             continue
-        if "(postgres)" in text:
-            fields = text.rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def proc_peak_rss_mb(pid: int) -> float:
