@@ -226,16 +226,11 @@ class PahoCommunicator:
         """Acknowledge messages received with manual acks: the QoS 1 ones in one write if the client can."""
         if not self.manual_ack:
             return
-        client = self.client
-        if isinstance(client, mqtt_wire.WireClient):
-            client.ack_all([m.mid for m in messages if m.qos == 1])
-            for m in messages:
-                if m.qos == 2:
-                    client.ack(m.mid, 2)
-            return
+        if isinstance(self.client, mqtt_wire.WireClient):
+            self.client.ack_all([m.mid for m in messages if m.qos == 1])
+            messages = [m for m in messages if m.qos == 2]
         for m in messages:
-            if m.qos > 0:
-                client.ack(m.mid, m.qos)
+            self.ack(m)
 
     def subscribe(self, topic_filter: str, receiver: Receiver, qos: int = 1) -> None:
         with self._lock:
