@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from api import idempotency
 from api.deps import ContainerDep, CurrentPrincipal, require
-from api.stream import Broadcaster
 from kernel.errors import NotFound
 from kernel.identity import Principal, Role
 from kernel.ids import new_id
@@ -194,10 +193,7 @@ def list_webhooks(container: ContainerDep, principal: CurrentPrincipal) -> dict[
 @router.get("/stream")
 async def stream(request: Request, container: ContainerDep, principal: CurrentPrincipal) -> StreamingResponse:
     """Server-Sent Events: `waybill.status` for every change of a waybill the caller may see."""
-    broadcaster: Broadcaster | None = container.extras.get("broadcaster")
-    if broadcaster is None:
-        broadcaster = Broadcaster()
-        container.extras["broadcaster"] = broadcaster
+    broadcaster = container.broadcaster
     sub = broadcaster.subscribe()
     allowed: dict[str, bool] = {}
 

@@ -166,12 +166,10 @@ def test_webhook_bad_input(client: TestClient, keys: Keys) -> None:
 
 
 def test_the_stream_sends_a_tenant_only_its_own_waybills(client: TestClient, keys: Keys, container) -> None:  # type: ignore[no-untyped-def]
-    from api.stream import Broadcaster
-
     h = keys.headers(Role.FORWARDER)
     mine, _, _ = _moving_waybill(client, h)
     other, _, _ = _moving_waybill(client, keys.headers(Role.FORWARDER))
-    broadcaster = container.extras.setdefault("broadcaster", Broadcaster())
+    broadcaster = container.broadcaster
     lines: list[str] = []
 
     def publish_later() -> None:
