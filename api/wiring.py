@@ -4,6 +4,9 @@
   (`warehouse.handlers.on_shipment_arrived`), in the same transaction as the arrival.
 - The warehouse side books transfers and returns to origin, reads live ETAs and asks for transit times
   through ports (`warehouse.ports`); the adapters below serve them from `logistics` and `routing`.
+- Each package's scheduled jobs (`logistics.scheduled`, `warehouse.scheduled`) become the scheduler's `Job`s.
+
+`api.bootstrap.build` calls these once per process; nothing here imports it.
 """
 
 from __future__ import annotations
