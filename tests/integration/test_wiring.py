@@ -49,8 +49,8 @@ def test_a_shipment_reaching_a_warehouse_node_makes_its_inbound_notice_arrive(
     client: TestClient,
     keys: Keys,
     admin: dict[str, str],
-    container,
-    clock: FixedClock,  # type: ignore[no-untyped-def]
+    container: Container,
+    clock: FixedClock,
 ) -> None:
     code = _warehouse(client, admin, "DUI")
     fwd = keys.headers(Role.FORWARDER)
@@ -127,7 +127,7 @@ def test_a_transfer_books_a_waybill_through_the_route_planner(
     client: TestClient,
     keys: Keys,
     admin: dict[str, str],
-    container,  # type: ignore[no-untyped-def]
+    container: Container,
 ) -> None:
     src = _warehouse(client, admin, "DUI")
     dst = _warehouse(client, admin, "LOD")
