@@ -8,7 +8,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import dashboard, problems
-from api.bootstrap import Container
+from api.container import Container
 from api.metrics import Metrics
 from api.routers import admin, health
 

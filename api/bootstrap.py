@@ -3,40 +3,34 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from typing import Any
 
-from api.metrics import Metrics
+from api.container import Container
+from api.principals import PrincipalCache
+from api.wiring import ingest_hooks, scheduled_jobs, wire_warehouse_ports
 from kernel.clock import Clock, ScaledClock
 from kernel.db import Database, make_engine
-from kernel.mqtt import Communicator
 from kernel.settings import Settings
+from logistics.network_state import NetworkState
+
+__all__ = ["Container", "build"]  # `Container` is declared in `api.container`; named here for the callers
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Container:
-    settings: Settings
-    clock: Clock
-    db: Database
-    metrics: Metrics = field(default_factory=Metrics)
-    publisher: Communicator | None = None
-    mqtt_url: str | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    def mqtt_ok(self) -> bool:
-        connected = getattr(self.publisher, "connected", None)
-        return bool(connected) if connected is not None else self.publisher is not None
-
-
 def build(settings: Settings, *, clock: Clock | None = None, db: Database | None = None) -> Container:
+    """The process's container with every port and job wired; a test may swap a field afterwards."""
     settings.check_production()
     clock = clock or ScaledClock(settings.clock_speed, settings.clock_start)
     db = db or Database(make_engine(settings.database_url))
-    container = Container(settings=settings, clock=clock, db=db, mqtt_url=settings.mqtt_url)
-    from api.wiring import warehouse_jobs, wire_warehouse_ports  # the wiring needs the container type
-
+    container = Container(
+        settings=settings,
+        clock=clock,
+        db=db,
+        network_state=NetworkState(weeks=settings.horizon_weeks, network_file=settings.network_file),
+        principal_cache=PrincipalCache(settings.auth_cache_seconds),
+        mqtt_url=settings.mqtt_url,
+    )
     wire_warehouse_ports(container)
-    container.extras["jobs"] = warehouse_jobs(container)
+    container.ingest_hooks = ingest_hooks(container)
+    container.jobs = scheduled_jobs(container)
     return container

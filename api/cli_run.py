@@ -82,9 +82,7 @@ def serve_all(
     container.mqtt_url = broker.url
     runtime = Runtime(container, broker)
     print(broker.message, flush=True)
-    from api.runtime_state import network_state
-
-    network_state(container).timetable(container.clock.now())  # load and expand before the first quote
+    container.network_state.timetable(container.clock.now())  # load and expand before the first quote
     # What is loaded now (network, timetable, app) lives as long as the process: moved out of the cyclic
     # collector's sight, so a full collection no longer walks every departure of a large timetable
     # (hundreds of ms on a ~200k-departure network) in the middle of a request.

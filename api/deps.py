@@ -8,8 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from api.bootstrap import Container
-from api.principals import PrincipalCache
+from api.container import Container
 from kernel.errors import Forbidden, Unauthorized
 from kernel.identity import Principal, Role, authenticate
 
@@ -25,16 +24,6 @@ async def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-def principal_cache(container: Container) -> PrincipalCache:
-    cache = container.extras.get("principal_cache")
-    if cache is None:
-        cache = container.extras.setdefault(
-            "principal_cache", PrincipalCache(container.settings.auth_cache_seconds)
-        )
-    assert isinstance(cache, PrincipalCache)
-    return cache
-
-
 def _authenticate(container: Container, secret: str) -> Principal:
     with container.db.session() as session:
         return authenticate(session, secret)
@@ -46,7 +35,7 @@ async def current_principal(request: Request, container: ContainerDep) -> Princi
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send `Authorization: Bearer <api key>`")
     secret = token.strip()
-    cache = principal_cache(container)
+    cache = container.principal_cache
     principal = cache.get(secret)
     if principal is None:
         principal = await run_in_threadpool(_authenticate, container, secret)

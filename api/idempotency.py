@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.bootstrap import Container
+from api.container import Container
 from kernel.errors import Conflict, InvalidInput
 from kernel.identity import Principal, idempotency_keys
 

@@ -10,10 +10,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlparse
 
-from api.bootstrap import Container
 from api.broker_access import DeviceBrokerAccess, ServiceAccount
-from api.stream import Broadcaster
-from api.wiring import ingest_hooks
+from api.container import Container
 from kernel.broker import EmbeddedBroker, free_port, port_is_free
 from kernel.db import Database, make_engine
 from kernel.mqtt import BrokerAddress, PahoCommunicator, wait_for_broker
@@ -102,11 +100,10 @@ def choose_broker(settings: Settings) -> BrokerChoice:
 
 def suggester(container: Container) -> Any:
     """Alternatives for a delayed shipment, from the process's network state."""
-    from api.runtime_state import network_state
     from logistics.disruption_service import suggest_alternatives
 
     def suggest(session: Any, row: Any, track: Any, now: Any) -> list[dict[str, Any]]:
-        return suggest_alternatives(session, network_state(container), row, track, now)
+        return suggest_alternatives(session, container.network_state, row, track, now)
 
     return suggest
 
@@ -141,8 +138,9 @@ class Runtime:
             f"{settings.mqtt_client_prefix}-{name}",
             status_topic=f"{settings.mqtt_topic_root}/services/{name}/status",
         ).start()
-        broadcaster = self.container.extras.setdefault("broadcaster", Broadcaster())
-        comm.subscribe(f"{settings.mqtt_topic_root}/waybills/+/status", broadcaster.on_mqtt, qos=0)
+        comm.subscribe(
+            f"{settings.mqtt_topic_root}/waybills/+/status", self.container.broadcaster.on_mqtt, qos=0
+        )
         self.container.publisher = comm
         self.parts.append(comm)
         return comm
@@ -170,7 +168,7 @@ class Runtime:
             batch_size=settings.ingest_batch_size,
             batch_seconds=settings.ingest_batch_seconds,
             shared_group=settings.ingest_share_group if address.protocol == 5 else None,
-            hooks=ingest_hooks(self.container),
+            hooks=self.container.ingest_hooks,
             rules=rules_for_clock_speed(settings.clock_speed),
             suggest=suggester(self.container),
             timed=metrics.ingest_batch_seconds.observe,
@@ -184,7 +182,7 @@ class Runtime:
     def start_scheduler(self) -> Any:
         from api.scheduler import Scheduler
 
-        scheduler = Scheduler(self.container).start()
+        scheduler = Scheduler(self.container.db, self.container.jobs).start()
         self.parts.append(scheduler)
         return scheduler
 

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from api.bootstrap import Container
+from api.container import Container
 from logistics.network_state import NetworkState
 
 
 def network_state(container: Container) -> NetworkState:
-    state = container.extras.get("network_state")
-    if state is None:
-        state = NetworkState(
-            weeks=container.settings.horizon_weeks, network_file=container.settings.network_file
-        )
-        container.extras["network_state"] = state
-        container.extras["network"] = state.network
-    assert isinstance(state, NetworkState)
-    return state
+    """The process's network and timetable (built once by `api.bootstrap.build`)."""
+    return container.network_state

@@ -1,4 +1,7 @@
-"""Scheduled jobs (APScheduler), run by one leader elected through PostgreSQL.
+"""The scheduler driver (APScheduler), run by one leader elected through PostgreSQL.
+
+The jobs themselves live beside their domain (`logistics.scheduled`, `warehouse.scheduled`); the composition
+root assembles them into `Job`s (`api.wiring.scheduled_jobs`).
 
 Any number of processes may start a scheduler; only the holder of a PostgreSQL advisory lock runs the jobs,
 and another takes over when the leader's connection drops. On SQLite (one machine, `make demo`) the single
@@ -16,9 +19,7 @@ from dataclasses import dataclass
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, text
 
-from api.bootstrap import Container
 from kernel.db import Database
-from logistics import monitoring, webhook_delivery
 
 log = logging.getLogger(__name__)
 LEADER_LOCK_KEY = 0x5842_5343  # "XBSC"
@@ -67,37 +68,17 @@ class Leadership:
 
 @dataclass
 class Job:
+    """A job the leader runs every `seconds` of real time; the list is assembled in `api.wiring`."""
+
     name: str
     seconds: float
     run: Callable[[], object]
 
 
-def default_jobs(container: Container) -> list[Job]:
-    send = webhook_delivery.httpx_sender()
-
-    def offline() -> object:
-        with container.db.session() as session:
-            return monitoring.check_offline(session, container.clock.now())
-
-    def webhooks() -> object:
-        with container.db.session() as session:
-            counts = webhook_delivery.deliver_due(session, container.clock.now(), send)
-        for outcome, n in counts.items():
-            if n:
-                container.metrics.webhook_deliveries.labels(outcome=outcome).inc(n)
-        return counts
-
-    interval = container.settings.scheduler_interval_seconds
-    jobs = [Job("offline-trackers", interval, offline), Job("webhook-deliveries", 2.0, webhooks)]
-    jobs.extend(container.extras.get("jobs", []))
-    return jobs
-
-
 class Scheduler:
-    def __init__(self, container: Container, jobs: list[Job] | None = None) -> None:
-        self.container = container
-        self.leadership = Leadership(container.db)
-        self.jobs = jobs if jobs is not None else default_jobs(container)
+    def __init__(self, db: Database, jobs: list[Job]) -> None:
+        self.leadership = Leadership(db)
+        self.jobs = jobs
         self._scheduler = BackgroundScheduler(timezone="UTC")
 
     def _guarded(self, job: Job) -> Callable[[], None]:

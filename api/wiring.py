@@ -4,22 +4,33 @@
   (`warehouse.handlers.on_shipment_arrived`), in the same transaction as the arrival.
 - The warehouse side books transfers and returns to origin, reads live ETAs and asks for transit times
   through ports (`warehouse.ports`); the adapters below serve them from `logistics` and `routing`.
+- Each package's scheduled jobs (`logistics.scheduled`, `warehouse.scheduled`) become the scheduler's `Job`s.
+
+`api.bootstrap.build` calls these once per process; nothing here imports it.
 """
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.bootstrap import Container
+from api.container import Container
 from api.runtime_state import network_state
+from api.scheduler import Job
 from kernel.identity import PLATFORM_TENANT_ID, Principal, Role, ensure_platform_tenant
-from logistics import quoting
+from logistics import quoting, webhook_delivery
 from logistics.ingest import Hook
+from logistics.scheduled import (
+    OFFLINE_JOB_ID,
+    WEBHOOK_EVERY_SECONDS,
+    WEBHOOK_JOB_ID,
+    offline_job,
+    webhook_job,
+)
 from logistics.tables import waybills
 from logistics.tracking_service import Changes
 from routing.errors import RoutingError
@@ -36,9 +47,6 @@ from warehouse.scheduled import (
     expiry_job,
     replenishment_job,
 )
-
-if TYPE_CHECKING:
-    from api.scheduler import Job
 
 PLATFORM = Principal(key_id="platform", tenant_id=PLATFORM_TENANT_ID, role=Role.ADMIN)
 
@@ -158,19 +166,46 @@ class PlannerTransitTimes:
 
 
 def wire_warehouse_ports(container: Container) -> None:
-    container.extras.setdefault("shipment_booker", PlannerShipmentBooker(container))
-    container.extras.setdefault("eta_lookup", WaybillEta(container))
-    container.extras.setdefault("transit_times", PlannerTransitTimes(container))
+    """Serve the warehouse's shipment ports from `logistics` and `routing`."""
+    container.shipment_booker = PlannerShipmentBooker(container)
+    container.eta_lookup = WaybillEta(container)
+    container.transit_times = PlannerTransitTimes(container)
+
+
+def scheduled_jobs(container: Container) -> list[Job]:
+    """Every package's scheduled jobs, as the scheduler runs them."""
+    return logistics_jobs(container) + warehouse_jobs(container)
+
+
+def logistics_jobs(container: Container) -> list[Job]:
+    """Offline trackers, every `XB_SCHEDULER_INTERVAL_SECONDS`; due webhook calls, every two seconds."""
+    # The HTTP client (and its TLS context) is made by the first delivery run: only the scheduler's leader
+    # needs one, not every container a process or a test builds.
+    sender = functools.cache(webhook_delivery.httpx_sender)
+    deliveries = container.metrics.webhook_deliveries
+
+    def offline() -> object:
+        return offline_job(container.db, container.clock)
+
+    def webhooks() -> object:
+        return webhook_job(
+            container.db,
+            container.clock,
+            sender(),
+            lambda outcome, n: deliveries.labels(outcome=outcome).inc(n),
+        )
+
+    return [
+        Job(OFFLINE_JOB_ID, container.settings.scheduler_interval_seconds, offline),
+        Job(WEBHOOK_JOB_ID, WEBHOOK_EVERY_SECONDS, webhooks),
+    ]
 
 
 def warehouse_jobs(container: Container) -> list[Job]:
     """The replenishment suggestions, every few hours of service time; expired lots, every hour."""
-    from api.scheduler import Job
-
-    transit = container.extras["transit_times"]
 
     def run() -> object:
-        return replenishment_job(container.db, container.clock, transit)
+        return replenishment_job(container.db, container.clock, container.transit_times)
 
     def expired() -> object:
         return expiry_job(container.db, container.clock)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import and_, select
@@ -102,6 +103,14 @@ def summary(row: Any) -> dict[str, Any]:
         "alarms": [a for a in (row["alarms"] or []) if not a.get("cleared_at")],
         "updated_at": rfc3339(row["updated_at"]),
     }
+
+
+def summaries(session: Session, waybill_nos: Collection[str]) -> list[dict[str, Any]]:
+    """The summaries of the given waybills: what their status topics carry."""
+    if not waybill_nos:
+        return []
+    rows = session.execute(select(waybills).where(waybills.c.waybill_no.in_(list(waybill_nos))))
+    return [summary(r) for r in rows.mappings()]
 
 
 def get_waybill(session: Session, principal: Principal, waybill_no: str) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 
 from api.deps import ContainerDep
 from kernel.clock import rfc3339
@@ -17,8 +16,7 @@ router = APIRouter(tags=["operations"])
 def healthz(container: ContainerDep) -> JSONResponse:
     database = "ok"
     try:
-        with container.db.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        container.db.ping()
     except Exception as exc:  # noqa: BLE001 - reported, not raised
         database = f"down: {type(exc).__name__}"
     mqtt = "ok" if container.mqtt_ok() else "down"

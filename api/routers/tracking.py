@@ -10,18 +10,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, HttpUrl
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import idempotency
 from api.deps import ContainerDep, CurrentPrincipal, require
-from api.stream import Broadcaster
 from kernel.errors import NotFound
 from kernel.identity import Principal, Role
-from kernel.ids import new_id
-from logistics import devices, events, waybills
-from logistics.tables import webhooks
+from logistics import devices, events, waybills, webhooks
 from logistics.waybills import require_visible
+from logistics.webhooks import RegisterWebhook, WebhookEvent
 
 router = APIRouter(prefix="/v1", tags=["waybills and tracking"])
 Shipper = Annotated[Principal, Depends(require(Role.FORWARDER))]
@@ -37,28 +34,9 @@ class TrackerIn(BaseModel):
     device_id: str = Field(min_length=1, max_length=64)
 
 
-WEBHOOK_EVENTS = (
-    "waybill.status",
-    "waybill.milestone",
-    "waybill.alarm",
-    "waybill.alarm_cleared",
-    "waybill.replanned",
-    "*",
-)
-
-
 class WebhookIn(BaseModel):
     url: HttpUrl
-    events: list[
-        Literal[
-            "waybill.status",
-            "waybill.milestone",
-            "waybill.alarm",
-            "waybill.alarm_cleared",
-            "waybill.replanned",
-            "*",
-        ]
-    ] = Field(min_length=1)
+    events: list[WebhookEvent] = Field(min_length=1)
     secret: str = Field(
         min_length=16, max_length=200, description="shared secret for the HMAC-SHA256 signature"
     )
@@ -160,20 +138,11 @@ def post_webhook(
 ) -> JSONResponse:
     """Subscribe a URL to waybill events; each delivery carries `X-Xborder-Signature: sha256=<hex HMAC>`."""
 
+    command = RegisterWebhook(principal.tenant_id, str(body.url), tuple(body.events), body.secret)
+
     def create(session: Session) -> tuple[int, dict[str, Any]]:
-        hook_id = new_id("wh")
-        session.execute(
-            webhooks.insert().values(
-                id=hook_id,
-                tenant_id=principal.tenant_id,
-                url=str(body.url),
-                events=list(body.events),
-                secret=body.secret,
-                created_at=container.clock.now(),
-                active=True,
-            )
-        )
-        return 201, {"id": hook_id, "url": str(body.url), "events": list(body.events)}
+        hook_id = webhooks.register_webhook(session, command, container.clock.now())
+        return 201, {"id": hook_id, "url": command.url, "events": list(command.events)}
 
     return idempotency.run(
         container, principal, idempotency_key, "webhooks", body.model_dump(mode="json"), create
@@ -183,21 +152,16 @@ def post_webhook(
 @router.get("/webhooks")
 def list_webhooks(container: ContainerDep, principal: CurrentPrincipal) -> dict[str, Any]:
     with container.db.session() as session:
-        rows = session.execute(select(webhooks).where(webhooks.c.tenant_id == principal.tenant_id)).mappings()
-        return {
-            "items": [
-                {"id": r["id"], "url": r["url"], "events": r["events"], "active": r["active"]} for r in rows
-            ]
-        }
+        found = webhooks.list_webhooks(session, principal.tenant_id)
+    return {
+        "items": [{"id": w.id, "url": w.url, "events": list(w.events), "active": w.active} for w in found]
+    }
 
 
 @router.get("/stream")
 async def stream(request: Request, container: ContainerDep, principal: CurrentPrincipal) -> StreamingResponse:
     """Server-Sent Events: `waybill.status` for every change of a waybill the caller may see."""
-    broadcaster: Broadcaster | None = container.extras.get("broadcaster")
-    if broadcaster is None:
-        broadcaster = Broadcaster()
-        container.extras["broadcaster"] = broadcaster
+    broadcaster = container.broadcaster
     sub = broadcaster.subscribe()
     allowed: dict[str, bool] = {}
 

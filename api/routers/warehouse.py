@@ -1,6 +1,6 @@
 """HTTP face of the shared overseas-warehouse network: parses, checks roles, calls `warehouse.handlers`.
 
-The shipment ports come from `container.extras` (`shipment_booker`, `eta_lookup`, `transit_times`); until the
+The shipment ports are the container's `shipment_booker`, `eta_lookup` and `transit_times`; until the
 composition root wires the route planner, booking a transfer or a return to origin answers 409.
 """
 
@@ -23,7 +23,7 @@ from kernel.clock import utc
 from kernel.identity import Principal, Role
 from warehouse import handlers as h
 from warehouse import picking_service, refurbishment
-from warehouse.ports import EtaLookup, NoEta, NoRoutePlanner, NoTransitTimes, ShipmentBooker, TransitTimes
+from warehouse.ports import EtaLookup, ShipmentBooker, TransitTimes
 
 router = APIRouter(prefix="/v1", tags=["warehouses"])
 
@@ -36,18 +36,15 @@ IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
 def booker(container: Container) -> ShipmentBooker:
-    found: ShipmentBooker = container.extras.get("shipment_booker") or NoRoutePlanner()
-    return found
+    return container.shipment_booker
 
 
 def eta_lookup(container: Container) -> EtaLookup:
-    found: EtaLookup = container.extras.get("eta_lookup") or NoEta()
-    return found
+    return container.eta_lookup
 
 
 def transit_times(container: Container) -> TransitTimes:
-    found: TransitTimes = container.extras.get("transit_times") or NoTransitTimes()
-    return found
+    return container.transit_times
 
 
 # --- bodies -----------------------------------------------------------------------------------------

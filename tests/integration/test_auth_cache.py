@@ -33,7 +33,7 @@ def test_a_revoked_key_is_refused_once_the_cache_time_is_up(
     container: Container, database: Database, keys: Keys
 ) -> None:
     ticks = Ticks()
-    container.extras["principal_cache"] = PrincipalCache(2.0, now=ticks)
+    container.principal_cache = PrincipalCache(2.0, now=ticks)
     secret = keys.key(Role.SELLER)
     headers = {"Authorization": f"Bearer {secret}"}
     with TestClient(create_app(container), raise_server_exceptions=False) as client:
@@ -52,7 +52,7 @@ def test_a_revoked_key_is_refused_once_the_cache_time_is_up(
 def test_without_a_cache_time_a_revoked_key_is_refused_at_once(
     container: Container, database: Database, keys: Keys
 ) -> None:
-    container.extras["principal_cache"] = PrincipalCache(0)
+    container.principal_cache = PrincipalCache(0)
     secret = keys.key(Role.SELLER)
     headers = {"Authorization": f"Bearer {secret}"}
     with TestClient(create_app(container), raise_server_exceptions=False) as client:
@@ -64,7 +64,7 @@ def test_without_a_cache_time_a_revoked_key_is_refused_at_once(
 def test_a_wrong_secret_with_a_known_prefix_is_refused_while_the_right_one_is_remembered(
     container: Container, keys: Keys
 ) -> None:
-    container.extras["principal_cache"] = PrincipalCache(60.0, now=Ticks())
+    container.principal_cache = PrincipalCache(60.0, now=Ticks())
     secret = keys.key(Role.SELLER)
     with TestClient(create_app(container), raise_server_exceptions=False) as client:
         assert client.get("/v1/orders", headers={"Authorization": f"Bearer {secret}"}).status_code == 200

@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from api.container import Container
 from kernel.clock import FixedClock
 from kernel.identity import Role
 from kernel.mqtt import Message
@@ -50,7 +51,7 @@ class Receiver:
         self.server.server_close()
 
 
-def _moving_waybill(client: TestClient, h: dict[str, str]) -> tuple[str, str, list[dict]]:
+def _moving_waybill(client: TestClient, h: dict[str, str]) -> tuple[str, str, list[dict[str, Any]]]:
     quote = client.post(
         "/v1/quotes",
         headers=h,
@@ -75,8 +76,8 @@ def _moving_waybill(client: TestClient, h: dict[str, str]) -> tuple[str, str, li
 def test_webhooks_are_signed_retried_and_delivered_once(
     client: TestClient,
     keys: Keys,
-    container,
-    clock: FixedClock,  # type: ignore[no-untyped-def]
+    container: Container,
+    clock: FixedClock,
 ) -> None:
     receiver = Receiver(fail_first=1)
     try:
@@ -165,13 +166,13 @@ def test_webhook_bad_input(client: TestClient, keys: Keys) -> None:
     assert r.status_code == 422
 
 
-def test_the_stream_sends_a_tenant_only_its_own_waybills(client: TestClient, keys: Keys, container) -> None:  # type: ignore[no-untyped-def]
-    from api.stream import Broadcaster
-
+def test_the_stream_sends_a_tenant_only_its_own_waybills(
+    client: TestClient, keys: Keys, container: Container
+) -> None:
     h = keys.headers(Role.FORWARDER)
     mine, _, _ = _moving_waybill(client, h)
     other, _, _ = _moving_waybill(client, keys.headers(Role.FORWARDER))
-    broadcaster = container.extras.setdefault("broadcaster", Broadcaster())
+    broadcaster = container.broadcaster
     lines: list[str] = []
 
     def publish_later() -> None:

@@ -4,17 +4,23 @@ route planner, live ETAs behind in-transit stock."""
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from datetime import datetime, timedelta
 
 from fastapi.testclient import TestClient
 
-from api.wiring import ingest_hooks
+from api.container import Container
+from api.scheduler import Job, Scheduler
+from api.wiring import PlannerShipmentBooker, PlannerTransitTimes, WaybillEta, ingest_hooks
 from kernel.clock import FixedClock
+from kernel.db import Database
 from kernel.identity import Role, TenantKind
 from kernel.mqtt import Message
 from logistics.ingest import process_batch
+from logistics.scheduled import OFFLINE_JOB_ID, WEBHOOK_JOB_ID
 from tests.conftest import Keys
+from warehouse.scheduled import EXPIRY_JOB_ID, REPLENISHMENT_JOB_ID
 
 
 def _dt(s: str) -> datetime:
@@ -43,8 +49,8 @@ def test_a_shipment_reaching_a_warehouse_node_makes_its_inbound_notice_arrive(
     client: TestClient,
     keys: Keys,
     admin: dict[str, str],
-    container,
-    clock: FixedClock,  # type: ignore[no-untyped-def]
+    container: Container,
+    clock: FixedClock,
 ) -> None:
     code = _warehouse(client, admin, "DUI")
     fwd = keys.headers(Role.FORWARDER)
@@ -121,7 +127,7 @@ def test_a_transfer_books_a_waybill_through_the_route_planner(
     client: TestClient,
     keys: Keys,
     admin: dict[str, str],
-    container,  # type: ignore[no-untyped-def]
+    container: Container,
 ) -> None:
     src = _warehouse(client, admin, "DUI")
     dst = _warehouse(client, admin, "LOD")
@@ -154,3 +160,27 @@ def test_a_transfer_books_a_waybill_through_the_route_planner(
     wb = client.get(f"/v1/waybills/{waybill_no}", headers=admin).json()
     assert wb["itinerary"]["stops"][0]["node_id"] == "DUI"
     assert wb["itinerary"]["stops"][-1]["node_id"] == "LOD"
+
+
+def test_build_serves_the_warehouse_ports_from_the_planner_and_schedules_every_packages_jobs(
+    container: Container,
+) -> None:
+    assert isinstance(container.shipment_booker, PlannerShipmentBooker)
+    assert isinstance(container.eta_lookup, WaybillEta)
+    assert isinstance(container.transit_times, PlannerTransitTimes)
+    assert len(container.ingest_hooks) == 1
+    assert [job.name for job in container.jobs] == [
+        OFFLINE_JOB_ID,
+        WEBHOOK_JOB_ID,
+        REPLENISHMENT_JOB_ID,
+        EXPIRY_JOB_ID,
+    ]
+
+
+def test_the_scheduler_runs_its_jobs_once_it_leads(database: Database) -> None:
+    ran = threading.Event()
+    scheduler = Scheduler(database, [Job("test.probe", 0.05, ran.set)]).start()
+    try:
+        assert ran.wait(timeout=30)
+    finally:
+        scheduler.stop()

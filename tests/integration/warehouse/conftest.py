@@ -73,8 +73,8 @@ SITES = {
 @pytest.fixture
 def world(client: TestClient, keys: Any, admin: dict[str, str], container: Container) -> World:
     booker, eta = FakeShipmentBooker(), FakeEtaLookup()
-    container.extras["shipment_booker"] = booker
-    container.extras["eta_lookup"] = eta
+    container.shipment_booker = booker
+    container.eta_lookup = eta
     tag = secrets.token_hex(3).upper()
     codes = {}
     for name, (title, country, lat, lon, node) in SITES.items():

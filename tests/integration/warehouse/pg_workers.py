@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api import idempotency
-from api.bootstrap import Container
+from api.bootstrap import build
 from kernel.clock import FixedClock
 from kernel.db import Database, make_engine
 from kernel.errors import DomainError
@@ -58,7 +58,7 @@ def place_idempotent(
 ) -> tuple[int, str]:
     while time.time() < start_at:
         time.sleep(0.001)
-    container = Container(settings=Settings(database_url=url), clock=FixedClock(NOW), db=_db(url))
+    container = build(Settings(database_url=url), clock=FixedClock(NOW), db=_db(url))
     principal = Principal("key_test", seller_id, Role.SELLER)
     try:
         resp = idempotency.run(
