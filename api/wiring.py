@@ -1,7 +1,7 @@
 """Cross-package wiring: what one package's events mean to another. Only the composition root knows both.
 
 - A shipment that reaches the node of an overseas warehouse makes that warehouse expect its receipt
-  (`warehouse.handlers.on_shipment_arrived`), in the same transaction as the arrival.
+  (`warehouse.inbound.on_shipment_arrived`), in the same transaction as the arrival.
 - The warehouse side books transfers and returns to origin, reads live ETAs and asks for transit times
   through ports (`warehouse.ports`); the adapters below serve them from `logistics` and `routing`.
 """
@@ -25,7 +25,7 @@ from logistics.tracking_service import Changes
 from routing.errors import RoutingError
 from routing.planner import Cargo as RoutingCargo
 from routing.planner import QuoteRequest, plan
-from warehouse import handlers as warehouse_handlers
+from warehouse import inbound as warehouse_inbound
 from warehouse import tables as warehouse_tables
 from warehouse.ports import Cargo, TransitOption
 from warehouse.scheduled import (
@@ -53,7 +53,7 @@ def ingest_hooks(container: Container) -> list[Hook]:
             )
         ).scalars()
         for code in codes:
-            warehouse_handlers.on_shipment_arrived(session, changes.waybill_no, code, container.clock.now())
+            warehouse_inbound.on_shipment_arrived(session, changes.waybill_no, code, container.clock.now())
 
     return [shipment_arrived]
 

@@ -40,16 +40,11 @@ from kernel.identity import Role, TenantKind, create_tenant  # noqa: E402
 from routing.vrp import Depot, Stop, Van, plan_delivery_run  # noqa: E402
 from warehouse import delivery_runs, expiry, picking_service  # noqa: E402
 from warehouse.audit import audit  # noqa: E402
-from warehouse.handlers import (  # noqa: E402
-    Scope,
-    allocate_order,
-    create_inbound,
-    create_sku,
-    create_warehouse,
-    receive_inbound,
-    ship_order,
-)
+from warehouse.catalog import create_sku, create_warehouse  # noqa: E402
+from warehouse.inbound import create_inbound, receive_inbound  # noqa: E402
+from warehouse.orders import allocate_order, ship_order  # noqa: E402
 from warehouse.ports import NoEta  # noqa: E402
+from warehouse.scope import Scope  # noqa: E402
 
 NOW = datetime(2027, 3, 1, 9, tzinfo=UTC)
 ADMIN = Scope("tn_platform", Role.ADMIN)

@@ -8,8 +8,11 @@ receipts book to quarantine. Each counted unit is used once.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from typing import Any
 
+from kernel.errors import InvalidInput
 from warehouse.domain import NO_LOT
 
 
@@ -26,3 +29,18 @@ def match_counts(
             left[(sku, NO_LOT)] -= g
         got.append(g)
     return got, {k: v for k, v in sorted(left.items()) if v}
+
+
+def counted_quantities(
+    lines: Sequence[Mapping[str, Any]], catalog: Mapping[str, Mapping[str, Any]]
+) -> dict[tuple[str, str], int]:
+    counted: dict[tuple[str, str], int] = defaultdict(int)
+    for i, ln in enumerate(lines):
+        qty = int(ln["qty"])
+        if qty < 0:
+            raise InvalidInput(
+                f"lines.{i}.qty: a counted quantity cannot be negative",
+                errors=[{"field": f"lines.{i}.qty", "message": "must be >= 0"}],
+            )
+        counted[(ln["sku"], (ln.get("lot") or "").strip())] += qty
+    return counted

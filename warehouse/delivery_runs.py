@@ -23,9 +23,10 @@ from kernel.clock import rfc3339
 from kernel.errors import Conflict, InvalidInput, NotFound
 from kernel.ids import new_id
 from routing.vrp import DeliveryPlan, Depot, InvalidDeliveryRun, Stop, Van, plan_delivery_run
-from warehouse import handlers as h
 from warehouse import tables as t
 from warehouse.domain import ReservationStatus
+from warehouse.ledger import touched
+from warehouse.scope import Scope
 
 Planner = Callable[..., DeliveryPlan]
 
@@ -129,7 +130,7 @@ def _candidates(
 
 def plan_run(
     session: Session,
-    scope: h.Scope,
+    scope: Scope,
     code: str,
     body: Mapping[str, Any],
     now: datetime,
@@ -191,7 +192,7 @@ def plan_run(
             # superseded and gets 409), then the new run takes the day's one current place
             if (
                 current is not None
-                and h._rows(
+                and touched(
                     session.execute(
                         update(t.delivery_runs)
                         .where(dr.id == current, dr.superseded_by.is_(None))
@@ -237,7 +238,7 @@ def plan_run(
     return out
 
 
-def get_run(session: Session, scope: h.Scope, run_id: str) -> dict[str, Any]:
+def get_run(session: Session, scope: Scope, run_id: str) -> dict[str, Any]:
     run = session.execute(select(t.delivery_runs).where(t.delivery_runs.c.id == run_id)).mappings().first()
     if run is None or not scope.sees_warehouse(run["warehouse"]) or scope.is_seller:
         raise NotFound(f"delivery run {run_id} does not exist")
@@ -283,7 +284,7 @@ def get_run(session: Session, scope: h.Scope, run_id: str) -> dict[str, Any]:
     }
 
 
-def list_runs(session: Session, scope: h.Scope, code: str, day: date | None = None) -> list[dict[str, Any]]:
+def list_runs(session: Session, scope: Scope, code: str, day: date | None = None) -> list[dict[str, Any]]:
     """A warehouse's delivery runs, latest day first; of one day, the current run first, then the runs it
     superseded, newest first."""
     if scope.is_seller or not scope.sees_warehouse(code):

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from kernel.db import Database
 from kernel.errors import Conflict
-from warehouse import handlers as h
 from warehouse import tables as t
 from warehouse.domain import (
     Location,
@@ -31,6 +30,7 @@ from warehouse.domain import (
     fefo,
     move,
 )
+from warehouse.ledger import apply_move, touched
 from warehouse.picking import HELD, Held, status_after
 from warehouse.picking_service import OPEN
 
@@ -140,7 +140,7 @@ def reallocate_order(session: Session, order_id: str, now: datetime) -> list[dic
         stmt = update(t.balances).where(b.id == bid).values(reserved=b.reserved + d)
         if d > 0:
             stmt = stmt.where(b.on_hand - b.reserved >= d)
-        if d and h._rows(session.execute(stmt)) != 1:
+        if d and touched(session.execute(stmt)) != 1:
             raise _StockMoved(order_id)
     out, notes = [], []
     for x, parts, released in plans:
@@ -243,7 +243,7 @@ def quarantine_sellers(
         ]
         try:
             with session.begin_nested():
-                movement = h.apply_move(session, move(seller, MoveKind.EXPIRED, "expired lots", parts), now)
+                movement = apply_move(session, move(seller, MoveKind.EXPIRED, "expired lots", parts), now)
         except Conflict:
             deferred.append(seller)
             continue

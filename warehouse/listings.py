@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from kernel.clock import parse_time, rfc3339
 from kernel.errors import InvalidInput
-from warehouse import handlers as h
 from warehouse import tables as t
 from warehouse.refurbishment import return_view
+from warehouse.scope import Scope
+from warehouse.views import get_inbound
 
 INBOUND_STATUSES = ("IN_TRANSIT", "ARRIVED", "RECEIVED")
 RETURN_STATUSES = ("AUTHORISED", "RECEIVED", "INSPECTED", "CLOSED")
@@ -66,7 +67,7 @@ def _page(
 
 def list_inbound(
     session: Session,
-    scope: h.Scope,
+    scope: Scope,
     *,
     status: str | None = None,
     warehouse: str | None = None,
@@ -91,12 +92,12 @@ def list_inbound(
         q = q.where(c.warehouse == warehouse)
     if waybill_no:
         q = q.where(c.waybill_no == waybill_no)
-    return _page(session, q, t.inbound, limit, cursor, lambda i: h.get_inbound(session, scope, i))
+    return _page(session, q, t.inbound, limit, cursor, lambda i: get_inbound(session, scope, i))
 
 
 def list_returns(
     session: Session,
-    scope: h.Scope,
+    scope: Scope,
     *,
     status: str | None = None,
     order_id: str | None = None,

@@ -15,9 +15,11 @@ from sqlalchemy.orm import Session
 
 from kernel.clock import rfc3339
 from kernel.errors import InvalidInput
-from warehouse import handlers as h
 from warehouse import tables as t
 from warehouse.domain import Disposition, Location, MoveKind, Virtual, Zone, is_expired, move
+from warehouse.ledger import apply_move
+from warehouse.scope import Scope
+from warehouse.views import find_rma, get_return
 
 
 class Outcome(StrEnum):
@@ -46,10 +48,10 @@ def _pending(session: Session, rma_id: str) -> dict[tuple[str, str, str], int]:
 
 
 def finish_refurbishment(
-    session: Session, scope: h.Scope, rma_id: str, body: Mapping[str, Any], now: datetime
+    session: Session, scope: Scope, rma_id: str, body: Mapping[str, Any], now: datetime
 ) -> dict[str, Any]:
     """Finish refurbished units of an RMA at the operator's warehouse: restock as sellable, or dispose."""
-    rma = h._rma(session, scope, rma_id)
+    rma = find_rma(session, scope, rma_id)
     lines = body.get("lines") or []
     if not lines:
         raise InvalidInput("a refurbishment needs lines", errors=[{"field": "lines", "message": "empty"}])
@@ -123,14 +125,14 @@ def finish_refurbishment(
                 errors=[{"field": f"lines.{i}.qty", "message": "more than waits for refurbishment"}],
             )
     for _outcome, ps in sorted(parts.items()):
-        h.apply_move(session, move(rma["seller_id"], MoveKind.REFURBISHED, rma_id, ps), now)
+        apply_move(session, move(rma["seller_id"], MoveKind.REFURBISHED, rma_id, ps), now)
     session.execute(t.refurbishments.insert(), rows)
     return return_view(session, scope, rma_id)
 
 
-def return_view(session: Session, scope: h.Scope, rma_id: str) -> dict[str, Any]:
-    """An RMA as `handlers.get_return` shows it, with its refurbishments (pending and finished)."""
-    out = h.get_return(session, scope, rma_id)
+def return_view(session: Session, scope: Scope, rma_id: str) -> dict[str, Any]:
+    """An RMA as `views.get_return` shows it, with its refurbishments (pending and finished)."""
+    out = get_return(session, scope, rma_id)
     f = t.refurbishments.c
     done = session.execute(select(t.refurbishments).where(f.rma_id == rma_id).order_by(f.id)).mappings()
     out["refurbishments"] = [

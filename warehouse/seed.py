@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 
 from kernel.identity import Role
 from warehouse import tables as t
-from warehouse.handlers import Scope, create_inbound, create_sku, create_warehouse, receive_inbound
+from warehouse.catalog import create_sku, create_warehouse
+from warehouse.inbound import create_inbound, receive_inbound
 from warehouse.ports import NoEta
+from warehouse.scope import Scope
 
 # code, name, country, lat, lon, network node, handling cost (USD per order)
 WAREHOUSES: list[tuple[str, str, str, float, float, str, str]] = [

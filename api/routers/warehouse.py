@@ -1,4 +1,4 @@
-"""HTTP face of the shared overseas-warehouse network: parses, checks roles, calls `warehouse.handlers`.
+"""HTTP face of the shared overseas-warehouse network: parses, checks roles, calls the warehouse handlers.
 
 The shipment ports come from `container.extras` (`shipment_booker`, `eta_lookup`, `transit_times`); until the
 composition root wires the route planner, booking a transfer or a return to origin answers 409.
@@ -21,9 +21,22 @@ from api.bootstrap import Container
 from api.deps import ContainerDep, require
 from kernel.clock import utc
 from kernel.identity import Principal, Role
-from warehouse import handlers as h
-from warehouse import picking_service, refurbishment
+from warehouse import (
+    catalog,
+    inbound,
+    ledger,
+    orders,
+    picking_service,
+    refurbishment,
+    replenishment,
+    returns,
+    stats,
+    stock,
+    transfers,
+    views,
+)
 from warehouse.ports import EtaLookup, NoEta, NoRoutePlanner, NoTransitTimes, ShipmentBooker, TransitTimes
+from warehouse.scope import Scope
 
 router = APIRouter(prefix="/v1", tags=["warehouses"])
 
@@ -200,7 +213,7 @@ def _dump(body: BaseModel) -> dict[str, Any]:
     return body.model_dump(mode="python")
 
 
-def _rma_view(session: Session, scope: h.Scope, rma: dict[str, Any]) -> dict[str, Any]:
+def _rma_view(session: Session, scope: Scope, rma: dict[str, Any]) -> dict[str, Any]:
     """A return as every returns endpoint shows it: with its refurbishments."""
     return refurbishment.return_view(session, scope, rma["id"])
 
@@ -214,19 +227,19 @@ def post_warehouse(
 ) -> JSONResponse:
     now = container.clock.now()
     return _create(
-        container, principal, key, "warehouses", body, lambda s: h.create_warehouse(s, _dump(body), now)
+        container, principal, key, "warehouses", body, lambda s: catalog.create_warehouse(s, _dump(body), now)
     )
 
 
 @router.get("/warehouses")
 def get_warehouses(container: ContainerDep, principal: Anyone) -> list[dict[str, Any]]:
     with container.db.session() as s:
-        return h.list_warehouses(s, h.Scope.of(principal))
+        return views.list_warehouses(s, Scope.of(principal))
 
 
 @router.post("/skus", status_code=201)
 def post_sku(body: SkuIn, container: ContainerDep, principal: Seller, key: IdemKey = None) -> JSONResponse:
-    scope = h.Scope.of(principal)
+    scope = Scope.of(principal)
     now = container.clock.now()
     return _create(
         container,
@@ -234,7 +247,7 @@ def post_sku(body: SkuIn, container: ContainerDep, principal: Seller, key: IdemK
         key,
         "skus",
         body,
-        lambda s: h.create_sku(s, scope.seller_for_write(body.seller_id), _dump(body), now),
+        lambda s: catalog.create_sku(s, scope.seller_for_write(body.seller_id), _dump(body), now),
     )
 
 
@@ -243,7 +256,7 @@ def get_skus(
     container: ContainerDep, principal: SellerOrOperator, seller_id: str | None = None
 ) -> list[dict[str, Any]]:
     with container.db.session() as s:
-        return h.list_skus(s, h.Scope.of(principal), seller_id)
+        return views.list_skus(s, Scope.of(principal), seller_id)
 
 
 # --- inbound ----------------------------------------------------------------------------------------
@@ -253,35 +266,35 @@ def get_skus(
 def post_inbound(
     body: InboundIn, container: ContainerDep, principal: Seller, key: IdemKey = None
 ) -> JSONResponse:
-    scope, now, eta = h.Scope.of(principal), container.clock.now(), eta_lookup(container)
+    scope, now, eta = Scope.of(principal), container.clock.now(), eta_lookup(container)
     return _create(
         container,
         principal,
         key,
         "inbound",
         body,
-        lambda s: h.create_inbound(s, scope, _dump(body), now, eta),
+        lambda s: inbound.create_inbound(s, scope, _dump(body), now, eta),
     )
 
 
 @router.get("/inbound/{inbound_id}")
 def get_inbound(inbound_id: str, container: ContainerDep, principal: SellerOrOperator) -> dict[str, Any]:
     with container.db.session() as s:
-        return h.get_inbound(s, h.Scope.of(principal), inbound_id)
+        return views.get_inbound(s, Scope.of(principal), inbound_id)
 
 
 @router.post("/inbound/{inbound_id}/receipts", status_code=201)
 def post_inbound_receipt(
     inbound_id: str, body: ReceiptIn, container: ContainerDep, principal: Operator, key: IdemKey = None
 ) -> JSONResponse:
-    scope, now = h.Scope.of(principal), container.clock.now()
+    scope, now = Scope.of(principal), container.clock.now()
     return _create(
         container,
         principal,
         key,
         f"inbound/{inbound_id}/receipts",
         body,
-        lambda s: h.receive_inbound(s, scope, inbound_id, _dump(body), now),
+        lambda s: inbound.receive_inbound(s, scope, inbound_id, _dump(body), now),
     )
 
 
@@ -297,7 +310,9 @@ def get_inventory(
     seller_id: str | None = None,
 ) -> list[dict[str, Any]]:
     with container.db.session() as s:
-        return h.inventory(s, h.Scope.of(principal), sku, warehouse, container.clock.now().date(), seller_id)
+        return stock.inventory(
+            s, Scope.of(principal), sku, warehouse, container.clock.now().date(), seller_id
+        )
 
 
 @router.get("/atp")
@@ -310,8 +325,8 @@ def get_atp(
 ) -> dict[str, Any]:
     """Available to promise by a date: shelf stock plus stock in transit whose live ETA is earlier."""
     with container.db.session() as s:
-        return h.available_to_promise(
-            s, h.Scope.of(principal), sku, utc(by), container.clock.now(), eta_lookup(container), seller_id
+        return stock.available_to_promise(
+            s, Scope.of(principal), sku, utc(by), container.clock.now(), eta_lookup(container), seller_id
         )
 
 
@@ -322,9 +337,9 @@ def get_atp(
 def post_order(
     body: OrderIn, container: ContainerDep, principal: Seller, key: IdemKey = None
 ) -> JSONResponse:
-    scope, now = h.Scope.of(principal), container.clock.now()
+    scope, now = Scope.of(principal), container.clock.now()
     return _create(
-        container, principal, key, "orders", body, lambda s: h.allocate_order(s, scope, _dump(body), now)
+        container, principal, key, "orders", body, lambda s: orders.allocate_order(s, scope, _dump(body), now)
     )
 
 
@@ -336,27 +351,27 @@ def get_orders(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
     with container.db.session() as s:
-        return h.list_orders(s, h.Scope.of(principal), status, limit)
+        return views.list_orders(s, Scope.of(principal), status, limit)
 
 
 @router.get("/orders/{order_id}")
 def get_order(order_id: str, container: ContainerDep, principal: SellerOrOperator) -> dict[str, Any]:
     with container.db.session() as s:
-        return h.get_order(s, h.Scope.of(principal), order_id)
+        return views.get_order(s, Scope.of(principal), order_id)
 
 
 @router.post("/orders/{order_id}/cancel")
 def post_cancel(order_id: str, container: ContainerDep, principal: SellerOrOperator) -> dict[str, Any]:
     """Cancel what has not shipped: the whole order, or the rest of a picked or partly shipped one."""
     with container.db.session() as s:
-        return picking_service.cancel_order(s, h.Scope.of(principal), order_id, container.clock.now())
+        return picking_service.cancel_order(s, Scope.of(principal), order_id, container.clock.now())
 
 
 @router.post("/orders/{order_id}/ship")
 def post_ship(order_id: str, container: ContainerDep, principal: SellerOrOperator) -> dict[str, Any]:
     """Ship the whole order, or, once picks are recorded, exactly the picked units (a partial shipment)."""
     with container.db.session() as s:
-        return picking_service.ship_order(s, h.Scope.of(principal), order_id, container.clock.now())
+        return picking_service.ship_order(s, Scope.of(principal), order_id, container.clock.now())
 
 
 # --- transfers --------------------------------------------------------------------------------------
@@ -366,35 +381,35 @@ def post_ship(order_id: str, container: ContainerDep, principal: SellerOrOperato
 def post_transfer(
     body: TransferIn, container: ContainerDep, principal: Seller, key: IdemKey = None
 ) -> JSONResponse:
-    scope, now, book = h.Scope.of(principal), container.clock.now(), booker(container)
+    scope, now, book = Scope.of(principal), container.clock.now(), booker(container)
     return _create(
         container,
         principal,
         key,
         "transfers",
         body,
-        lambda s: h.create_transfer(s, scope, _dump(body), now, book),
+        lambda s: transfers.create_transfer(s, scope, _dump(body), now, book),
     )
 
 
 @router.get("/transfers/{transfer_id}")
 def get_transfer(transfer_id: str, container: ContainerDep, principal: SellerOrOperator) -> dict[str, Any]:
     with container.db.session() as s:
-        return h.get_transfer(s, h.Scope.of(principal), transfer_id)
+        return views.get_transfer(s, Scope.of(principal), transfer_id)
 
 
 @router.post("/transfers/{transfer_id}/receipts", status_code=201)
 def post_transfer_receipt(
     transfer_id: str, body: ReceiptIn, container: ContainerDep, principal: Operator, key: IdemKey = None
 ) -> JSONResponse:
-    scope, now = h.Scope.of(principal), container.clock.now()
+    scope, now = Scope.of(principal), container.clock.now()
     return _create(
         container,
         principal,
         key,
         f"transfers/{transfer_id}/receipts",
         body,
-        lambda s: h.receive_transfer(s, scope, transfer_id, _dump(body), now),
+        lambda s: transfers.receive_transfer(s, scope, transfer_id, _dump(body), now),
     )
 
 
@@ -405,35 +420,35 @@ def post_transfer_receipt(
 def post_return(
     body: ReturnIn, container: ContainerDep, principal: Seller, key: IdemKey = None
 ) -> JSONResponse:
-    scope, now = h.Scope.of(principal), container.clock.now()
+    scope, now = Scope.of(principal), container.clock.now()
     return _create(
         container,
         principal,
         key,
         "returns",
         body,
-        lambda s: _rma_view(s, scope, h.authorise_return(s, scope, _dump(body), now)),
+        lambda s: _rma_view(s, scope, returns.authorise_return(s, scope, _dump(body), now)),
     )
 
 
 @router.get("/returns/{rma_id}")
 def get_return(rma_id: str, container: ContainerDep, principal: SellerOrOperator) -> dict[str, Any]:
     with container.db.session() as s:
-        return refurbishment.return_view(s, h.Scope.of(principal), rma_id)
+        return refurbishment.return_view(s, Scope.of(principal), rma_id)
 
 
 @router.post("/returns/{rma_id}/receipts", status_code=201)
 def post_return_receipt(
     rma_id: str, body: ReturnReceiptIn, container: ContainerDep, principal: Operator, key: IdemKey = None
 ) -> JSONResponse:
-    scope, now = h.Scope.of(principal), container.clock.now()
+    scope, now = Scope.of(principal), container.clock.now()
     return _create(
         container,
         principal,
         key,
         f"returns/{rma_id}/receipts",
         body,
-        lambda s: _rma_view(s, scope, h.receive_return(s, scope, rma_id, _dump(body), now)),
+        lambda s: _rma_view(s, scope, returns.receive_return(s, scope, rma_id, _dump(body), now)),
     )
 
 
@@ -441,14 +456,14 @@ def post_return_receipt(
 def post_inspection(
     rma_id: str, body: InspectionIn, container: ContainerDep, principal: Operator, key: IdemKey = None
 ) -> JSONResponse:
-    scope, now, book = h.Scope.of(principal), container.clock.now(), booker(container)
+    scope, now, book = Scope.of(principal), container.clock.now(), booker(container)
     return _create(
         container,
         principal,
         key,
         f"returns/{rma_id}/inspections",
         body,
-        lambda s: _rma_view(s, scope, h.inspect_return(s, scope, rma_id, _dump(body), now, book)),
+        lambda s: _rma_view(s, scope, returns.inspect_return(s, scope, rma_id, _dump(body), now, book)),
     )
 
 
@@ -456,7 +471,7 @@ def post_inspection(
 def post_refund(rma_id: str, container: ContainerDep, principal: Seller) -> JSONResponse:
     """Refund once; a retry answers 200 with the first refund and `already_refunded: true`."""
     with container.db.session() as s:
-        created, refund = h.refund_return(s, h.Scope.of(principal), rma_id, container.clock.now())
+        created, refund = returns.refund_return(s, Scope.of(principal), rma_id, container.clock.now())
     return JSONResponse(refund, status_code=201 if created else 200)
 
 
@@ -465,13 +480,13 @@ def get_return_policy(
     container: ContainerDep, principal: Seller, seller_id: str | None = None
 ) -> dict[str, Any]:
     with container.db.session() as s:
-        return h.get_return_policy(s, h.Scope.of(principal), seller_id)
+        return returns.get_return_policy(s, Scope.of(principal), seller_id)
 
 
 @router.put("/return-policy")
 def put_return_policy(body: ReturnPolicyIn, container: ContainerDep, principal: Seller) -> dict[str, Any]:
     with container.db.session() as s:
-        return h.set_return_policy(s, h.Scope.of(principal), body.grades, body.seller_id)
+        return returns.set_return_policy(s, Scope.of(principal), body.grades, body.seller_id)
 
 
 # --- counts, corrections, replenishment, stats ------------------------------------------------------
@@ -481,9 +496,14 @@ def put_return_policy(body: ReturnPolicyIn, container: ContainerDep, principal: 
 def post_cycle_count(
     body: CycleCountIn, container: ContainerDep, principal: Operator, key: IdemKey = None
 ) -> JSONResponse:
-    scope, now = h.Scope.of(principal), container.clock.now()
+    scope, now = Scope.of(principal), container.clock.now()
     return _create(
-        container, principal, key, "cycle-counts", body, lambda s: h.cycle_count(s, scope, _dump(body), now)
+        container,
+        principal,
+        key,
+        "cycle-counts",
+        body,
+        lambda s: stock.cycle_count(s, scope, _dump(body), now),
     )
 
 
@@ -491,32 +511,32 @@ def post_cycle_count(
 def post_reverse(
     movement_id: str, container: ContainerDep, principal: Operator, key: IdemKey = None
 ) -> JSONResponse:
-    scope, now = h.Scope.of(principal), container.clock.now()
+    scope, now = Scope.of(principal), container.clock.now()
     return _create(
         container,
         principal,
         key,
         f"movements/{movement_id}/reverse",
         {},
-        lambda s: h.reverse_movement(s, scope, movement_id, now),
+        lambda s: ledger.reverse_movement(s, scope, movement_id, now),
     )
 
 
 @router.get("/replenishment")
 def get_replenishment(container: ContainerDep, principal: SellerOrOperator) -> list[dict[str, Any]]:
     with container.db.session() as s:
-        return h.list_replenishment(s, h.Scope.of(principal))
+        return replenishment.list_replenishment(s, Scope.of(principal))
 
 
 @router.post("/replenishment/run")
 def post_replenishment_run(container: ContainerDep, principal: Admin) -> list[dict[str, Any]]:
     """Run the replenishment job now (the scheduler runs it periodically)."""
     with container.db.session() as s:
-        return h.suggest_replenishment(s, container.clock.now(), transit_times(container))
+        return replenishment.suggest_replenishment(s, container.clock.now(), transit_times(container))
 
 
 @router.get("/stats/warehouses")
 def get_warehouse_stats(container: ContainerDep, principal: SellerOrOperator) -> list[dict[str, Any]]:
     """Volumes per warehouse and month (units and orders shipped) and current stock by zone."""
     with container.db.session() as s:
-        return h.warehouse_stats(s, h.Scope.of(principal))
+        return stats.warehouse_stats(s, Scope.of(principal))

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from api.deps import ContainerDep
 from api.routers.warehouse import Admin, IdemKey, Operator, SellerOrOperator, _create, _dump
 from warehouse import delivery_runs, expiry, listings, picking_service, refurbishment
-from warehouse import handlers as h
+from warehouse.scope import Scope
 
 router = APIRouter(prefix="/v1", tags=["warehouse floor"])
 
@@ -34,7 +34,7 @@ def post_pick(
     order_id: str, body: PickIn, container: ContainerDep, principal: Operator, key: IdemKey = None
 ) -> JSONResponse:
     """Record units picked for an order (a line or part of one); a later ship takes exactly these."""
-    scope, now = h.Scope.of(principal), container.clock.now()
+    scope, now = Scope.of(principal), container.clock.now()
     return _create(
         container,
         principal,
@@ -76,7 +76,7 @@ def post_refurbishment(
     rma_id: str, body: RefurbishmentIn, container: ContainerDep, principal: Operator, key: IdemKey = None
 ) -> JSONResponse:
     """Finish units of a return that were graded for refurbishment: restock as sellable, or dispose."""
-    scope, now = h.Scope.of(principal), container.clock.now()
+    scope, now = Scope.of(principal), container.clock.now()
     return _create(
         container,
         principal,
@@ -105,7 +105,7 @@ def get_inbound_list(
     with container.db.session() as s:
         return listings.list_inbound(
             s,
-            h.Scope.of(principal),
+            Scope.of(principal),
             status=status,
             warehouse=warehouse,
             waybill_no=waybill_no,
@@ -130,7 +130,7 @@ def get_return_list(
     with container.db.session() as s:
         return listings.list_returns(
             s,
-            h.Scope.of(principal),
+            Scope.of(principal),
             status=status,
             order_id=order_id,
             warehouse=warehouse,
@@ -168,7 +168,7 @@ def post_delivery_run(
 ) -> JSONResponse:
     """Plan the warehouse's delivery run for a day from its picked and shipped orders with a position
     (`replan: true` plans a day that has a run again, keeping the old run as superseded)."""
-    scope, now = h.Scope.of(principal), container.clock.now()
+    scope, now = Scope.of(principal), container.clock.now()
     return _create(
         container,
         principal,
@@ -184,10 +184,10 @@ def get_delivery_runs(
     code: str, container: ContainerDep, principal: Operator, date: dt.date | None = None
 ) -> list[dict[str, Any]]:
     with container.db.session() as s:
-        return delivery_runs.list_runs(s, h.Scope.of(principal), code, date)
+        return delivery_runs.list_runs(s, Scope.of(principal), code, date)
 
 
 @router.get("/delivery-runs/{run_id}")
 def get_delivery_run(run_id: str, container: ContainerDep, principal: Operator) -> dict[str, Any]:
     with container.db.session() as s:
-        return delivery_runs.get_run(s, h.Scope.of(principal), run_id)
+        return delivery_runs.get_run(s, Scope.of(principal), run_id)

@@ -11,7 +11,8 @@ from kernel.identity import Role
 from tests.integration.warehouse.pg_workers import _db
 from warehouse import delivery_runs, picking_service
 from warehouse.expiry import handle_expired_lots, run_expiry
-from warehouse.handlers import Scope, allocate_order
+from warehouse.orders import allocate_order
+from warehouse.scope import Scope
 
 
 def _wait(start_at: float) -> None:

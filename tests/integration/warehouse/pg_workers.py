@@ -15,7 +15,8 @@ from kernel.db import Database, make_engine
 from kernel.errors import DomainError
 from kernel.identity import Principal, Role
 from kernel.settings import Settings
-from warehouse.handlers import Scope, allocate_order, cancel_order, ship_order
+from warehouse.orders import allocate_order, cancel_order, ship_order
+from warehouse.scope import Scope
 
 NOW = datetime(2027, 3, 1, tzinfo=UTC)
 _DB: Database | None = None

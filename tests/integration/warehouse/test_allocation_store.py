@@ -18,16 +18,12 @@ from kernel.identity import Role, TenantKind, create_tenant
 from tests.conftest import T0
 from warehouse import tables as t
 from warehouse.audit import audit
-from warehouse.handlers import (
-    Scope,
-    allocate_order,
-    create_inbound,
-    create_sku,
-    create_warehouse,
-    get_order,
-    receive_inbound,
-)
+from warehouse.catalog import create_sku, create_warehouse
+from warehouse.inbound import create_inbound, receive_inbound
+from warehouse.orders import allocate_order
 from warehouse.ports import NoEta
+from warehouse.scope import Scope
+from warehouse.views import get_order
 
 
 def _seed(db: Database, stock: dict[str, dict[str, int]]) -> tuple[str, dict[str, str]]:

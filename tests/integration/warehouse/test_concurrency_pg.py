@@ -22,8 +22,10 @@ from kernel.identity import Role, TenantKind, create_tenant
 from tests.integration.warehouse import pg_workers
 from warehouse import tables as t
 from warehouse.audit import audit
-from warehouse.handlers import Scope, create_inbound, create_sku, create_warehouse, receive_inbound
+from warehouse.catalog import create_sku, create_warehouse
+from warehouse.inbound import create_inbound, receive_inbound
 from warehouse.ports import NoEta
+from warehouse.scope import Scope
 
 pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[3]

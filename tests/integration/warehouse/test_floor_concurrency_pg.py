@@ -19,17 +19,12 @@ from kernel.identity import Role, TenantKind, create_tenant
 from tests.integration.warehouse import floor_workers, pg_workers
 from warehouse import tables as t
 from warehouse.audit import audit
-from warehouse.handlers import (
-    Scope,
-    allocate_order,
-    create_inbound,
-    create_sku,
-    create_warehouse,
-    receive_inbound,
-    ship_order,
-)
+from warehouse.catalog import create_sku, create_warehouse
+from warehouse.inbound import create_inbound, receive_inbound
+from warehouse.orders import allocate_order, ship_order
 from warehouse.picking_service import pick_order
 from warehouse.ports import NoEta
+from warehouse.scope import Scope
 
 pytestmark = pytest.mark.postgres
 NOW = pg_workers.NOW
