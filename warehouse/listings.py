@@ -5,11 +5,11 @@ the waybill list: `{"items": [...], "next": cursor | null}`."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from kernel.clock import parse_time, rfc3339
@@ -80,12 +80,7 @@ def list_inbound(
     _check(limit, status, INBOUND_STATUSES)
     c = t.inbound.c
     q = select(c.id, c.created_at)
-    if scope.is_seller:
-        q = q.where(c.seller_id == scope.tenant_id)
-    elif seller_id:
-        q = q.where(c.seller_id == seller_id)
-    if scope.is_operator:
-        q = q.where(c.warehouse.in_(scope.warehouses))
+    q = scope.filter(q, c.seller_id, c.warehouse, seller_id)
     if status:
         q = q.where(c.status == status)
     if warehouse:
@@ -110,18 +105,13 @@ def list_returns(
     _check(limit, status, RETURN_STATUSES)
     c, r, rr = t.returns.c, t.reservations.c, t.return_receipts.c
 
-    def touches(codes: list[str] | tuple[str, ...]) -> Any:
+    def touches(codes: Sequence[str]) -> ColumnElement[bool]:
         shipped_from = select(r.id).where(r.order_id == c.order_id, r.warehouse.in_(codes)).exists()
         received_at = select(rr.id).where(rr.rma_id == c.id, rr.warehouse.in_(codes)).exists()
         return or_(shipped_from, received_at)
 
     q = select(c.id, c.created_at)
-    if scope.is_seller:
-        q = q.where(c.seller_id == scope.tenant_id)
-    elif seller_id:
-        q = q.where(c.seller_id == seller_id)
-    if scope.is_operator:
-        q = q.where(touches(scope.warehouses))
+    q = scope.filter(q, c.seller_id, touches, seller_id)
     if status:
         q = q.where(c.status == status)
     if order_id:

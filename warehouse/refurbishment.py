@@ -18,6 +18,7 @@ from kernel.errors import InvalidInput
 from warehouse import tables as t
 from warehouse.domain import Disposition, Location, MoveKind, Virtual, Zone, is_expired, move
 from warehouse.ledger import apply_move
+from warehouse.returns import take_from_pending
 from warehouse.scope import Scope
 from warehouse.views import find_rma, get_return
 
@@ -82,19 +83,15 @@ def finish_refurbishment(
                 f"lines.{i}.qty must be positive",
                 errors=[{"field": f"lines.{i}.qty", "message": "must be > 0"}],
             )
-        keys = sorted(
+        matching = (
             k
             for k in pending
             if k[1] == sku
             and (ln.get("warehouse") in (None, k[0]))
             and (ln.get("lot") is None or k[2] == (ln.get("lot") or ""))
         )
-        left = qty
-        for key in keys:
-            q = min(left, pending[key])
-            if not q:
-                continue
-            w, s, lot = key
+        takes, left = take_from_pending(pending, matching, qty)
+        for (w, s, lot), q in takes:
             if outcome is Outcome.RESTOCK and is_expired(expiry.get((s, lot)), now.date()):
                 raise InvalidInput(
                     f"lines.{i}: lot {lot} of {s} has expired; it can only be disposed",
@@ -115,10 +112,6 @@ def finish_refurbishment(
                     "created_at": now,
                 }
             )
-            pending[key] -= q
-            left -= q
-            if not left:
-                break
         if left:
             raise InvalidInput(
                 f"lines.{i}: {qty} {sku} to finish but only {qty - left} wait for refurbishment here",

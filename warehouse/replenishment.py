@@ -129,8 +129,5 @@ def replenishment_view(r: Mapping[str, Any]) -> dict[str, Any]:
 
 def list_replenishment(session: Session, scope: Scope) -> list[dict[str, Any]]:
     q = select(t.replenishment).order_by(t.replenishment.c.ship_by, t.replenishment.c.sku)
-    if scope.is_seller:
-        q = q.where(t.replenishment.c.seller_id == scope.tenant_id)
-    if scope.is_operator:
-        q = q.where(t.replenishment.c.warehouse.in_(scope.warehouses))
+    q = scope.filter(q, t.replenishment.c.seller_id, t.replenishment.c.warehouse)
     return [replenishment_view(dict(r)) for r in session.execute(q).mappings()]

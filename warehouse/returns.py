@@ -7,7 +7,7 @@ Concurrency: the rules stated once in `warehouse.ledger`.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -56,6 +56,27 @@ def _shipped_by_sku(session: Session, order_id: str) -> dict[str, int]:
         .group_by(t.reservations.c.sku)
     ).all()
     return {r[0]: int(r[1]) for r in rows}
+
+
+PendingKey = tuple[str, str, str]  # (warehouse, sku, lot)
+
+
+def take_from_pending(
+    pending: dict[PendingKey, int], keys: Iterable[PendingKey], qty: int
+) -> tuple[list[tuple[PendingKey, int]], int]:
+    """Take `qty` units from `pending` over `keys` in key order; the takes made and the units left untaken."""
+    left = qty
+    takes: list[tuple[PendingKey, int]] = []
+    for key in sorted(keys):
+        q = min(left, pending[key])
+        if not q:
+            continue
+        pending[key] -= q
+        left -= q
+        takes.append((key, q))
+        if not left:
+            break
+    return takes, left
 
 
 def authorise_return(
@@ -291,16 +312,9 @@ def inspect_return(
                 f"lines.{i}.grade must be A, B, C or D",
                 errors=[{"field": f"lines.{i}.grade", "message": "A|B|C|D"}],
             ) from exc
-        left = qty
-        for key in sorted(
-            k for k in pending if k[1] == ln["sku"] and (not ln.get("lot") or k[2] == ln["lot"])
-        ):
-            q = min(left, pending[key])
-            if not q:
-                continue
-            w, s, lot = key
-            pending[key] -= q
-            left -= q
+        matching = (k for k in pending if k[1] == ln["sku"] and (not ln.get("lot") or k[2] == ln["lot"]))
+        takes, left = take_from_pending(pending, matching, qty)
+        for (w, s, lot), q in takes:
             disp = disposition_for(grade, is_expired(expiry.get((s, lot)), now.date()), policy)
             parts_by[disp].append((Location.at(w, Zone.RETURNS), disposition_target(w, disp), s, lot, q))
             if disp is Disposition.RETURN_TO_ORIGIN:
@@ -317,8 +331,6 @@ def inspect_return(
                     created_at=now,
                 )
             )
-            if not left:
-                break
         if left:
             raise InvalidInput(
                 f"lines.{i}: {qty} {ln['sku']} to inspect but only {qty - left} received and not yet graded",

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVarTuple
+
+from sqlalchemy import ColumnElement, Select
 
 from kernel.errors import InvalidInput, NotFound
 from kernel.identity import Principal, Role
+
+Cols = TypeVarTuple("Cols")
+# An operator's rows: a warehouse column, or a clause built from its warehouse codes (e.g. EXISTS ...)
+WarehouseFilter = ColumnElement[Any] | Callable[[Sequence[str]], ColumnElement[bool]]
 
 
 @dataclass(frozen=True)
@@ -54,3 +62,25 @@ class Scope:
     def check_warehouse(self, code: str) -> None:
         if not self.sees_warehouse(code):
             raise NotFound(f"warehouse {code} does not exist")
+
+    def filter(
+        self,
+        query: Select[*Cols],
+        seller: ColumnElement[Any],
+        warehouse: WarehouseFilter | None = None,
+        seller_id: str | None = None,
+    ) -> Select[*Cols]:
+        """`query` narrowed to this scope: a seller its own rows (others may name `seller_id`), an operator
+        the rows of its warehouses."""
+        if self.is_seller:
+            query = query.where(seller == self.tenant_id)
+        elif seller_id:
+            query = query.where(seller == seller_id)
+        if self.is_operator and warehouse is not None:
+            clause = (
+                warehouse.in_(self.warehouses)
+                if isinstance(warehouse, ColumnElement)
+                else warehouse(self.warehouses)
+            )
+            query = query.where(clause)
+        return query

@@ -31,12 +31,12 @@ def warehouse_stats(session: Session, scope: Scope) -> list[dict[str, Any]]:
         .where(r.status == ReservationStatus.SHIPPED.value)
         .group_by(r.warehouse, month)
     )
-    if scope.is_seller:
-        q = q.where(t.orders.c.seller_id == scope.tenant_id)
+    # operators: their warehouses are kept below, one check for both queries
+    q = scope.filter(q, t.orders.c.seller_id)
     b = t.balances.c
-    sq = select(b.warehouse, b.zone, func.sum(b.on_hand)).group_by(b.warehouse, b.zone)
-    if scope.is_seller:
-        sq = sq.where(b.seller_id == scope.tenant_id)
+    sq = scope.filter(
+        select(b.warehouse, b.zone, func.sum(b.on_hand)).group_by(b.warehouse, b.zone), b.seller_id
+    )
     stock: dict[str, dict[str, int]] = defaultdict(dict)
     for w, z, q2 in session.execute(sq):
         stock[w][z] = int(q2 or 0)

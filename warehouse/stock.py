@@ -138,12 +138,7 @@ def inventory(
         .group_by(b.seller_id, b.warehouse, b.sku, b.lot, t.lots.c.expires_on)
         .order_by(b.seller_id, b.warehouse, b.sku, b.lot)
     )
-    if scope.is_seller:
-        q = q.where(b.seller_id == scope.tenant_id)
-    elif seller_id:
-        q = q.where(b.seller_id == seller_id)
-    if scope.is_operator:
-        q = q.where(b.warehouse.in_(scope.warehouses))
+    q = scope.filter(q, b.seller_id, b.warehouse, seller_id)
     if sku:
         q = q.where(b.sku == sku)
     if warehouse:

@@ -6,11 +6,11 @@ Every write command returns an id; its driver calls one view here once to shape 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from kernel.clock import rfc3339
@@ -54,20 +54,16 @@ def sku_view(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def list_skus(session: Session, scope: Scope, seller_id: str | None = None) -> list[dict[str, Any]]:
     q = select(t.skus).order_by(t.skus.c.seller_id, t.skus.c.sku)
-    if scope.is_seller:
-        q = q.where(t.skus.c.seller_id == scope.tenant_id)
-    elif seller_id:
-        q = q.where(t.skus.c.seller_id == seller_id)
-    if scope.is_operator:
-        q = q.where(
-            select(t.balances.c.id)
-            .where(
-                t.balances.c.warehouse.in_(scope.warehouses),
-                t.balances.c.seller_id == t.skus.c.seller_id,
-                t.balances.c.sku == t.skus.c.sku,
-            )
+
+    def stocked_at(codes: Sequence[str]) -> ColumnElement[bool]:
+        b = t.balances.c
+        return (
+            select(b.id)
+            .where(b.warehouse.in_(codes), b.seller_id == t.skus.c.seller_id, b.sku == t.skus.c.sku)
             .exists()
         )
+
+    q = scope.filter(q, t.skus.c.seller_id, stocked_at, seller_id)
     return [sku_view(dict(r)) for r in session.execute(q).mappings()]
 
 
@@ -131,16 +127,12 @@ def list_orders(
     session: Session, scope: Scope, status: str | None = None, limit: int = 100
 ) -> list[dict[str, Any]]:
     q = select(t.orders.c.id).order_by(t.orders.c.created_at.desc(), t.orders.c.id.desc()).limit(limit)
-    if scope.is_seller:
-        q = q.where(t.orders.c.seller_id == scope.tenant_id)
-    if scope.is_operator:
-        q = q.where(
-            select(t.reservations.c.id)
-            .where(
-                t.reservations.c.order_id == t.orders.c.id, t.reservations.c.warehouse.in_(scope.warehouses)
-            )
-            .exists()
-        )
+
+    def shipped_from(codes: Sequence[str]) -> ColumnElement[bool]:
+        r = t.reservations.c
+        return select(r.id).where(r.order_id == t.orders.c.id, r.warehouse.in_(codes)).exists()
+
+    q = scope.filter(q, t.orders.c.seller_id, shipped_from)
     if status:
         q = q.where(t.orders.c.status == status)
     return [get_order(session, scope, oid) for oid in session.execute(q).scalars()]
