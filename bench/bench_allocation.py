@@ -39,7 +39,7 @@ from kernel.identity import Role, TenantKind, create_tenant  # noqa: E402
 from kernel.ids import new_id  # noqa: E402
 from warehouse import tables as t  # noqa: E402
 from warehouse.audit import audit, oversold_units  # noqa: E402
-from warehouse.orders import allocate_order  # noqa: E402
+from warehouse.orders import AllocateOrder, OrderAddress, OrderLine, allocate_order  # noqa: E402
 from warehouse.scope import Scope  # noqa: E402
 
 NOW = datetime(2027, 3, 1, tzinfo=UTC)
@@ -185,11 +185,20 @@ def _db(url: str, pool: int) -> Database:
     return _DB
 
 
+def allocate_command(order: dict[str, Any]) -> AllocateOrder:
+    """The command `POST /v1/orders` builds from this order's body."""
+    return AllocateOrder(
+        order["order_ref"],
+        OrderAddress(order["ship_to"]["country"]),
+        tuple(OrderLine(ln["sku"], ln["qty"]) for ln in order["lines"]),
+    )
+
+
 def _allocate(db: Database, seller: str, order: dict[str, Any]) -> tuple[str, float]:
     started = time.perf_counter()
     try:
         with db.session() as s:
-            allocate_order(s, Scope(seller, Role.SELLER), order, NOW)
+            allocate_order(s, Scope(seller, Role.SELLER), allocate_command(order), NOW)
         outcome = "ok"
     except Exception as exc:  # 409 is an expected outcome; anything else is reported
         outcome = "409" if getattr(exc, "status", None) == 409 else f"error {type(exc).__name__}: {exc}"

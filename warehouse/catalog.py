@@ -5,7 +5,8 @@ Concurrency: the rules stated once in `warehouse.ledger`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -18,31 +19,43 @@ from kernel.identity import tenants
 from kernel.ids import new_id
 from warehouse import tables as t
 from warehouse.scope import Scope
-from warehouse.views import sku_view, warehouse_view
 
 
-def create_warehouse(session: Session, body: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    """Register a warehouse of the shared network."""
-    code = str(body["code"]).strip().upper()
+@dataclass(frozen=True)
+class CreateWarehouse:
+    code: str
+    name: str
+    country: str
+    lat: Decimal
+    lon: Decimal
+    node_id: str | None = None
+    handling_cost: Decimal = Decimal("0")
+    currency: str = "USD"
+
+
+def create_warehouse(session: Session, cmd: CreateWarehouse, now: datetime) -> str:
+    """Register a warehouse of the shared network; returns its code."""
+    code = cmd.code.strip().upper()
     if not code or len(code) > 12:
         raise InvalidInput(
             "warehouse code must be 1 to 12 characters", errors=[{"field": "code", "message": "invalid"}]
         )
     if session.execute(select(t.warehouses.c.code).where(t.warehouses.c.code == code)).first():
         raise Conflict(f"warehouse {code} exists already")
-    row = {
-        "code": code,
-        "name": body["name"],
-        "country": str(body["country"]).upper(),
-        "lat": Decimal(str(body["lat"])),
-        "lon": Decimal(str(body["lon"])),
-        "node_id": body.get("node_id"),
-        "handling_cost": Decimal(str(body.get("handling_cost") or "0")),
-        "currency": body.get("currency") or "USD",
-        "created_at": now,
-    }
-    session.execute(t.warehouses.insert().values(**row))
-    return warehouse_view(row)
+    session.execute(
+        t.warehouses.insert().values(
+            code=code,
+            name=cmd.name,
+            country=cmd.country.upper(),
+            lat=cmd.lat,
+            lon=cmd.lon,
+            node_id=cmd.node_id,
+            handling_cost=cmd.handling_cost,
+            currency=cmd.currency or "USD",
+            created_at=now,
+        )
+    )
+    return code
 
 
 def find_warehouse(
@@ -56,9 +69,22 @@ def find_warehouse(
     return dict(row)
 
 
-def create_sku(session: Session, seller_id: str, body: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    """Register one of the seller's SKUs."""
-    sku = str(body["sku"]).strip()
+@dataclass(frozen=True)
+class CreateSku:
+    seller_id: str
+    sku: str
+    name: str
+    weight_kg: Decimal
+    volume_m3: Decimal
+    lot_tracked: bool = False
+    shelf_life_days: int | None = None
+    dangerous_goods: bool = False
+    unit_value: Decimal | None = None
+
+
+def create_sku(session: Session, cmd: CreateSku, now: datetime) -> str:
+    """Register one of the seller's SKUs; returns its id."""
+    sku, seller_id = cmd.sku.strip(), cmd.seller_id
     if not session.execute(select(tenants.c.id).where(tenants.c.id == seller_id)).first():
         raise InvalidInput(
             f"unknown seller {seller_id}", errors=[{"field": "seller_id", "message": "no such tenant"}]
@@ -70,21 +96,23 @@ def create_sku(session: Session, seller_id: str, body: Mapping[str, Any], now: d
     ).first()
     if exists:
         raise Conflict(f"SKU {sku} exists already for this seller")
-    row = {
-        "id": new_id("sku"),
-        "seller_id": seller_id,
-        "sku": sku,
-        "name": body["name"],
-        "weight_kg": Decimal(str(body["weight_kg"])),
-        "volume_m3": Decimal(str(body["volume_m3"])),
-        "lot_tracked": bool(body.get("lot_tracked", False)),
-        "shelf_life_days": body.get("shelf_life_days"),
-        "dangerous_goods": bool(body.get("dangerous_goods", False)),
-        "unit_value": Decimal(str(body["unit_value"])) if body.get("unit_value") is not None else None,
-        "created_at": now,
-    }
-    session.execute(t.skus.insert().values(**row))
-    return sku_view(row)
+    sku_id = new_id("sku")
+    session.execute(
+        t.skus.insert().values(
+            id=sku_id,
+            seller_id=seller_id,
+            sku=sku,
+            name=cmd.name,
+            weight_kg=cmd.weight_kg,
+            volume_m3=cmd.volume_m3,
+            lot_tracked=cmd.lot_tracked,
+            shelf_life_days=cmd.shelf_life_days,
+            dangerous_goods=cmd.dangerous_goods,
+            unit_value=cmd.unit_value,
+            created_at=now,
+        )
+    )
+    return sku_id
 
 
 def seller_skus(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
 
 from kernel.errors import InvalidInput
 from warehouse.domain import NO_LOT
@@ -31,16 +31,23 @@ def match_counts(
     return got, {k: v for k, v in sorted(left.items()) if v}
 
 
-def counted_quantities(
-    lines: Sequence[Mapping[str, Any]], catalog: Mapping[str, Mapping[str, Any]]
-) -> dict[tuple[str, str], int]:
+@dataclass(frozen=True)
+class CountLine:
+    """Units of a SKU (and lot, where the goods carry one) counted at a dock or on a shelf."""
+
+    sku: str
+    qty: int
+    lot: str | None = None
+
+
+def counted_quantities(lines: Sequence[CountLine]) -> dict[tuple[str, str], int]:
+    """Counted units by (sku, lot); a negative count is refused."""
     counted: dict[tuple[str, str], int] = defaultdict(int)
     for i, ln in enumerate(lines):
-        qty = int(ln["qty"])
-        if qty < 0:
+        if ln.qty < 0:
             raise InvalidInput(
                 f"lines.{i}.qty: a counted quantity cannot be negative",
                 errors=[{"field": f"lines.{i}.qty", "message": "must be >= 0"}],
             )
-        counted[(ln["sku"], (ln.get("lot") or "").strip())] += qty
+        counted[(ln.sku, (ln.lot or "").strip())] += ln.qty
     return counted

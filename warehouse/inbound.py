@@ -6,6 +6,7 @@ Concurrency: the rules stated once in `warehouse.ledger`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from kernel.errors import Conflict, InvalidInput
 from kernel.ids import new_id
 from warehouse import tables as t
 from warehouse.catalog import check_qty, find_warehouse, seller_skus
-from warehouse.counting import counted_quantities, match_counts
+from warehouse.counting import CountLine, counted_quantities, match_counts
 from warehouse.domain import (
     Location,
     MoveKind,
@@ -25,10 +26,9 @@ from warehouse.domain import (
     Zone,
     move,
 )
-from warehouse.ledger import apply_move, lot_out, touched
+from warehouse.ledger import apply_move, touched
 from warehouse.ports import EtaLookup
-from warehouse.scope import Scope
-from warehouse.views import get_inbound
+from warehouse.scope import Scope, find_inbound
 
 
 def _lot_for(sku_row: Mapping[str, Any], lot: str | None, field: str) -> str:
@@ -61,27 +61,60 @@ def _register_lot(
     )
 
 
-def create_inbound(
-    session: Session, scope: Scope, body: Mapping[str, Any], now: datetime, eta: EtaLookup
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class InboundLine:
+    sku: str
+    qty: int
+    lot: str | None = None
+    expires_on: date | None = None
+
+
+@dataclass(frozen=True)
+class CreateInbound:
+    warehouse: str
+    lines: tuple[InboundLine, ...]
+    waybill_no: str | None = None
+    seller_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ReceiveInbound:
+    inbound_id: str
+    lines: tuple[CountLine, ...]
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    sku: str
+    lot: str
+    expected: int
+    counted: int
+    unannounced: bool = False
+
+
+@dataclass(frozen=True)
+class ReceivedInbound:
+    inbound_id: str
+    discrepancies: tuple[Discrepancy, ...]
+
+
+def create_inbound(session: Session, scope: Scope, cmd: CreateInbound, now: datetime, eta: EtaLookup) -> str:
     """An advance shipping notice: the goods show as in transit to the warehouse until received."""
-    seller_id = scope.seller_for_write(body.get("seller_id"))
-    wh = find_warehouse(session, body["warehouse"])
-    lines = body["lines"]
+    seller_id = scope.seller_for_write(cmd.seller_id)
+    wh = find_warehouse(session, cmd.warehouse)
+    lines = cmd.lines
     if not lines:
         raise InvalidInput("an inbound notice needs lines", errors=[{"field": "lines", "message": "empty"}])
-    catalog = seller_skus(session, seller_id, (ln["sku"] for ln in lines))
+    catalog = seller_skus(session, seller_id, (ln.sku for ln in lines))
     merged: dict[tuple[str, str], dict[str, Any]] = {}
     for i, ln in enumerate(lines):
-        check_qty(int(ln["qty"]), f"lines.{i}.qty")
-        lot = _lot_for(catalog[ln["sku"]], ln.get("lot"), f"lines.{i}.lot")
-        key = (ln["sku"], lot)
-        entry = merged.setdefault(
-            key, {"sku": ln["sku"], "lot": lot, "expires_on": ln.get("expires_on"), "qty": 0}
-        )
-        entry["qty"] += int(ln["qty"])
+        check_qty(ln.qty, f"lines.{i}.qty")
+        lot = _lot_for(catalog[ln.sku], ln.lot, f"lines.{i}.lot")
+        key = (ln.sku, lot)
+        entry = merged.setdefault(key, {"sku": ln.sku, "lot": lot, "expires_on": ln.expires_on, "qty": 0})
+        entry["qty"] += ln.qty
     inbound_id = new_id("asn")
-    waybill = body.get("waybill_no")
+    waybill = cmd.waybill_no
     expected_at = eta.eta(waybill, session=session) if waybill else None
     session.execute(
         t.inbound.insert().values(
@@ -128,7 +161,7 @@ def create_inbound(
         ),
         now,
     )
-    return get_inbound(session, scope, inbound_id)
+    return inbound_id
 
 
 def on_shipment_arrived(session: Session, waybill_no: str, warehouse_code: str, at: datetime) -> None:
@@ -153,12 +186,11 @@ def on_shipment_arrived(session: Session, waybill_no: str, warehouse_code: str, 
     )
 
 
-def receive_inbound(
-    session: Session, scope: Scope, inbound_id: str, body: Mapping[str, Any], now: datetime
-) -> dict[str, Any]:
+def receive_inbound(session: Session, scope: Scope, cmd: ReceiveInbound, now: datetime) -> ReceivedInbound:
     """Book what was counted: up to the notice into pick stock, the shortfall written off as lost
     (the discrepancy is kept), surplus and unannounced goods into quarantine."""
-    asn = get_inbound(session, scope, inbound_id)
+    inbound_id = cmd.inbound_id
+    asn = find_inbound(session, scope, inbound_id)
     seller_id, code = asn["seller_id"], asn["warehouse"]
     done = touched(
         session.execute(
@@ -169,8 +201,8 @@ def receive_inbound(
     )
     if done != 1:
         raise Conflict(f"inbound {inbound_id} is {asn['status']}: received already")
-    catalog = seller_skus(session, seller_id, (ln["sku"] for ln in body["lines"]))
-    counted = counted_quantities(body["lines"], catalog)
+    catalog = seller_skus(session, seller_id, (ln.sku for ln in cmd.lines))
+    counted = counted_quantities(cmd.lines)
     for (sku, lot), _q in counted.items():
         if lot:
             _register_lot(session, seller_id, catalog[sku], lot, None, now.date())
@@ -178,7 +210,7 @@ def receive_inbound(
     parts: list[tuple[Location, Location, str, str, int]] = []
     shortage: list[tuple[Location, Location, str, str, int]] = []
     surplus: list[tuple[Location, Location, str, str, int]] = []
-    discrepancies = []
+    discrepancies: list[Discrepancy] = []
     rows = (
         session.execute(
             select(t.inbound_lines)
@@ -199,9 +231,7 @@ def receive_inbound(
         if extra:
             surplus.append((Location.virtual(Virtual.SUPPLIER), quarantine, ln["sku"], ln["lot"], extra))
         if short or extra:
-            discrepancies.append(
-                {"sku": ln["sku"], "lot": lot_out(ln["lot"]), "expected": exp, "counted": got}
-            )
+            discrepancies.append(Discrepancy(ln["sku"], ln["lot"], exp, got))
         session.execute(
             update(t.inbound_lines)
             .where(t.inbound_lines.c.id == ln["id"])
@@ -210,9 +240,7 @@ def receive_inbound(
     for (sku, lot), got in unannounced.items():
         if got:
             surplus.append((Location.virtual(Virtual.SUPPLIER), quarantine, sku, lot, got))
-            discrepancies.append(
-                {"sku": sku, "lot": lot_out(lot), "expected": 0, "counted": got, "unannounced": True}
-            )
+            discrepancies.append(Discrepancy(sku, lot, 0, got, unannounced=True))
             session.execute(
                 t.inbound_lines.insert().values(
                     inbound_id=inbound_id, sku=sku, lot=lot, qty_expected=0, qty_received=0, qty_surplus=got
@@ -225,6 +253,4 @@ def receive_inbound(
     ):
         if ps:
             apply_move(session, move(seller_id, kind, inbound_id, ps), now)
-    out = get_inbound(session, scope, inbound_id)
-    out["discrepancies"] = discrepancies
-    return out
+    return ReceivedInbound(inbound_id, tuple(discrepancies))

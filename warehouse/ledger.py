@@ -16,6 +16,7 @@ Each writer is given a `Session` (one transaction, opened and committed by the c
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -145,8 +146,15 @@ def apply_move(session: Session, mv: StockMove, now: datetime, reverses: str | N
     return write_ledger(session, mv, now, reverses)
 
 
-def reverse_movement(session: Session, scope: Scope, movement_id: str, now: datetime) -> dict[str, Any]:
-    """Correct a movement by its exact opposite; a movement is reversed at most once."""
+@dataclass(frozen=True)
+class ReverseMovement:
+    movement_id: str
+
+
+def reverse_movement(session: Session, scope: Scope, cmd: ReverseMovement, now: datetime) -> str:
+    """Correct a movement by its exact opposite (a movement is reversed at most once); returns the
+    reversal's movement id."""
+    movement_id = cmd.movement_id
     mrow = session.execute(select(t.movements).where(t.movements.c.id == movement_id)).mappings().first()
     if mrow is None or not scope.sees_seller(mrow["seller_id"]):
         raise NotFound(f"movement {movement_id} does not exist")
@@ -166,5 +174,4 @@ def reverse_movement(session: Session, scope: Scope, movement_id: str, now: date
             MoveLine(Location(ln["warehouse"], ln["zone"]), ln["sku"], ln["lot"], ln["qty"]) for ln in lines
         ),
     )
-    rid = apply_move(session, original.reversed(f"reversal of {movement_id}"), now, reverses=movement_id)
-    return {"id": rid, "reverses": movement_id, "kind": MoveKind.REVERSAL.value}
+    return apply_move(session, original.reversed(f"reversal of {movement_id}"), now, reverses=movement_id)

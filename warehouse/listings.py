@@ -15,9 +15,8 @@ from sqlalchemy.orm import Session
 from kernel.clock import parse_time, rfc3339
 from kernel.errors import InvalidInput
 from warehouse import tables as t
-from warehouse.refurbishment import return_view
 from warehouse.scope import Scope
-from warehouse.views import get_inbound
+from warehouse.views import get_inbound, get_return
 
 INBOUND_STATUSES = ("IN_TRANSIT", "ARRIVED", "RECEIVED")
 RETURN_STATUSES = ("AUTHORISED", "RECEIVED", "INSPECTED", "CLOSED")
@@ -118,4 +117,4 @@ def list_returns(
         q = q.where(c.order_id == order_id)
     if warehouse:
         q = q.where(touches([warehouse]))
-    return _page(session, q, t.returns, limit, cursor, lambda i: return_view(session, scope, i))
+    return _page(session, q, t.returns, limit, cursor, lambda i: get_return(session, scope, i))

@@ -1,4 +1,4 @@
-"""Orders: allocation (all lines or nothing), cancel and ship of an allocated order.
+"""Orders: allocation (all lines or nothing), cancel and ship; picks and partial shipment: `picking_service`.
 
 Concurrency: the rules stated once in `warehouse.ledger`.
 """
@@ -6,6 +6,7 @@ Concurrency: the rules stated once in `warehouse.ledger`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -21,6 +22,7 @@ from warehouse.domain import (
     Location,
     MoveKind,
     OrderStatus,
+    Pick,
     ReservationStatus,
     ShipTo,
     Virtual,
@@ -28,29 +30,82 @@ from warehouse.domain import (
     move,
     plan_allocation,
 )
-from warehouse.ledger import lot_out, touched, write_ledger
+from warehouse.ledger import touched, write_ledger
 from warehouse.order_store import NewOrder, write_allocation
-from warehouse.scope import Scope
+from warehouse.picking_service import (
+    PICKED_OR_PARTLY,
+    held_reservations,
+    lock_order,
+    refuse_expired,
+    release_held,
+    settle_status,
+    ship_picked,
+)
+from warehouse.scope import Scope, find_order
 from warehouse.stock import SELLABLE_LOCKED, stock_of
-from warehouse.views import find_order, get_order
 
 
-def allocate_order(session: Session, scope: Scope, body: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+@dataclass(frozen=True)
+class OrderAddress:
+    country: str
+    lat: float | None = None
+    lon: float | None = None
+    postcode: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    sku: str
+    qty: int
+    unit_price: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class AllocateOrder:
+    order_ref: str
+    ship_to: OrderAddress
+    lines: tuple[OrderLine, ...]
+    currency: str = "USD"
+    seller_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AllocatedOrder:
+    """What an allocation decided: the order's id and where each line's units are reserved."""
+
+    id: str
+    order_ref: str
+    seller_id: str
+    picks: tuple[Pick, ...]
+    explanation: list[str]
+
+
+@dataclass(frozen=True)
+class CancelOrder:
+    order_id: str
+
+
+@dataclass(frozen=True)
+class ShipOrder:
+    order_id: str
+
+
+def allocate_order(session: Session, scope: Scope, cmd: AllocateOrder, now: datetime) -> AllocatedOrder:
     """Create an order and reserve its stock atomically: all lines or nothing (409).
 
     On PostgreSQL two statements whatever the order's size: lock the candidate balances (in balance-id
     order), then write the order, its lines, reservations and reserved units (`order_store`); the plan
     between them is pure (`plan_allocation`).
     """
-    seller_id = scope.seller_for_write(body.get("seller_id"))
-    lines = body["lines"]
+    seller_id = scope.seller_for_write(cmd.seller_id)
+    lines = cmd.lines
     if not lines:
         raise InvalidInput("an order needs lines", errors=[{"field": "lines", "message": "empty"}])
     for i, ln in enumerate(lines):
-        check_qty(int(ln["qty"]), f"lines.{i}.qty")
-    st = body["ship_to"]
-    ship_to = ShipTo(str(st["country"]).upper(), st.get("lat"), st.get("lon"), st.get("postcode"))
-    req = [(str(ln["sku"]), int(ln["qty"])) for ln in lines]
+        check_qty(ln.qty, f"lines.{i}.qty")
+    st = cmd.ship_to
+    ship_to = ShipTo(st.country.upper(), st.lat, st.lon, st.postcode)
+    req = [(ln.sku, ln.qty) for ln in lines]
     conn = session.connection()  # Core on the session's transaction: no ORM work on the hot path
     rows = conn.execute(SELLABLE_LOCKED, {"seller_id": seller_id, "skus": sorted({s for s, _ in req})}).all()
     stock, ids, sites = stock_of(rows)
@@ -59,47 +114,53 @@ def allocate_order(session: Session, scope: Scope, body: Mapping[str, Any], now:
         seller_skus(session, seller_id, unstocked)
     plan = plan_allocation(req, ship_to, sites, stock, now.date())
     order_id = new_id("ord")
+    address = {"country": st.country, "lat": st.lat, "lon": st.lon, "postcode": st.postcode}
     new_order = NewOrder(
         id=order_id,
         seller_id=seller_id,
-        order_ref=body["order_ref"],
-        ship_to={k: v for k, v in st.items() if v is not None},
+        order_ref=cmd.order_ref,
+        ship_to={k: v for k, v in address.items() if v is not None},
         explanation=plan.explanation,
-        currency=body.get("currency") or "USD",
+        currency=cmd.currency or "USD",
         created_at=now,
-        lines=[
-            (
-                str(ln["sku"]),
-                int(ln["qty"]),
-                None if ln.get("unit_price") is None else Decimal(str(ln["unit_price"])),
-            )
-            for ln in lines
-        ],
+        lines=[(ln.sku, ln.qty, ln.unit_price) for ln in lines],
     )
     written = write_allocation(conn, new_order, plan.picks, ids)
     # a duplicate order_ref (even a concurrent one: its insert waits for the first) rolls back
     if not written.order:
-        raise Conflict(f"order {body['order_ref']} exists already for this seller")
+        raise Conflict(f"order {cmd.order_ref} exists already for this seller")
     if written.balances != len({ids[(p.warehouse, p.sku, p.lot)] for p in plan.picks}):
         # the balances are locked: only a broken invariant gets here, and nothing is kept
         raise Conflict("stock changed under a lock while reserving; nothing was reserved")
-    return {
-        "id": order_id,
-        "order_ref": body["order_ref"],
-        "seller_id": seller_id,
-        "status": OrderStatus.ALLOCATED.value,
-        "allocations": [
-            {
-                "warehouse": p.warehouse,
-                "sku": p.sku,
-                "qty": p.qty,
-                "lot": lot_out(p.lot),
-                "line_no": p.line_no,
-            }
-            for p in plan.picks
-        ],
-        "explanation": plan.explanation,
-    }
+    return AllocatedOrder(order_id, cmd.order_ref, seller_id, tuple(plan.picks), plan.explanation)
+
+
+def cancel_order(session: Session, scope: Scope, cmd: CancelOrder, now: datetime) -> str:
+    """Cancel what has not shipped: the whole allocated order, or the rest of a picked or partly shipped
+    one (a partly shipped order ends SHIPPED with the rest released); returns the order id."""
+    order_id = cmd.order_id
+    order = find_order(session, scope, order_id)
+    if order["status"] == OrderStatus.ALLOCATED.value:
+        _cancel_allocated(session, order_id, now)
+        return order_id
+    lock_order(session, order_id, PICKED_OR_PARTLY, "cancelled")
+    release_held(session, order_id, held_reservations(session, order_id))
+    session.execute(update(t.orders).where(t.orders.c.id == order_id).values(cancelled_at=now))
+    settle_status(session, order_id, now)
+    return order_id
+
+
+def ship_order(session: Session, scope: Scope, cmd: ShipOrder, now: datetime) -> str:
+    """Ship an order: all of it if nothing was picked, else exactly the picked units (a partial shipment
+    when some are still only reserved); returns the order id."""
+    order_id = cmd.order_id
+    order = find_order(session, scope, order_id)
+    if order["status"] == OrderStatus.ALLOCATED.value:
+        refuse_expired(order_id, held_reservations(session, order_id), now)
+        _ship_allocated(session, order, now)
+    else:
+        ship_picked(session, order, now)
+    return order_id
 
 
 def _transition(session: Session, order_id: str, to: OrderStatus, stamp: str, now: datetime) -> None:
@@ -118,9 +179,8 @@ def _transition(session: Session, order_id: str, to: OrderStatus, stamp: str, no
         )
 
 
-def cancel_order(session: Session, scope: Scope, order_id: str, now: datetime) -> dict[str, Any]:
+def _cancel_allocated(session: Session, order_id: str, now: datetime) -> None:
     """Cancel an allocated order and release its reservations."""
-    find_order(session, scope, order_id)
     _transition(session, order_id, OrderStatus.CANCELLED, "cancelled_at", now)
     res = (
         session.execute(
@@ -146,12 +206,11 @@ def cancel_order(session: Session, scope: Scope, order_id: str, now: datetime) -
         )
         .values(status=ReservationStatus.RELEASED.value)
     )
-    return get_order(session, scope, order_id)
 
 
-def ship_order(session: Session, scope: Scope, order_id: str, now: datetime) -> dict[str, Any]:
+def _ship_allocated(session: Session, order: Mapping[str, Any], now: datetime) -> None:
     """Ship an allocated order: its reserved units leave the warehouse for the customer."""
-    order = find_order(session, scope, order_id)
+    order_id = order["id"]
     _transition(session, order_id, OrderStatus.SHIPPED, "shipped_at", now)
     res = (
         session.execute(
@@ -199,4 +258,3 @@ def ship_order(session: Session, scope: Scope, order_id: str, now: datetime) -> 
         )
         .values(status=ReservationStatus.SHIPPED.value)
     )
-    return get_order(session, scope, order_id)

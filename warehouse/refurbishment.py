@@ -5,22 +5,19 @@ ledger and never more than the RMA sent to refurbishment."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from kernel.clock import rfc3339
 from kernel.errors import InvalidInput
 from warehouse import tables as t
 from warehouse.domain import Disposition, Location, MoveKind, Virtual, Zone, is_expired, move
 from warehouse.ledger import apply_move
 from warehouse.returns import take_from_pending
-from warehouse.scope import Scope
-from warehouse.views import find_rma, get_return
+from warehouse.scope import Scope, find_rma
 
 
 class Outcome(StrEnum):
@@ -28,7 +25,7 @@ class Outcome(StrEnum):
     DISPOSE = "dispose"
 
 
-def _pending(session: Session, rma_id: str) -> dict[tuple[str, str, str], int]:
+def pending_refurbishment(session: Session, rma_id: str) -> dict[tuple[str, str, str], int]:
     """Units per (warehouse, sku, lot) sent to refurbishment and not finished yet."""
     d, f = t.return_dispositions.c, t.refurbishments.c
     sent = session.execute(
@@ -48,17 +45,32 @@ def _pending(session: Session, rma_id: str) -> dict[tuple[str, str, str], int]:
     return {k: v for k, v in out.items() if v > 0}
 
 
-def finish_refurbishment(
-    session: Session, scope: Scope, rma_id: str, body: Mapping[str, Any], now: datetime
-) -> dict[str, Any]:
-    """Finish refurbished units of an RMA at the operator's warehouse: restock as sellable, or dispose."""
+@dataclass(frozen=True)
+class RefurbishedLine:
+    sku: str
+    qty: int
+    outcome: str
+    warehouse: str | None = None
+    lot: str | None = None
+
+
+@dataclass(frozen=True)
+class FinishRefurbishment:
+    rma_id: str
+    lines: tuple[RefurbishedLine, ...]
+
+
+def finish_refurbishment(session: Session, scope: Scope, cmd: FinishRefurbishment, now: datetime) -> str:
+    """Finish refurbished units of an RMA at the operator's warehouse: restock as sellable, or dispose;
+    returns the RMA id."""
+    rma_id = cmd.rma_id
     rma = find_rma(session, scope, rma_id)
-    lines = body.get("lines") or []
+    lines = cmd.lines
     if not lines:
         raise InvalidInput("a refurbishment needs lines", errors=[{"field": "lines", "message": "empty"}])
     # one refurbishment of an RMA at a time: lock its row before reading what is pending
     session.execute(update(t.returns).where(t.returns.c.id == rma_id).values(status=t.returns.c.status))
-    pending = {k: v for k, v in _pending(session, rma_id).items() if scope.sees_warehouse(k[0])}
+    pending = {k: v for k, v in pending_refurbishment(session, rma_id).items() if scope.sees_warehouse(k[0])}
     expiry = {
         (s, lot): e
         for s, lot, e in session.execute(
@@ -70,9 +82,9 @@ def finish_refurbishment(
     parts: dict[Outcome, list[tuple[Location, Location, str, str, int]]] = defaultdict(list)
     rows = []
     for i, ln in enumerate(lines):
-        qty, sku = int(ln["qty"]), str(ln["sku"])
+        qty, sku = ln.qty, ln.sku
         try:
-            outcome = Outcome(ln["outcome"])
+            outcome = Outcome(ln.outcome)
         except ValueError as exc:
             raise InvalidInput(
                 f"lines.{i}.outcome must be restock or dispose",
@@ -86,9 +98,7 @@ def finish_refurbishment(
         matching = (
             k
             for k in pending
-            if k[1] == sku
-            and (ln.get("warehouse") in (None, k[0]))
-            and (ln.get("lot") is None or k[2] == (ln.get("lot") or ""))
+            if k[1] == sku and (ln.warehouse in (None, k[0])) and (ln.lot is None or k[2] == ln.lot)
         )
         takes, left = take_from_pending(pending, matching, qty)
         for (w, s, lot), q in takes:
@@ -120,27 +130,4 @@ def finish_refurbishment(
     for _outcome, ps in sorted(parts.items()):
         apply_move(session, move(rma["seller_id"], MoveKind.REFURBISHED, rma_id, ps), now)
     session.execute(t.refurbishments.insert(), rows)
-    return return_view(session, scope, rma_id)
-
-
-def return_view(session: Session, scope: Scope, rma_id: str) -> dict[str, Any]:
-    """An RMA as `views.get_return` shows it, with its refurbishments (pending and finished)."""
-    out = get_return(session, scope, rma_id)
-    f = t.refurbishments.c
-    done = session.execute(select(t.refurbishments).where(f.rma_id == rma_id).order_by(f.id)).mappings()
-    out["refurbishments"] = [
-        {
-            "warehouse": r["warehouse"],
-            "sku": r["sku"],
-            "lot": r["lot"] or None,
-            "qty": r["qty"],
-            "outcome": r["outcome"],
-            "created_at": rfc3339(r["created_at"]),
-        }
-        for r in done
-    ]
-    out["awaiting_refurbishment"] = [
-        {"warehouse": w, "sku": s, "lot": lot or None, "qty": q}
-        for (w, s, lot), q in sorted(_pending(session, rma_id).items())
-    ]
-    return out
+    return rma_id

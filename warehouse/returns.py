@@ -8,21 +8,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from kernel.clock import rfc3339
 from kernel.db import dialect_insert
 from kernel.errors import Conflict, Forbidden, InvalidInput
 from kernel.ids import new_id
 from warehouse import tables as t
 from warehouse.catalog import check_qty, find_warehouse, seller_skus
+from warehouse.counting import CountLine
 from warehouse.domain import (
-    DEFAULT_DISPOSITIONS,
     NO_LOT,
     ORIGIN_NODE,
     Disposition,
@@ -42,9 +41,8 @@ from warehouse.domain import (
 )
 from warehouse.ledger import apply_move
 from warehouse.ports import ShipmentBooker
-from warehouse.scope import Scope
+from warehouse.scope import Scope, find_order, find_rma
 from warehouse.transfers import cargo_of
-from warehouse.views import find_order, find_rma, get_return
 
 
 def _shipped_by_sku(session: Session, order_id: str) -> dict[str, int]:
@@ -79,22 +77,76 @@ def take_from_pending(
     return takes, left
 
 
-def authorise_return(
-    session: Session, scope: Scope, body: Mapping[str, Any], now: datetime
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ReturnLine:
+    sku: str
+    qty: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class AuthoriseReturn:
+    order_id: str
+    lines: tuple[ReturnLine, ...]
+
+
+@dataclass(frozen=True)
+class ReceiveReturn:
+    rma_id: str
+    warehouse: str
+    lines: tuple[CountLine, ...]
+
+
+@dataclass(frozen=True)
+class InspectionLine:
+    sku: str
+    qty: int
+    grade: str
+    lot: str | None = None
+
+
+@dataclass(frozen=True)
+class InspectReturn:
+    rma_id: str
+    lines: tuple[InspectionLine, ...]
+
+
+@dataclass(frozen=True)
+class RefundReturn:
+    rma_id: str
+
+
+@dataclass(frozen=True)
+class Refund:
+    """The one refund of an RMA; `created` is False when a retry found it already paid."""
+
+    rma_id: str
+    amount: Decimal
+    currency: str
+    created_at: datetime
+    created: bool
+
+
+@dataclass(frozen=True)
+class SetReturnPolicy:
+    grades: Mapping[str, str]
+    seller_id: str | None = None
+
+
+def authorise_return(session: Session, scope: Scope, cmd: AuthoriseReturn, now: datetime) -> str:
     """A return authorisation (RMA) against a shipped order, for at most what was shipped."""
-    order = find_order(session, scope, body["order_id"])
+    order = find_order(session, scope, cmd.order_id)
     if order["status"] not in (OrderStatus.SHIPPED.value, OrderStatus.PARTLY_SHIPPED.value):
         raise Conflict(f"order {order['id']} is {order['status']}: only a shipped order can be returned")
-    lines = body["lines"]
+    lines = cmd.lines
     if not lines:
         raise InvalidInput("a return needs lines", errors=[{"field": "lines", "message": "empty"}])
     want: dict[str, int] = defaultdict(int)
     reasons: dict[str, str] = {}
     for i, ln in enumerate(lines):
-        check_qty(int(ln["qty"]), f"lines.{i}.qty")
-        want[ln["sku"]] += int(ln["qty"])
-        reasons.setdefault(ln["sku"], str(ln.get("reason") or ""))
+        check_qty(ln.qty, f"lines.{i}.qty")
+        want[ln.sku] += ln.qty
+        reasons.setdefault(ln.sku, ln.reason or "")
     shipped = _shipped_by_sku(session, order["id"])
     already = dict(
         session.execute(
@@ -129,25 +181,24 @@ def authorise_return(
             for s, q in sorted(want.items())
         ],
     )
-    return get_return(session, scope, rma_id)
+    return rma_id
 
 
-def receive_return(
-    session: Session, scope: Scope, rma_id: str, body: Mapping[str, Any], now: datetime
-) -> dict[str, Any]:
+def receive_return(session: Session, scope: Scope, cmd: ReceiveReturn, now: datetime) -> str:
     """Goods back from the customer at any warehouse of the network: what the RMA covers waits for
     inspection, anything more or other goes to quarantine flagged `unexpected`."""
+    rma_id = cmd.rma_id
     rma = find_rma(session, scope, rma_id, receiving=True)
-    wh = find_warehouse(session, body["warehouse"])
+    wh = find_warehouse(session, cmd.warehouse)
     scope.check_warehouse(wh["code"])
     if rma["status"] == "CLOSED":
         raise Conflict(f"return {rma_id} is closed")
-    lines = body["lines"]
+    lines = cmd.lines
     if not lines:
         raise InvalidInput("a receipt needs lines", errors=[{"field": "lines", "message": "empty"}])
     for i, ln in enumerate(lines):
-        check_qty(int(ln["qty"]), f"lines.{i}.qty")
-    seller_skus(session, rma["seller_id"], (ln["sku"] for ln in lines))
+        check_qty(ln.qty, f"lines.{i}.qty")
+    seller_skus(session, rma["seller_id"], (ln.sku for ln in lines))
     # lock the RMA (one receipt at a time) before reading what was received so far
     session.execute(update(t.returns).where(t.returns.c.id == rma_id).values(status="RECEIVED"))
     authorised = dict(
@@ -177,8 +228,8 @@ def receive_return(
     counted: dict[str, int] = defaultdict(int)
     lot_of: dict[str, str] = {}
     for ln in lines:
-        counted[ln["sku"]] += int(ln["qty"])
-        lot_of.setdefault(ln["sku"], (ln.get("lot") or shipped_lots.get(ln["sku"]) or NO_LOT))
+        counted[ln.sku] += ln.qty
+        lot_of.setdefault(ln.sku, (ln.lot or shipped_lots.get(ln.sku) or NO_LOT))
     split = split_return_receipt(authorised, {k: int(v) for k, v in prior.items()}, counted)
     parts = []
     cust = Location.virtual(Virtual.CUSTOMER)
@@ -209,7 +260,7 @@ def receive_return(
             )
         )
     apply_move(session, move(rma["seller_id"], MoveKind.RETURN_RECEIVED, rma_id, parts), now)
-    return get_return(session, scope, rma_id)
+    return rma_id
 
 
 def return_policy_of(session: Session, seller_id: str) -> dict[Grade, Disposition]:
@@ -219,19 +270,10 @@ def return_policy_of(session: Session, seller_id: str) -> dict[Grade, Dispositio
     return {Grade(r["grade"]): Disposition(r["disposition"]) for r in rows}
 
 
-def get_return_policy(session: Session, scope: Scope, seller_id: str | None = None) -> dict[str, Any]:
-    seller = scope.seller_for_write(seller_id)
-
-    table = {**DEFAULT_DISPOSITIONS, **return_policy_of(session, seller)}
-    return {"seller_id": seller, "grades": {g.value: d.value for g, d in sorted(table.items())}}
-
-
-def set_return_policy(
-    session: Session, scope: Scope, grades: Mapping[str, str], seller_id: str | None = None
-) -> dict[str, Any]:
-    """The seller's disposition table: which grade goes where."""
-    seller = scope.seller_for_write(seller_id)
-    for g, d in grades.items():
+def set_return_policy(session: Session, scope: Scope, cmd: SetReturnPolicy) -> str:
+    """The seller's disposition table: which grade goes where; returns the seller id."""
+    seller = scope.seller_for_write(cmd.seller_id)
+    for g, d in cmd.grades.items():
         try:
             grade, disp = Grade(g), Disposition(d)
         except ValueError as exc:
@@ -247,18 +289,19 @@ def set_return_policy(
         session.execute(
             t.return_policies.insert().values(seller_id=seller, grade=grade.value, disposition=disp.value)
         )
-    return get_return_policy(session, scope, seller)
+    return seller
 
 
 def inspect_return(
     session: Session,
     scope: Scope,
-    rma_id: str,
-    body: Mapping[str, Any],
+    cmd: InspectReturn,
     now: datetime,
     booker: ShipmentBooker,
-) -> dict[str, Any]:
-    """Grade received returns and disposition them by the seller's table; restock happens only here."""
+) -> str:
+    """Grade received returns and disposition them by the seller's table (restock happens only here);
+    returns the RMA id."""
+    rma_id = cmd.rma_id
     rma = find_rma(session, scope, rma_id)
     session.execute(update(t.returns).where(t.returns.c.id == rma_id).values(status="INSPECTED"))
     receipts = session.execute(
@@ -297,22 +340,22 @@ def inspect_return(
             )
         )
     )
-    lines = body["lines"]
+    lines = cmd.lines
     if not lines:
         raise InvalidInput("an inspection needs lines", errors=[{"field": "lines", "message": "empty"}])
     parts_by: dict[Disposition, list[tuple[Location, Location, str, str, int]]] = defaultdict(list)
     origin: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for i, ln in enumerate(lines):
-        qty = int(ln["qty"])
+        qty = ln.qty
         check_qty(qty, f"lines.{i}.qty")
         try:
-            grade = Grade(ln["grade"])
+            grade = Grade(ln.grade)
         except ValueError as exc:
             raise InvalidInput(
                 f"lines.{i}.grade must be A, B, C or D",
                 errors=[{"field": f"lines.{i}.grade", "message": "A|B|C|D"}],
             ) from exc
-        matching = (k for k in pending if k[1] == ln["sku"] and (not ln.get("lot") or k[2] == ln["lot"]))
+        matching = (k for k in pending if k[1] == ln.sku and (not ln.lot or k[2] == ln.lot))
         takes, left = take_from_pending(pending, matching, qty)
         for (w, s, lot), q in takes:
             disp = disposition_for(grade, is_expired(expiry.get((s, lot)), now.date()), policy)
@@ -333,7 +376,7 @@ def inspect_return(
             )
         if left:
             raise InvalidInput(
-                f"lines.{i}: {qty} {ln['sku']} to inspect but only {qty - left} received and not yet graded",
+                f"lines.{i}: {qty} {ln.sku} to inspect but only {qty - left} received and not yet graded",
                 errors=[{"field": f"lines.{i}.qty", "message": "more than received and pending inspection"}],
             )
     for _disp, ps in sorted(parts_by.items()):
@@ -360,14 +403,13 @@ def inspect_return(
                 )
                 .values(waybill_no=waybill)
             )
-    return get_return(session, scope, rma_id)
+    return rma_id
 
 
-def refund_return(session: Session, scope: Scope, rma_id: str, now: datetime) -> tuple[bool, dict[str, Any]]:
-    """Refund an RMA exactly once, for what was received of what was authorised, at the price paid.
-
-    Returns (created, refund); a retry finds the first refund and pays nothing more.
-    """
+def refund_return(session: Session, scope: Scope, cmd: RefundReturn, now: datetime) -> Refund:
+    """Refund an RMA exactly once, for what was received of what was authorised, at the price paid;
+    a retry finds the first refund and pays nothing more."""
+    rma_id = cmd.rma_id
     rma = find_rma(session, scope, rma_id)
     if not scope.is_seller and not scope.is_admin:
         raise Forbidden("only the seller or an admin refunds a return")
@@ -408,9 +450,4 @@ def refund_return(session: Session, scope: Scope, rma_id: str, now: datetime) ->
         existing = session.execute(select(t.refunds).where(t.refunds.c.rma_id == rma_id)).mappings().one()
     else:
         created = False
-    return created, {
-        "rma_id": rma_id,
-        "amount": {"amount": f"{Decimal(existing['amount']):.2f}", "currency": existing["currency"]},
-        "created_at": rfc3339(existing["created_at"]),
-        "already_refunded": not created,
-    }
+    return Refund(rma_id, Decimal(existing["amount"]), existing["currency"], existing["created_at"], created)

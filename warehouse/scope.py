@@ -1,4 +1,5 @@
-"""Who may see what: the caller's scope and the one tenant filter every listing applies."""
+"""Who may see what: the caller's scope, the one tenant filter every listing applies, and the scoped
+lookups of one order, inbound notice, transfer or return that every command and view starts from."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select
+from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy.orm import Session
 
 from kernel.errors import InvalidInput, NotFound
 from kernel.identity import Principal, Role
+from warehouse import tables as t
 
 Cols = TypeVarTuple("Cols")
 # An operator's rows: a warehouse column, or a clause built from its warehouse codes (e.g. EXISTS ...)
@@ -84,3 +87,62 @@ class Scope:
             )
             query = query.where(clause)
         return query
+
+
+def find_order(session: Session, scope: Scope, order_id: str) -> dict[str, Any]:
+    """The order's row if the caller may see it (an operator: all its reservations at its warehouses)."""
+    row = session.execute(select(t.orders).where(t.orders.c.id == order_id)).mappings().first()
+    if row is None or not scope.sees_seller(row["seller_id"]):
+        raise NotFound(f"order {order_id} does not exist")
+    if scope.is_operator:
+        whs = set(
+            session.execute(
+                select(t.reservations.c.warehouse).where(t.reservations.c.order_id == order_id)
+            ).scalars()
+        )
+        if not whs or not whs <= set(scope.warehouses):
+            raise NotFound(f"order {order_id} does not exist")
+    return dict(row)
+
+
+def find_inbound(session: Session, scope: Scope, inbound_id: str) -> dict[str, Any]:
+    """The inbound notice's row if the caller may see it, else NotFound."""
+    row = session.execute(select(t.inbound).where(t.inbound.c.id == inbound_id)).mappings().first()
+    if row is None or not scope.sees_seller(row["seller_id"]) or not scope.sees_warehouse(row["warehouse"]):
+        raise NotFound(f"inbound {inbound_id} does not exist")
+    return dict(row)
+
+
+def find_transfer(session: Session, scope: Scope, transfer_id: str) -> dict[str, Any]:
+    """The transfer's row if the caller may see it (an operator: from or to its warehouses), else NotFound."""
+    row = session.execute(select(t.transfers).where(t.transfers.c.id == transfer_id)).mappings().first()
+    if (
+        row is None
+        or not scope.sees_seller(row["seller_id"])
+        or (scope.is_operator and not {row["from_warehouse"], row["to_warehouse"]} & set(scope.warehouses))
+    ):
+        raise NotFound(f"transfer {transfer_id} does not exist")
+    return dict(row)
+
+
+def find_rma(session: Session, scope: Scope, rma_id: str, receiving: bool = False) -> dict[str, Any]:
+    """An RMA the caller may see. An operator sees those shipped from or received at its warehouses, and
+    any RMA whose parcel turns up at its dock (`receiving`): returns may come back anywhere."""
+    row = session.execute(select(t.returns).where(t.returns.c.id == rma_id)).mappings().first()
+    if row is None or not scope.sees_seller(row["seller_id"]):
+        raise NotFound(f"return {rma_id} does not exist")
+    if scope.is_operator and not receiving:
+        mine = set(scope.warehouses)
+        shipped_from = set(
+            session.execute(
+                select(t.reservations.c.warehouse).where(t.reservations.c.order_id == row["order_id"])
+            ).scalars()
+        )
+        received_at = set(
+            session.execute(
+                select(t.return_receipts.c.warehouse).where(t.return_receipts.c.rma_id == rma_id)
+            ).scalars()
+        )
+        if not (shipped_from | received_at) & mine:
+            raise NotFound(f"return {rma_id} does not exist")
+    return dict(row)

@@ -5,7 +5,8 @@ Concurrency: the rules stated once in `warehouse.ledger`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -17,7 +18,7 @@ from kernel.clock import rfc3339
 from kernel.errors import Conflict
 from warehouse import tables as t
 from warehouse.catalog import find_warehouse, seller_skus
-from warehouse.counting import counted_quantities
+from warehouse.counting import CountLine, counted_quantities
 from warehouse.domain import (
     Location,
     MoveKind,
@@ -290,17 +291,43 @@ def available_to_promise(
     }
 
 
-def cycle_count(session: Session, scope: Scope, body: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CycleCount:
+    warehouse: str
+    lines: tuple[CountLine, ...]
+    seller_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CountedStock:
+    sku: str
+    lot: str
+    system: int
+    counted: int
+    adjustment: int
+
+
+@dataclass(frozen=True)
+class CycleCounted:
+    """A count's outcome: each line against the books, and the adjustment movement (if any)."""
+
+    warehouse: str
+    seller_id: str
+    lines: tuple[CountedStock, ...]
+    movements: tuple[str, ...]
+
+
+def cycle_count(session: Session, scope: Scope, cmd: CycleCount, now: datetime) -> CycleCounted:
     """Counted pick stock; each difference is booked as an adjustment through the ledger."""
-    seller_id = scope.seller_for_write(body.get("seller_id"))
-    wh = find_warehouse(session, body["warehouse"])
+    seller_id = scope.seller_for_write(cmd.seller_id)
+    wh = find_warehouse(session, cmd.warehouse)
     scope.check_warehouse(wh["code"])
-    catalog = seller_skus(session, seller_id, (ln["sku"] for ln in body["lines"]))
-    counted = counted_quantities(body["lines"], catalog)
+    seller_skus(session, seller_id, (ln.sku for ln in cmd.lines))  # unknown SKUs are a 422
+    counted = counted_quantities(cmd.lines)
     b = t.balances.c
     keys = sorted(StockKey(seller_id, wh["code"], Zone.PICK.value, s, lot) for s, lot in counted)
     ensure_balances(session, keys)
-    out = []
+    out: list[CountedStock] = []
     adj = Location.virtual(Virtual.ADJUSTMENT)
     pick = Location.at(wh["code"], Zone.PICK)
     parts_in, parts_out = [], []
@@ -324,15 +351,7 @@ def cycle_count(session: Session, scope: Scope, body: Mapping[str, Any], now: da
             parts_in.append((adj, pick, key.sku, key.lot, diff))
         elif diff < 0:
             parts_out.append((pick, adj, key.sku, key.lot, -diff))
-        out.append(
-            {
-                "sku": key.sku,
-                "lot": lot_out(key.lot),
-                "system": int(row.on_hand),
-                "counted": c,
-                "adjustment": diff,
-            }
-        )
+        out.append(CountedStock(key.sku, key.lot, int(row.on_hand), c, diff))
     moves = []
     if parts_in or parts_out:
         moves.append(
@@ -342,4 +361,4 @@ def cycle_count(session: Session, scope: Scope, body: Mapping[str, Any], now: da
                 now,
             )
         )
-    return {"warehouse": wh["code"], "seller_id": seller_id, "lines": out, "movements": moves}
+    return CycleCounted(wh["code"], seller_id, tuple(out), tuple(moves))

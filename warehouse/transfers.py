@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -18,7 +19,7 @@ from kernel.errors import Conflict, InvalidInput
 from kernel.ids import new_id
 from warehouse import tables as t
 from warehouse.catalog import check_qty, find_warehouse, seller_skus
-from warehouse.counting import counted_quantities, match_counts
+from warehouse.counting import CountLine, counted_quantities, match_counts
 from warehouse.domain import (
     InsufficientStock,
     Location,
@@ -30,12 +31,12 @@ from warehouse.domain import (
 )
 from warehouse.ledger import apply_move, touched
 from warehouse.ports import Cargo, ShipmentBooker
-from warehouse.scope import Scope
+from warehouse.scope import Scope, find_transfer
 from warehouse.stock import sellable
-from warehouse.views import get_transfer
 
 
 def cargo_of(catalog: Mapping[str, Mapping[str, Any]], qty_by_sku: Mapping[str, int], what: str) -> Cargo:
+    """What the route planner needs to book: weight, volume, dangerous goods and pieces of these SKUs."""
     return Cargo(
         weight_kg=sum((Decimal(catalog[s]["weight_kg"]) * q for s, q in qty_by_sku.items()), Decimal("0")),
         volume_m3=sum((Decimal(catalog[s]["volume_m3"]) * q for s, q in qty_by_sku.items()), Decimal("0")),
@@ -45,27 +46,48 @@ def cargo_of(catalog: Mapping[str, Mapping[str, Any]], qty_by_sku: Mapping[str, 
     )
 
 
+@dataclass(frozen=True)
+class TransferLine:
+    sku: str
+    qty: int
+    lot: str | None = None
+
+
+@dataclass(frozen=True)
+class CreateTransfer:
+    from_warehouse: str
+    to_warehouse: str
+    lines: tuple[TransferLine, ...]
+    seller_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ReceiveTransfer:
+    transfer_id: str
+    lines: tuple[CountLine, ...]
+
+
 def create_transfer(
-    session: Session, scope: Scope, body: Mapping[str, Any], now: datetime, booker: ShipmentBooker
-) -> dict[str, Any]:
+    session: Session, scope: Scope, cmd: CreateTransfer, now: datetime, booker: ShipmentBooker
+) -> str:
     """Ship stock between two warehouses (phase one): out of pick stock, in transit to the destination,
     with a waybill booked through the route planner."""
-    seller_id = scope.seller_for_write(body.get("seller_id"))
-    src = find_warehouse(session, body["from_warehouse"], field="from_warehouse")
-    dst = find_warehouse(session, body["to_warehouse"], field="to_warehouse")
+    seller_id = scope.seller_for_write(cmd.seller_id)
+    src = find_warehouse(session, cmd.from_warehouse, field="from_warehouse")
+    dst = find_warehouse(session, cmd.to_warehouse, field="to_warehouse")
     scope.check_warehouse(src["code"])
     if src["code"] == dst["code"]:
         raise InvalidInput(
             "a transfer needs two different warehouses",
             errors=[{"field": "to_warehouse", "message": "same as from"}],
         )
-    lines = body["lines"]
+    lines = cmd.lines
     if not lines:
         raise InvalidInput("a transfer needs lines", errors=[{"field": "lines", "message": "empty"}])
     need: dict[str, int] = defaultdict(int)
     for i, ln in enumerate(lines):
-        check_qty(int(ln["qty"]), f"lines.{i}.qty")
-        need[ln["sku"]] += int(ln["qty"])
+        check_qty(ln.qty, f"lines.{i}.qty")
+        need[ln.sku] += ln.qty
     catalog = seller_skus(session, seller_id, need)
     stock, _ = sellable(session, seller_id, need)
     transfer_id = new_id("trf")
@@ -73,10 +95,10 @@ def create_transfer(
     picked: list[tuple[str, str, int]] = []
     for sku, qty in sorted(need.items()):
         left = qty
-        explicit = [ln for ln in lines if ln["sku"] == sku and ln.get("lot")]
+        explicit = {ln.lot for ln in lines if ln.sku == sku and ln.lot}
         pool = fefo([s for s in stock if s.warehouse == src["code"] and s.sku == sku], now.date())
         if explicit:
-            pool = [s for s in pool if s.lot in {ln["lot"] for ln in explicit}]
+            pool = [s for s in pool if s.lot in explicit]
         for lt in pool:
             q = min(lt.available, left)
             if q:
@@ -122,14 +144,13 @@ def create_transfer(
         t.transfer_lines.insert(),
         [{"transfer_id": transfer_id, "sku": s, "lot": lot, "qty_shipped": q} for s, lot, q in picked],
     )
-    return get_transfer(session, scope, transfer_id)
+    return transfer_id
 
 
-def receive_transfer(
-    session: Session, scope: Scope, transfer_id: str, body: Mapping[str, Any], now: datetime
-) -> dict[str, Any]:
+def receive_transfer(session: Session, scope: Scope, cmd: ReceiveTransfer, now: datetime) -> str:
     """Phase two: the destination counts what arrived; shortfalls are written off, extras quarantined."""
-    tr = get_transfer(session, scope, transfer_id)
+    transfer_id = cmd.transfer_id
+    tr = find_transfer(session, scope, transfer_id)
     scope.check_warehouse(tr["to_warehouse"])
     done = touched(
         session.execute(
@@ -140,8 +161,8 @@ def receive_transfer(
     )
     if done != 1:
         raise Conflict(f"transfer {transfer_id} is {tr['status']}: received already")
-    catalog = seller_skus(session, tr["seller_id"], (ln["sku"] for ln in body["lines"]))
-    counted = counted_quantities(body["lines"], catalog)
+    seller_skus(session, tr["seller_id"], (ln.sku for ln in cmd.lines))  # unknown SKUs are a 422
+    counted = counted_quantities(cmd.lines)
     code = tr["to_warehouse"]
     parts, lost, extra = [], [], []
     rows = (
@@ -194,4 +215,4 @@ def receive_transfer(
     ):
         if ps:
             apply_move(session, move(tr["seller_id"], kind, transfer_id, ps), now)
-    return get_transfer(session, scope, transfer_id)
+    return transfer_id

@@ -10,17 +10,22 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, RowMapping, select
 from sqlalchemy.orm import Session
 
 from kernel.clock import rfc3339
-from kernel.errors import NotFound
 from warehouse import tables as t
+from warehouse.domain import DEFAULT_DISPOSITIONS, MoveKind, OrderStatus
+from warehouse.inbound import ReceivedInbound
 from warehouse.ledger import lot_out
-from warehouse.scope import Scope
+from warehouse.orders import AllocatedOrder
+from warehouse.refurbishment import pending_refurbishment
+from warehouse.returns import Refund, return_policy_of
+from warehouse.scope import Scope, find_inbound, find_order, find_rma, find_transfer
+from warehouse.stock import CycleCounted
 
 
-def warehouse_view(row: Mapping[str, Any]) -> dict[str, Any]:
+def warehouse_view(row: Mapping[str, Any] | RowMapping) -> dict[str, Any]:
     return {
         "code": row["code"],
         "name": row["name"],
@@ -32,12 +37,18 @@ def warehouse_view(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def get_warehouse(session: Session, code: str) -> dict[str, Any]:
+    """One warehouse of the network."""
+    row = session.execute(select(t.warehouses).where(t.warehouses.c.code == code)).mappings().one()
+    return warehouse_view(row)
+
+
 def list_warehouses(session: Session, scope: Scope) -> list[dict[str, Any]]:
     rows = session.execute(select(t.warehouses).order_by(t.warehouses.c.code)).mappings()
     return [warehouse_view(dict(r)) for r in rows if scope.sees_warehouse(r["code"])]
 
 
-def sku_view(row: Mapping[str, Any]) -> dict[str, Any]:
+def sku_view(row: Mapping[str, Any] | RowMapping) -> dict[str, Any]:
     return {
         "id": row["id"],
         "seller_id": row["seller_id"],
@@ -50,6 +61,11 @@ def sku_view(row: Mapping[str, Any]) -> dict[str, Any]:
         "dangerous_goods": bool(row["dangerous_goods"]),
         "unit_value": None if row["unit_value"] is None else f"{Decimal(row['unit_value']):.2f}",
     }
+
+
+def get_sku(session: Session, sku_id: str) -> dict[str, Any]:
+    """One SKU of a seller."""
+    return sku_view(session.execute(select(t.skus).where(t.skus.c.id == sku_id)).mappings().one())
 
 
 def list_skus(session: Session, scope: Scope, seller_id: str | None = None) -> list[dict[str, Any]]:
@@ -65,21 +81,6 @@ def list_skus(session: Session, scope: Scope, seller_id: str | None = None) -> l
 
     q = scope.filter(q, t.skus.c.seller_id, stocked_at, seller_id)
     return [sku_view(dict(r)) for r in session.execute(q).mappings()]
-
-
-def find_order(session: Session, scope: Scope, order_id: str) -> dict[str, Any]:
-    row = session.execute(select(t.orders).where(t.orders.c.id == order_id)).mappings().first()
-    if row is None or not scope.sees_seller(row["seller_id"]):
-        raise NotFound(f"order {order_id} does not exist")
-    if scope.is_operator:
-        whs = set(
-            session.execute(
-                select(t.reservations.c.warehouse).where(t.reservations.c.order_id == order_id)
-            ).scalars()
-        )
-        if not whs or not whs <= set(scope.warehouses):
-            raise NotFound(f"order {order_id} does not exist")
-    return dict(row)
 
 
 def get_order(session: Session, scope: Scope, order_id: str) -> dict[str, Any]:
@@ -139,9 +140,8 @@ def list_orders(
 
 
 def get_inbound(session: Session, scope: Scope, inbound_id: str) -> dict[str, Any]:
-    row = session.execute(select(t.inbound).where(t.inbound.c.id == inbound_id)).mappings().first()
-    if row is None or not scope.sees_seller(row["seller_id"]) or not scope.sees_warehouse(row["warehouse"]):
-        raise NotFound(f"inbound {inbound_id} does not exist")
+    """An inbound notice with its lines: expected, received, short and surplus."""
+    row = find_inbound(session, scope, inbound_id)
     lines = session.execute(
         select(t.inbound_lines)
         .where(t.inbound_lines.c.inbound_id == inbound_id)
@@ -171,13 +171,8 @@ def get_inbound(session: Session, scope: Scope, inbound_id: str) -> dict[str, An
 
 
 def get_transfer(session: Session, scope: Scope, transfer_id: str) -> dict[str, Any]:
-    row = session.execute(select(t.transfers).where(t.transfers.c.id == transfer_id)).mappings().first()
-    if (
-        row is None
-        or not scope.sees_seller(row["seller_id"])
-        or (scope.is_operator and not {row["from_warehouse"], row["to_warehouse"]} & set(scope.warehouses))
-    ):
-        raise NotFound(f"transfer {transfer_id} does not exist")
+    """A transfer with its lines: shipped, received and lost."""
+    row = find_transfer(session, scope, transfer_id)
     lines = session.execute(
         select(t.transfer_lines)
         .where(t.transfer_lines.c.transfer_id == transfer_id)
@@ -205,30 +200,9 @@ def get_transfer(session: Session, scope: Scope, transfer_id: str) -> dict[str, 
     }
 
 
-def find_rma(session: Session, scope: Scope, rma_id: str, receiving: bool = False) -> dict[str, Any]:
-    """An RMA the caller may see. An operator sees those shipped from or received at its warehouses, and
-    any RMA whose parcel turns up at its dock (`receiving`): returns may come back anywhere."""
-    row = session.execute(select(t.returns).where(t.returns.c.id == rma_id)).mappings().first()
-    if row is None or not scope.sees_seller(row["seller_id"]):
-        raise NotFound(f"return {rma_id} does not exist")
-    if scope.is_operator and not receiving:
-        mine = set(scope.warehouses)
-        shipped_from = set(
-            session.execute(
-                select(t.reservations.c.warehouse).where(t.reservations.c.order_id == row["order_id"])
-            ).scalars()
-        )
-        received_at = set(
-            session.execute(
-                select(t.return_receipts.c.warehouse).where(t.return_receipts.c.rma_id == rma_id)
-            ).scalars()
-        )
-        if not (shipped_from | received_at) & mine:
-            raise NotFound(f"return {rma_id} does not exist")
-    return dict(row)
-
-
 def get_return(session: Session, scope: Scope, rma_id: str) -> dict[str, Any]:
+    """A return authorisation as every returns endpoint shows it: lines, receipts, dispositions, refund,
+    and its refurbishments (finished and pending)."""
     row = find_rma(session, scope, rma_id)
     lines = (
         session.execute(
@@ -256,6 +230,10 @@ def get_return(session: Session, scope: Scope, rma_id: str) -> dict[str, Any]:
         .all()
     )
     refund = session.execute(select(t.refunds).where(t.refunds.c.rma_id == rma_id)).mappings().first()
+    f = t.refurbishments.c
+    refurbished = session.execute(
+        select(t.refurbishments).where(f.rma_id == rma_id).order_by(f.id)
+    ).mappings()
     received: dict[str, int] = defaultdict(int)
     unexpected: dict[str, int] = defaultdict(int)
     for r in receipts:
@@ -319,4 +297,92 @@ def get_return(session: Session, scope: Scope, rma_id: str) -> dict[str, Any]:
             "currency": refund["currency"],
             "created_at": rfc3339(refund["created_at"]),
         },
+        "refurbishments": [
+            {
+                "warehouse": r["warehouse"],
+                "sku": r["sku"],
+                "lot": lot_out(r["lot"]),
+                "qty": r["qty"],
+                "outcome": r["outcome"],
+                "created_at": rfc3339(r["created_at"]),
+            }
+            for r in refurbished
+        ],
+        "awaiting_refurbishment": [
+            {"warehouse": w, "sku": s, "lot": lot_out(lot), "qty": q}
+            for (w, s, lot), q in sorted(pending_refurbishment(session, rma_id).items())
+        ],
     }
+
+
+def get_return_policy(session: Session, scope: Scope, seller_id: str | None = None) -> dict[str, Any]:
+    """The seller's disposition table: the defaults overlaid with its own rules."""
+    seller = scope.seller_for_write(seller_id)
+    table = {**DEFAULT_DISPOSITIONS, **return_policy_of(session, seller)}
+    return {"seller_id": seller, "grades": {g.value: d.value for g, d in sorted(table.items())}}
+
+
+def refund_view(refund: Refund) -> dict[str, Any]:
+    """A refund as `POST /returns/{id}/refund` answers it."""
+    return {
+        "rma_id": refund.rma_id,
+        "amount": {"amount": f"{refund.amount:.2f}", "currency": refund.currency},
+        "created_at": rfc3339(refund.created_at),
+        "already_refunded": not refund.created,
+    }
+
+
+def allocated_order_view(order: AllocatedOrder) -> dict[str, Any]:
+    """An order as its allocation answers it: where each line's units are reserved, and why."""
+    return {
+        "id": order.id,
+        "order_ref": order.order_ref,
+        "seller_id": order.seller_id,
+        "status": OrderStatus.ALLOCATED.value,
+        "allocations": [
+            {
+                "warehouse": p.warehouse,
+                "sku": p.sku,
+                "qty": p.qty,
+                "lot": lot_out(p.lot),
+                "line_no": p.line_no,
+            }
+            for p in order.picks
+        ],
+        "explanation": order.explanation,
+    }
+
+
+def inbound_receipt_view(session: Session, scope: Scope, received: ReceivedInbound) -> dict[str, Any]:
+    """An inbound notice as its receipt answers it: with what the count found different."""
+    out = get_inbound(session, scope, received.inbound_id)
+    out["discrepancies"] = [
+        {"sku": d.sku, "lot": lot_out(d.lot), "expected": d.expected, "counted": d.counted}
+        | ({"unannounced": True} if d.unannounced else {})
+        for d in received.discrepancies
+    ]
+    return out
+
+
+def cycle_count_view(counted: CycleCounted) -> dict[str, Any]:
+    """A cycle count: each line against the books, and the adjustment movements."""
+    return {
+        "warehouse": counted.warehouse,
+        "seller_id": counted.seller_id,
+        "lines": [
+            {
+                "sku": c.sku,
+                "lot": lot_out(c.lot),
+                "system": c.system,
+                "counted": c.counted,
+                "adjustment": c.adjustment,
+            }
+            for c in counted.lines
+        ],
+        "movements": list(counted.movements),
+    }
+
+
+def reversal_view(reversal_id: str, movement_id: str) -> dict[str, Any]:
+    """A reversal movement and the movement it corrects."""
+    return {"id": reversal_id, "reverses": movement_id, "kind": MoveKind.REVERSAL.value}
