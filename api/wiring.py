@@ -70,25 +70,27 @@ def equipment_for(cargo: Cargo) -> str:
 class PlannerShipmentBooker:
     """Books warehouse transfers and returns to origin as platform shipments through the route planner.
 
-    It joins the warehouse transaction (`session`), so a transfer and its booking commit or fail together.
+    The container holds it unbound; a unit of work binds it to its transaction (`bound(session)`), so a
+    transfer and its booking commit or fail together. Unbound, it refuses rather than open a transaction
+    of its own behind the caller's back.
     """
 
-    def __init__(self, container: Container) -> None:
+    def __init__(self, container: Container, session: Session | None = None) -> None:
         self.container = container
+        self.session = session
+
+    def bound(self, session: Session) -> PlannerShipmentBooker:
+        """This booker on the caller's transaction."""
+        return PlannerShipmentBooker(self.container, session)
 
     def book_transfer(
-        self,
-        from_node: str,
-        to_node: str,
-        cargo: Cargo,
-        ready_at: datetime,
-        reference: str,
-        *,
-        session: Session | None = None,
+        self, from_node: str, to_node: str, cargo: Cargo, ready_at: datetime, reference: str
     ) -> str:
+        session = self.session
         if session is None:
-            with self.container.db.session() as own:
-                return self.book_transfer(from_node, to_node, cargo, ready_at, reference, session=own)
+            raise RuntimeError(
+                "PlannerShipmentBooker is not bound to a transaction: bind it with bound(session)"
+            )
         state = network_state(self.container)
         now = self.container.clock.now()
         q = quoting.QuoteInput(
@@ -114,20 +116,28 @@ class PlannerShipmentBooker:
 
 
 class WaybillEta:
-    def __init__(self, container: Container) -> None:
-        self.container = container
+    """Live ETAs of waybills from tracking, read on the caller's transaction once bound (`bound(session)`)."""
 
-    def eta(self, waybill_no: str, *, session: Session | None = None) -> datetime | None:
-        query = select(waybills.c.eta).where(waybills.c.waybill_no == waybill_no)
-        if session is not None:
-            value: datetime | None = session.execute(query).scalar()
-            return value
-        with self.container.db.session() as own:
-            found: datetime | None = own.execute(query).scalar()
-            return found
+    def __init__(self, container: Container, session: Session | None = None) -> None:
+        self.container = container
+        self.session = session
+
+    def bound(self, session: Session) -> WaybillEta:
+        """This lookup on the caller's transaction."""
+        return WaybillEta(self.container, session)
+
+    def eta(self, waybill_no: str) -> datetime | None:
+        if self.session is None:
+            raise RuntimeError("WaybillEta is not bound to a transaction: bind it with bound(session)")
+        value: datetime | None = self.session.execute(
+            select(waybills.c.eta).where(waybills.c.waybill_no == waybill_no)
+        ).scalar()
+        return value
 
 
 class PlannerTransitTimes:
+    """Transit options between two nodes from the route planner's network state (no database read)."""
+
     def __init__(self, container: Container) -> None:
         self.container = container
 

@@ -115,7 +115,7 @@ def create_inbound(session: Session, scope: Scope, cmd: CreateInbound, now: date
         entry["qty"] += ln.qty
     inbound_id = new_id("asn")
     waybill = cmd.waybill_no
-    expected_at = eta.eta(waybill, session=session) if waybill else None
+    expected_at = eta.eta(waybill) if waybill else None
     session.execute(
         t.inbound.insert().values(
             id=inbound_id,

@@ -1,5 +1,9 @@
 """Ports to the shipment side. `warehouse` never imports `logistics`; the composition root (`api.bootstrap`)
 passes real adapters to the handlers, tests pass the fakes below.
+
+A port takes no database session: the composition root binds its adapters to the caller's transaction
+before a handler sees them (one `WarehousePorts` per unit of work), so what a port reads or books commits
+or rolls back with the warehouse change that asked for it, and no adapter opens a transaction of its own.
 """
 
 from __future__ import annotations
@@ -8,8 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
-
-from sqlalchemy.orm import Session
 
 from kernel.errors import Conflict
 from kernel.ids import document_number
@@ -36,25 +38,18 @@ class TransitOption:
 
 class ShipmentBooker(Protocol):
     def book_transfer(
-        self,
-        from_node: str,
-        to_node: str,
-        cargo: Cargo,
-        ready_at: datetime,
-        reference: str,
-        *,
-        session: Session | None = None,
+        self, from_node: str, to_node: str, cargo: Cargo, ready_at: datetime, reference: str
     ) -> str:
         """Book a shipment between two network nodes through the route planner; returns the waybill number.
 
-        Called inside the warehouse transaction, which it joins through `session`; raising aborts the
-        transfer (nothing is moved, nothing is booked).
+        Bound to the warehouse transaction: raising aborts the transfer (nothing is moved, nothing is
+        booked).
         """
         ...
 
 
 class EtaLookup(Protocol):
-    def eta(self, waybill_no: str, *, session: Session | None = None) -> datetime | None:
+    def eta(self, waybill_no: str) -> datetime | None:
         """The live ETA of a waybill from tracking, or None when unknown."""
         ...
 
@@ -69,20 +64,13 @@ class NoRoutePlanner:
     """The default booker until the composition root wires the route planner."""
 
     def book_transfer(
-        self,
-        from_node: str,
-        to_node: str,
-        cargo: Cargo,
-        ready_at: datetime,
-        reference: str,
-        *,
-        session: Session | None = None,
+        self, from_node: str, to_node: str, cargo: Cargo, ready_at: datetime, reference: str
     ) -> str:
         raise Conflict("no route planner wired: cannot book a shipment from the warehouse service")
 
 
 class NoEta:
-    def eta(self, waybill_no: str, *, session: Session | None = None) -> datetime | None:
+    def eta(self, waybill_no: str) -> datetime | None:
         return None
 
 
@@ -99,14 +87,7 @@ class FakeShipmentBooker:
     fail: bool = False
 
     def book_transfer(
-        self,
-        from_node: str,
-        to_node: str,
-        cargo: Cargo,
-        ready_at: datetime,
-        reference: str,
-        *,
-        session: Session | None = None,
+        self, from_node: str, to_node: str, cargo: Cargo, ready_at: datetime, reference: str
     ) -> str:
         if self.fail:
             raise Conflict("no capacity on any departure")
@@ -128,7 +109,7 @@ class FakeShipmentBooker:
 class FakeEtaLookup:
     etas: dict[str, datetime] = field(default_factory=dict)
 
-    def eta(self, waybill_no: str, *, session: Session | None = None) -> datetime | None:
+    def eta(self, waybill_no: str) -> datetime | None:
         return self.etas.get(waybill_no)
 
 
@@ -147,5 +128,15 @@ class FakeTransitTimes:
         return self.options.get((from_node, to_node), self.default)
 
 
+@dataclass(frozen=True)
+class WarehousePorts:
+    """The shipment ports of one unit of work, each bound to its transaction by the composition root."""
+
+    booker: ShipmentBooker = NoRoutePlanner()
+    eta: EtaLookup = NoEta()
+    transit: TransitTimes = NoTransitTimes()
+
+
 def arrival(ready_at: datetime, option: TransitOption) -> datetime:
+    """When goods ready at `ready_at` arrive by `option`."""
     return ready_at + timedelta(hours=option.hours)

@@ -391,7 +391,6 @@ def inspect_return(
                 cargo_of(catalog, qty_by_sku, f"return to origin {rma_id}"),
                 now,
                 rma_id,
-                session=session,
             )
             session.execute(
                 update(t.return_dispositions)

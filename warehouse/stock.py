@@ -173,7 +173,6 @@ def inventory(
 
 
 def _arriving_at(
-    session: Session,
     eta: EtaLookup,
     status: str,
     waybill_no: str | None,
@@ -184,7 +183,7 @@ def _arriving_at(
     else what was planned."""
     if status == "ARRIVED":
         return now
-    live = eta.eta(waybill_no, session=session) if waybill_no else None
+    live = eta.eta(waybill_no) if waybill_no else None
     return live or planned
 
 
@@ -236,7 +235,7 @@ def available_to_promise(
     for r in asn:
         if is_expired(r.expires_on, by.date()):  # like the shelf: a lot expired by then cannot be promised
             continue
-        when = _arriving_at(session, eta, r.status, r.waybill_no, now, r.expected_at)
+        when = _arriving_at(eta, r.status, r.waybill_no, now, r.expected_at)
         if when is not None and when <= by:
             breakdown.append(
                 {
@@ -265,7 +264,7 @@ def available_to_promise(
         )
     ).all()
     for r2 in tr:
-        when = _arriving_at(session, eta, r2.status, r2.waybill_no, now)
+        when = _arriving_at(eta, r2.status, r2.waybill_no, now)
         if when is not None and when <= by:
             breakdown.append(
                 {

@@ -127,7 +127,6 @@ def create_transfer(
         cargo_of(catalog, need, f"transfer {transfer_id}"),
         now,
         transfer_id,
-        session=session,
     )
     session.execute(
         t.transfers.insert().values(

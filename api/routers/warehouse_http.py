@@ -2,9 +2,8 @@
 
 Each warehouse module has its own thin router (`warehouse_orders`, `warehouse_returns`, ...): it builds the
 module's command from the request body, calls the handler in one transaction and shapes the answer with one
-view of `warehouse.views`. The shipment ports come from `container.extras` (`shipment_booker`, `eta_lookup`,
-`transit_times`); until the composition root wires the route planner, booking a transfer or a return to
-origin answers 409.
+view of `warehouse.views`. The shipment ports are bound to that transaction (`warehouse_ports`); until the
+composition root wires the route planner, booking a transfer or a return to origin answers 409.
 """
 
 from __future__ import annotations
@@ -21,7 +20,15 @@ from api import idempotency
 from api.bootstrap import Container
 from api.deps import require
 from kernel.identity import Principal, Role
-from warehouse.ports import EtaLookup, NoEta, NoRoutePlanner, NoTransitTimes, ShipmentBooker, TransitTimes
+from warehouse.ports import (
+    EtaLookup,
+    NoEta,
+    NoRoutePlanner,
+    NoTransitTimes,
+    ShipmentBooker,
+    TransitTimes,
+    WarehousePorts,
+)
 
 Anyone = Annotated[Principal, Depends(require(Role.SELLER, Role.OPERATOR, Role.FORWARDER))]
 Admin = Annotated[Principal, Depends(require())]
@@ -31,22 +38,22 @@ SellerOrOperator = Annotated[Principal, Depends(require(Role.SELLER, Role.OPERAT
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
-def booker(container: Container) -> ShipmentBooker:
-    """The shipment booker the composition root wired, else one that refuses (409)."""
-    found: ShipmentBooker = container.extras.get("shipment_booker") or NoRoutePlanner()
-    return found
+def warehouse_ports(container: Container, session: Session) -> WarehousePorts:
+    """The shipment ports of this unit of work, bound to its transaction (`session`).
+
+    An adapter the composition root wired binds itself (`bound(session)`); a plain port (a test's fake)
+    is used as it is; a port nobody wired answers 409 (booking) or nothing (ETA, transit times).
+    """
+    extras = container.extras
+    booker: ShipmentBooker = _bound(extras.get("shipment_booker"), session) or NoRoutePlanner()
+    eta: EtaLookup = _bound(extras.get("eta_lookup"), session) or NoEta()
+    transit: TransitTimes = _bound(extras.get("transit_times"), session) or NoTransitTimes()
+    return WarehousePorts(booker, eta, transit)
 
 
-def eta_lookup(container: Container) -> EtaLookup:
-    """The live-ETA lookup the composition root wired, else none."""
-    found: EtaLookup = container.extras.get("eta_lookup") or NoEta()
-    return found
-
-
-def transit_times(container: Container) -> TransitTimes:
-    """The transit-time lookup the composition root wired, else none."""
-    found: TransitTimes = container.extras.get("transit_times") or NoTransitTimes()
-    return found
+def _bound(port: Any, session: Session) -> Any:
+    bind = getattr(port, "bound", None)
+    return bind(session) if callable(bind) else port
 
 
 def create(

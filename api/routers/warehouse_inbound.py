@@ -10,7 +10,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.deps import ContainerDep
-from api.routers.warehouse_http import IdemKey, Limit, Operator, Seller, SellerOrOperator, create, eta_lookup
+from api.routers.warehouse_http import (
+    IdemKey,
+    Limit,
+    Operator,
+    Seller,
+    SellerOrOperator,
+    create,
+    warehouse_ports,
+)
 from warehouse import inbound, listings, views
 from warehouse.counting import CountLine
 from warehouse.scope import Scope
@@ -51,7 +59,7 @@ def counted(lines: list[CountLineIn]) -> tuple[CountLine, ...]:
 def post_inbound(
     body: InboundIn, container: ContainerDep, principal: Seller, key: IdemKey = None
 ) -> JSONResponse:
-    scope, now, eta = Scope.of(principal), container.clock.now(), eta_lookup(container)
+    scope, now = Scope.of(principal), container.clock.now()
     cmd = inbound.CreateInbound(
         warehouse=body.warehouse,
         lines=tuple(inbound.InboundLine(ln.sku, ln.qty, ln.lot, ln.expires_on) for ln in body.lines),
@@ -64,7 +72,9 @@ def post_inbound(
         key,
         "inbound",
         body,
-        lambda s: views.get_inbound(s, scope, inbound.create_inbound(s, scope, cmd, now, eta)),
+        lambda s: views.get_inbound(
+            s, scope, inbound.create_inbound(s, scope, cmd, now, warehouse_ports(container, s).eta)
+        ),
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.deps import ContainerDep
-from api.routers.warehouse_http import Admin, SellerOrOperator, transit_times
+from api.routers.warehouse_http import Admin, SellerOrOperator, warehouse_ports
 from warehouse import replenishment, stats
 from warehouse.scope import Scope
 
@@ -24,7 +24,8 @@ def get_replenishment(container: ContainerDep, principal: SellerOrOperator) -> l
 def post_replenishment_run(container: ContainerDep, principal: Admin) -> list[dict[str, Any]]:
     """Run the replenishment job now (the scheduler runs it periodically)."""
     with container.db.session() as s:
-        return replenishment.suggest_replenishment(s, container.clock.now(), transit_times(container))
+        transit = warehouse_ports(container, s).transit
+        return replenishment.suggest_replenishment(s, container.clock.now(), transit)
 
 
 @router.get("/stats/warehouses")

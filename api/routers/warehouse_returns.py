@@ -12,7 +12,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.deps import ContainerDep
-from api.routers.warehouse_http import IdemKey, Limit, Operator, Seller, SellerOrOperator, booker, create
+from api.routers.warehouse_http import (
+    IdemKey,
+    Limit,
+    Operator,
+    Seller,
+    SellerOrOperator,
+    create,
+    warehouse_ports,
+)
 from warehouse import listings, refurbishment, returns, views
 from warehouse.counting import CountLine
 from warehouse.scope import Scope
@@ -116,7 +124,7 @@ def post_return_receipt(
 def post_inspection(
     rma_id: str, body: InspectionIn, container: ContainerDep, principal: Operator, key: IdemKey = None
 ) -> JSONResponse:
-    scope, now, book = Scope.of(principal), container.clock.now(), booker(container)
+    scope, now = Scope.of(principal), container.clock.now()
     cmd = returns.InspectReturn(
         rma_id, tuple(returns.InspectionLine(ln.sku, ln.qty, ln.grade, ln.lot) for ln in body.lines)
     )
@@ -126,7 +134,9 @@ def post_inspection(
         key,
         f"returns/{rma_id}/inspections",
         body,
-        lambda s: views.get_return(s, scope, returns.inspect_return(s, scope, cmd, now, book)),
+        lambda s: views.get_return(
+            s, scope, returns.inspect_return(s, scope, cmd, now, warehouse_ports(container, s).booker)
+        ),
     )
 
 

@@ -10,7 +10,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.deps import ContainerDep
-from api.routers.warehouse_http import Admin, IdemKey, Operator, Seller, SellerOrOperator, create, eta_lookup
+from api.routers.warehouse_http import (
+    Admin,
+    IdemKey,
+    Operator,
+    Seller,
+    SellerOrOperator,
+    create,
+    warehouse_ports,
+)
 from api.routers.warehouse_inbound import CountLineIn, counted
 from kernel.clock import utc
 from warehouse import expiry, ledger, stock, views
@@ -48,8 +56,9 @@ def get_atp(
 ) -> dict[str, Any]:
     """Available to promise by a date: shelf stock plus stock in transit whose live ETA is earlier."""
     with container.db.session() as s:
+        eta = warehouse_ports(container, s).eta
         return stock.available_to_promise(
-            s, Scope.of(principal), sku, utc(by), container.clock.now(), eta_lookup(container), seller_id
+            s, Scope.of(principal), sku, utc(by), container.clock.now(), eta, seller_id
         )
 
 

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.deps import ContainerDep
-from api.routers.warehouse_http import IdemKey, Operator, Seller, SellerOrOperator, booker, create
+from api.routers.warehouse_http import IdemKey, Operator, Seller, SellerOrOperator, create, warehouse_ports
 from api.routers.warehouse_inbound import ReceiptIn, counted
 from warehouse import transfers, views
 from warehouse.scope import Scope
@@ -34,7 +34,7 @@ class TransferIn(BaseModel):
 def post_transfer(
     body: TransferIn, container: ContainerDep, principal: Seller, key: IdemKey = None
 ) -> JSONResponse:
-    scope, now, book = Scope.of(principal), container.clock.now(), booker(container)
+    scope, now = Scope.of(principal), container.clock.now()
     cmd = transfers.CreateTransfer(
         from_warehouse=body.from_warehouse,
         to_warehouse=body.to_warehouse,
@@ -47,7 +47,9 @@ def post_transfer(
         key,
         "transfers",
         body,
-        lambda s: views.get_transfer(s, scope, transfers.create_transfer(s, scope, cmd, now, book)),
+        lambda s: views.get_transfer(
+            s, scope, transfers.create_transfer(s, scope, cmd, now, warehouse_ports(container, s).booker)
+        ),
     )
 
 
