@@ -107,14 +107,20 @@ class FakeShipmentBooker:
 
 @dataclass
 class FakeEtaLookup:
+    """ETAs from a dict; records the waybills it was asked about."""
+
     etas: dict[str, datetime] = field(default_factory=dict)
+    asked: list[str] = field(default_factory=list)
 
     def eta(self, waybill_no: str) -> datetime | None:
+        self.asked.append(waybill_no)
         return self.etas.get(waybill_no)
 
 
 @dataclass
 class FakeTransitTimes:
+    """Transit options from a dict (three Yibin corridors by default); records the legs it was asked about."""
+
     options: dict[tuple[str, str], list[TransitOption]] = field(default_factory=dict)
     default: list[TransitOption] = field(
         default_factory=lambda: [
@@ -123,8 +129,10 @@ class FakeTransitTimes:
             TransitOption("air", 4 * 24.0, Decimal("15800")),
         ]
     )
+    asked: list[tuple[str, str]] = field(default_factory=list)
 
     def hours(self, from_node: str, to_node: str, ready_at: datetime) -> list[TransitOption]:
+        self.asked.append((from_node, to_node))
         return self.options.get((from_node, to_node), self.default)
 
 
