@@ -61,6 +61,7 @@ def create_warehouse(session: Session, cmd: CreateWarehouse, now: datetime) -> s
 def find_warehouse(
     session: Session, code: str, scope: Scope | None = None, field: str = "warehouse"
 ) -> dict[str, Any]:
+    """The warehouse's row; an unknown one (or one outside `scope`) is invalid input on `field`."""
     row = session.execute(select(t.warehouses).where(t.warehouses.c.code == code)).mappings().first()
     if row is None or (scope is not None and not scope.sees_warehouse(code)):
         raise InvalidInput(
@@ -134,6 +135,7 @@ def seller_skus(
 
 
 def check_qty(qty: int, field: str) -> None:
+    """Refuse a quantity that is not positive, naming the field."""
     if qty <= 0:
         raise InvalidInput(
             f"{field}: quantity must be positive", errors=[{"field": field, "message": "must be > 0"}]

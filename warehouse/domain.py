@@ -27,8 +27,6 @@ from geopy.distance import geodesic
 
 from kernel.errors import Conflict, InvalidInput
 
-ORIGIN_NODE = "YIB"  # Yibin: where return_to_origin goes and replenishment ships from
-
 
 class Zone(StrEnum):
     PICK = "pick"

@@ -43,10 +43,12 @@ def touched(result: Any) -> int:
 
 
 def lot_out(lot: str) -> str | None:
+    """A lot as the API shows it: None for goods without one."""
     return lot or None
 
 
 def ensure_balances(session: Session, keys: Sequence[StockKey]) -> None:
+    """Create the missing balances of `keys` at zero (existing ones are left alone)."""
     if not keys:
         return
     ins = dialect_insert(session, t.balances)

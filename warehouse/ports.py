@@ -16,6 +16,8 @@ from typing import Protocol
 from kernel.errors import Conflict
 from kernel.ids import document_number
 
+ORIGIN_NODE = "YIB"  # Yibin: where return_to_origin goes and replenishment ships from
+
 
 @dataclass(frozen=True)
 class Cargo:

@@ -14,11 +14,10 @@ from sqlalchemy.orm import Session
 from kernel.clock import rfc3339
 from warehouse import tables as t
 from warehouse.domain import (
-    ORIGIN_NODE,
     ReservationStatus,
     Zone,
 )
-from warehouse.ports import TransitTimes, arrival
+from warehouse.ports import ORIGIN_NODE, TransitTimes, arrival
 from warehouse.scope import Scope
 
 
@@ -111,6 +110,7 @@ def suggest_replenishment(
 
 
 def replenishment_view(r: Mapping[str, Any]) -> dict[str, Any]:
+    """A replenishment suggestion as the API shows it."""
     return {
         "seller_id": r["seller_id"],
         "warehouse": r["warehouse"],
@@ -128,6 +128,7 @@ def replenishment_view(r: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def list_replenishment(session: Session, scope: Scope) -> list[dict[str, Any]]:
+    """The latest suggestions the caller may see, earliest ship-by first."""
     q = select(t.replenishment).order_by(t.replenishment.c.ship_by, t.replenishment.c.sku)
     q = scope.filter(q, t.replenishment.c.seller_id, t.replenishment.c.warehouse)
     return [replenishment_view(dict(r)) for r in session.execute(q).mappings()]

@@ -23,7 +23,6 @@ from warehouse.catalog import check_qty, find_warehouse, seller_skus
 from warehouse.counting import CountLine
 from warehouse.domain import (
     NO_LOT,
-    ORIGIN_NODE,
     Disposition,
     Grade,
     Location,
@@ -40,7 +39,7 @@ from warehouse.domain import (
     split_return_receipt,
 )
 from warehouse.ledger import apply_move
-from warehouse.ports import ShipmentBooker
+from warehouse.ports import ORIGIN_NODE, ShipmentBooker
 from warehouse.scope import Scope, find_order, find_rma
 from warehouse.transfers import cargo_of
 
@@ -264,6 +263,7 @@ def receive_return(session: Session, scope: Scope, cmd: ReceiveReturn, now: date
 
 
 def return_policy_of(session: Session, seller_id: str) -> dict[Grade, Disposition]:
+    """The seller's own disposition rules by grade (the defaults not included)."""
     rows = session.execute(
         select(t.return_policies).where(t.return_policies.c.seller_id == seller_id)
     ).mappings()

@@ -47,6 +47,7 @@ def _sellable_with_sites(
 def stock_of(
     rows: Sequence[Any],
 ) -> tuple[list[SellableLot], dict[tuple[str, str, str], int], dict[str, Site]]:
+    """Sellable lots, their balance ids and the warehouses holding them, from sellable-stock rows."""
     lots = [SellableLot(r.warehouse, r.sku, r.lot, int(r.available), r.expires_on) for r in rows]
     ids = {(r.warehouse, r.sku, r.lot): int(r.id) for r in rows}
     sites: dict[str, Site] = {}
@@ -61,6 +62,7 @@ def stock_of(
 def sellable(
     session: Session, seller_id: str, skus: Iterable[str]
 ) -> tuple[list[SellableLot], dict[tuple[str, str, str], int]]:
+    """One seller's unreserved pick stock of some SKUs and the balance ids holding it."""
     lots, ids, _ = _sellable_with_sites(session, seller_id, skus)
     return lots, ids
 

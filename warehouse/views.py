@@ -26,6 +26,7 @@ from warehouse.stock import CycleCounted
 
 
 def warehouse_view(row: Mapping[str, Any] | RowMapping) -> dict[str, Any]:
+    """A warehouse as the API shows it."""
     return {
         "code": row["code"],
         "name": row["name"],
@@ -44,11 +45,13 @@ def get_warehouse(session: Session, code: str) -> dict[str, Any]:
 
 
 def list_warehouses(session: Session, scope: Scope) -> list[dict[str, Any]]:
+    """The warehouses the caller may see, by code."""
     rows = session.execute(select(t.warehouses).order_by(t.warehouses.c.code)).mappings()
     return [warehouse_view(dict(r)) for r in rows if scope.sees_warehouse(r["code"])]
 
 
 def sku_view(row: Mapping[str, Any] | RowMapping) -> dict[str, Any]:
+    """A SKU as the API shows it."""
     return {
         "id": row["id"],
         "seller_id": row["seller_id"],
@@ -69,6 +72,7 @@ def get_sku(session: Session, sku_id: str) -> dict[str, Any]:
 
 
 def list_skus(session: Session, scope: Scope, seller_id: str | None = None) -> list[dict[str, Any]]:
+    """The SKUs the caller may see (an operator: those stocked at its warehouses)."""
     q = select(t.skus).order_by(t.skus.c.seller_id, t.skus.c.sku)
 
     def stocked_at(codes: Sequence[str]) -> ColumnElement[bool]:
@@ -84,6 +88,7 @@ def list_skus(session: Session, scope: Scope, seller_id: str | None = None) -> l
 
 
 def get_order(session: Session, scope: Scope, order_id: str) -> dict[str, Any]:
+    """An order with its lines and where its units are reserved."""
     row = find_order(session, scope, order_id)
     res = session.execute(
         select(t.reservations).where(t.reservations.c.order_id == order_id).order_by(t.reservations.c.id)
@@ -127,6 +132,7 @@ def get_order(session: Session, scope: Scope, order_id: str) -> dict[str, Any]:
 def list_orders(
     session: Session, scope: Scope, status: str | None = None, limit: int = 100
 ) -> list[dict[str, Any]]:
+    """The caller's orders, newest first."""
     q = select(t.orders.c.id).order_by(t.orders.c.created_at.desc(), t.orders.c.id.desc()).limit(limit)
 
     def shipped_from(codes: Sequence[str]) -> ColumnElement[bool]:
