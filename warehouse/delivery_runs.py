@@ -5,6 +5,8 @@ One current run per warehouse and day (a unique index over the runs not supersed
 concurrent one, gets 409). `replan` plans the day again from what is deliverable now (an order cancelled
 since drops out, newly picked ones come in) and keeps the old run, marked superseded by the new one; an
 order is on at most one current run. The planner is a parameter so tests and other sites can pass their own.
+
+Concurrency: the rules stated once in `warehouse.ledger`.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ handled under its own savepoint with its row locked (like pick, ship and cancel)
 was taken by a concurrent order in the meantime is left for the next run, nothing half-done; likewise each
 seller's quarantine movement. `run_expiry` commits in batches (each batch atomic; a stopped run is resumed by
 the next one, which selects by state).
+
+Concurrency: the rules stated once in `warehouse.ledger`.
 """
 
 from __future__ import annotations

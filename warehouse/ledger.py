@@ -1,8 +1,8 @@
 """The inventory ledger: every stock change is a movement with lines, written with the balances it moves.
 
 Concurrency rules (PostgreSQL, READ COMMITTED), stated once for every writer of the warehouse package
-(`catalog`, `inbound`, `orders`, `picking_service`, `stock`, `transfers`, `returns`, `refurbishment`,
-`expiry`, `delivery_runs`):
+(`catalog`, `inbound`, `orders`, `order_store`, `picking_service`, `stock`, `transfers`, `returns`,
+`refurbishment`, `expiry`, `delivery_runs`):
 - a balance changes only through a conditional UPDATE (`... WHERE on_hand - reserved >= :q`), so two
   transactions can never both take the last unit: the second re-checks the row after the first commits;
 - the balances one transaction touches are locked and updated in balance-id order, so (A, B) and (B, A)

@@ -4,6 +4,8 @@ An order that was never picked ships and cancels as a whole; once a pick is reco
 the picked units and cancelling releases what is left (`orders.ship_order` / `cancel_order` decide which).
 Every step first locks the order row with a conditional UPDATE on its status, so pick, ship, cancel and the
 expiry job on one order queue behind each other and each sees the others' result.
+
+Concurrency: the rules stated once in `warehouse.ledger`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,9 @@
 """Refurbishment of returned units: inspection with disposition `refurbish` puts them in the warehouse's
 refurbish zone; an operator later finishes them, back on the shelf as sellable or disposed, through the
-ledger and never more than the RMA sent to refurbishment."""
+ledger and never more than the RMA sent to refurbishment.
+
+Concurrency: the rules stated once in `warehouse.ledger`.
+"""
 
 from __future__ import annotations
 
