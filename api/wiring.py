@@ -1,7 +1,7 @@
 """Cross-package wiring: what one package's events mean to another. Only the composition root knows both.
 
 - A shipment that reaches the node of an overseas warehouse makes that warehouse expect its receipt
-  (`warehouse.handlers.on_shipment_arrived`), in the same transaction as the arrival.
+  (`warehouse.inbound.on_shipment_arrived`), in the same transaction as the arrival.
 - The warehouse side books transfers and returns to origin, reads live ETAs and asks for transit times
   through ports (`warehouse.ports`); the adapters below serve them from `logistics` and `routing`.
 - Each package's scheduled jobs (`logistics.scheduled`, `warehouse.scheduled`) become the scheduler's `Job`s.
@@ -36,7 +36,7 @@ from logistics.tracking_service import Changes
 from routing.errors import RoutingError
 from routing.planner import Cargo as RoutingCargo
 from routing.planner import QuoteRequest, plan
-from warehouse import handlers as warehouse_handlers
+from warehouse import inbound as warehouse_inbound
 from warehouse import tables as warehouse_tables
 from warehouse.ports import Cargo, TransitOption
 from warehouse.scheduled import (
@@ -61,7 +61,7 @@ def ingest_hooks(container: Container) -> list[Hook]:
             )
         ).scalars()
         for code in codes:
-            warehouse_handlers.on_shipment_arrived(session, changes.waybill_no, code, container.clock.now())
+            warehouse_inbound.on_shipment_arrived(session, changes.waybill_no, code, container.clock.now())
 
     return [shipment_arrived]
 
@@ -78,25 +78,27 @@ def equipment_for(cargo: Cargo) -> str:
 class PlannerShipmentBooker:
     """Books warehouse transfers and returns to origin as platform shipments through the route planner.
 
-    It joins the warehouse transaction (`session`), so a transfer and its booking commit or fail together.
+    The container holds it unbound; a unit of work binds it to its transaction (`bound(session)`), so a
+    transfer and its booking commit or fail together. Unbound, it refuses rather than open a transaction
+    of its own behind the caller's back.
     """
 
-    def __init__(self, container: Container) -> None:
+    def __init__(self, container: Container, session: Session | None = None) -> None:
         self.container = container
+        self.session = session
+
+    def bound(self, session: Session) -> PlannerShipmentBooker:
+        """This booker on the caller's transaction."""
+        return PlannerShipmentBooker(self.container, session)
 
     def book_transfer(
-        self,
-        from_node: str,
-        to_node: str,
-        cargo: Cargo,
-        ready_at: datetime,
-        reference: str,
-        *,
-        session: Session | None = None,
+        self, from_node: str, to_node: str, cargo: Cargo, ready_at: datetime, reference: str
     ) -> str:
+        session = self.session
         if session is None:
-            with self.container.db.session() as own:
-                return self.book_transfer(from_node, to_node, cargo, ready_at, reference, session=own)
+            raise RuntimeError(
+                "PlannerShipmentBooker is not bound to a transaction: bind it with bound(session)"
+            )
         state = network_state(self.container)
         now = self.container.clock.now()
         q = quoting.QuoteInput(
@@ -122,20 +124,28 @@ class PlannerShipmentBooker:
 
 
 class WaybillEta:
-    def __init__(self, container: Container) -> None:
-        self.container = container
+    """Live ETAs of waybills from tracking, read on the caller's transaction once bound (`bound(session)`)."""
 
-    def eta(self, waybill_no: str, *, session: Session | None = None) -> datetime | None:
-        query = select(waybills.c.eta).where(waybills.c.waybill_no == waybill_no)
-        if session is not None:
-            value: datetime | None = session.execute(query).scalar()
-            return value
-        with self.container.db.session() as own:
-            found: datetime | None = own.execute(query).scalar()
-            return found
+    def __init__(self, container: Container, session: Session | None = None) -> None:
+        self.container = container
+        self.session = session
+
+    def bound(self, session: Session) -> WaybillEta:
+        """This lookup on the caller's transaction."""
+        return WaybillEta(self.container, session)
+
+    def eta(self, waybill_no: str) -> datetime | None:
+        if self.session is None:
+            raise RuntimeError("WaybillEta is not bound to a transaction: bind it with bound(session)")
+        value: datetime | None = self.session.execute(
+            select(waybills.c.eta).where(waybills.c.waybill_no == waybill_no)
+        ).scalar()
+        return value
 
 
 class PlannerTransitTimes:
+    """Transit options between two nodes from the route planner's network state (no database read)."""
+
     def __init__(self, container: Container) -> None:
         self.container = container
 

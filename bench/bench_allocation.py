@@ -1,7 +1,7 @@
 """Order allocation throughput and p99 latency on PostgreSQL, beside a bare insert of the same rows.
 
 16 concurrent clients (by default 16 processes of one client each, so no two clients share a GIL; each
-process has its own engine and connection) allocate orders through `warehouse.handlers.allocate_order`, the
+process has its own engine and connection) allocate orders through `warehouse.orders.allocate_order`, the
 function `POST /v1/orders` runs in its transaction, over 12 warehouses and 10,000 SKUs (a hot set of
 low-stock SKUs makes orders fight for the last units). The baseline inserts the same order, line and
 reservation rows with no reading, planning or locking, on the same clients. Afterwards the books are audited
@@ -39,7 +39,8 @@ from kernel.identity import Role, TenantKind, create_tenant  # noqa: E402
 from kernel.ids import new_id  # noqa: E402
 from warehouse import tables as t  # noqa: E402
 from warehouse.audit import audit, oversold_units  # noqa: E402
-from warehouse.handlers import Scope, allocate_order  # noqa: E402
+from warehouse.orders import AllocateOrder, OrderAddress, OrderLine, allocate_order  # noqa: E402
+from warehouse.scope import Scope  # noqa: E402
 
 NOW = datetime(2027, 3, 1, tzinfo=UTC)
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/xb_warehouse"
@@ -184,11 +185,20 @@ def _db(url: str, pool: int) -> Database:
     return _DB
 
 
+def allocate_command(order: dict[str, Any]) -> AllocateOrder:
+    """The command `POST /v1/orders` builds from this order's body."""
+    return AllocateOrder(
+        order["order_ref"],
+        OrderAddress(order["ship_to"]["country"]),
+        tuple(OrderLine(ln["sku"], ln["qty"]) for ln in order["lines"]),
+    )
+
+
 def _allocate(db: Database, seller: str, order: dict[str, Any]) -> tuple[str, float]:
     started = time.perf_counter()
     try:
         with db.session() as s:
-            allocate_order(s, Scope(seller, Role.SELLER), order, NOW)
+            allocate_order(s, Scope(seller, Role.SELLER), allocate_command(order), NOW)
         outcome = "ok"
     except Exception as exc:  # 409 is an expected outcome; anything else is reported
         outcome = "409" if getattr(exc, "status", None) == 409 else f"error {type(exc).__name__}: {exc}"

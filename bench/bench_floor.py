@@ -29,6 +29,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -40,16 +41,14 @@ from kernel.identity import Role, TenantKind, create_tenant  # noqa: E402
 from routing.vrp import Depot, Stop, Van, plan_delivery_run  # noqa: E402
 from warehouse import delivery_runs, expiry, picking_service  # noqa: E402
 from warehouse.audit import audit  # noqa: E402
-from warehouse.handlers import (  # noqa: E402
-    Scope,
-    allocate_order,
-    create_inbound,
-    create_sku,
-    create_warehouse,
-    receive_inbound,
-    ship_order,
-)
+from warehouse.catalog import CreateSku, CreateWarehouse, create_sku, create_warehouse  # noqa: E402
+from warehouse.counting import CountLine  # noqa: E402
+from warehouse.inbound import CreateInbound, InboundLine, ReceiveInbound, create_inbound, receive_inbound  # noqa: E402
+from warehouse.orders import AllocateOrder, OrderAddress, OrderLine, ShipOrder, allocate_order, ship_order  # noqa: E402
+from warehouse.picking import PickRequest  # noqa: E402
+from warehouse.picking_service import PickOrder  # noqa: E402
 from warehouse.ports import NoEta  # noqa: E402
+from warehouse.scope import Scope  # noqa: E402
 
 NOW = datetime(2027, 3, 1, 9, tzinfo=UTC)
 ADMIN = Scope("tn_platform", Role.ADMIN)
@@ -86,29 +85,22 @@ def world(db: Database, lots: dict[str, tuple[int, date | None]], sku: str = "BO
     tracked = any(lot for lot in lots)
     with db.session() as s:
         create_warehouse(
-            s, {"code": code, "name": "bench", "country": "DE", "lat": DEPOT[0], "lon": DEPOT[1]}, NOW
+            s, CreateWarehouse(code, "bench", "DE", Decimal(str(DEPOT[0])), Decimal(str(DEPOT[1]))), NOW
         )
         seller = str(create_tenant(s, "bench floor", TenantKind.SELLER, NOW)["id"])
-        body = {"sku": sku, "name": sku, "weight_kg": 2, "volume_m3": 0.01, "lot_tracked": tracked}
-        create_sku(s, seller, body, NOW)
-        lines = [
-            {"sku": sku, "qty": q, **({"lot": lot, "expires_on": e} if lot else {})}
-            for lot, (q, e) in lots.items()
-        ]
-        asn = create_inbound(s, ADMIN, {"seller_id": seller, "warehouse": code, "lines": lines}, NOW, NoEta())
-        receive_inbound(s, ADMIN, asn["id"], {"lines": lines}, NOW)
+        create_sku(s, CreateSku(seller, sku, sku, Decimal("2"), Decimal("0.01"), lot_tracked=tracked), NOW)
+        lines = tuple(InboundLine(sku, q, lot or None, e if lot else None) for lot, (q, e) in lots.items())
+        asn = create_inbound(s, ADMIN, CreateInbound(code, lines, seller_id=seller), NOW, NoEta())
+        counted = tuple(CountLine(ln.sku, ln.qty, ln.lot) for ln in lines)
+        receive_inbound(s, ADMIN, ReceiveInbound(asn, counted), NOW)
     return seller, code
 
 
 def order(db: Database, seller: str, ref: str, qty: int, rng: random.Random, sku: str = "BOX") -> str:
-    ship_to = {
-        "country": "DE",
-        "lat": DEPOT[0] + rng.uniform(-0.25, 0.25),
-        "lon": DEPOT[1] + rng.uniform(-0.4, 0.4),
-    }
-    body = {"order_ref": ref, "ship_to": ship_to, "lines": [{"sku": sku, "qty": qty}]}
+    ship_to = OrderAddress("DE", DEPOT[0] + rng.uniform(-0.25, 0.25), DEPOT[1] + rng.uniform(-0.4, 0.4))
+    cmd = AllocateOrder(ref, ship_to, (OrderLine(sku, qty),))
     with db.session() as s:
-        return str(allocate_order(s, Scope(seller, Role.SELLER), body, NOW)["id"])
+        return allocate_order(s, Scope(seller, Role.SELLER), cmd, NOW).id
 
 
 def check(db: Database, seller: str) -> None:
@@ -130,11 +122,11 @@ def bench_ship(db: Database, n: int, rng: random.Random) -> None:
         oid = order(db, seller, f"P{i}", 4, rng)
         ms = 0.0
         with db.session() as s:
-            ms += timed(
-                picking_service.pick_order, s, ADMIN, oid, {"lines": [{"sku": "BOX", "qty": 4}]}, NOW
-            )[0]
+            ms += timed(picking_service.pick_order, s, ADMIN, PickOrder(oid, (PickRequest("BOX", 4),)), NOW)[
+                0
+            ]
         with db.session() as s:
-            ms += timed(picking_service.ship_order, s, scope, oid, NOW)[0]
+            ms += timed(ship_order, s, scope, ShipOrder(oid), NOW)[0]
         picked.append(ms)
     for i in range(n):
         oid = order(db, seller, f"H{i}", 4, rng)
@@ -142,10 +134,10 @@ def bench_ship(db: Database, n: int, rng: random.Random) -> None:
         for _ in range(2):
             with db.session() as s:
                 ms += timed(
-                    picking_service.pick_order, s, ADMIN, oid, {"lines": [{"sku": "BOX", "qty": 2}]}, NOW
+                    picking_service.pick_order, s, ADMIN, PickOrder(oid, (PickRequest("BOX", 2),)), NOW
                 )[0]
             with db.session() as s:
-                ms += timed(picking_service.ship_order, s, scope, oid, NOW)[0]
+                ms += timed(ship_order, s, scope, ShipOrder(oid), NOW)[0]
         partial.append(ms)
     print(line("baseline: ship whole order (no pick)", whole, "orders"))
     print(line("pick all, ship picked (2 transactions)", picked, "orders"))
@@ -209,6 +201,11 @@ def bench_expiry(db: Database, n: int, rng: random.Random) -> None:
     check(db, b_seller)
 
 
+def plan_and_read(s: Any, op: Scope, cmd: delivery_runs.PlanDeliveryRun) -> dict[str, Any]:
+    """What `POST .../delivery-runs` runs: plan and store the run, then read it back."""
+    return delivery_runs.planned_run_view(s, op, delivery_runs.plan_run(s, op, cmd, NOW))
+
+
 def bench_runs(db: Database, stops: int, repeats: int, limit_s: float, rng: random.Random) -> None:
     print(
         f"delivery runs: {stops} shipped orders, 3 vans, time limit {limit_s} s, {repeats} day(s)", flush=True
@@ -220,15 +217,14 @@ def bench_runs(db: Database, stops: int, repeats: int, limit_s: float, rng: rand
         ids = [order(db, seller, f"R{d}-{i}", 1, rng) for i in range(stops)]
         for oid in ids:
             with db.session() as s:
-                ship_order(s, scope, oid, NOW)
-        body = {
-            "date": NOW.date(),
-            "time_limit_s": limit_s,
-            "vans": [{"id": f"V{v}", "capacity_kg": 400} for v in range(3)],
-        }
+                ship_order(s, scope, ShipOrder(oid), NOW)
+        cmd = delivery_runs.PlanDeliveryRun(
+            code, NOW.date(), tuple(delivery_runs.VanSpec(f"V{v}", 400) for v in range(3)), limit_s
+        )
         op = Scope("bench-operator", Role.OPERATOR, (code,))
+
         with db.session() as s:
-            ms, run = timed(delivery_runs.plan_run, s, op, code, body, NOW)
+            ms, run = timed(plan_and_read, s, op, cmd)
         stored.append(ms)
         km_stored.append(run["distance_km"])
         points = [(s["order_id"], s["lat"], s["lon"]) for v in run["vans"] for s in v["stops"]]

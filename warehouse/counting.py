@@ -8,8 +8,11 @@ receipts book to quarantine. Each counted unit is used once.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
+from kernel.errors import InvalidInput
 from warehouse.domain import NO_LOT
 
 
@@ -26,3 +29,25 @@ def match_counts(
             left[(sku, NO_LOT)] -= g
         got.append(g)
     return got, {k: v for k, v in sorted(left.items()) if v}
+
+
+@dataclass(frozen=True)
+class CountLine:
+    """Units of a SKU (and lot, where the goods carry one) counted at a dock or on a shelf."""
+
+    sku: str
+    qty: int
+    lot: str | None = None
+
+
+def counted_quantities(lines: Sequence[CountLine]) -> dict[tuple[str, str], int]:
+    """Counted units by (sku, lot); a negative count is refused."""
+    counted: dict[tuple[str, str], int] = defaultdict(int)
+    for i, ln in enumerate(lines):
+        if ln.qty < 0:
+            raise InvalidInput(
+                f"lines.{i}.qty: a counted quantity cannot be negative",
+                errors=[{"field": f"lines.{i}.qty", "message": "must be >= 0"}],
+            )
+        counted[(ln.sku, (ln.lot or "").strip())] += ln.qty
+    return counted

@@ -5,12 +5,15 @@ One current run per warehouse and day (a unique index over the runs not supersed
 concurrent one, gets 409). `replan` plans the day again from what is deliverable now (an order cancelled
 since drops out, newly picked ones come in) and keeps the old run, marked superseded by the new one; an
 order is on at most one current run. The planner is a parameter so tests and other sites can pass their own.
+
+Concurrency: the rules stated once in `warehouse.ledger`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -23,9 +26,10 @@ from kernel.clock import rfc3339
 from kernel.errors import Conflict, InvalidInput, NotFound
 from kernel.ids import new_id
 from routing.vrp import DeliveryPlan, Depot, InvalidDeliveryRun, Stop, Van, plan_delivery_run
-from warehouse import handlers as h
 from warehouse import tables as t
 from warehouse.domain import ReservationStatus
+from warehouse.ledger import touched
+from warehouse.scope import Scope
 
 Planner = Callable[..., DeliveryPlan]
 
@@ -35,13 +39,32 @@ DEFAULT_SHIFT = (time(8, 0), time(18, 0))  # UTC
 MAX_TIME_LIMIT_S = 30.0
 
 
-def _run_date(raw: Any, today: date) -> date:
-    try:
-        day = raw if isinstance(raw, date) else date.fromisoformat(str(raw))
-    except ValueError as exc:
-        raise InvalidInput(
-            "date must be YYYY-MM-DD", errors=[{"field": "date", "message": "not a date"}]
-        ) from exc
+@dataclass(frozen=True)
+class VanSpec:
+    id: str
+    capacity_kg: float
+    shift_start: time | None = None  # UTC; default 08:00
+    shift_end: time | None = None  # UTC; default 18:00
+
+
+@dataclass(frozen=True)
+class PlanDeliveryRun:
+    warehouse: str
+    date: date
+    vans: tuple[VanSpec, ...] | None = None  # default: two vans of 1,000 kg, 08:00-18:00 UTC
+    time_limit_s: float | None = None
+    replan: bool = False
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """The stored run's id, and the day's orders left out because they have no position."""
+
+    run_id: str
+    orders_without_position: list[str]
+
+
+def _run_date(day: date, today: date) -> date:
     if day < today:
         raise InvalidInput(
             f"{day} is in the past: a delivery run is planned for today or later",
@@ -55,16 +78,15 @@ def _run_date(raw: Any, today: date) -> date:
     return day
 
 
-def _vans(body: Mapping[str, Any], day: date) -> list[Van]:
-    given = body.get("vans")
+def _vans(given: tuple[VanSpec, ...] | None, day: date) -> list[Van]:
     if not given:
         start, end = (datetime.combine(day, x, tzinfo=UTC) for x in DEFAULT_SHIFT)
         return [Van(f"van-{i}", DEFAULT_CAPACITY_KG, start, end) for i in range(1, DEFAULT_VANS + 1)]
     vans = []
     for v in given:
-        start = datetime.combine(day, v.get("shift_start") or DEFAULT_SHIFT[0], tzinfo=UTC)
-        end = datetime.combine(day, v.get("shift_end") or DEFAULT_SHIFT[1], tzinfo=UTC)
-        vans.append(Van(str(v["id"]), float(v["capacity_kg"]), start, end))
+        start = datetime.combine(day, v.shift_start or DEFAULT_SHIFT[0], tzinfo=UTC)
+        end = datetime.combine(day, v.shift_end or DEFAULT_SHIFT[1], tzinfo=UTC)
+        vans.append(Van(v.id, float(v.capacity_kg), start, end))
     return vans
 
 
@@ -129,24 +151,24 @@ def _candidates(
 
 def plan_run(
     session: Session,
-    scope: h.Scope,
-    code: str,
-    body: Mapping[str, Any],
+    scope: Scope,
+    cmd: PlanDeliveryRun,
     now: datetime,
     planner: Planner = plan_delivery_run,
-) -> dict[str, Any]:
+) -> PlannedRun:
     """Plan and store the warehouse's delivery run for a day."""
+    code = cmd.warehouse
     wh = session.execute(select(t.warehouses).where(t.warehouses.c.code == code)).mappings().first()
     if wh is None or not scope.sees_warehouse(code):
         raise NotFound(f"warehouse {code} does not exist")
-    day = _run_date(body.get("date"), now.date())
-    limit = float(body.get("time_limit_s") or 2.0)
+    day = _run_date(cmd.date, now.date())
+    limit = float(cmd.time_limit_s or 2.0)
     if not 0 < limit <= MAX_TIME_LIMIT_S:
         raise InvalidInput(
             f"time_limit_s must be above 0 and at most {MAX_TIME_LIMIT_S}",
             errors=[{"field": "time_limit_s", "message": f"0 < x <= {MAX_TIME_LIMIT_S}"}],
         )
-    replan = bool(body.get("replan"))
+    replan = cmd.replan
     dr = t.delivery_runs.c
     current = session.execute(
         select(dr.id).where(dr.warehouse == code, dr.run_date == day, dr.superseded_by.is_(None))
@@ -167,7 +189,7 @@ def plan_run(
         plan = planner(
             Depot(code, float(wh["lat"]), float(wh["lon"])),
             [Stop(s["order_id"], s["lat"], s["lon"], s["weight_kg"]) for s in stops],
-            _vans(body, day),
+            _vans(cmd.vans, day),
             time_limit_s=limit,
         )
     except InvalidDeliveryRun as exc:
@@ -191,7 +213,7 @@ def plan_run(
             # superseded and gets 409), then the new run takes the day's one current place
             if (
                 current is not None
-                and h._rows(
+                and touched(
                     session.execute(
                         update(t.delivery_runs)
                         .where(dr.id == current, dr.superseded_by.is_(None))
@@ -232,12 +254,18 @@ def plan_run(
     ]
     if rows:
         session.execute(t.delivery_stops.insert(), rows)
-    out = get_run(session, scope, run_id)
-    out["orders_without_position"] = no_position
+    return PlannedRun(run_id, no_position)
+
+
+def planned_run_view(session: Session, scope: Scope, planned: PlannedRun) -> dict[str, Any]:
+    """A freshly planned run as its planning answers it: with the orders left out for want of a position."""
+    out = get_run(session, scope, planned.run_id)
+    out["orders_without_position"] = planned.orders_without_position
     return out
 
 
-def get_run(session: Session, scope: h.Scope, run_id: str) -> dict[str, Any]:
+def get_run(session: Session, scope: Scope, run_id: str) -> dict[str, Any]:
+    """A delivery run with its vans and their stops in order."""
     run = session.execute(select(t.delivery_runs).where(t.delivery_runs.c.id == run_id)).mappings().first()
     if run is None or not scope.sees_warehouse(run["warehouse"]) or scope.is_seller:
         raise NotFound(f"delivery run {run_id} does not exist")
@@ -283,7 +311,7 @@ def get_run(session: Session, scope: h.Scope, run_id: str) -> dict[str, Any]:
     }
 
 
-def list_runs(session: Session, scope: h.Scope, code: str, day: date | None = None) -> list[dict[str, Any]]:
+def list_runs(session: Session, scope: Scope, code: str, day: date | None = None) -> list[dict[str, Any]]:
     """A warehouse's delivery runs, latest day first; of one day, the current run first, then the runs it
     superseded, newest first."""
     if scope.is_seller or not scope.sees_warehouse(code):

@@ -1,7 +1,8 @@
 """The overseas-warehouse domain, pure: stock locations, ledger movements, allocation, returns.
 
-No database, no web. Handlers (`warehouse.handlers`) load what a rule needs, call these functions and
-write the result; the in-memory `Stockbook` applies the same movements for the property tests.
+No database, no web. Handlers (`warehouse.orders`, `warehouse.returns`, ...) load what a rule needs, call
+these functions and write the result; the in-memory `Stockbook` applies the same movements for the property
+tests.
 
 Stock lives at *locations*. A real location is a zone of a warehouse (`pick` = sellable, `quarantine`,
 `returns` = received back and waiting for inspection, `refurbish` = graded for refurbishment and waiting

@@ -6,6 +6,8 @@ handled under its own savepoint with its row locked (like pick, ship and cancel)
 was taken by a concurrent order in the meantime is left for the next run, nothing half-done; likewise each
 seller's quarantine movement. `run_expiry` commits in batches (each batch atomic; a stopped run is resumed by
 the next one, which selects by state).
+
+Concurrency: the rules stated once in `warehouse.ledger`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from sqlalchemy.orm import Session
 
 from kernel.db import Database
 from kernel.errors import Conflict
-from warehouse import handlers as h
 from warehouse import tables as t
 from warehouse.domain import (
     Location,
@@ -31,6 +32,7 @@ from warehouse.domain import (
     fefo,
     move,
 )
+from warehouse.ledger import apply_move, touched
 from warehouse.picking import HELD, Held, status_after
 from warehouse.picking_service import OPEN
 
@@ -140,7 +142,7 @@ def reallocate_order(session: Session, order_id: str, now: datetime) -> list[dic
         stmt = update(t.balances).where(b.id == bid).values(reserved=b.reserved + d)
         if d > 0:
             stmt = stmt.where(b.on_hand - b.reserved >= d)
-        if d and h._rows(session.execute(stmt)) != 1:
+        if d and touched(session.execute(stmt)) != 1:
             raise _StockMoved(order_id)
     out, notes = [], []
     for x, parts, released in plans:
@@ -243,7 +245,7 @@ def quarantine_sellers(
         ]
         try:
             with session.begin_nested():
-                movement = h.apply_move(session, move(seller, MoveKind.EXPIRED, "expired lots", parts), now)
+                movement = apply_move(session, move(seller, MoveKind.EXPIRED, "expired lots", parts), now)
         except Conflict:
             deferred.append(seller)
             continue

@@ -5,18 +5,18 @@ the waybill list: `{"items": [...], "next": cursor | null}`."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from kernel.clock import parse_time, rfc3339
 from kernel.errors import InvalidInput
-from warehouse import handlers as h
 from warehouse import tables as t
-from warehouse.refurbishment import return_view
+from warehouse.scope import Scope
+from warehouse.views import get_inbound, get_return
 
 INBOUND_STATUSES = ("IN_TRANSIT", "ARRIVED", "RECEIVED")
 RETURN_STATUSES = ("AUTHORISED", "RECEIVED", "INSPECTED", "CLOSED")
@@ -66,7 +66,7 @@ def _page(
 
 def list_inbound(
     session: Session,
-    scope: h.Scope,
+    scope: Scope,
     *,
     status: str | None = None,
     warehouse: str | None = None,
@@ -79,24 +79,19 @@ def list_inbound(
     _check(limit, status, INBOUND_STATUSES)
     c = t.inbound.c
     q = select(c.id, c.created_at)
-    if scope.is_seller:
-        q = q.where(c.seller_id == scope.tenant_id)
-    elif seller_id:
-        q = q.where(c.seller_id == seller_id)
-    if scope.is_operator:
-        q = q.where(c.warehouse.in_(scope.warehouses))
+    q = scope.filter(q, c.seller_id, c.warehouse, seller_id)
     if status:
         q = q.where(c.status == status)
     if warehouse:
         q = q.where(c.warehouse == warehouse)
     if waybill_no:
         q = q.where(c.waybill_no == waybill_no)
-    return _page(session, q, t.inbound, limit, cursor, lambda i: h.get_inbound(session, scope, i))
+    return _page(session, q, t.inbound, limit, cursor, lambda i: get_inbound(session, scope, i))
 
 
 def list_returns(
     session: Session,
-    scope: h.Scope,
+    scope: Scope,
     *,
     status: str | None = None,
     order_id: str | None = None,
@@ -109,22 +104,17 @@ def list_returns(
     _check(limit, status, RETURN_STATUSES)
     c, r, rr = t.returns.c, t.reservations.c, t.return_receipts.c
 
-    def touches(codes: list[str] | tuple[str, ...]) -> Any:
+    def touches(codes: Sequence[str]) -> ColumnElement[bool]:
         shipped_from = select(r.id).where(r.order_id == c.order_id, r.warehouse.in_(codes)).exists()
         received_at = select(rr.id).where(rr.rma_id == c.id, rr.warehouse.in_(codes)).exists()
         return or_(shipped_from, received_at)
 
     q = select(c.id, c.created_at)
-    if scope.is_seller:
-        q = q.where(c.seller_id == scope.tenant_id)
-    elif seller_id:
-        q = q.where(c.seller_id == seller_id)
-    if scope.is_operator:
-        q = q.where(touches(scope.warehouses))
+    q = scope.filter(q, c.seller_id, touches, seller_id)
     if status:
         q = q.where(c.status == status)
     if order_id:
         q = q.where(c.order_id == order_id)
     if warehouse:
         q = q.where(touches([warehouse]))
-    return _page(session, q, t.returns, limit, cursor, lambda i: return_view(session, scope, i))
+    return _page(session, q, t.returns, limit, cursor, lambda i: get_return(session, scope, i))

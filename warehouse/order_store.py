@@ -4,6 +4,8 @@ the reserved units on the balances.
 On PostgreSQL they are one statement (data-modifying CTEs fed by JSON rows), so an order costs the same
 round trips and one server-side prepared plan whatever its number of lines; on SQLite (one writer at a
 time) they are four Core statements. Both leave the caller's transaction to commit or roll back.
+
+Concurrency: the rules stated once in `warehouse.ledger`.
 """
 
 from __future__ import annotations

@@ -1,14 +1,17 @@
 """Picking, partial shipment and cancelling the rest, against the database.
 
-An order that was never picked ships and cancels as a whole (`handlers.ship_order` / `cancel_order`); once a
-pick is recorded, shipping takes only the picked units and cancelling releases what is left. Every step
-first locks the order row with a conditional UPDATE on its status, so pick, ship, cancel and the expiry job
-on one order queue behind each other and each sees the others' result.
+An order that was never picked ships and cancels as a whole; once a pick is recorded, shipping takes only
+the picked units and cancelling releases what is left (`orders.ship_order` / `cancel_order` decide which).
+Every step first locks the order row with a conditional UPDATE on its status, so pick, ship, cancel and the
+expiry job on one order queue behind each other and each sees the others' result.
+
+Concurrency: the rules stated once in `warehouse.ledger`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +19,6 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from kernel.errors import Conflict, InvalidInput
-from warehouse import handlers as h
 from warehouse import tables as t
 from warehouse.domain import (
     Location,
@@ -28,7 +30,9 @@ from warehouse.domain import (
     is_expired,
     move,
 )
+from warehouse.ledger import touched, write_ledger
 from warehouse.picking import HELD, Held, PickRequest, plan_picks, status_after
+from warehouse.scope import Scope, find_order
 
 OPEN = (OrderStatus.ALLOCATED, OrderStatus.PICKING, OrderStatus.PARTLY_SHIPPED)
 PICKED_OR_PARTLY = (OrderStatus.PICKING, OrderStatus.PARTLY_SHIPPED)
@@ -37,7 +41,7 @@ PICKED_OR_PARTLY = (OrderStatus.PICKING, OrderStatus.PARTLY_SHIPPED)
 def lock_order(session: Session, order_id: str, allowed: tuple[OrderStatus, ...], what: str) -> str:
     """Lock the order row if its status is one of `allowed`; else 409 naming the current status."""
     o = t.orders.c
-    won = h._rows(
+    won = touched(
         session.execute(
             update(t.orders)
             .where(o.id == order_id, o.status.in_([s.value for s in allowed]))
@@ -94,17 +98,19 @@ def settle_status(session: Session, order_id: str, now: datetime, shipped_now: b
     return status
 
 
-def pick_order(
-    session: Session, scope: h.Scope, order_id: str, body: Mapping[str, Any], now: datetime
-) -> dict[str, Any]:
-    """Record units taken off the shelf for an order: a line, or part of one."""
-    h._order_row(session, scope, order_id)
-    lines = body.get("lines") or []
-    if not lines:
+@dataclass(frozen=True)
+class PickOrder:
+    order_id: str
+    lines: tuple[PickRequest, ...]
+
+
+def pick_order(session: Session, scope: Scope, cmd: PickOrder, now: datetime) -> str:
+    """Record units taken off the shelf for an order (a line, or part of one); returns the order id."""
+    order_id = cmd.order_id
+    find_order(session, scope, order_id)
+    if not cmd.lines:
         raise InvalidInput("a pick needs lines", errors=[{"field": "lines", "message": "empty"}])
-    wanted = [
-        PickRequest(str(ln["sku"]), int(ln["qty"]), ln.get("warehouse"), ln.get("line_no")) for ln in lines
-    ]
+    wanted = list(cmd.lines)
     for i, req in enumerate(wanted):
         if req.warehouse is not None and not scope.sees_warehouse(req.warehouse):
             raise InvalidInput(
@@ -133,25 +139,21 @@ def pick_order(
             )
         )
     settle_status(session, order_id, now)
-    return h.get_order(session, scope, order_id)
+    return order_id
 
 
-def ship_order(session: Session, scope: h.Scope, order_id: str, now: datetime) -> dict[str, Any]:
-    """Ship an order: all of it if nothing was picked, else exactly the picked units (a partial shipment
-    when some are still only reserved)."""
-    order = h._order_row(session, scope, order_id)
-    if order["status"] == OrderStatus.ALLOCATED.value:
-        _refuse_expired(order_id, held_reservations(session, order_id), now)
-        return h.ship_order(session, scope, order_id, now)
+def ship_picked(session: Session, order: Mapping[str, Any], now: datetime) -> None:
+    """Ship exactly the picked units of a picked or partly shipped order (the rest stays reserved)."""
+    order_id = order["id"]
     lock_order(session, order_id, PICKED_OR_PARTLY, "shipped")
     picked = [x for x in held_reservations(session, order_id) if x.status is ReservationStatus.PICKED]
     if not picked:
         raise Conflict(f"order {order_id}: nothing is picked and waiting to ship; pick first")
-    _refuse_expired(order_id, picked, now)
+    refuse_expired(order_id, picked, now)
     b, r = t.balances.c, t.reservations.c
     ids = dict(session.execute(select(r.id, r.balance_id).where(r.id.in_([x.id for x in picked]))).all())
     for x in sorted(picked, key=lambda x: ids[x.id]):  # balance-id order, like every balance writer
-        ok = h._rows(
+        ok = touched(
             session.execute(
                 update(t.balances)
                 .where(b.id == ids[x.id], b.reserved >= x.qty)
@@ -160,7 +162,7 @@ def ship_order(session: Session, scope: h.Scope, order_id: str, now: datetime) -
         )
         if ok != 1:
             raise Conflict(f"reservation {x.id} does not match its balance; order not shipped")
-    h.write_ledger(
+    write_ledger(
         session,
         move(
             order["seller_id"],
@@ -179,29 +181,16 @@ def ship_order(session: Session, scope: h.Scope, order_id: str, now: datetime) -
         .values(status=ReservationStatus.SHIPPED.value)
     )
     settle_status(session, order_id, now, shipped_now=True)
-    return h.get_order(session, scope, order_id)
 
 
-def _refuse_expired(order_id: str, held: list[Held], now: datetime) -> None:
+def refuse_expired(order_id: str, held: list[Held], now: datetime) -> None:
+    """Refuse to ship stock of a lot that has expired (the expiry job moves or releases it)."""
     expired = sorted({f"{x.sku} lot {x.lot}" for x in held if is_expired(x.expires_on, now.date())})
     if expired:
         raise Conflict(
             f"order {order_id} holds stock of an expired lot ({', '.join(expired)}); it will not ship. "
             "The expiry job moves it to a fresh lot or releases it with the reason on the order"
         )
-
-
-def cancel_order(session: Session, scope: h.Scope, order_id: str, now: datetime) -> dict[str, Any]:
-    """Cancel what has not shipped: reserved and picked units go back to the shelf's available stock.
-    A partly shipped order ends SHIPPED with the rest released."""
-    order = h._order_row(session, scope, order_id)
-    if order["status"] == OrderStatus.ALLOCATED.value:
-        return h.cancel_order(session, scope, order_id, now)
-    lock_order(session, order_id, PICKED_OR_PARTLY, "cancelled")
-    release_held(session, order_id, held_reservations(session, order_id))
-    session.execute(update(t.orders).where(t.orders.c.id == order_id).values(cancelled_at=now))
-    settle_status(session, order_id, now)
-    return h.get_order(session, scope, order_id)
 
 
 def release_held(session: Session, order_id: str, held: list[Held]) -> None:

@@ -1,5 +1,9 @@
 """Ports to the shipment side. `warehouse` never imports `logistics`; the composition root (`api.bootstrap`)
 passes real adapters to the handlers, tests pass the fakes below.
+
+A port takes no database session: the composition root binds its adapters to the caller's transaction
+before a handler sees them (one `WarehousePorts` per unit of work), so what a port reads or books commits
+or rolls back with the warehouse change that asked for it, and no adapter opens a transaction of its own.
 """
 
 from __future__ import annotations
@@ -9,10 +13,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
-from sqlalchemy.orm import Session
-
 from kernel.errors import Conflict
 from kernel.ids import document_number
+
+ORIGIN_NODE = "YIB"  # Yibin: where return_to_origin goes and replenishment ships from
 
 
 @dataclass(frozen=True)
@@ -36,25 +40,18 @@ class TransitOption:
 
 class ShipmentBooker(Protocol):
     def book_transfer(
-        self,
-        from_node: str,
-        to_node: str,
-        cargo: Cargo,
-        ready_at: datetime,
-        reference: str,
-        *,
-        session: Session | None = None,
+        self, from_node: str, to_node: str, cargo: Cargo, ready_at: datetime, reference: str
     ) -> str:
         """Book a shipment between two network nodes through the route planner; returns the waybill number.
 
-        Called inside the warehouse transaction, which it joins through `session`; raising aborts the
-        transfer (nothing is moved, nothing is booked).
+        Bound to the warehouse transaction: raising aborts the transfer (nothing is moved, nothing is
+        booked).
         """
         ...
 
 
 class EtaLookup(Protocol):
-    def eta(self, waybill_no: str, *, session: Session | None = None) -> datetime | None:
+    def eta(self, waybill_no: str) -> datetime | None:
         """The live ETA of a waybill from tracking, or None when unknown."""
         ...
 
@@ -69,20 +66,13 @@ class NoRoutePlanner:
     """The default booker until the composition root wires the route planner."""
 
     def book_transfer(
-        self,
-        from_node: str,
-        to_node: str,
-        cargo: Cargo,
-        ready_at: datetime,
-        reference: str,
-        *,
-        session: Session | None = None,
+        self, from_node: str, to_node: str, cargo: Cargo, ready_at: datetime, reference: str
     ) -> str:
         raise Conflict("no route planner wired: cannot book a shipment from the warehouse service")
 
 
 class NoEta:
-    def eta(self, waybill_no: str, *, session: Session | None = None) -> datetime | None:
+    def eta(self, waybill_no: str) -> datetime | None:
         return None
 
 
@@ -99,14 +89,7 @@ class FakeShipmentBooker:
     fail: bool = False
 
     def book_transfer(
-        self,
-        from_node: str,
-        to_node: str,
-        cargo: Cargo,
-        ready_at: datetime,
-        reference: str,
-        *,
-        session: Session | None = None,
+        self, from_node: str, to_node: str, cargo: Cargo, ready_at: datetime, reference: str
     ) -> str:
         if self.fail:
             raise Conflict("no capacity on any departure")
@@ -126,14 +109,20 @@ class FakeShipmentBooker:
 
 @dataclass
 class FakeEtaLookup:
-    etas: dict[str, datetime] = field(default_factory=dict)
+    """ETAs from a dict; records the waybills it was asked about."""
 
-    def eta(self, waybill_no: str, *, session: Session | None = None) -> datetime | None:
+    etas: dict[str, datetime] = field(default_factory=dict)
+    asked: list[str] = field(default_factory=list)
+
+    def eta(self, waybill_no: str) -> datetime | None:
+        self.asked.append(waybill_no)
         return self.etas.get(waybill_no)
 
 
 @dataclass
 class FakeTransitTimes:
+    """Transit options from a dict (three Yibin corridors by default); records the legs it was asked about."""
+
     options: dict[tuple[str, str], list[TransitOption]] = field(default_factory=dict)
     default: list[TransitOption] = field(
         default_factory=lambda: [
@@ -142,10 +131,22 @@ class FakeTransitTimes:
             TransitOption("air", 4 * 24.0, Decimal("15800")),
         ]
     )
+    asked: list[tuple[str, str]] = field(default_factory=list)
 
     def hours(self, from_node: str, to_node: str, ready_at: datetime) -> list[TransitOption]:
+        self.asked.append((from_node, to_node))
         return self.options.get((from_node, to_node), self.default)
 
 
+@dataclass(frozen=True)
+class WarehousePorts:
+    """The shipment ports of one unit of work, each bound to its transaction by the composition root."""
+
+    booker: ShipmentBooker = NoRoutePlanner()
+    eta: EtaLookup = NoEta()
+    transit: TransitTimes = NoTransitTimes()
+
+
 def arrival(ready_at: datetime, option: TransitOption) -> datetime:
+    """When goods ready at `ready_at` arrive by `option`."""
     return ready_at + timedelta(hours=option.hours)

@@ -1,23 +1,26 @@
 """Refurbishment of returned units: inspection with disposition `refurbish` puts them in the warehouse's
 refurbish zone; an operator later finishes them, back on the shelf as sellable or disposed, through the
-ledger and never more than the RMA sent to refurbishment."""
+ledger and never more than the RMA sent to refurbishment.
+
+Concurrency: the rules stated once in `warehouse.ledger`.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from kernel.clock import rfc3339
 from kernel.errors import InvalidInput
-from warehouse import handlers as h
 from warehouse import tables as t
 from warehouse.domain import Disposition, Location, MoveKind, Virtual, Zone, is_expired, move
+from warehouse.ledger import apply_move
+from warehouse.returns import take_from_pending
+from warehouse.scope import Scope, find_rma
 
 
 class Outcome(StrEnum):
@@ -25,7 +28,7 @@ class Outcome(StrEnum):
     DISPOSE = "dispose"
 
 
-def _pending(session: Session, rma_id: str) -> dict[tuple[str, str, str], int]:
+def pending_refurbishment(session: Session, rma_id: str) -> dict[tuple[str, str, str], int]:
     """Units per (warehouse, sku, lot) sent to refurbishment and not finished yet."""
     d, f = t.return_dispositions.c, t.refurbishments.c
     sent = session.execute(
@@ -45,17 +48,32 @@ def _pending(session: Session, rma_id: str) -> dict[tuple[str, str, str], int]:
     return {k: v for k, v in out.items() if v > 0}
 
 
-def finish_refurbishment(
-    session: Session, scope: h.Scope, rma_id: str, body: Mapping[str, Any], now: datetime
-) -> dict[str, Any]:
-    """Finish refurbished units of an RMA at the operator's warehouse: restock as sellable, or dispose."""
-    rma = h._rma(session, scope, rma_id)
-    lines = body.get("lines") or []
+@dataclass(frozen=True)
+class RefurbishedLine:
+    sku: str
+    qty: int
+    outcome: str
+    warehouse: str | None = None
+    lot: str | None = None
+
+
+@dataclass(frozen=True)
+class FinishRefurbishment:
+    rma_id: str
+    lines: tuple[RefurbishedLine, ...]
+
+
+def finish_refurbishment(session: Session, scope: Scope, cmd: FinishRefurbishment, now: datetime) -> str:
+    """Finish refurbished units of an RMA at the operator's warehouse: restock as sellable, or dispose;
+    returns the RMA id."""
+    rma_id = cmd.rma_id
+    rma = find_rma(session, scope, rma_id)
+    lines = cmd.lines
     if not lines:
         raise InvalidInput("a refurbishment needs lines", errors=[{"field": "lines", "message": "empty"}])
     # one refurbishment of an RMA at a time: lock its row before reading what is pending
     session.execute(update(t.returns).where(t.returns.c.id == rma_id).values(status=t.returns.c.status))
-    pending = {k: v for k, v in _pending(session, rma_id).items() if scope.sees_warehouse(k[0])}
+    pending = {k: v for k, v in pending_refurbishment(session, rma_id).items() if scope.sees_warehouse(k[0])}
     expiry = {
         (s, lot): e
         for s, lot, e in session.execute(
@@ -67,9 +85,9 @@ def finish_refurbishment(
     parts: dict[Outcome, list[tuple[Location, Location, str, str, int]]] = defaultdict(list)
     rows = []
     for i, ln in enumerate(lines):
-        qty, sku = int(ln["qty"]), str(ln["sku"])
+        qty, sku = ln.qty, ln.sku
         try:
-            outcome = Outcome(ln["outcome"])
+            outcome = Outcome(ln.outcome)
         except ValueError as exc:
             raise InvalidInput(
                 f"lines.{i}.outcome must be restock or dispose",
@@ -80,19 +98,13 @@ def finish_refurbishment(
                 f"lines.{i}.qty must be positive",
                 errors=[{"field": f"lines.{i}.qty", "message": "must be > 0"}],
             )
-        keys = sorted(
+        matching = (
             k
             for k in pending
-            if k[1] == sku
-            and (ln.get("warehouse") in (None, k[0]))
-            and (ln.get("lot") is None or k[2] == (ln.get("lot") or ""))
+            if k[1] == sku and (ln.warehouse in (None, k[0])) and (ln.lot is None or k[2] == ln.lot)
         )
-        left = qty
-        for key in keys:
-            q = min(left, pending[key])
-            if not q:
-                continue
-            w, s, lot = key
+        takes, left = take_from_pending(pending, matching, qty)
+        for (w, s, lot), q in takes:
             if outcome is Outcome.RESTOCK and is_expired(expiry.get((s, lot)), now.date()):
                 raise InvalidInput(
                     f"lines.{i}: lot {lot} of {s} has expired; it can only be disposed",
@@ -113,39 +125,12 @@ def finish_refurbishment(
                     "created_at": now,
                 }
             )
-            pending[key] -= q
-            left -= q
-            if not left:
-                break
         if left:
             raise InvalidInput(
                 f"lines.{i}: {qty} {sku} to finish but only {qty - left} wait for refurbishment here",
                 errors=[{"field": f"lines.{i}.qty", "message": "more than waits for refurbishment"}],
             )
     for _outcome, ps in sorted(parts.items()):
-        h.apply_move(session, move(rma["seller_id"], MoveKind.REFURBISHED, rma_id, ps), now)
+        apply_move(session, move(rma["seller_id"], MoveKind.REFURBISHED, rma_id, ps), now)
     session.execute(t.refurbishments.insert(), rows)
-    return return_view(session, scope, rma_id)
-
-
-def return_view(session: Session, scope: h.Scope, rma_id: str) -> dict[str, Any]:
-    """An RMA as `handlers.get_return` shows it, with its refurbishments (pending and finished)."""
-    out = h.get_return(session, scope, rma_id)
-    f = t.refurbishments.c
-    done = session.execute(select(t.refurbishments).where(f.rma_id == rma_id).order_by(f.id)).mappings()
-    out["refurbishments"] = [
-        {
-            "warehouse": r["warehouse"],
-            "sku": r["sku"],
-            "lot": r["lot"] or None,
-            "qty": r["qty"],
-            "outcome": r["outcome"],
-            "created_at": rfc3339(r["created_at"]),
-        }
-        for r in done
-    ]
-    out["awaiting_refurbishment"] = [
-        {"warehouse": w, "sku": s, "lot": lot or None, "qty": q}
-        for (w, s, lot), q in sorted(_pending(session, rma_id).items())
-    ]
-    return out
+    return rma_id

@@ -8,8 +8,8 @@ from typing import Any
 from kernel.clock import Clock
 from kernel.db import Database
 from warehouse.expiry import run_expiry
-from warehouse.handlers import suggest_replenishment
 from warehouse.ports import TransitTimes
+from warehouse.replenishment import suggest_replenishment
 
 log = logging.getLogger(__name__)
 

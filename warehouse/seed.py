@@ -14,8 +14,11 @@ from sqlalchemy.orm import Session
 
 from kernel.identity import Role
 from warehouse import tables as t
-from warehouse.handlers import Scope, create_inbound, create_sku, create_warehouse, receive_inbound
+from warehouse.catalog import CreateSku, CreateWarehouse, create_sku, create_warehouse
+from warehouse.counting import CountLine
+from warehouse.inbound import CreateInbound, InboundLine, ReceiveInbound, create_inbound, receive_inbound
 from warehouse.ports import NoEta
+from warehouse.scope import Scope
 
 # code, name, country, lat, lon, network node, handling cost (USD per order)
 WAREHOUSES: list[tuple[str, str, str, float, float, str, str]] = [
@@ -59,15 +62,9 @@ def seed_demo(session: Session, now: datetime, seller_tenant_ids: list[str]) -> 
         if code not in existing:
             create_warehouse(
                 session,
-                {
-                    "code": code,
-                    "name": name,
-                    "country": country,
-                    "lat": lat,
-                    "lon": lon,
-                    "node_id": node,
-                    "handling_cost": Decimal(cost),
-                },
+                CreateWarehouse(
+                    code, name, country, Decimal(str(lat)), Decimal(str(lon)), node, Decimal(cost)
+                ),
                 now,
             )
     admin = Scope("tn_platform", Role.ADMIN)
@@ -81,17 +78,7 @@ def seed_demo(session: Session, now: datetime, seller_tenant_ids: list[str]) -> 
             if sku not in have:
                 create_sku(
                     session,
-                    seller,
-                    {
-                        "sku": sku,
-                        "name": name,
-                        "weight_kg": Decimal(kg),
-                        "volume_m3": Decimal(m3),
-                        "lot_tracked": lots,
-                        "shelf_life_days": shelf,
-                        "dangerous_goods": dg,
-                        "unit_value": Decimal(value),
-                    },
+                    CreateSku(seller, sku, name, Decimal(kg), Decimal(m3), lots, shelf, dg, Decimal(value)),
                     now,
                 )
                 skus_made += 1
@@ -101,38 +88,29 @@ def seed_demo(session: Session, now: datetime, seller_tenant_ids: list[str]) -> 
         if stocked:
             continue
         for code, qty in placement.items():
-            lines: list[dict[str, Any]] = [
-                {
-                    "sku": sku,
-                    "qty": qty,
-                    "lot": f"{code[:2]}{now:%y%m}" if lots else None,
-                    "expires_on": (now + timedelta(days=shelf)).date() if lots and shelf else None,
-                }
+            lines = tuple(
+                InboundLine(
+                    sku,
+                    qty,
+                    f"{code[:2]}{now:%y%m}" if lots else None,
+                    (now + timedelta(days=shelf)).date() if lots and shelf else None,
+                )
                 for sku, _n, _kg, _m3, lots, shelf, _dg, _v in catalogue
-            ]
-            asn = create_inbound(
-                session, admin, {"seller_id": seller, "warehouse": code, "lines": lines}, now, NoEta()
             )
-            receive_inbound(session, admin, asn["id"], {"lines": lines}, now)
+            asn = create_inbound(session, admin, CreateInbound(code, lines, seller_id=seller), now, NoEta())
+            counted = tuple(CountLine(ln.sku, ln.qty, ln.lot) for ln in lines)
+            receive_inbound(session, admin, ReceiveInbound(asn, counted), now)
             units += qty * len(lines)
         # and one replenishment on its way from Yibin to the first warehouse, shown as in transit
         first = next(iter(placement))
         create_inbound(
             session,
             admin,
-            {
-                "seller_id": seller,
-                "warehouse": first,
-                "waybill_no": None,
-                "lines": [
-                    {
-                        "sku": catalogue[0][0],
-                        "qty": 50,
-                        "lot": f"YB{now:%y%m}" if catalogue[0][4] else None,
-                        "expires_on": None,
-                    }
-                ],
-            },
+            CreateInbound(
+                first,
+                (InboundLine(catalogue[0][0], 50, f"YB{now:%y%m}" if catalogue[0][4] else None),),
+                seller_id=seller,
+            ),
             now,
             NoEta(),
         )

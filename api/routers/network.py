@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.bootstrap import Container
+from api.container import Container
 from api.deps import ContainerDep, CurrentPrincipal
 from api.runtime_state import network_state
 from kernel.errors import InvalidInput, NotFound

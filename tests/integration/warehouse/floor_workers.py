@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from kernel.errors import DomainError
 from kernel.identity import Role
+from tests.integration.warehouse import commands
 from tests.integration.warehouse.pg_workers import _db
-from warehouse import delivery_runs, picking_service
+from warehouse import delivery_runs, orders, picking_service
 from warehouse.expiry import handle_expired_lots, run_expiry
-from warehouse.handlers import Scope, allocate_order
+from warehouse.picking import PickRequest
+from warehouse.scope import Scope
+from warehouse.views import get_order
 
 
 def _wait(start_at: float) -> None:
@@ -26,16 +29,16 @@ def floor_action(url: str, seller_id: str, order_id: str, action: str, at: str, 
     try:
         with _db(url).session() as s:
             if action == "ship":
-                out = picking_service.ship_order(s, scope, order_id, now)
+                done = orders.ship_order(s, scope, orders.ShipOrder(order_id), now)
             elif action == "cancel":
-                out = picking_service.cancel_order(s, scope, order_id, now)
+                done = orders.cancel_order(s, scope, orders.CancelOrder(order_id), now)
             else:
                 _, sku, qty = action.split(":")
-                admin = Scope("tn_platform", Role.ADMIN)
-                out = picking_service.pick_order(
-                    s, admin, order_id, {"lines": [{"sku": sku, "qty": int(qty)}]}, now
-                )
-        return "ok:" + out["status"]
+                scope = Scope("tn_platform", Role.ADMIN)
+                pick = picking_service.PickOrder(order_id, (PickRequest(sku, int(qty)),))
+                done = picking_service.pick_order(s, scope, pick, now)
+            status = get_order(s, scope, done)["status"]
+        return "ok:" + status
     except DomainError as exc:
         return f"{exc.status}:{exc.detail}"
     except Exception as exc:  # a deadlock or any other database error is a test failure, reported as text
@@ -62,8 +65,10 @@ def order_at(url: str, seller_id: str, ref: str, sku: str, qty: int, at: str, st
     body = {"order_ref": ref, "ship_to": {"country": "DE"}, "lines": [{"sku": sku, "qty": qty}]}
     try:
         with _db(url).session() as s:
-            out = allocate_order(s, Scope(seller_id, Role.SELLER), body, datetime.fromisoformat(at))
-        return "ok:" + out["id"]
+            out = orders.allocate_order(
+                s, Scope(seller_id, Role.SELLER), commands.order(body), datetime.fromisoformat(at)
+            )
+        return "ok:" + out.id
     except DomainError as exc:
         return f"{exc.status}:{exc.detail}"
     except Exception as exc:
@@ -80,11 +85,10 @@ def plan_day(url: str, code: str, day: str, start_at: float, replan: bool = Fals
             out = delivery_runs.plan_run(
                 s,
                 scope,
-                code,
-                {"date": day, "time_limit_s": 0.5, "replan": replan},
+                delivery_runs.PlanDeliveryRun(code, date.fromisoformat(day), time_limit_s=0.5, replan=replan),
                 datetime.fromisoformat(day + "T06:00:00+00:00"),
             )
-        return "ok:" + out["id"]
+        return "ok:" + out.run_id
     except DomainError as exc:
         return f"{exc.status}:{exc.detail}"
     except Exception as exc:

@@ -15,7 +15,10 @@ from kernel.db import Database, make_engine
 from kernel.errors import DomainError
 from kernel.identity import Principal, Role
 from kernel.settings import Settings
-from warehouse.handlers import Scope, allocate_order, cancel_order, ship_order
+from tests.integration.warehouse import commands
+from warehouse.orders import CancelOrder, ShipOrder, allocate_order, cancel_order, ship_order
+from warehouse.scope import Scope
+from warehouse.views import allocated_order_view, get_order
 
 NOW = datetime(2027, 3, 1, tzinfo=UTC)
 _DB: Database | None = None
@@ -45,8 +48,8 @@ def place_order(url: str, seller_id: str, ref: str, lines: list[tuple[str, int]]
     body = {"order_ref": ref, "ship_to": {"country": "DE"}, "lines": [{"sku": s, "qty": q} for s, q in lines]}
     try:
         with _db(url).session() as s:
-            out = allocate_order(s, _seller(seller_id), body, NOW)
-        return "ok:" + out["id"]
+            out = allocate_order(s, _seller(seller_id), commands.order(body), NOW)
+        return "ok:" + out.id
     except DomainError as exc:
         return f"{exc.status}:{exc.detail}"
     except Exception as exc:  # a deadlock or any other database error is a test failure, reported as text
@@ -67,7 +70,10 @@ def place_idempotent(
             key,
             "orders",
             body,
-            lambda s: (201, allocate_order(s, _seller(seller_id), body, NOW)),
+            lambda s: (
+                201,
+                allocated_order_view(allocate_order(s, _seller(seller_id), commands.order(body), NOW)),
+            ),
         )
     except DomainError as exc:
         return exc.status, exc.detail
@@ -79,9 +85,12 @@ def order_action(url: str, seller_id: str, order_id: str, action: str, start_at:
         time.sleep(0.001)
     try:
         with _db(url).session() as s:
-            fn = cancel_order if action == "cancel" else ship_order
-            out = fn(s, _seller(seller_id), order_id, NOW)
-        return "ok:" + out["status"]
+            if action == "cancel":
+                done = cancel_order(s, _seller(seller_id), CancelOrder(order_id), NOW)
+            else:
+                done = ship_order(s, _seller(seller_id), ShipOrder(order_id), NOW)
+            status = get_order(s, _seller(seller_id), done)["status"]
+        return "ok:" + status
     except DomainError as exc:
         return f"{exc.status}:{exc.detail}"
     except Exception as exc:
@@ -93,9 +102,9 @@ def hang_mid_transaction(url: str, seller_id: str, sku: str, qty: int) -> None:
     db = _db(url)
     session = db.sessions()
     body = {"order_ref": "HANG-1", "ship_to": {"country": "DE"}, "lines": [{"sku": sku, "qty": qty}]}
-    out = allocate_order(session, _seller(seller_id), body, NOW)
+    out = allocate_order(session, _seller(seller_id), commands.order(body), NOW)
     session.flush()
-    print("READY " + out["id"], flush=True)
+    print("READY " + out.id, flush=True)
     time.sleep(600)
 
 

@@ -16,18 +16,12 @@ from kernel.db import Database
 from kernel.errors import Conflict
 from kernel.identity import Role, TenantKind, create_tenant
 from tests.conftest import T0
+from tests.integration.warehouse import commands
 from warehouse import tables as t
 from warehouse.audit import audit
-from warehouse.handlers import (
-    Scope,
-    allocate_order,
-    create_inbound,
-    create_sku,
-    create_warehouse,
-    get_order,
-    receive_inbound,
-)
-from warehouse.ports import NoEta
+from warehouse.orders import allocate_order
+from warehouse.scope import Scope
+from warehouse.views import allocated_order_view, get_order
 
 
 def _seed(db: Database, stock: dict[str, dict[str, int]]) -> tuple[str, dict[str, str]]:
@@ -39,15 +33,11 @@ def _seed(db: Database, stock: dict[str, dict[str, int]]) -> tuple[str, dict[str
         seller = str(create_tenant(s, "store", TenantKind.SELLER, T0)["id"])
         for cc, code in codes.items():
             lat, lon = points[cc]
-            create_warehouse(s, {"code": code, "name": cc, "country": cc, "lat": lat, "lon": lon}, T0)
+            commands.warehouse(s, code, cc, lat, lon, T0)
         for sku in {k for per in stock.values() for k in per}:
-            create_sku(s, seller, {"sku": sku, "name": sku, "weight_kg": 1, "volume_m3": 0.01}, T0)
+            commands.sku(s, seller, sku, T0)
         for cc, per in stock.items():
-            lines = [{"sku": k, "qty": q} for k, q in per.items()]
-            asn = create_inbound(
-                s, admin, {"seller_id": seller, "warehouse": codes[cc], "lines": lines}, T0, NoEta()
-            )
-            receive_inbound(s, admin, asn["id"], {"lines": lines}, T0)
+            commands.stock_in(s, admin, seller, codes[cc], [{"sku": k, "qty": q} for k, q in per.items()], T0)
     return seller, codes
 
 
@@ -79,7 +69,7 @@ def test_a_split_order_is_stored_as_returned_in_a_fixed_number_of_statements(dat
         ],
     }
     with _statements(database) as seen, database.session() as s:
-        out = allocate_order(s, Scope(seller, Role.SELLER), body, T0)
+        out = allocated_order_view(allocate_order(s, Scope(seller, Role.SELLER), commands.order(body), T0))
     # lock the candidates, then one write on PostgreSQL; the SQLite path spells the write out
     assert len(seen) == (2 if database.is_postgres else 5), seen
     assert "FOR NO KEY UPDATE" in seen[0] or not database.is_postgres
@@ -118,11 +108,12 @@ def test_a_duplicate_reference_and_a_short_order_leave_nothing_behind(database: 
     scope = Scope(seller, Role.SELLER)
     order = {"order_ref": "ONCE", "ship_to": {"country": "DE"}, "lines": [{"sku": "PEN", "qty": 1}]}
     with database.session() as s:
-        allocate_order(s, scope, order, T0)
+        allocate_order(s, scope, commands.order(order), T0)
     with pytest.raises(Conflict, match="exists already"), database.session() as s:
-        allocate_order(s, scope, {**order, "lines": [{"sku": "PEN", "qty": 2}]}, T0)
+        allocate_order(s, scope, commands.order({**order, "lines": [{"sku": "PEN", "qty": 2}]}), T0)
     with pytest.raises(Conflict, match="not enough sellable stock"), database.session() as s:
-        allocate_order(s, scope, {**order, "order_ref": "SHORT", "lines": [{"sku": "PEN", "qty": 4}]}, T0)
+        short = {**order, "order_ref": "SHORT", "lines": [{"sku": "PEN", "qty": 4}]}
+        allocate_order(s, scope, commands.order(short), T0)
     with database.session() as s:
         assert audit(s, [seller]) == []
         orders = s.execute(select(t.orders.c.order_ref).where(t.orders.c.seller_id == seller)).scalars()

@@ -19,11 +19,10 @@ from sqlalchemy import func, select
 
 from kernel.db import Database
 from kernel.identity import Role, TenantKind, create_tenant
-from tests.integration.warehouse import pg_workers
+from tests.integration.warehouse import commands, pg_workers
 from warehouse import tables as t
 from warehouse.audit import audit
-from warehouse.handlers import Scope, create_inbound, create_sku, create_warehouse, receive_inbound
-from warehouse.ports import NoEta
+from warehouse.scope import Scope
 
 pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[3]
@@ -44,24 +43,12 @@ def _seed(db: Database, stock: dict[str, int], sites: int = 1) -> tuple[str, str
     admin = Scope("tn_platform", Role.ADMIN)
     with db.session() as s:
         for code in codes:
-            create_warehouse(s, {"code": code, "name": "race", "country": "DE", "lat": 51.4, "lon": 6.8}, now)
+            commands.warehouse(s, code, "DE", 51.4, 6.8, now)
         seller = str(create_tenant(s, "racer", TenantKind.SELLER, now)["id"])
         for sku in stock:
-            create_sku(s, seller, {"sku": sku, "name": sku, "weight_kg": 1, "volume_m3": 0.01}, now)
+            commands.sku(s, seller, sku, now)
         for code in codes:
-            asn = create_inbound(
-                s,
-                admin,
-                {
-                    "seller_id": seller,
-                    "warehouse": code,
-                    "lines": [{"sku": k, "qty": q} for k, q in stock.items()],
-                },
-                now,
-                NoEta(),
-            )
-            counted = {"lines": [{"sku": k, "qty": q} for k, q in stock.items()]}
-            receive_inbound(s, admin, asn["id"], counted, now)
+            commands.stock_in(s, admin, seller, code, [{"sku": k, "qty": q} for k, q in stock.items()], now)
     return seller, codes[0]
 
 

@@ -16,20 +16,13 @@ from sqlalchemy import func, select
 
 from kernel.db import Database
 from kernel.identity import Role, TenantKind, create_tenant
-from tests.integration.warehouse import floor_workers, pg_workers
+from tests.integration.warehouse import commands, floor_workers, pg_workers
 from warehouse import tables as t
 from warehouse.audit import audit
-from warehouse.handlers import (
-    Scope,
-    allocate_order,
-    create_inbound,
-    create_sku,
-    create_warehouse,
-    receive_inbound,
-    ship_order,
-)
-from warehouse.picking_service import pick_order
-from warehouse.ports import NoEta
+from warehouse.orders import ShipOrder, allocate_order, ship_order
+from warehouse.picking import PickRequest
+from warehouse.picking_service import PickOrder, pick_order
+from warehouse.scope import Scope
 
 pytestmark = pytest.mark.postgres
 NOW = pg_workers.NOW
@@ -49,20 +42,14 @@ def _seed(db: Database, sku: str, lots: dict[str, tuple[int, str | None]]) -> st
     admin = Scope("tn_platform", Role.ADMIN)
     tracked = any(lot for lot in lots)
     with db.session() as s:
-        create_warehouse(s, {"code": code, "name": "floor", "country": "DE", "lat": 51.4, "lon": 6.8}, NOW)
+        commands.warehouse(s, code, "DE", 51.4, 6.8, NOW)
         seller = str(create_tenant(s, "floor racer", TenantKind.SELLER, NOW)["id"])
-        create_sku(
-            s,
-            seller,
-            {"sku": sku, "name": sku, "weight_kg": 1, "volume_m3": 0.01, "lot_tracked": tracked},
-            NOW,
-        )
+        commands.sku(s, seller, sku, NOW, lot_tracked=tracked)
         lines = [
             {"sku": sku, "qty": q, **({"lot": lot, "expires_on": e} if lot else {})}
             for lot, (q, e) in lots.items()
         ]
-        asn = create_inbound(s, admin, {"seller_id": seller, "warehouse": code, "lines": lines}, NOW, NoEta())
-        receive_inbound(s, admin, asn["id"], {"lines": lines}, NOW)
+        commands.stock_in(s, admin, seller, code, lines, NOW)
     return seller
 
 
@@ -79,7 +66,7 @@ def test_ship_of_picked_units_racing_cancel_ends_in_one_outcome(
     ids = [pg_workers.place_order(url, seller, f"PS{i}", [("P", 4)]).removeprefix("ok:") for i in range(10)]
     with database.session() as s:
         for oid in ids:
-            pick_order(s, Scope("tn_platform", Role.ADMIN), oid, {"lines": [{"sku": "P", "qty": 2}]}, NOW)
+            pick_order(s, Scope("tn_platform", Role.ADMIN), PickOrder(oid, (PickRequest("P", 2),)), NOW)
     start, at = time.time() + 1.0, NOW.isoformat()
     actions = [a for _ in ids for a in ("cancel", "ship", "pick:P:2")]
     targets = [oid for oid in ids for _ in range(3)]
@@ -184,8 +171,8 @@ def test_two_operators_planning_the_same_day_get_one_run(
             "lines": [{"sku": "D", "qty": 1}],
         }
         with database.session() as s:
-            oid = allocate_order(s, Scope(seller, Role.SELLER), body, NOW)["id"]
-            ship_order(s, Scope(seller, Role.SELLER), oid, NOW)
+            oid = allocate_order(s, Scope(seller, Role.SELLER), commands.order(body), NOW).id
+            ship_order(s, Scope(seller, Role.SELLER), ShipOrder(oid), NOW)
     start, day = time.time() + 1.0, NOW.date().isoformat()
     results = list(pool.map(floor_workers.plan_day, [url] * 4, [code] * 4, [day] * 4, [start] * 4))
     assert sorted(r[:3] for r in results) == ["409", "409", "409", "ok:"], results

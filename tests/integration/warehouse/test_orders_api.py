@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from tests.integration.warehouse.conftest import World
 from warehouse import tables as t
-from warehouse.handlers import on_shipment_arrived
+from warehouse.inbound import on_shipment_arrived
 
 
 def test_stock_two_warehouses_from_yibin_then_sell_and_ship(world: World) -> None:

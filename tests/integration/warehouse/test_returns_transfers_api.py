@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from tests.integration.warehouse.conftest import World
-from warehouse.handlers import on_shipment_arrived
+from warehouse.inbound import on_shipment_arrived
 
 
 def _sold(w: World, ref: str, lines: list[dict[str, Any]], country: str = "DE") -> dict[str, Any]:

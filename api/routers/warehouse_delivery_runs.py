@@ -1,0 +1,76 @@
+"""HTTP face of delivery runs: plan a warehouse's day of van deliveries, list and read the runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from api.deps import ContainerDep
+from api.routers.warehouse_http import IdemKey, Operator, create
+from warehouse import delivery_runs
+from warehouse.scope import Scope
+
+router = APIRouter(prefix="/v1", tags=["warehouse floor"])
+
+
+class VanIn(BaseModel):
+    id: str = Field(min_length=1, max_length=40)
+    capacity_kg: float = Field(gt=0)
+    shift_start: dt.time | None = Field(default=None, description="UTC; default 08:00")
+    shift_end: dt.time | None = Field(default=None, description="UTC; default 18:00")
+
+
+class DeliveryRunIn(BaseModel):
+    date: dt.date
+    vans: list[VanIn] | None = Field(
+        default=None, description="default: two vans of 1,000 kg, 08:00-18:00 UTC"
+    )
+    time_limit_s: float | None = Field(default=None, gt=0, le=delivery_runs.MAX_TIME_LIMIT_S)
+    replan: bool = Field(
+        default=False,
+        description="plan the day again: the current run is kept, marked superseded by the new one",
+    )
+
+
+@router.post("/warehouses/{code}/delivery-runs", status_code=201)
+def post_delivery_run(
+    code: str, body: DeliveryRunIn, container: ContainerDep, principal: Operator, key: IdemKey = None
+) -> JSONResponse:
+    """Plan the warehouse's delivery run for a day from its picked and shipped orders with a position
+    (`replan: true` plans a day that has a run again, keeping the old run as superseded)."""
+    scope, now = Scope.of(principal), container.clock.now()
+    cmd = delivery_runs.PlanDeliveryRun(
+        warehouse=code,
+        date=body.date,
+        vans=None
+        if body.vans is None
+        else tuple(delivery_runs.VanSpec(v.id, v.capacity_kg, v.shift_start, v.shift_end) for v in body.vans),
+        time_limit_s=body.time_limit_s,
+        replan=body.replan,
+    )
+    return create(
+        container,
+        principal,
+        key,
+        f"warehouses/{code}/delivery-runs",
+        body,
+        lambda s: delivery_runs.planned_run_view(s, scope, delivery_runs.plan_run(s, scope, cmd, now)),
+    )
+
+
+@router.get("/warehouses/{code}/delivery-runs")
+def get_delivery_runs(
+    code: str, container: ContainerDep, principal: Operator, date: dt.date | None = None
+) -> list[dict[str, Any]]:
+    with container.db.session() as s:
+        return delivery_runs.list_runs(s, Scope.of(principal), code, date)
+
+
+@router.get("/delivery-runs/{run_id}")
+def get_delivery_run(run_id: str, container: ContainerDep, principal: Operator) -> dict[str, Any]:
+    with container.db.session() as s:
+        return delivery_runs.get_run(s, Scope.of(principal), run_id)

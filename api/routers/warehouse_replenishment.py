@@ -1,0 +1,35 @@
+"""HTTP face of replenishment suggestions and the warehouse volume statistics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from api.deps import ContainerDep
+from api.routers.warehouse_http import Admin, SellerOrOperator, warehouse_ports
+from warehouse import replenishment, stats
+from warehouse.scope import Scope
+
+router = APIRouter(prefix="/v1", tags=["warehouses"])
+
+
+@router.get("/replenishment")
+def get_replenishment(container: ContainerDep, principal: SellerOrOperator) -> list[dict[str, Any]]:
+    with container.db.session() as s:
+        return replenishment.list_replenishment(s, Scope.of(principal))
+
+
+@router.post("/replenishment/run")
+def post_replenishment_run(container: ContainerDep, principal: Admin) -> list[dict[str, Any]]:
+    """Run the replenishment job now (the scheduler runs it periodically)."""
+    with container.db.session() as s:
+        transit = warehouse_ports(container, s).transit
+        return replenishment.suggest_replenishment(s, container.clock.now(), transit)
+
+
+@router.get("/stats/warehouses")
+def get_warehouse_stats(container: ContainerDep, principal: SellerOrOperator) -> list[dict[str, Any]]:
+    """Volumes per warehouse and month (units and orders shipped) and current stock by zone."""
+    with container.db.session() as s:
+        return stats.warehouse_stats(s, Scope.of(principal))
