@@ -10,6 +10,7 @@ from typing import Any
 
 import paho.mqtt.client as paho
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.browser.conftest import Server, shoot, sign_in
 
@@ -180,7 +181,7 @@ def test_quote_form_shows_field_errors_from_the_problem(page: Any, server: Serve
 def publish_status(server: Server, *messages: dict[str, Any]) -> None:
     """Publish waybill status messages as the service does when tracking moves a waybill (QoS 1, in order)."""
     client = paho.Client(
-        paho.CallbackAPIVersion.VERSION2,
+        CallbackAPIVersion.VERSION2,
         client_id=f"xb-browser-test-{uuid.uuid4().hex[:8]}",
         protocol=paho.MQTTv311,
     )

@@ -154,7 +154,7 @@ def _listen(url: str, topics: list[str], into: dict[str, list[bytes]]) -> mqtt.C
         parts = m.topic.split("/")
         # (amqtt may hand over more than was subscribed; a backlog array is left out)
         if parts[2] == "devices" and parts[3] in into and not m.payload.startswith(b"["):
-            into[parts[3]].append(m.payload)
+            into[parts[3]].append(bytes(m.payload))
 
     client.on_message = on_message
     client.connect(host, int(port))

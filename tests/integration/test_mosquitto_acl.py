@@ -113,7 +113,7 @@ class Client:
 
     def _on_message(self, client: paho.Client, userdata: object, msg: paho.MQTTMessage) -> None:
         with self.got:
-            self.messages.append((msg.topic, msg.payload))
+            self.messages.append((msg.topic, bytes(msg.payload)))
             self.got.notify_all()
 
     def _on_publish(self, client: paho.Client, userdata: object, mid: int, rc: object, props: object) -> None:
