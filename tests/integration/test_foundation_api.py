@@ -56,8 +56,9 @@ def test_malformed_json_is_400_problem(client: TestClient, admin: dict[str, str]
     r = client.post(
         "/v1/tenants", content=b"{not json", headers={**admin, "Content-Type": "application/json"}
     )
-    assert r.status_code in (400, 422)
+    assert r.status_code == 400
     assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["title"] == "Malformed JSON"
 
 
 def test_idempotency_key_replays_and_creates_once(client: TestClient, admin: dict[str, str]) -> None:
