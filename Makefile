@@ -24,18 +24,29 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	XB_CLOCK_SPEED=$${XB_CLOCK_SPEED:-3600} $(BIN)/xborder demo
 
-test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+# `make test` runs the gates first and stops at the first that fails: lint (ruff check, ruff format --check,
+# import-linter contracts), then types (mypy: the packages strict, the tests relaxed, one run), then pytest.
+test: lint typecheck
+	@echo "== pytest"
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no test: that is a failure" >&2; fi; \
+	  if [ $$rc -ne 0 ]; then echo "make test: pytest failed (exit $$rc)" >&2; exit 1; fi
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run_all.py
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check .
-	$(BIN)/lint-imports
+	@echo "== ruff check ."
+	@$(BIN)/ruff check . || { echo "make lint: ruff check failed (some are fixed by: $(BIN)/ruff check --fix .)" >&2; exit 1; }
+	@echo "== ruff format --check ."
+	@$(BIN)/ruff format --check . || { echo "make lint: files are not formatted: $(BIN)/ruff format <them>" >&2; exit 1; }
+	@echo "== lint-imports"
+	@$(BIN)/lint-imports || { echo "make lint: an import-linter contract (pyproject.toml) is broken" >&2; exit 1; }
 
+# The packages and tests to check, and how strictly, are in pyproject.toml ([tool.mypy]).
 typecheck: $(VENV)/.installed-dev
-	$(BIN)/mypy
+	@echo "== mypy (packages strict, tests relaxed)"
+	@$(BIN)/mypy || { echo "make typecheck: mypy found type errors" >&2; exit 1; }
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -143,12 +143,12 @@ def test_every_kind_of_bad_input_is_dead_lettered_with_its_reason_and_counted(se
             time.sleep(0.2)
         assert _deadletters(server) == counted + len(cases) + 2
         assert dead[-1] == dead[len(cases)], "nobody else's dead letters reach this tracker"
-        for c in (pub2, listener2):
-            c.disconnect()
-            c.loop_stop()
+        for client in (pub2, listener2):
+            client.disconnect()
+            client.loop_stop()
         assert http.get(f"/v1/devices/{creds2['device_id']}").json()["last_seq"] is None
     finally:
-        for c in (pub, listener):
-            c.disconnect()
-            c.loop_stop()
+        for client in (pub, listener):
+            client.disconnect()
+            client.loop_stop()
         http.close()

@@ -18,6 +18,7 @@ import paho.mqtt.client as paho
 import pytest
 from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.reasoncodes import ReasonCode
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
@@ -94,7 +95,7 @@ class Client:
     def connected(self) -> bool:
         return self.refused is False
 
-    def _on_connect(self, _c: object, _u: object, _f: object, rc: paho.ReasonCode, _p: object) -> None:
+    def _on_connect(self, _c: object, _u: object, _f: object, rc: ReasonCode, _p: object) -> None:
         self.refused = rc.is_failure
         self.reason = str(rc)
         self.connack.set()
@@ -104,9 +105,7 @@ class Client:
             self.messages.append((msg.topic, bytes(msg.payload)))
             self.cond.notify_all()
 
-    def _on_subscribe(
-        self, _c: object, _u: object, mid: int, codes: list[paho.ReasonCode], _p: object
-    ) -> None:
+    def _on_subscribe(self, _c: object, _u: object, mid: int, codes: list[ReasonCode], _p: object) -> None:
         with self.cond:
             self.granted[mid] = [not c.is_failure for c in codes]
             self.cond.notify_all()
@@ -119,6 +118,7 @@ class Client:
     def subscribe(self, topic_filter: str) -> bool:
         """Subscribe at QoS 1; True if the broker granted it (SUBACK), False for the failure code 0x80."""
         _, mid = self.client.subscribe(topic_filter, qos=1)
+        assert mid is not None
         with self.cond:
             assert self.cond.wait_for(lambda: mid in self.granted, timeout=10), "no SUBACK"
             return self.granted[mid][0]

@@ -99,7 +99,7 @@ class FakeXborder:
         )
 
     def handle(self, request: httpx.Request) -> httpx.Response:
-        body = json.loads(request.content) if request.content else None
+        body: Any = json.loads(request.content) if request.content else None
         path = request.url.path
         self.calls.append((request.method, path, body))
         if request.url.path != "/healthz" and request.headers.get("authorization") != "Bearer k-1":

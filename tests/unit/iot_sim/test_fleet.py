@@ -56,7 +56,8 @@ def test_books_cheapest_option_registers_and_attaches_a_tracker(tmp_path):
     quotes = [c[2] for c in fake.calls if c[1] == "/v1/quotes"]
     assert all(q["origin"] == "CNYIB" and q["ready_at"] == "2027-03-01T00:00:00Z" for q in quotes)
     # a reloaded store still has the credentials (the password is shown once by the API)
-    assert DeviceStore(tmp_path / "sim-devices.json").get(device_id_for(booked[0])).password.startswith("pw-")
+    reloaded = DeviceStore(tmp_path / "sim-devices.json").get(device_id_for(booked[0]))
+    assert reloaded is not None and (reloaded.password or "").startswith("pw-")
 
 
 def test_unreachable_destinations_are_skipped(tmp_path):
@@ -265,24 +266,23 @@ def test_clock_follows_healthz(tmp_path):
     assert sim.clock.real_seconds_until(T0 + timedelta(minutes=11)) == pytest.approx(1.0)
 
 
-def test_an_api_outage_mid_run_is_survived(tmp_path):
+def test_an_api_outage_mid_run_is_survived(tmp_path, monkeypatch):
     fake = FakeXborder()
     fake.add_waybill("WB1", trackers=["dev-1"])
     sim, uplink, _, time = make(tmp_path, fake)
     sim.discover()
-    real_handle = fake.handle
 
     def broken(request):
         raise httpx.ReadError("connection reset by peer", request=request)
 
-    fake.handle = broken
+    monkeypatch.setattr(fake, "handle", broken)
     with pytest.raises(ApiError):
         sim.sync_clock()
     sim._guard(sim.sync_clock)
     sim._guard(sim.discover)
     time.t += 2.0
     assert sim.tick(sim.clock.now()) >= 1  # telemetry goes on while the API is away
-    fake.handle = real_handle
+    monkeypatch.undo()  # the API is back
     fake.waybills["WB1"]["status"] = "CANCELLED"
     sim._guard(sim.discover)
     assert sim.trackers == {}

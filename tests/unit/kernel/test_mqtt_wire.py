@@ -13,7 +13,7 @@ from paho.mqtt.properties import Properties
 
 from kernel import mqtt_wire
 
-_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20)
+_TEXT = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=20)
 _PROPERTIES: dict[str, Any] = {
     "PayloadFormatIndicator": st.sampled_from([0, 1]),
     "MessageExpiryInterval": st.integers(min_value=0, max_value=2**32 - 1),
@@ -28,10 +28,10 @@ _PROPERTIES: dict[str, Any] = {
 
 def _publish_packet(props: dict[str, Any], payload: bytes) -> bytes:
     topic = b"xborder/v1/devices/t-1/telemetry"
-    p = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+    p = Properties(PacketTypes.PUBLISH)
     for name, value in props.items():
         setattr(p, name, value)
-    return len(topic).to_bytes(2, "big") + topic + (7).to_bytes(2, "big") + p.pack() + payload  # type: ignore[no-untyped-call]
+    return len(topic).to_bytes(2, "big") + topic + (7).to_bytes(2, "big") + p.pack() + payload
 
 
 def _decoded(packet: bytes) -> tuple[Any, ...]:
@@ -49,20 +49,21 @@ def _decoded(packet: bytes) -> tuple[Any, ...]:
 @example(props={}, payload=b"")
 def test_lean_decoding_equals_paho(props: dict[str, Any], payload: bytes) -> None:
     packet = _publish_packet(props, payload)
-    saved = _packet.Properties
+    # paho does not export `_packet.Properties`: it is read and set by name, as `mqtt_wire.install` does.
+    saved = vars(_packet)["Properties"]
     try:
-        _packet.Properties = Properties  # type: ignore[misc]
+        setattr(_packet, "Properties", Properties)  # noqa: B010
         stock = _decoded(packet)
         assert mqtt_wire.install()
-        assert _packet.Properties is mqtt_wire.LeanProperties
+        assert vars(_packet)["Properties"] is mqtt_wire.LeanProperties
         lean = _decoded(packet)
     finally:
-        _packet.Properties = saved  # type: ignore[misc]
+        setattr(_packet, "Properties", saved)  # noqa: B010
     assert lean == stock
 
 
 def test_a_lean_object_is_still_a_full_properties_object() -> None:
-    p = mqtt_wire.LeanProperties(PacketTypes.PUBLISH)
+    p: Any = mqtt_wire.LeanProperties(PacketTypes.PUBLISH)  # its properties are attributes set by name
     p.UserProperty = ("k", "v")
     p.UserProperty = ("k2", "v2")
     assert p.UserProperty == [("k", "v"), ("k2", "v2")]
@@ -177,8 +178,8 @@ def test_wire_client_decodes_every_packet_however_the_stream_arrives(
     assert mqtt_wire.wire_client_fits()
     protocol = MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311
     client = mqtt_wire.WireClient(CallbackAPIVersion.VERSION2, client_id="t", protocol=protocol)
-    client.MAX_PACKETS_PER_TURN = 7  # type: ignore[misc] - a turn's limit is reached too
-    got: list[tuple[str, int, int, bytes]] = []
+    client.MAX_PACKETS_PER_TURN = 7  # a turn's limit is reached too
+    got: list[tuple[str, int, int, bytes | bytearray]] = []
     client.on_message = lambda _c, _u, m: got.append((m.topic, m.qos, m.mid, m.payload))
     sent = [
         (f"xborder/v1/devices/d-{i}/telemetry", qos, i + 1 if qos else 0, p)
@@ -186,13 +187,13 @@ def test_wire_client_decodes_every_packet_however_the_stream_arrives(
     ]
     stream = b"".join(_publish(t, mid, qos, p, v5) for t, qos, mid, p in sent)
     trickle = _Trickle(_cut(stream, cuts, gaps))
-    client._sock = mqtt_wire.BufferedSocket(trickle)  # type: ignore[assignment]
+    client._sock = mqtt_wire.BufferedSocket(trickle)
     turns = 0
-    while (trickle.chunks or client._sock.pending()) and turns < 10_000:  # type: ignore[union-attr]
+    while (trickle.chunks or client._sock.pending()) and turns < 10_000:
         assert client.loop_read() == 0
         turns += 1
     assert got == sent
-    acks = [p["packet"] for p in client._out_packet]  # type: ignore[attr-defined]
+    acks = [p["packet"] for p in client._out_packet]
     # A QoS 1 message is acknowledged (PUBACK, its packet id), in order; v5 may add a reason code.
     assert [int.from_bytes(a[2:4], "big") for a in acks] == [mid for _, qos, mid, _ in sent if qos]
     assert all(a[0] == 0x40 for a in acks)
@@ -212,24 +213,24 @@ def test_ack_all_writes_what_one_ack_per_message_writes(mids: list[int], v5: boo
     for mid in mids:
         one.ack(mid, 1)
     many.ack_all(mids)
-    queued = [p["packet"] for p in many._out_packet]  # type: ignore[attr-defined]
+    queued = [p["packet"] for p in many._out_packet]
     assert len(queued) == (1 if mids else 0)  # one write
-    assert b"".join(queued) == b"".join(p["packet"] for p in one._out_packet)  # type: ignore[attr-defined]
+    assert b"".join(queued) == b"".join(p["packet"] for p in one._out_packet)
 
 
 def test_the_loop_rests_after_a_read_of_few_packets_only(monkeypatch: Any) -> None:
     from paho.mqtt.enums import CallbackAPIVersion
 
     rests: list[float] = []
-    monkeypatch.setattr(mqtt_wire.time, "sleep", rests.append)
+    monkeypatch.setattr("kernel.mqtt_wire.time.sleep", rests.append)
     client = mqtt_wire.WireClient(CallbackAPIVersion.VERSION2, client_id="t")
-    got: list[bytes] = []
+    got: list[bytes | bytearray] = []
     client.on_message = lambda _c, _u, m: got.append(m.payload)
     one = _publish("a/b", 0, 0, b"x", False)
 
     def read(packets: int, pause: float) -> None:
         client.read_pause_s = pause
-        client._sock = mqtt_wire.BufferedSocket(_Trickle([one * packets]))  # type: ignore[assignment]
+        client._sock = mqtt_wire.BufferedSocket(_Trickle([one * packets]))
         assert client.loop_read() == 0
 
     read(1, 0.0)

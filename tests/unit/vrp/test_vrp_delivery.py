@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from geopy.distance import geodesic
@@ -176,5 +177,6 @@ def test_bad_input_names_the_field(depot: Depot, stops: list[Stop], vans: list[V
     ("option", "value"), [("speed_kmh", 0.0), ("road_factor", 0.9), ("time_limit_s", -1.0)]
 )
 def test_bad_options(option: str, value: float) -> None:
+    options: dict[str, Any] = {option: value}
     with pytest.raises(InvalidDeliveryRun, match=option):
-        plan_delivery_run(DUISBURG, [STOP], [VAN], **{option: value})
+        plan_delivery_run(DUISBURG, [STOP], [VAN], **options)
