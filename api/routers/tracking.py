@@ -113,7 +113,8 @@ def post_device(
     principal: Shipper,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
-    """Register a tracker; returns its MQTT credentials (the password is shown once)."""
+    """Register a tracker; returns its MQTT credentials. The password is shown once: a replay with the same
+    `Idempotency-Key` answers without `password`, with the header `Secret-Withheld: password`."""
 
     def create(session: Session) -> tuple[int, dict[str, Any]]:
         return 201, devices.register(
@@ -127,7 +128,13 @@ def post_device(
         )
 
     return idempotency.run(
-        container, principal, idempotency_key, "devices", body.model_dump(mode="json"), create
+        container,
+        principal,
+        idempotency_key,
+        "devices",
+        body.model_dump(mode="json"),
+        create,
+        secrets=("password",),
     )
 
 
