@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,8 @@ class Container:
     publisher: Communicator | None = None
     mqtt_url: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    # Why this process's telemetry ingest is not working (None: it is), when one runs here (`/healthz`).
+    ingest_liveness: Callable[[], str | None] | None = None
 
     def mqtt_ok(self) -> bool:
         connected = getattr(self.publisher, "connected", None)
