@@ -23,10 +23,10 @@ class TenantIn(BaseModel):
 
 
 class ApiKeyIn(BaseModel):
-    tenant_id: str
+    tenant_id: str = Field(max_length=40)
     role: Role
     warehouses: list[str] = Field(default_factory=list)
-    label: str | None = None
+    label: str | None = Field(default=None, max_length=200)
 
 
 @router.post("/tenants", status_code=201)

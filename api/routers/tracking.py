@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field, HttpUrl
+from pydantic import AfterValidator, BaseModel, Field, HttpUrl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -47,8 +47,15 @@ WEBHOOK_EVENTS = (
 )
 
 
+def _fits_url_column(url: HttpUrl) -> HttpUrl:
+    # Checked after normalisation (percent-encoding, punycode), as stored in webhooks.url (VARCHAR(2000)).
+    if len(str(url)) > 2000:
+        raise ValueError("URL must have at most 2000 characters")
+    return url
+
+
 class WebhookIn(BaseModel):
-    url: HttpUrl
+    url: Annotated[HttpUrl, AfterValidator(_fits_url_column)]
     events: list[
         Literal[
             "waybill.status",

@@ -1,6 +1,6 @@
 """idempotency_keys.created_at indexed: stored answers expire and are purged by age
 
-Revision ID: k0002
+Revision ID: k0002_idempotency_expiry
 Revises: k0001
 Create Date: 2026-12-07
 """
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "k0002"
+revision: str = "k0002_idempotency_expiry"
 down_revision: str | None = "k0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
