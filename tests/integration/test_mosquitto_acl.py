@@ -155,6 +155,13 @@ class Client:
             assert self.got.wait_for(lambda: info.mid in self.acks, timeout=5)
             return self.acks[info.mid]
 
+    def subscribe(self, topic_filter: str) -> None:
+        """QoS 1, returning once the broker has granted it (SUBACK)."""
+        granted = threading.Event()
+        self.client.on_subscribe = lambda *_: granted.set()
+        self.client.subscribe(topic_filter, qos=1)
+        assert granted.wait(5), "no SUBACK"
+
     def wait_for(self, count: int, timeout: float = 5) -> list[tuple[str, bytes]]:
         with self.got:
             self.got.wait_for(lambda: len(self.messages) >= count, timeout=timeout)
@@ -226,8 +233,7 @@ def test_a_device_cannot_take_over_the_ingests_client_id(broker: Ports) -> None:
     """A tracker CONNECTs with the ingest's client id: it runs as itself, and the ingest stays connected."""
     ingest = Client(broker, "xb-svc", SERVICE_PASSWORD, client_id="xborder-ingest")
     assert ingest.connected
-    ingest.client.subscribe("xborder/v1/devices/+/telemetry", qos=1)
-    time.sleep(0.3)
+    ingest.subscribe("xborder/v1/devices/+/telemetry")
     spoofer = Client(broker, "trk-a", "secret-a", client_id="xborder-ingest")
     other = Client(broker, "trk-b", "secret-b", client_id="trk-a")  # and another device's id
     try:
