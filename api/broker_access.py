@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from kernel.db import Database
 from kernel.settings import Settings
 from logistics import devices
-from logistics.mqtt_acl import USERNAME, TopicAccess, verify_password
+from logistics.mqtt_acl import USERNAME, TopicAccess, reserved_for_service, verify_password
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,14 @@ class DeviceBrokerAccess:
     def authenticate(self, username: str, password: str) -> bool:
         if username == self.service.username:
             return hmac.compare_digest(password.encode(), self.service.password.encode())
-        if not USERNAME.match(username):
-            return False
+        if not USERNAME.match(username) or reserved_for_service(username, self.topics.service_users):
+            return False  # a device registered under a service name before they were reserved
         with self.db.session() as session:
             stored = devices.mqtt_secret_hash(session, username)
         return stored is not None and verify_password(password, stored)
+
+    def client_id(self, username: str, requested: str) -> str:
+        return self.topics.client_id(username, requested)
 
     def may_publish(self, username: str, topic: str) -> bool:
         return self.topics.may_publish(username, topic)

@@ -78,7 +78,7 @@ def _mqtt_config(args: argparse.Namespace, settings: Settings) -> int:
         problems = "; ".join(f"{e['field']}: {e['message']}" for e in exc.errors or [])
         print(f"xborder mqtt-config: {exc.detail}: {problems}", file=sys.stderr)
         return 2
-    print(f"wrote {passwords} ({len(devices) + 1} users) and {acl}")
+    print(f"wrote {passwords} ({len(devices)} devices), {passwords.parent / 'service-passwords'} and {acl}")
     return 0
 
 

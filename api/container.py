@@ -8,6 +8,7 @@ no transit times): `build` replaces them with the real adapters, a test may repl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from api.metrics import Metrics
@@ -39,6 +40,8 @@ class Container:
     transit_times: TransitTimes = field(default_factory=NoTransitTimes)
     ingest_hooks: list[Hook] = field(default_factory=list)
     jobs: list[Job] = field(default_factory=list)
+    # Why this process's telemetry ingest is not working (None: it is), when one runs here (`/healthz`).
+    ingest_liveness: Callable[[], str | None] | None = None
 
     def mqtt_ok(self) -> bool:
         connected = getattr(self.publisher, "connected", None)

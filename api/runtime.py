@@ -175,6 +175,7 @@ class Runtime:
         )
         ingest.start()
         comm.start()
+        self.container.ingest_liveness = ingest.liveness
         self.parts.append(comm)
         self.parts.append(ingest)
         return ingest

@@ -4,12 +4,13 @@ It runs on its own thread and event loop so that it can live inside `xborder ser
 amqtt speaks MQTT 3.1.1, so clients of the embedded broker use `mqtt311://`.
 
 Given a `BrokerAccess` (the composition root builds one from the device registry and the service account),
-every CONNECT is authenticated and every publish, subscription and delivery checked through it; without one
-the broker is open to anyone (tests of the transport alone). On MQTT 3.1.1 a refused publish cannot be
-answered with an error: it is acknowledged and dropped (as Mosquitto does for 3.1.1 clients) and logged; a
-refused subscription gets the SUBACK failure code 0x80; a refused CONNECT gets "not authorised" (5); a
-packet over `max_packet_size` (1 MiB by default, as the shipped Mosquitto) closes the connection. Each refusal
-is reported to `BrokerAccess.refused`.
+every CONNECT is authenticated, its session given the client id `BrokerAccess.client_id` chooses (a device's
+is its own id, as Mosquitto's `use_username_as_clientid`), and every publish, subscription and delivery
+checked through it; without one the broker is open to anyone (tests of the transport alone). On MQTT 3.1.1
+a refused publish cannot be answered with an error: it is acknowledged and dropped (as Mosquitto does for
+3.1.1 clients) and logged; a refused subscription gets the SUBACK failure code 0x80; a refused CONNECT gets
+"not authorised" (5); a packet over `max_packet_size` (1 MiB by default, as the shipped Mosquitto) closes the
+connection. Each refusal is reported to `BrokerAccess.refused`.
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ class BrokerAccess(Protocol):
     """Who may connect, and what an authenticated user may publish, subscribe to and receive."""
 
     def authenticate(self, username: str, password: str) -> bool: ...
+
+    def client_id(self, username: str, requested: str) -> str:
+        """The client id an authenticated user's session runs under (e.g. a device's own id, whatever it
+        asked for: one client cannot take over another's session)."""
 
     def may_publish(self, username: str, topic: str) -> bool: ...
 

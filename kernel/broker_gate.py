@@ -4,6 +4,8 @@ Imported only on the broker's thread (amqtt is loaded lazily). What amqtt does n
 closed here:
 - a client that fails authentication is refused before amqtt touches a session with the same client id
   (amqtt deletes or rewrites it, and disconnects its owner, before it checks the password);
+- an authenticated client's session runs under the client id `BrokerAccess.client_id` gives it (a device's
+  own id, whatever it sent): a device cannot take over the ingest's session, nor another device's;
 - the last will is a publish like any other: a will topic the user may not publish to refuses the connection
   (as Mosquitto does);
 - retained messages are replayed only for the subscriptions this client made, and only on topics it may
@@ -231,6 +233,7 @@ class GuardedBroker(Broker):  # type: ignore[misc]
                 await writer.close()
             raise AMQTTError(f"{remote_address}:{remote_port} refused: not authorised")
         incoming.attributes[_JUST_CHECKED] = True
+        incoming.client_id = self._access.client_id(incoming.username, incoming.client_id or "")
         if incoming.clean_session:
             if incoming.client_id:
                 await self._delete_session(incoming.client_id)

@@ -72,7 +72,7 @@ idempotency_keys = Table(
     Column("request_hash", String(64), nullable=False),
     Column("status_code", Integer, nullable=True),
     Column("response", Text, nullable=True),
-    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False, index=True),
     UniqueConstraint("principal_id", "scope", "key", name="uq_idempotency_keys_principal_scope_key"),
 )
 
@@ -157,6 +157,12 @@ def issue_key(
         )
     )
     return key_id, secret
+
+
+def purge_idempotency_keys(session: Session, before: datetime) -> int:
+    """Delete the stored idempotency answers created before `before`; returns how many."""
+    result = session.execute(idempotency_keys.delete().where(idempotency_keys.c.created_at < before))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def authenticate(session: Session, secret: str) -> Principal:

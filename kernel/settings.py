@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # How long an authenticated API key is trusted without reading its row again (0: read it on every
     # request). A key revoked in the database stops working at most this many seconds later.
     auth_cache_seconds: float = 2.0
+    # How long an `Idempotency-Key` answers with the first result; older answers are purged and the key
+    # may be used again.
+    idempotency_ttl_hours: float = 24.0
 
     @field_validator("clock_speed")
     @classmethod

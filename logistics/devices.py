@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 
 from kernel.errors import Conflict, InvalidInput, NotFound
 from kernel.identity import Principal, Role
-from logistics.mqtt_acl import hash_password
+from logistics.mqtt_acl import hash_password, reserved_for_service
 from logistics.tables import devices, tracker_attachments, waybills
 from logistics.waybills import require_visible
 
-DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")  # \Z: `$` would let a trailing newline in
 KINDS = ("container", "truck", "parcel", "pallet", "reefer")
 
 
@@ -43,7 +43,8 @@ def register(
 ) -> dict[str, Any]:
     """`service_users`: the broker's own accounts (XB_MQTT_SERVICE_USER); a device may not take their name,
     since it could never log in under it (the service account is checked first) and the broker's password
-    file would hold the name twice."""
+    file would hold the name twice. Nor may it start with a service client id prefix (`xborder-`): a
+    device's session runs under its device id, which must never be one of the service's client ids."""
     if not DEVICE_ID.match(device_id):
         raise InvalidInput(
             "device_id must be 1-64 letters, digits, '.', '_' or '-' (it becomes an MQTT topic level)",
@@ -52,6 +53,11 @@ def register(
     if device_id in service_users:
         raise InvalidInput(
             f"device_id {device_id} is the MQTT service account's username; choose another",
+            errors=[{"field": "device_id", "message": "reserved for the MQTT service account"}],
+        )
+    if reserved_for_service(device_id):
+        raise InvalidInput(
+            f"device_id {device_id} starts like the service's MQTT client ids (xborder-); choose another",
             errors=[{"field": "device_id", "message": "reserved for the MQTT service account"}],
         )
     if kind not in KINDS:

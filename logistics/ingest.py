@@ -481,6 +481,7 @@ class TelemetryIngest:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.processed = 0
+        self.beat = time.monotonic()  # the batch loop's last turn (idle or taking a batch): `liveness`
         self.cache = FoldCache()
         self._conn: Connection | None = None
 
@@ -527,6 +528,7 @@ class TelemetryIngest:
     def _run(self) -> None:
         inbox = self._inbox
         while not self._stop.is_set():
+            self.beat = time.monotonic()
             if not inbox:
                 self._arrived.clear()
                 if not inbox:  # nothing came between the check and the clear
@@ -538,6 +540,17 @@ class TelemetryIngest:
             batch = [inbox.popleft() for _ in range(min(self.batch_size, len(inbox)))]
             received = [r for _, r in batch if r is not None]
             self.handle([m for m, _ in batch], received if len(received) == len(batch) else None)
+
+    def liveness(self, stall_s: float = 60.0) -> str | None:
+        """None while the ingest works; else why not: its batch thread has ended, its broker connection is
+        down, or messages have waited `stall_s` seconds with no batch taken."""
+        if self._thread is None or not self._thread.is_alive():
+            return "not running"
+        if not getattr(self.comm, "connected", True):
+            return "not connected to the broker"
+        if self._inbox and time.monotonic() - self.beat > stall_s:
+            return f"stalled: {len(self._inbox)} messages waiting"
+        return None
 
     def _receive(self, msg: Message) -> None:
         """On the MQTT client's thread: parse on arrival, while the batch before is with the database."""

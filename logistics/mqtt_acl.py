@@ -9,6 +9,12 @@ device secrets are random 24-byte tokens, so the iteration count is not what pro
 every user `pattern write <root>/devices/%u/#` and `pattern read <root>/deadletter/%u` (Mosquitto substitutes
 the authenticated username: a device reads why its own readings were refused, nobody else's) and the service
 user the whole topic tree.
+
+Client ids: a device's session always runs under its device id, whatever client id it sends (Mosquitto's
+`use_username_as_clientid true` on the trackers' listener; `TopicAccess.client_id` on the embedded broker), so
+it can never take over another client's session. The service's client ids start with `xborder-` (its
+`XB_MQTT_CLIENT_PREFIX` and the probe's); device ids starting with a service prefix, or equal to a service
+username, are reserved (`reserved_for_service`): refused at registration, at login and in the password file.
 """
 
 from __future__ import annotations
@@ -28,13 +34,22 @@ TOPIC_ROOT = "xborder/v1"
 PBKDF2_ITERATIONS = 101  # mosquitto_passwd's default
 SALT_BYTES = 12
 # Device ids become a topic level and the broker username: no '/', '+', '#', ':' or spaces.
-USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")  # \Z: `$` would let a trailing newline in
 _HASH = re.compile(r"^\$7\$(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$")
 
 # (access, topic pattern under the root) in Mosquitto's words: `write` publishes, `read` subscribes and
 # receives. `%u` is the authenticated username, i.e. the device id.
+SERVICE_CLIENT_PREFIXES: tuple[str, ...] = ("xborder-",)
 DEVICE_RULES: tuple[tuple[str, str], ...] = (("write", "devices/%u/#"), ("read", "deadletter/%u"))
 SERVICE_RULES: tuple[tuple[str, str], ...] = (("readwrite", "#"),)
+
+
+def reserved_for_service(
+    name: str, service_users: Iterable[str] = (), prefixes: Iterable[str] = SERVICE_CLIENT_PREFIXES
+) -> bool:
+    """True when a device may not use `name` as its id: a service username, or a service client id prefix."""
+    folded = name.casefold()
+    return name in set(service_users) or any(folded.startswith(p.casefold()) for p in prefixes if p)
 
 
 @dataclass(frozen=True)
@@ -158,6 +173,10 @@ class TopicAccess:
             if access in kind  # "readwrite" grants both
         ]
 
+    def client_id(self, username: str, requested: str) -> str:
+        """The client id a session of `username` runs under: a device's is its device id, always."""
+        return requested if username in self.service_users else username
+
     def may_publish(self, username: str, topic: str) -> bool:
         return any(topic_matches(p, topic) for p in self._patterns(username, "write"))
 
@@ -179,12 +198,24 @@ def write_config(
     service: Credential,
     topic_root: str = TOPIC_ROOT,
 ) -> tuple[Path, Path]:
-    """Write `passwords` and `acl` into out_dir (created if needed, files mode 0600); returns their paths."""
-    passwords = password_file([service, *devices])
+    """Write `passwords` (the devices'), `service-passwords` (the service account's) and `acl` into out_dir
+    (created if needed, files mode 0600); returns the paths of `passwords` and `acl`.
+
+    The shipped mosquitto.conf reads the devices' file on the trackers' listener (client id = username) and
+    the service's on the service listener (any client id): a device can never log in where it could choose
+    a client id, and the service never where its connections would take each other's client id."""
+    devices = list(devices)
+    reserved = [d.username for d in devices if reserved_for_service(d.username, [service.username])]
+    if reserved:
+        raise InvalidInput("device ids reserved for the service", errors=[
+            {"field": u[:80], "message": "reserved for the MQTT service account"} for u in reserved
+        ])  # fmt: skip
+    passwords = password_file(devices)
+    service_passwords = password_file([service])
     acl = acl_file([service.username], topic_root)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, text in (("passwords", passwords), ("acl", acl)):
+    for name, text in (("passwords", passwords), ("acl", acl), ("service-passwords", service_passwords)):
         path = out_dir / name
         tmp = out_dir / f".{name}.tmp"
         tmp.write_text(text, encoding="utf-8")

@@ -33,8 +33,9 @@ quotes = Table(
 departure_loads = Table(
     "departure_loads",
     metadata,
-    Column("departure_id", String(120), primary_key=True),
-    Column("service_id", String(80), nullable=False),
+    # "<service id>@<departure>": service ids of an imported network are not bounded (l0008)
+    Column("departure_id", String(240), primary_key=True),
+    Column("service_id", String(200), nullable=False),
     Column("departure", UtcDateTime(), nullable=False),
     Column("capacity_teu", Float, nullable=False),
     Column("booked_teu", Float, nullable=False, default=0.0),
@@ -65,7 +66,7 @@ capacity_holds = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("booking_id", String(40), ForeignKey("bookings.id"), nullable=False, index=True),
-    Column("departure_id", String(120), ForeignKey("departure_loads.departure_id"), nullable=False),
+    Column("departure_id", String(240), ForeignKey("departure_loads.departure_id"), nullable=False),
     Column("teu", Float, nullable=False),
     Column("kg", Float, nullable=False),
     Column("released_at", UtcDateTime(), nullable=True),
@@ -207,7 +208,7 @@ disruptions = Table(
 service_overrides = Table(
     "service_overrides",
     metadata,
-    Column("service_id", String(80), primary_key=True),
+    Column("service_id", String(200), primary_key=True),
     Column("patch", JSON, nullable=False),
     Column("reason", String(500), nullable=False),
     Column("updated_by", String(40), nullable=False),

@@ -282,7 +282,7 @@ replenishment = Table(
     Column("stock", Integer, nullable=False),
     Column("stockout_at", UtcDateTime(), nullable=True),
     Column("ship_by", UtcDateTime(), nullable=True),
-    Column("corridor", String(80), nullable=True),
+    Column("corridor", Text, nullable=True),  # " + "-joined corridor names: no bound (w0004)
     Column("transit_hours", Numeric(10, 1), nullable=True),
     Column("qty", Integer, nullable=False),
     Column("note", Text, nullable=False, server_default=""),

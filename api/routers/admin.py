@@ -23,10 +23,10 @@ class TenantIn(BaseModel):
 
 
 class ApiKeyIn(BaseModel):
-    tenant_id: str
+    tenant_id: str = Field(max_length=40)
     role: Role
     warehouses: list[str] = Field(default_factory=list)
-    label: str | None = None
+    label: str | None = Field(default=None, max_length=200)
 
 
 @router.post("/tenants", status_code=201)
@@ -52,6 +52,9 @@ def post_api_key(
     principal: Admin,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
+    """Issue an API key; the key is shown once (a replay with the same `Idempotency-Key` answers without
+    `key`, with the header `Secret-Withheld: key`)."""
+
     def create(session: Session) -> tuple[int, dict[str, Any]]:
         key_id, secret = issue_key(
             session, body.tenant_id, body.role, container.clock.now(), body.warehouses, body.label
@@ -59,5 +62,11 @@ def post_api_key(
         return 201, {"id": key_id, "key": secret, "tenant_id": body.tenant_id, "role": body.role.value}
 
     return idempotency.run(
-        container, principal, idempotency_key, "api-keys", body.model_dump(mode="json"), create
+        container,
+        principal,
+        idempotency_key,
+        "api-keys",
+        body.model_dump(mode="json"),
+        create,
+        secrets=("key",),
     )

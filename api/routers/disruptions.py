@@ -22,10 +22,10 @@ Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
 class DisruptionIn(BaseModel):
     kind: Literal["suspend", "close", "delay"]
     reason: str = Field(min_length=1, max_length=500, examples=["Malaszewicze congestion"])
-    service_id: str | None = None
-    departure_id: str | None = None
-    corridor: str | None = None
-    node: str | None = None
+    service_id: str | None = Field(default=None, max_length=200)
+    departure_id: str | None = Field(default=None, max_length=240)
+    corridor: str | None = Field(default=None, max_length=200)
+    node: str | None = Field(default=None, max_length=40)
     hours: float | None = Field(default=None, gt=0, le=24 * 60)
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None

@@ -14,6 +14,8 @@ router = APIRouter(tags=["operations"])
 
 @router.get("/healthz")
 def healthz(container: ContainerDep) -> JSONResponse:
+    """503 when the database, the broker connection or this process's telemetry ingest is down (`ingest`:
+    not running, not connected, or messages waiting with no batch taken for a minute)."""
     database = "ok"
     try:
         container.db.ping()
@@ -21,10 +23,13 @@ def healthz(container: ContainerDep) -> JSONResponse:
         database = f"down: {type(exc).__name__}"
     mqtt = "ok" if container.mqtt_ok() else "down"
     ok = database == "ok" and mqtt == "ok"
-    body = {
+    body: dict[str, object] = {"status": "ok", "database": database, "mqtt": mqtt}
+    if container.ingest_liveness is not None:  # a process running the telemetry ingest
+        problem = container.ingest_liveness()
+        body["ingest"] = "ok" if problem is None else f"down: {problem}"
+        ok = ok and problem is None
+    body |= {
         "status": "ok" if ok else "degraded",
-        "database": database,
-        "mqtt": mqtt,
         "now": rfc3339(container.clock.now()),
         "clock_speed": getattr(container.clock, "speed", 1.0),
     }

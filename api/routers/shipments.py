@@ -44,8 +44,8 @@ class CargoIn(BaseModel):
 
 
 class QuoteIn(BaseModel):
-    origin: str | LatLon
-    destination: str | LatLon
+    origin: Annotated[str, Field(max_length=40)] | LatLon  # a node id or UN/LOCODE (waybills.origin: 40)
+    destination: Annotated[str, Field(max_length=40)] | LatLon
     ready_at: AwareDatetime
     deliver_by: AwareDatetime | None = None
     cargo: CargoIn
@@ -58,8 +58,8 @@ def _place(p: str | LatLon) -> str | tuple[float, float]:
 
 
 class BookingIn(BaseModel):
-    quote_id: str
-    option_id: str
+    quote_id: str = Field(max_length=40)
+    option_id: str = Field(max_length=80)
     shipper: dict[str, Any] = Field(default_factory=dict)
     consignee: dict[str, Any] = Field(default_factory=dict)
     references: list[Any] = Field(default_factory=list)

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field, HttpUrl
+from pydantic import AfterValidator, BaseModel, Field, HttpUrl
 from sqlalchemy.orm import Session
 
 from api import idempotency
@@ -34,8 +34,15 @@ class TrackerIn(BaseModel):
     device_id: str = Field(min_length=1, max_length=64)
 
 
+def _fits_url_column(url: HttpUrl) -> HttpUrl:
+    # Checked after normalisation (percent-encoding, punycode), as stored in webhooks.url (VARCHAR(2000)).
+    if len(str(url)) > 2000:
+        raise ValueError("URL must have at most 2000 characters")
+    return url
+
+
 class WebhookIn(BaseModel):
-    url: HttpUrl
+    url: Annotated[HttpUrl, AfterValidator(_fits_url_column)]
     events: list[WebhookEvent] = Field(min_length=1)
     secret: str = Field(
         min_length=16, max_length=200, description="shared secret for the HMAC-SHA256 signature"
@@ -91,7 +98,8 @@ def post_device(
     principal: Shipper,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
-    """Register a tracker; returns its MQTT credentials (the password is shown once)."""
+    """Register a tracker; returns its MQTT credentials. The password is shown once: a replay with the same
+    `Idempotency-Key` answers without `password`, with the header `Secret-Withheld: password`."""
 
     def create(session: Session) -> tuple[int, dict[str, Any]]:
         return 201, devices.register(
@@ -105,7 +113,13 @@ def post_device(
         )
 
     return idempotency.run(
-        container, principal, idempotency_key, "devices", body.model_dump(mode="json"), create
+        container,
+        principal,
+        idempotency_key,
+        "devices",
+        body.model_dump(mode="json"),
+        create,
+        secrets=("password",),
     )
 
 

@@ -72,7 +72,7 @@ def test_every_kind_of_bad_input_is_dead_lettered_with_its_reason_and_counted(se
     listener = _mqtt(server.mqtt_url, f"{device_id}-dl", device_id, creds["password"])
     listener.on_message = on_message
     _subscribe(listener, f"xborder/v1/deadletter/{device_id}")
-    pub = _mqtt(server.mqtt_url, device_id, device_id, creds["password"])
+    pub = listener  # one session per device: the broker runs it under the device id, whatever client id
     counted = _deadletters(server)
     at = server.now().replace(microsecond=0)
     good = {"ts": at.isoformat().replace("+00:00", "Z"), "lat": 28.77, "lon": 104.63}
@@ -131,7 +131,7 @@ def test_every_kind_of_bad_input_is_dead_lettered_with_its_reason_and_counted(se
         )
         listener2.on_message = lambda _c, _u, m: late.append(json.loads(m.payload))
         _subscribe(listener2, f"xborder/v1/deadletter/{creds2['device_id']}")
-        pub2 = _mqtt(server.mqtt_url, creds2["device_id"], creds2["device_id"], creds2["password"])
+        pub2 = listener2
         late_topic = f"xborder/v1/devices/{creds2['device_id']}/telemetry"
         pub2.publish(late_topic, json.dumps({**good, "seq": 1}).encode(), qos=1).wait_for_publish(10)
         deadline = time.monotonic() + 20
@@ -143,12 +143,12 @@ def test_every_kind_of_bad_input_is_dead_lettered_with_its_reason_and_counted(se
             time.sleep(0.2)
         assert _deadletters(server) == counted + len(cases) + 2
         assert dead[-1] == dead[len(cases)], "nobody else's dead letters reach this tracker"
-        for client in (pub2, listener2):
+        for client in (listener2,):
             client.disconnect()
             client.loop_stop()
         assert http.get(f"/v1/devices/{creds2['device_id']}").json()["last_seq"] is None
     finally:
-        for client in (pub, listener):
+        for client in (listener,):
             client.disconnect()
             client.loop_stop()
         http.close()

@@ -483,3 +483,44 @@ def test_a_packet_over_one_megabyte_closes_the_connection_and_never_reaches_the_
             if c is not None:
                 c.stop()
         runtime.stop()
+
+
+def test_a_device_cannot_take_over_the_ingests_client_id(
+    broker: BrokerChoice, client: TestClient, keys: Keys, container: Container
+) -> None:
+    """A device CONNECTs with the ingest's client id: it runs under its own id, the ingest keeps its own."""
+    h = keys.headers(Role.FORWARDER)
+    a = _register(client, h)
+    b = _register(client, h, _booking(client, h))
+    prefix = f"h16-{uuid.uuid4().hex[:8]}"
+    container.settings = container.settings.model_copy(update={"mqtt_client_prefix": prefix})
+    runtime = Runtime(container, replace(broker, embedded=None, access_db=None))  # the broker outlives it
+    runtime.start_publisher()
+    ingest = runtime.start_ingest("ingest")
+    spoofer = Client(broker, a.device_id, a.password, client_id=f"{prefix}-ingest")
+    other = Client(broker, b.device_id, b.password, client_id=a.device_id)  # and another device's id
+    try:
+        assert spoofer.connected and other.connected
+        reading = {"seq": 1, "ts": "2027-02-28T23:50:00Z", "lat": 28.77, "lon": 104.63, "accuracy_m": 8}
+        other.publish(telemetry(b.device_id), json.dumps(reading).encode())
+
+        def count() -> int:
+            with container.db.session() as s:
+                return int(
+                    s.execute(
+                        select(func.count()).select_from(readings).where(readings.c.device_id == b.device_id)
+                    ).scalar_one()
+                )
+
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and count() == 0:
+            time.sleep(0.1)
+        assert count() == 1, "the ingest still receives"
+        assert ingest.liveness() is None
+        assert not spoofer.disconnected.is_set()  # neither device took the other's session
+        health = client.get("/healthz")
+        assert health.status_code == 200 and health.json()["ingest"] == "ok"
+    finally:
+        spoofer.stop()
+        other.stop()
+        runtime.stop()

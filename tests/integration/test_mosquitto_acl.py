@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import paho.mqtt.client as paho
@@ -39,21 +40,30 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Ports:
+    """The shipped configuration's two listeners: the trackers' (1883) and the service's (1884)."""
+
+    devices: int
+    service: int
+
+
 @pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ports]:
     work = tmp_path_factory.mktemp("mosquitto")
     assert cli_main([
         "mqtt-config", "--out", str(work / "etc"), "--service-user", "xb-svc",
         "--service-password", SERVICE_PASSWORD, "--device", "trk-a:secret-a", "--device", "trk-b:secret-b",
     ]) == 0  # fmt: skip
-    port = free_port()
+    ports = Ports(free_port(), free_port())
+    listeners = {"1883": ports.devices, "1884": ports.service}
     (work / "data").mkdir()
     lines = []
     for line in CONF.read_text().splitlines():
-        key = line.split(" ", 1)[0]
+        key, _, value = line.partition(" ")
         replacements = {
-            "listener": f"listener {port} 127.0.0.1",
-            "password_file": f"password_file {work / 'etc' / 'passwords'}",
+            "listener": f"listener {listeners.get(value, value)} 127.0.0.1",
+            "password_file": f"password_file {work / 'etc' / Path(value).name}",
             "acl_file": f"acl_file {work / 'etc' / 'acl'}",
             "persistence_location": f"persistence_location {work / 'data'}/",
             "log_dest": f"log_dest file {work / 'mosquitto.log'}",
@@ -65,15 +75,17 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     conf.write_text("\n".join(lines) + "\n")
     proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(f"mosquitto exited: {proc.stderr.read().decode() if proc.stderr else ''}")
-                time.sleep(0.05)
-        yield port
+        for port in (ports.devices, ports.service):
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    if proc.poll() is not None:
+                        err = proc.stderr.read().decode() if proc.stderr else ""
+                        pytest.fail(f"mosquitto exited: {err}")
+                    time.sleep(0.05)
+        yield ports
     finally:
         proc.terminate()
         proc.wait(10)
@@ -82,13 +94,27 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 
 
 class Client:
-    def __init__(self, port: int, username: str | None, password: str | None) -> None:
+    """Connects where its kind of user logs in: the service account to the service listener, anyone else to
+    the trackers' (unless `port` says otherwise)."""
+
+    def __init__(
+        self,
+        broker: Ports,
+        username: str | None,
+        password: str | None,
+        *,
+        client_id: str | None = None,
+        port: int | None = None,
+    ) -> None:
+        if port is None:
+            port = broker.service if username == "xb-svc" else broker.devices
+        self.disconnected = threading.Event()
         self.messages: list[tuple[str, bytes]] = []
         self.acks: dict[int, int] = {}
         self.got = threading.Condition()
         self.client = paho.Client(
             CallbackAPIVersion.VERSION2,
-            client_id=f"t-{uuid.uuid4().hex[:8]}",
+            client_id=client_id or f"t-{uuid.uuid4().hex[:8]}",
             protocol=MQTTProtocolVersion.MQTTv5,
         )
         if username is not None:
@@ -98,6 +124,7 @@ class Client:
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_publish = self._on_publish
+        self.client.on_disconnect = lambda *_: self.disconnected.set()
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
         assert self.connack.wait(5), "no CONNACK"
@@ -145,7 +172,7 @@ class Client:
         self.client.loop_stop()
 
 
-def test_a_device_publishes_under_its_own_id_only(broker: int) -> None:
+def test_a_device_publishes_under_its_own_id_only(broker: Ports) -> None:
     service = Client(broker, "xb-svc", SERVICE_PASSWORD)
     assert service.connected
     service.subscribe("xborder/v1/devices/+/telemetry")
@@ -166,7 +193,7 @@ def test_a_device_publishes_under_its_own_id_only(broker: int) -> None:
         service.stop()
 
 
-def test_the_service_user_may_publish_waybill_status_and_share_subscriptions(broker: int) -> None:
+def test_the_service_user_may_publish_waybill_status_and_share_subscriptions(broker: Ports) -> None:
     service = Client(broker, "xb-svc", SERVICE_PASSWORD)
     listener = Client(broker, "xb-svc", SERVICE_PASSWORD)
     try:
@@ -182,7 +209,7 @@ def test_the_service_user_may_publish_waybill_status_and_share_subscriptions(bro
         listener.stop()
 
 
-def test_wrong_or_missing_credentials_are_refused(broker: int) -> None:
+def test_wrong_or_missing_credentials_are_refused(broker: Ports) -> None:
     for username, password in (("trk-a", "wrong"), (None, None), ("trk-unknown", "secret-a")):
         client = Client(broker, username, password)
         assert not client.connected
@@ -197,3 +224,35 @@ def test_hashes_written_by_mosquitto_passwd_verify_here(tmp_path: Path) -> None:
     assert user == "trk-z" and encoded.startswith("$7$101$")
     assert verify_password("s3cret:with colon", encoded)
     assert not verify_password("s3cret", encoded)
+
+
+def test_a_device_cannot_take_over_the_ingests_client_id(broker: Ports) -> None:
+    """A tracker CONNECTs with the ingest's client id: it runs as itself, and the ingest stays connected."""
+    ingest = Client(broker, "xb-svc", SERVICE_PASSWORD, client_id="xborder-ingest")
+    assert ingest.connected
+    ingest.subscribe("xborder/v1/devices/+/telemetry")
+    spoofer = Client(broker, "trk-a", "secret-a", client_id="xborder-ingest")
+    other = Client(broker, "trk-b", "secret-b", client_id="trk-a")  # and another device's id
+    try:
+        assert spoofer.connected and other.connected
+        assert spoofer.publish("xborder/v1/devices/trk-a/telemetry", b'{"seq": 1}') == 0
+        assert other.publish("xborder/v1/devices/trk-b/telemetry", b'{"seq": 1}') == 0
+        assert sorted(ingest.wait_for(2)) == [
+            ("xborder/v1/devices/trk-a/telemetry", b'{"seq": 1}'),
+            ("xborder/v1/devices/trk-b/telemetry", b'{"seq": 1}'),
+        ]
+        assert not ingest.disconnected.is_set()
+        assert not spoofer.disconnected.is_set()  # neither took the other's session
+    finally:
+        for c in (spoofer, other, ingest):
+            c.stop()
+
+
+def test_each_listener_takes_only_its_own_users(broker: Ports) -> None:
+    device_on_service = Client(broker, "trk-a", "secret-a", port=broker.service)
+    assert device_on_service.reason == 135  # a device never logs in where it could choose its client id
+    service_on_devices = Client(broker, "xb-svc", SERVICE_PASSWORD, port=broker.devices)
+    assert service_on_devices.reason == 135
+    service = Client(broker, "xb-svc", SERVICE_PASSWORD)
+    assert service.connected
+    service.stop()

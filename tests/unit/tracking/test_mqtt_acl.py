@@ -84,10 +84,11 @@ def test_write_config_writes_private_files(tmp_path: Path) -> None:
     passwords, acl = write_config(
         tmp_path / "etc", [Credential("trk-1", password="p")], Credential("svc", "s")
     )
-    assert passwords.read_text().count("\n") == 2
+    assert passwords.read_text().count("\n") == 1  # the devices'; the service's is apart
+    assert (tmp_path / "etc" / "service-passwords").read_text().startswith("svc:$7$")
     assert "user svc" in acl.read_text()
     assert stat.S_IMODE(passwords.stat().st_mode) == 0o600
-    assert sorted(p.name for p in (tmp_path / "etc").iterdir()) == ["acl", "passwords"]
+    assert sorted(p.name for p in (tmp_path / "etc").iterdir()) == ["acl", "passwords", "service-passwords"]
 
 
 def test_the_cli_refuses_bad_arguments_and_writes_nothing(
@@ -103,7 +104,8 @@ def test_the_cli_refuses_bad_arguments_and_writes_nothing(
     assert cli_main(["mqtt-config", "--out", str(out), "--service-password", "s", "--device", "trk-1:p"]) == 0
     assert "wrote" in capsys.readouterr().out
     users = [line.split(":", 1)[0] for line in (out / "passwords").read_text().splitlines()]
-    assert users == ["trk-1", "xborder-service"]
+    assert users == ["trk-1"]
+    assert (out / "service-passwords").read_text().startswith("xborder-service:")
 
 
 ACCESS = TopicAccess(frozenset({"xb-svc"}))
