@@ -12,7 +12,7 @@ from geopy.distance import great_circle
 
 from kernel.clock import parse_time, rfc3339
 from routing.network import Network, Node
-from routing.planner import Option, PlannedLeg
+from routing.options import Option, PlannedLeg
 
 # Geofence radius by node kind, km. Coordinates of terminals are city points, so fences are generous.
 RADIUS_KM = {
