@@ -23,14 +23,12 @@ from kernel.errors import InvalidInput, NotFound
 from kernel.identity import Principal
 from kernel.ids import new_id
 from logistics import events
+from logistics.capacity import capacity_left, hold_capacity, release_capacity
 from logistics.disruption_records import active, to_domain
 from logistics.itinerary import build_itinerary, option_json, planned_milestones
 from logistics.network_state import NetworkState
-from logistics.quoting import capacity_left, hold_capacity
 from logistics.tables import (
     bookings,
-    capacity_holds,
-    departure_loads,
     disruptions,
     waybill_events,
     waybills,
@@ -163,29 +161,7 @@ def replan_affected(
     # Release what the affected legs hold, so alternatives may reuse it (a delayed departure may stay best).
     for row, first, _ in candidates:
         dropped = {leg["departure_id"] for leg in row["itinerary"]["legs"][first:] if leg.get("departure_id")}
-        holds = (
-            session.execute(
-                select(capacity_holds).where(
-                    capacity_holds.c.booking_id == row["bk_id"],
-                    capacity_holds.c.released_at.is_(None),
-                    capacity_holds.c.departure_id.in_(dropped),
-                )
-            )
-            .mappings()
-            .all()
-        )
-        for h in holds:
-            session.execute(
-                update(departure_loads)
-                .where(departure_loads.c.departure_id == h["departure_id"])
-                .values(
-                    booked_teu=departure_loads.c.booked_teu - h["teu"],
-                    booked_kg=departure_loads.c.booked_kg - h["kg"],
-                )
-            )
-            session.execute(
-                update(capacity_holds).where(capacity_holds.c.id == h["id"]).values(released_at=now)
-            )
+        release_capacity(session, row["bk_id"], now, dropped)
 
     teu_left, kg_left = capacity_left(session, now - timedelta(days=1))
     affected: list[AffectedBooking] = []

@@ -5,6 +5,7 @@ Pure: works on `routing` objects and plain data.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -118,7 +119,7 @@ def _via_stops(network: Network, leg: dict[str, Any]) -> list[dict[str, Any]]:
     return stops
 
 
-def build_itinerary(network: Network, option: dict[str, Any]) -> dict[str, Any]:
+def build_itinerary(network: Network, option: Mapping[str, Any]) -> dict[str, Any]:
     """The itinerary stored on a waybill: the option's legs and every stop along them."""
     legs = option["legs"]
     stops: list[dict[str, Any]] = []
