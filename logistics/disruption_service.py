@@ -10,6 +10,7 @@ then least cost. The new plan is recorded as PLN milestones with the reason; the
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -35,6 +36,7 @@ from logistics.tables import (
     webhook_outbox,
     webhooks,
 )
+from logistics.waybills import summary
 from routing import errors as routing_errors
 from routing.disruptions import Disruption, itinerary_impact, validate
 from routing.planner import Cargo, QuoteRequest, plan
@@ -119,6 +121,26 @@ def lift(session: Session, disruption_id: str, now: datetime) -> dict[str, Any]:
     return disruption_json(row)
 
 
+def _cargo(doc: Mapping[str, Any]) -> Cargo:
+    """The planner's cargo from the cargo document a waybill stores."""
+    temperature = doc.get("temperature")
+    return Cargo(
+        weight_kg=doc["weight_kg"],
+        volume_m3=doc["volume_m3"],
+        equipment=doc["equipment"],
+        dangerous_goods=bool(doc.get("dangerous_goods")),
+        temperature=(float(temperature[0]), float(temperature[1])) if temperature else None,
+    )
+
+
+def status_summaries(session: Session, waybill_nos: Sequence[str]) -> list[dict[str, Any]]:
+    """The status summary of each waybill (what its retained MQTT status topic carries)."""
+    if not waybill_nos:
+        return []
+    rows = session.execute(select(waybills).where(waybills.c.waybill_no.in_(waybill_nos))).mappings()
+    return [summary(row) for row in rows]
+
+
 def replan_affected(
     session: Session,
     state: NetworkState,
@@ -175,13 +197,7 @@ def replan_affected(
             destination=legs[-1]["destination"],
             ready_at=ready,
             deliver_by=row["deliver_by"] if row["deliver_by"] and row["deliver_by"] > ready else None,
-            cargo=Cargo(
-                weight_kg=cargo["weight_kg"],
-                volume_m3=cargo["volume_m3"],
-                equipment=cargo["equipment"],
-                dangerous_goods=bool(cargo.get("dangerous_goods")),
-                temperature=tuple(cargo["temperature"]) if cargo.get("temperature") else None,
-            ),
+            cargo=_cargo(cargo),
             customs_mode=row["customs_mode"],
             max_options=8,
         )
@@ -359,15 +375,7 @@ def suggest_alternatives(
         destination=stops[-1]["node_id"],
         ready_at=now,
         deliver_by=None,
-        cargo=Cargo(
-            weight_kg=cargo["weight_kg"],
-            volume_m3=cargo["volume_m3"],
-            equipment=cargo["equipment"],
-            dangerous_goods=bool(cargo.get("dangerous_goods")),
-            temperature=(float(cargo["temperature"][0]), float(cargo["temperature"][1]))
-            if cargo.get("temperature")
-            else None,
-        ),
+        cargo=_cargo(cargo),
         customs_mode=row["customs_mode"],
         max_options=8,
     )

@@ -13,7 +13,6 @@ from api.deps import ContainerDep, CurrentPrincipal, require
 from api.runtime_state import network_state
 from kernel.identity import Principal, Role
 from logistics import disruption_service, network_edits
-from logistics.tables import waybills
 
 router = APIRouter(prefix="/v1", tags=["network disruptions"])
 Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
@@ -40,16 +39,7 @@ def declare(body: DisruptionIn, container: ContainerDep, principal: Operator) ->
         result, replanned = disruption_service.declare(
             session, state, principal, body.kind, spec, body.reason, container.clock.now()
         )
-        messages = []
-        if replanned.changed_waybills:
-            from sqlalchemy import select
-
-            from logistics.waybills import summary
-
-            for row in session.execute(
-                select(waybills).where(waybills.c.waybill_no.in_(replanned.changed_waybills))
-            ).mappings():
-                messages.append(summary(row))
+        messages = disruption_service.status_summaries(session, replanned.changed_waybills)
     if container.publisher is not None:
         root = container.settings.mqtt_topic_root
         for m in messages:
