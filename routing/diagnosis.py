@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from routing.errors import NoRoute, RoutingError
 from routing.label_search import search
-from routing.network import Network
+from routing.network_model import Network
 from routing.quote_request import Cargo, QuoteRequest
 from routing.search_graph import Problem
 from routing.timetable import Timetable

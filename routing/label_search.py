@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from routing.network import Service
+from routing.network_model import Service
 from routing.options import TOLERANCE_CO2, TOLERANCE_COST, TOLERANCE_HOURS
 from routing.quote_request import carries
 from routing.search_graph import Edge, Problem, edge_of, graph_for, lower_bounds

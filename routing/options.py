@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
-from routing.network import Figure
+from routing.network_model import Figure
 
 
 @dataclass(frozen=True)

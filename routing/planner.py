@@ -37,7 +37,7 @@ from decimal import Decimal
 
 from routing.diagnosis import diagnose
 from routing.label_search import LABEL_BUDGET, Label, search
-from routing.network import ESTIMATE, PUBLISHED, Network
+from routing.network_model import ESTIMATE, PUBLISHED, Network
 from routing.options import Option, PlannedLeg, select
 from routing.quote_request import (
     CUSTOMS_MODES,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from routing.errors import InvalidCargo, InvalidRequest
-from routing.network import Network, Service
+from routing.network_model import Network, Service
 from routing.timetable import Departure
 
 EQUIPMENT = ("LCL", "20GP", "40GP", "40HC", "40RF", "AIR")

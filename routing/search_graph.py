@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from routing.errors import InvalidRequest
-from routing.network import ESTIMATE, Figure, Network, Rate, Service
+from routing.network_model import ESTIMATE, Figure, Network, Rate, Service
 from routing.quote_request import Cargo, QuoteRequest, carries
 from routing.tariff import handling_cost, hub_co2e
 from routing.timetable import ServiceRun, Timetable

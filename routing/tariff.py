@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
-from routing.network import Network, Service
+from routing.network_model import Network, Service
 from routing.quote_request import Cargo
 
 CENT = Decimal("0.01")

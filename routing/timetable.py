@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from routing.errors import InvalidRequest, UnknownDeparture
-from routing.network import ESTIMATE, PUBLISHED, Network
+from routing.network_model import ESTIMATE, PUBLISHED, Network
 
 ANCHOR = datetime(2024, 1, 1, tzinfo=UTC)
 WEEK_S = 7 * 24 * 3600
