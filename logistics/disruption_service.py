@@ -10,6 +10,7 @@ then least cost. The new plan is recorded as PLN milestones with the reason; the
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -23,14 +24,12 @@ from kernel.errors import InvalidInput, NotFound
 from kernel.identity import Principal
 from kernel.ids import new_id
 from logistics import events
+from logistics.capacity import capacity_left, hold_capacity, release_capacity
 from logistics.disruption_records import active, to_domain
 from logistics.itinerary import build_itinerary, option_json, planned_milestones
 from logistics.network_state import NetworkState
-from logistics.quoting import capacity_left, hold_capacity
 from logistics.tables import (
     bookings,
-    capacity_holds,
-    departure_loads,
     disruptions,
     waybill_events,
     waybills,
@@ -121,6 +120,18 @@ def lift(session: Session, disruption_id: str, now: datetime) -> dict[str, Any]:
     return disruption_json(row)
 
 
+def _cargo(doc: Mapping[str, Any]) -> Cargo:
+    """The planner's cargo from the cargo document a waybill stores."""
+    temperature = doc.get("temperature")
+    return Cargo(
+        weight_kg=doc["weight_kg"],
+        volume_m3=doc["volume_m3"],
+        equipment=doc["equipment"],
+        dangerous_goods=bool(doc.get("dangerous_goods")),
+        temperature=(float(temperature[0]), float(temperature[1])) if temperature else None,
+    )
+
+
 def replan_affected(
     session: Session,
     state: NetworkState,
@@ -163,29 +174,7 @@ def replan_affected(
     # Release what the affected legs hold, so alternatives may reuse it (a delayed departure may stay best).
     for row, first, _ in candidates:
         dropped = {leg["departure_id"] for leg in row["itinerary"]["legs"][first:] if leg.get("departure_id")}
-        holds = (
-            session.execute(
-                select(capacity_holds).where(
-                    capacity_holds.c.booking_id == row["bk_id"],
-                    capacity_holds.c.released_at.is_(None),
-                    capacity_holds.c.departure_id.in_(dropped),
-                )
-            )
-            .mappings()
-            .all()
-        )
-        for h in holds:
-            session.execute(
-                update(departure_loads)
-                .where(departure_loads.c.departure_id == h["departure_id"])
-                .values(
-                    booked_teu=departure_loads.c.booked_teu - h["teu"],
-                    booked_kg=departure_loads.c.booked_kg - h["kg"],
-                )
-            )
-            session.execute(
-                update(capacity_holds).where(capacity_holds.c.id == h["id"]).values(released_at=now)
-            )
+        release_capacity(session, row["bk_id"], now, dropped)
 
     teu_left, kg_left = capacity_left(session, now - timedelta(days=1))
     affected: list[AffectedBooking] = []
@@ -199,13 +188,7 @@ def replan_affected(
             destination=legs[-1]["destination"],
             ready_at=ready,
             deliver_by=row["deliver_by"] if row["deliver_by"] and row["deliver_by"] > ready else None,
-            cargo=Cargo(
-                weight_kg=cargo["weight_kg"],
-                volume_m3=cargo["volume_m3"],
-                equipment=cargo["equipment"],
-                dangerous_goods=bool(cargo.get("dangerous_goods")),
-                temperature=tuple(cargo["temperature"]) if cargo.get("temperature") else None,
-            ),
+            cargo=_cargo(cargo),
             customs_mode=row["customs_mode"],
             max_options=8,
         )
@@ -383,15 +366,7 @@ def suggest_alternatives(
         destination=stops[-1]["node_id"],
         ready_at=now,
         deliver_by=None,
-        cargo=Cargo(
-            weight_kg=cargo["weight_kg"],
-            volume_m3=cargo["volume_m3"],
-            equipment=cargo["equipment"],
-            dangerous_goods=bool(cargo.get("dangerous_goods")),
-            temperature=(float(cargo["temperature"][0]), float(cargo["temperature"][1]))
-            if cargo.get("temperature")
-            else None,
-        ),
+        cargo=_cargo(cargo),
         customs_mode=row["customs_mode"],
         max_options=8,
     )

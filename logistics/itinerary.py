@@ -5,6 +5,7 @@ Pure: works on `routing` objects and plain data.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,7 +13,7 @@ from geopy.distance import great_circle
 
 from kernel.clock import parse_time, rfc3339
 from routing.network import Network, Node
-from routing.planner import Option, PlannedLeg
+from routing.options import Option, PlannedLeg
 
 # Geofence radius by node kind, km. Coordinates of terminals are city points, so fences are generous.
 RADIUS_KM = {
@@ -118,7 +119,7 @@ def _via_stops(network: Network, leg: dict[str, Any]) -> list[dict[str, Any]]:
     return stops
 
 
-def build_itinerary(network: Network, option: dict[str, Any]) -> dict[str, Any]:
+def build_itinerary(network: Network, option: Mapping[str, Any]) -> dict[str, Any]:
     """The itinerary stored on a waybill: the option's legs and every stop along them."""
     legs = option["legs"]
     stops: list[dict[str, Any]] = []

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from routing.errors import InvalidRequest
-from routing.network import Network
+from routing.network_model import Network
 from routing.timetable import Departure, Timetable
 
 

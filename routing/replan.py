@@ -21,7 +21,7 @@ from decimal import Decimal
 from ortools.sat.python import cp_model
 
 from routing.errors import InvalidRequest
-from routing.planner import Option
+from routing.options import Option
 
 TEU_SCALE = 1000  # capacities in thousandths of a TEU (LCL takes fractions)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from routing.errors import InvalidRequest, UnknownDeparture
-from routing.network import ESTIMATE, PUBLISHED, Network
+from routing.network_model import ESTIMATE, PUBLISHED, Network
 
 ANCHOR = datetime(2024, 1, 1, tzinfo=UTC)
 WEEK_S = 7 * 24 * 3600
@@ -49,7 +49,7 @@ def _ts(t: datetime) -> int:
     return int(t.timestamp())
 
 
-class _ServiceRun:
+class ServiceRun:
     """One service's departures sorted by cut-off, with integer timestamps for bisecting."""
 
     __slots__ = ("departures", "cutoffs", "departs", "arrivals", "fifo", "lead_transit")
@@ -83,7 +83,7 @@ class Timetable:
         grouped: dict[str, list[Departure]] = {}
         for d in self.departures:
             grouped.setdefault(d.service_id, []).append(d)
-        self._runs = {sid: _ServiceRun(ds) for sid, ds in grouped.items()}
+        self._runs = {sid: ServiceRun(ds) for sid, ds in grouped.items()}
         # What planners derive from this timetable and a network (indexes), kept as long as the timetable.
         self.derived: dict[object, object] = {}
 
@@ -103,7 +103,7 @@ class Timetable:
         run = self._runs.get(service_id)
         return run.departures if run else ()
 
-    def run(self, service_id: str) -> _ServiceRun | None:
+    def run(self, service_id: str) -> ServiceRun | None:
         return self._runs.get(service_id)
 
     def replace(self, departures: Iterable[Departure]) -> Timetable:

@@ -13,7 +13,6 @@ from api.deps import ContainerDep, CurrentPrincipal
 from api.runtime_state import network_state
 from kernel.errors import InvalidInput, NotFound
 from routing.network import MODES, Network, Node, Service
-from routing.planner import Option
 from routing.timetable import Departure, Timetable
 
 router = APIRouter(prefix="/v1", tags=["network"])
@@ -194,42 +193,3 @@ def get_departures(
     deps = [d for d in tt.for_service(service_id) if d.departure >= at]
     deps.sort(key=lambda d: d.departure)
     return [departure_json(d) for d in deps[:limit]]
-
-
-def option_json(o: Option) -> dict[str, Any]:
-    """A planner Option in the contract's shape (POST /v1/quotes), with per-leg detail and provenance."""
-    return {
-        "id": o.id,
-        "legs": [
-            {
-                "mode": leg.mode,
-                "origin": leg.origin,
-                "destination": leg.destination,
-                "departure": _rfc3339(leg.departure),
-                "arrival": _rfc3339(leg.arrival),
-                "service_id": leg.service_id,
-                "departure_id": leg.departure_id,
-                "corridor": leg.corridor,
-                "via": list(leg.via),
-                "cutoff": _rfc3339(leg.cutoff) if leg.cutoff else None,
-                "distance_km": leg.distance_km,
-                "cost": {"amount": f"{leg.cost:.2f}", "currency": o.currency},
-                "handling_cost": {"amount": f"{leg.handling_cost:.2f}", "currency": o.currency},
-                "co2e_kg": round(leg.co2e_kg, 1),
-                "hub_co2e_kg": round(leg.hub_co2e_kg, 1),
-                "basis": leg.basis,
-                "sources": list(leg.sources),
-                "provenance": [{"figure": f.name, "basis": f.basis, "note": f.note} for f in leg.provenance],
-            }
-            for leg in o.legs
-        ],
-        "cost": {"amount": f"{o.cost:.2f}", "currency": o.currency},
-        "transit_hours": o.transit_hours,
-        "lead_time_hours": o.lead_time_hours,
-        "departure": _rfc3339(o.departure()),
-        "arrival": _rfc3339(o.arrival()),
-        "co2e_kg": round(o.co2e_kg, 1),
-        "labels": list(o.labels),
-        "basis": o.basis,
-        "exact": o.exact,
-    }

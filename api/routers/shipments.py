@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header
@@ -74,7 +73,7 @@ def post_quote(
 ) -> JSONResponse:
     """Plan a Pareto set of options over cost, arrival and CO2e between any two places of the network."""
     state = network_state(container)
-    q = quoting.QuoteInput(
+    cmd = quoting.RequestQuote(
         origin=_place(body.origin),
         destination=_place(body.destination),
         ready_at=body.ready_at,
@@ -91,9 +90,10 @@ def post_quote(
     def create(session: Session) -> tuple[int, dict[str, Any]]:
         started = time.perf_counter()
         try:
-            return 201, quoting.request_quote(session, state, principal, q, container.clock.now())
+            q = quoting.quote(session, state, principal, cmd, container.clock.now())
         finally:
             container.metrics.quote_seconds.observe(time.perf_counter() - started)
+        return 201, quoting.quote_view(q)
 
     return idempotency.run(
         container, principal, idempotency_key, "quotes", body.model_dump(mode="json"), create
@@ -103,13 +103,8 @@ def post_quote(
 @router.get("/quotes/{quote_id}")
 def get_quote(quote_id: str, container: ContainerDep, principal: Forwarder) -> dict[str, Any]:
     with container.db.session() as session:
-        row = quoting.get_quote(session, principal, quote_id)
-    return {
-        "id": row["id"],
-        "request": row["request"],
-        "options": row["options"],
-        "expires_at": row["expires_at"].isoformat(),
-    }
+        q = quoting.get_quote(session, principal, quote_id)
+    return quoting.quote_view(q)
 
 
 @router.post("/bookings", status_code=201)
@@ -121,20 +116,17 @@ def post_booking(
 ) -> JSONResponse:
     """Book one option of a quote; consumes capacity on its departures (409 when one is full)."""
     state = network_state(container)
+    cmd = quoting.BookShipment(
+        quote_id=body.quote_id,
+        option_id=body.option_id,
+        shipper=body.shipper,
+        consignee=body.consignee,
+        references=body.references,
+    )
 
     def create(session: Session) -> tuple[int, dict[str, Any]]:
-        now: datetime = container.clock.now()
-        return 201, quoting.book(
-            session,
-            state,
-            principal,
-            body.quote_id,
-            body.option_id,
-            body.shipper,
-            body.consignee,
-            body.references,
-            now,
-        )
+        booked = quoting.book_shipment(session, state, principal, cmd, container.clock.now())
+        return 201, quoting.booking_view(booked)
 
     return idempotency.run(
         container, principal, idempotency_key, "bookings", body.model_dump(mode="json"), create
@@ -144,4 +136,7 @@ def post_booking(
 @router.post("/bookings/{booking_id}/cancel")
 def cancel_booking(booking_id: str, container: ContainerDep, principal: Forwarder) -> dict[str, Any]:
     with container.db.session() as session:
-        return quoting.cancel_booking(session, principal, booking_id, container.clock.now())
+        cancelled = quoting.cancel_booking(
+            session, principal, quoting.CancelBooking(booking_id), container.clock.now()
+        )
+    return quoting.cancellation_view(cancelled)

@@ -21,16 +21,23 @@ NOW = datetime(2027, 3, 1, tzinfo=UTC)
 
 
 def _book(
-    url: str, principal: Principal, quote_id: str, option_id: str, start: mp.synchronize.Event, out: mp.Queue
-) -> None:  # type: ignore[type-arg]
+    url: str,
+    principal: Principal,
+    quote_id: str,
+    option_id: str,
+    start: mp.synchronize.Event,
+    out: mp.Queue[tuple[str, str]],
+) -> None:
     db = Database(make_engine(url, pool_size=1))
     state = NetworkState()
     state.timetable(NOW)
     start.wait(30)
     try:
         with db.session() as s:
-            r = quoting.book(s, state, principal, quote_id, option_id, {}, {}, [], NOW)
-        out.put(("ok", r["waybill_no"]))
+            booked = quoting.book_shipment(
+                s, state, principal, quoting.BookShipment(quote_id, option_id), NOW
+            )
+        out.put(("ok", booked.waybill_no))
     except Conflict as exc:
         out.put(("conflict", exc.detail))
     except Exception as exc:  # noqa: BLE001 - reported to the test
@@ -44,13 +51,13 @@ def test_parallel_bookings_of_the_last_slot_give_exactly_one_success(database: D
     tenant = keys.tenant(kind=__import__("kernel.identity", fromlist=["TenantKind"]).TenantKind.FORWARDER)
     principal = Principal(key_id="k", tenant_id=tenant, role=Role.FORWARDER)
     state = NetworkState()
-    q = quoting.QuoteInput("CNYIB", "PLLOD", NOW, None, 12000, 60, "40HC", False, None, "9810", 8)
+    cmd = quoting.RequestQuote("CNYIB", "PLLOD", NOW, None, 12000, 60, "40HC", False, None, "9810", 8)
     with database.session() as s:
-        quote = quoting.request_quote(s, state, principal, q, NOW)
-    option = next(o for o in quote["options"] if any(leg["departure_id"] for leg in o["legs"]))
+        quote = quoting.quote(s, state, principal, cmd, NOW)
+    option = next(o for o in quote.options if any(leg["departure_id"] for leg in o["legs"]))
     # Book once so every departure of the option has a load row; then leave room for one more on the main one.
     with database.session() as s:
-        quoting.book(s, state, principal, quote["id"], option["id"], {}, {}, [], NOW)
+        quoting.book_shipment(s, state, principal, quoting.BookShipment(quote.id, option["id"]), NOW)
     main = max((leg for leg in option["legs"] if leg["departure_id"]), key=lambda leg: leg["distance_km"])
     with database.session() as s:
         s.execute(
@@ -62,8 +69,7 @@ def test_parallel_bookings_of_the_last_slot_give_exactly_one_success(database: D
     start = ctx.Event()
     out = ctx.Queue()
     procs = [
-        ctx.Process(target=_book, args=(url, principal, quote["id"], option["id"], start, out))
-        for _ in range(6)
+        ctx.Process(target=_book, args=(url, principal, quote.id, option["id"], start, out)) for _ in range(6)
     ]
     for p in procs:
         p.start()

@@ -63,10 +63,10 @@ def test_cli_validate_export_import(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert "transit time must be positive" in err
 
 
-def test_option_json_has_the_contract_shape() -> None:
+def test_the_options_a_quote_stores_have_the_contract_shape() -> None:
     from datetime import UTC, datetime
 
-    from api.routers.network import option_json
+    from logistics.itinerary import option_json
     from routing.network import load_reference_network
     from routing.planner import Cargo, QuoteRequest, plan
     from routing.timetable import expand

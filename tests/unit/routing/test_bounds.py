@@ -8,18 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from routing.network import load_reference_network
-from routing.planner import (
-    Cargo,
-    QuoteRequest,
-    _floor_inputs,
-    _graph,
-    _leg_floors,
-    _lower_bounds,
-    _problem,
-    _Tariff,
-    leg_charge,
-    pareto_front,
-)
+from routing.planner import Cargo, QuoteRequest, pareto_front
+from routing.search_graph import floor_inputs, graph_for, leg_floors, lower_bounds, problem_for
+from routing.tariff import Tariff, leg_charge
 from routing.timetable import expand
 
 NET = load_reference_network()
@@ -40,7 +31,7 @@ cargos = st.builds(
 @settings(max_examples=60, deadline=None)
 @given(cargos)
 def test_the_cargo_tariff_charges_exactly_what_leg_charge_says(cargo: Cargo) -> None:
-    tariff = _Tariff(NET, cargo)
+    tariff = Tariff(NET, cargo)
     for svc in SERVICES:
         for transfer in (False, True):
             assert tariff.charge(svc, transfer) == leg_charge(NET, svc, cargo, transfer)
@@ -49,7 +40,7 @@ def test_the_cargo_tariff_charges_exactly_what_leg_charge_says(cargo: Cargo) -> 
 @settings(max_examples=60, deadline=None)
 @given(cargos)
 def test_leg_floors_never_exceed_the_charge_of_a_transfer_leg(cargo: Cargo) -> None:
-    cost, co2 = _leg_floors(NET, cargo, [_floor_inputs(s) for s in SERVICES])
+    cost, co2 = leg_floors(NET, cargo, [floor_inputs(s) for s in SERVICES])
     for svc, c, e in zip(SERVICES, cost, co2, strict=True):
         charge = leg_charge(NET, svc, cargo, True)
         assert 0 <= c <= charge.cents
@@ -64,12 +55,12 @@ def test_leg_floors_never_exceed_the_charge_of_a_transfer_leg(cargo: Cargo) -> N
     st.integers(0, 14 * 24),
     st.sampled_from([Cargo(12000, 60, "40HC"), Cargo(3000, 12, "LCL"), Cargo(9000, 20, "20GP")]),
 )
-def test_lower_bounds_at_the_origin_never_exceed_any_pareto_option(
+def testlower_bounds_at_the_origin_never_exceed_any_pareto_option(
     origin: str, destination: str, hours: int, cargo: Cargo
 ) -> None:
     req = QuoteRequest(origin, destination, T0 + timedelta(hours=hours), None, cargo, "9710")
-    pb = _problem(NET, TT, req, None, None)
-    bounds = _lower_bounds(pb, _graph(NET, TT, cargo), [])
+    pb = problem_for(NET, TT, req, None, None)
+    bounds = lower_bounds(pb, graph_for(NET, TT, cargo), [])
     front = pareto_front(NET, TT, req)
     assert front
     t, c, e = bounds[pb.source]
