@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     # Webhook targets allowed although internal (loopback, private, link-local ...), for receivers on the
     # premises: host names, addresses and CIDR networks, comma-separated. Empty: only global addresses.
     webhook_allow_hosts: str = ""
+    # The largest request body accepted (bytes); a larger one is answered 413 before it is read to the end.
+    max_body_bytes: int = 1_048_576
 
     @field_validator("clock_speed")
     @classmethod
@@ -104,6 +106,13 @@ class Settings(BaseSettings):
     @classmethod
     def _allow_list(cls, v: str) -> str:
         TargetPolicy.parse(v)  # raises ValueError naming the entry it cannot read
+        return v
+
+    @field_validator("max_body_bytes")
+    @classmethod
+    def _body_limit(cls, v: int) -> int:
+        if v < 1024:
+            raise ValueError("XB_MAX_BODY_BYTES must be at least 1024")
         return v
 
     @field_validator("mqtt_service_password")
