@@ -115,7 +115,12 @@ def httpx_sender(policy: TargetPolicy, timeout: float = 5.0, lookup: Lookup = sy
     """POST over HTTP(S) to an address `policy` accepts, resolved once and connected to as checked."""
     import httpx
 
-    client = httpx.Client(timeout=timeout, follow_redirects=False)
+    # No kept-alive connections: the pool is keyed by the address connected to, so a connection opened for
+    # one host name (its TLS server name checked) would otherwise carry another's call to the same address.
+    # No redirects either: the target of one would not have been checked.
+    client = httpx.Client(
+        timeout=timeout, follow_redirects=False, limits=httpx.Limits(max_keepalive_connections=0)
+    )
 
     def send(url: str, body: bytes, headers: dict[str, str]) -> int:
         target = httpx.URL(url)
