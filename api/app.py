@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from fastapi import APIRouter, FastAPI
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import dashboard, problems
@@ -27,8 +28,57 @@ def create_app(container: Container) -> FastAPI:
         app.include_router(router)
     app.include_router(dashboard.router)
 
-    app.add_middleware(RequestMetrics, metrics=container.metrics)
+    app.add_middleware(BodyLimit, max_bytes=container.settings.max_body_bytes)
+    app.add_middleware(RequestMetrics, metrics=container.metrics)  # outermost: it counts the 413s too
     return app
+
+
+class BodyLimit:
+    """Refuses a request body over `max_bytes` (`XB_MAX_BODY_BYTES`) with a 413 problem, before it is parsed.
+
+    A declared `Content-Length` over the limit is answered at once, without routing or reading a byte of
+    the body; a body without one (chunked) is counted as the application reads it and refused at the chunk
+    that crosses the limit, so at most `max_bytes` plus one chunk is ever held. The 413 closes the connection:
+    the rest of the body is not worth reading.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            response = problems.too_large(self.max_bytes)
+            await response(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    # FastAPI lets an HTTPException out of the body's reading as it is: `problems` answers it.
+                    raise HTTPException(413, problems.too_large_detail(self.max_bytes), problems.CLOSE)
+            return message
+
+        # With a Content-Length the server delivers no more than it declares: only a body without is counted.
+        await self.app(scope, receive if declared is not None else counted, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
 
 
 class RequestMetrics:

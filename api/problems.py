@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,17 +17,35 @@ from kernel.errors import DomainError
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
 TYPE_BASE = "https://xborder.dev/problems/"
+CLOSE = {"Connection": "close"}  # after a 413: the rest of the body is not read, so the connection ends
 
 
 def problem(
-    status: int, title: str, detail: str, slug: str, errors: list[dict[str, Any]] | None = None, **extra: Any
+    status: int,
+    title: str,
+    detail: str,
+    slug: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
 ) -> JSONResponse:
     body: dict[str, Any] = {"type": TYPE_BASE + slug, "title": title, "status": status, "detail": detail}
     if errors:
         body["errors"] = errors
     body.update({k: v for k, v in extra.items() if v is not None})
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers or None)
+
+
+def too_large_detail(max_bytes: int) -> str:
+    return f"the request body is larger than {max_bytes} bytes (XB_MAX_BODY_BYTES)"
+
+
+def too_large(max_bytes: int) -> JSONResponse:
+    """The 413 problem for a body over the limit."""
+    return problem(413, "Content too large", too_large_detail(max_bytes), "content-too-large", headers=CLOSE)
 
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -39,7 +58,13 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
-_HTTP_TITLES = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized", 403: "Forbidden"}
+_HTTP_TITLES = {
+    404: "Not found",
+    405: "Method not allowed",
+    401: "Unauthorized",
+    403: "Forbidden",
+    413: "Content too large",
+}
 
 
 def install(app: FastAPI) -> None:
@@ -60,7 +85,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_r: Request, exc: StarletteHTTPException) -> JSONResponse:
         title = _HTTP_TITLES.get(exc.status_code, "HTTP error")
-        return problem(exc.status_code, title, str(exc.detail), title.lower().replace(" ", "-"))
+        # The exception's headers go out with the problem (`Allow` on a 405, `Connection: close` on a 413).
+        return problem(
+            exc.status_code, title, str(exc.detail), title.lower().replace(" ", "-"), headers=exc.headers
+        )
 
     @app.exception_handler(json.JSONDecodeError)
     async def _json(_r: Request, exc: json.JSONDecodeError) -> JSONResponse:

@@ -33,6 +33,7 @@ from logistics.scheduled import (
 )
 from logistics.tables import waybills
 from logistics.tracking_service import Changes
+from logistics.webhooks import secret_box
 from routing.errors import RoutingError
 from routing.planner import Cargo as RoutingCargo
 from routing.planner import QuoteRequest, plan
@@ -191,7 +192,10 @@ def logistics_jobs(container: Container) -> list[Job]:
     """Offline trackers, every `XB_SCHEDULER_INTERVAL_SECONDS`; due webhook calls, every two seconds."""
     # The HTTP client (and its TLS context) is made by the first delivery run: only the scheduler's leader
     # needs one, not every container a process or a test builds.
-    sender = functools.cache(webhook_delivery.httpx_sender)
+    sender = functools.cache(
+        functools.partial(webhook_delivery.httpx_sender, container.settings.webhook_targets)
+    )
+    box = secret_box(container.settings.secret_key)
     deliveries = container.metrics.webhook_deliveries
 
     def offline() -> object:
@@ -202,6 +206,7 @@ def logistics_jobs(container: Container) -> list[Job]:
             container.db,
             container.clock,
             sender(),
+            box,
             lambda outcome, n: deliveries.labels(outcome=outcome).inc(n),
         )
 

@@ -7,8 +7,15 @@ from datetime import datetime
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kernel.outbound import TargetPolicy
+
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "xborder"}
+# Words that mark a key copied from an example rather than generated (refused in production).
+PLACEHOLDER_MARKS = ("changeme", "change-me", "change_me", "placeholder", "insecure", "example")
 DEV_SECRET = "dev-only-insecure-secret-key-change-me"
+# Characters; `python3 -c "import secrets; print(secrets.token_urlsafe(32))"` prints 43.
+MIN_PRODUCTION_SECRET = 32
+PRODUCTION_NAMES = {"production", "prod"}
 
 
 class Settings(BaseSettings):
@@ -26,8 +33,10 @@ class Settings(BaseSettings):
     mqtt_service_password: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
+    # Keys are derived from it (HKDF) for what must be recoverable, such as webhook secrets sealed at rest:
+    # changing it makes those unreadable. In production: at least 32 characters, not a placeholder.
     secret_key: str = DEV_SECRET
-    environment: str = "development"
+    environment: str = "development"  # "production" (any case; "prod" too) turns on the production checks
     clock_speed: float = 1.0
     clock_start: datetime | None = None
     horizon_weeks: int = 8
@@ -55,6 +64,11 @@ class Settings(BaseSettings):
     # How long an `Idempotency-Key` answers with the first result; older answers are purged and the key
     # may be used again.
     idempotency_ttl_hours: float = 24.0
+    # Webhook targets allowed although internal (loopback, private, link-local ...), for receivers on the
+    # premises: host names, addresses and CIDR networks, comma-separated. Empty: only global addresses.
+    webhook_allow_hosts: str = ""
+    # The largest request body accepted (bytes); a larger one is answered 413 before it is read to the end.
+    max_body_bytes: int = 1_048_576
 
     @field_validator("clock_speed")
     @classmethod
@@ -91,6 +105,19 @@ class Settings(BaseSettings):
             raise ValueError("XB_SECRET_KEY is a placeholder; set a long random value")
         return v
 
+    @field_validator("webhook_allow_hosts")
+    @classmethod
+    def _allow_list(cls, v: str) -> str:
+        TargetPolicy.parse(v)  # raises ValueError naming the entry it cannot read
+        return v
+
+    @field_validator("max_body_bytes")
+    @classmethod
+    def _body_limit(cls, v: int) -> int:
+        if v < 1024:
+            raise ValueError("XB_MAX_BODY_BYTES must be at least 1024")
+        return v
+
     @field_validator("mqtt_service_password")
     @classmethod
     def _no_placeholder_password(cls, v: str | None) -> str | None:
@@ -98,10 +125,26 @@ class Settings(BaseSettings):
             raise ValueError("XB_MQTT_SERVICE_PASSWORD is a placeholder or shorter than 12 characters")
         return v
 
+    @property
+    def is_production(self) -> bool:
+        return self.environment.strip().lower() in PRODUCTION_NAMES
+
+    @property
+    def webhook_targets(self) -> TargetPolicy:
+        """The outbound policy of webhook deliveries (`XB_WEBHOOK_ALLOW_HOSTS` parsed)."""
+        return TargetPolicy.parse(self.webhook_allow_hosts)
+
     def check_production(self) -> None:
-        """Refuse to run in production with the development secret."""
-        if self.environment == "production" and self.secret_key == DEV_SECRET:
+        """Refuse to run in production with the development secret, a short one or a placeholder."""
+        if not self.is_production:
+            return
+        key = self.secret_key.strip()
+        if key == DEV_SECRET:
             raise ValueError("XB_SECRET_KEY must be set in production")
+        if len(key) < MIN_PRODUCTION_SECRET:
+            raise ValueError(f"XB_SECRET_KEY needs at least {MIN_PRODUCTION_SECRET} characters in production")
+        if any(mark in key.lower() for mark in PLACEHOLDER_MARKS):
+            raise ValueError("XB_SECRET_KEY looks like a placeholder; set a long random value in production")
 
     @property
     def is_sqlite(self) -> bool:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from kernel.clock import Clock
 from kernel.db import Database
+from kernel.sealing import SecretBox
 from logistics import monitoring, webhook_delivery
 from logistics.webhook_delivery import Send
 
@@ -20,10 +21,13 @@ def offline_job(db: Database, clock: Clock) -> list[tuple[str, str]]:
         return monitoring.check_offline(session, clock.now())
 
 
-def webhook_job(db: Database, clock: Clock, send: Send, count: Callable[[str, int], None]) -> dict[str, int]:
-    """Deliver the webhook calls that are due; `count(outcome, n)` hears how many went each way."""
+def webhook_job(
+    db: Database, clock: Clock, send: Send, box: SecretBox, count: Callable[[str, int], None]
+) -> dict[str, int]:
+    """Deliver the webhook calls that are due (`box` opens their secrets); `count(outcome, n)` hears how many
+    went each way."""
     with db.session() as session:
-        counts = webhook_delivery.deliver_due(session, clock.now(), send)
+        counts = webhook_delivery.deliver_due(session, clock.now(), send, box)
     for outcome, n in counts.items():
         if n:
             count(outcome, n)

@@ -173,7 +173,7 @@ webhooks = Table(
     Column("tenant_id", String(40), ForeignKey("tenants.id"), nullable=False, index=True),
     Column("url", String(2000), nullable=False),
     Column("events", JSON, nullable=False),
-    Column("secret", String(200), nullable=False),
+    Column("secret", Text, nullable=False),  # sealed: kernel.sealing, opened only to sign a delivery
     Column("created_at", UtcDateTime(), nullable=False),
     Column("active", Boolean, nullable=False, default=True),
 )

@@ -150,12 +150,16 @@ def post_webhook(
     principal: CurrentPrincipal,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
-    """Subscribe a URL to waybill events; each delivery carries `X-Xborder-Signature: sha256=<hex HMAC>`."""
+    """Subscribe a URL to waybill events; each delivery carries `X-Xborder-Signature: sha256=<hex HMAC>`
+    and `X-Xborder-Timestamped-Signature: t=<unix>,v1=<hex HMAC of "t.body">`; internal hosts are refused."""
 
     command = RegisterWebhook(principal.tenant_id, str(body.url), tuple(body.events), body.secret)
 
     def create(session: Session) -> tuple[int, dict[str, Any]]:
-        hook_id = webhooks.register_webhook(session, command, container.clock.now())
+        settings = container.settings
+        box = webhooks.secret_box(settings.secret_key)
+        targets = settings.webhook_targets
+        hook_id = webhooks.register_webhook(session, command, container.clock.now(), targets, box)
         return 201, {"id": hook_id, "url": command.url, "events": list(command.events)}
 
     return idempotency.run(

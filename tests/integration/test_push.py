@@ -10,15 +10,24 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from api.container import Container
 from kernel.clock import FixedClock
 from kernel.identity import Role
 from kernel.mqtt import Message
+from kernel.settings import Settings
 from logistics.ingest import process_batch
 from logistics.webhook_delivery import deliver_due, httpx_sender
-from tests.conftest import Keys
+from logistics.webhooks import secret_box
+from tests.conftest import TEST_MQTT_URL, Keys
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """The test receiver listens on loopback: allowed as a receiver on the premises would be."""
+    return Settings(database_url=database_url, mqtt_url=TEST_MQTT_URL, webhook_allow_hosts="127.0.0.1")
 
 
 class Receiver:
@@ -122,15 +131,17 @@ def test_webhooks_are_signed_retried_and_delivered_once(
             )
         assert result.changes and result.changes[0].status_changed
         assert result.changes[0].status != "BOOKED"
-        send = httpx_sender()
+        send = httpx_sender(container.settings.webhook_targets)
+        box = secret_box(container.settings.secret_key)
         with container.db.session() as s:
-            first = deliver_due(s, clock.now(), send)
+            first = deliver_due(s, clock.now(), send, box)
         assert first["failed"] >= 1 and not receiver.received  # 503: kept for a retry, not lost
         with container.db.session() as s:
-            assert deliver_due(s, clock.now(), send) == {"delivered": 0, "failed": 0}  # backoff: not yet due
+            # backoff: not yet due
+            assert deliver_due(s, clock.now(), send, box) == {"delivered": 0, "failed": 0}
         clock.advance(timedelta(minutes=5))
         with container.db.session() as s:
-            second = deliver_due(s, clock.now(), send)
+            second = deliver_due(s, clock.now(), send, box)
         assert second["delivered"] >= 1
         mine = [(hd, body) for hd, body in receiver.received if json.loads(body)["data"]["waybill_no"] == no]
         assert len(mine) == 1
@@ -140,7 +151,7 @@ def test_webhooks_are_signed_retried_and_delivered_once(
         assert json.loads(body)["event"] == "waybill.status"
         clock.advance(timedelta(hours=2))
         with container.db.session() as s:
-            deliver_due(s, clock.now(), send)
+            deliver_due(s, clock.now(), send, box)
         assert len([1 for _, b in receiver.received if json.loads(b)["data"]["waybill_no"] == no]) == 1
     finally:
         receiver.close()
