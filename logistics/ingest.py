@@ -128,6 +128,8 @@ class Received:
     device_id: str
     readings: tuple[Reading, ...]
     deadletters: tuple[tuple[str, str, str], ...]  # (device_id, reason, payload excerpt)
+    # Readings its dead letters stand for: one each, but a backlog refused as a whole counts every element.
+    refused: int = 0
 
 
 def receive(msg: Message, now: datetime, root: str = TOPIC_ROOT) -> Received:
@@ -135,12 +137,16 @@ def receive(msg: Message, now: datetime, root: str = TOPIC_ROOT) -> Received:
     device_id = device_of(msg.topic, root)
     if device_id is None:
         return Received(
-            "unknown", (), (("unknown", f"not a telemetry topic: {msg.topic}", stored_text(msg.payload)),)
+            "unknown", (), (("unknown", f"not a telemetry topic: {msg.topic}", stored_text(msg.payload)),), 1
         )
     try:
         payload = parse_message(device_id, msg.payload, received_at=now)
     except PayloadError as exc:
-        return Received(device_id, (), ((device_id, exc.reason, stored_text(msg.payload)),))
+        return Received(device_id, (), ((device_id, exc.reason, stored_text(msg.payload)),), exc.readings)
+    except Exception as exc:  # noqa: BLE001 - a parser defect costs this message alone, never the batch
+        log.exception("telemetry parser failed on a message of %s", device_id)
+        reason = f"could not be parsed ({type(exc).__name__})"
+        return Received(device_id, (), ((device_id, reason, stored_text(msg.payload)),), 1)
     if not payload.rejected:
         return Received(device_id, payload.readings, ())
     # A backlog array with some bad elements: the good ones are kept, each bad one dead-lettered.
@@ -152,6 +158,7 @@ def receive(msg: Message, now: datetime, root: str = TOPIC_ROOT) -> Received:
             (device_id, (f"element {index}: " if payload.is_array else "") + reason, text)
             for index, reason in payload.rejected
         ),
+        len(payload.rejected),
     )
 
 
@@ -179,8 +186,10 @@ def process_batch(
     if received is None:
         received = [receive(msg, now, root) for msg in messages]
     parsed: list[tuple[str, Reading]] = []
+    refused = 0
     for item in received:
         result.deadletters.extend(item.deadletters)
+        refused += item.refused - len(item.deadletters)
         parsed.extend((item.device_id, r) for r in item.readings)
 
     device_ids = sorted({d for d, _ in parsed})
@@ -250,14 +259,16 @@ def process_batch(
                     .values(last_seq=bindparam("b_seq"), last_seen_at=bindparam("b_seen")),
                     [{"b_device": d, "b_seq": seq, "b_seen": seen} for d, (seq, seen) in last.items()],
                 )
-    result.deadletter = len(result.deadletters)
+    result.deadletter = len(result.deadletters) + refused
     if result.deadletters:
         session.execute(
             deadletters.insert(),
             [
                 {
-                    "topic": f"{root}/devices/{dev}/telemetry",
-                    "device_id": dev,
+                    # Cut to the columns: a device id from a topic is anyone's text, and a row the database
+                    # refuses would fail the batch of everyone's readings with it.
+                    "topic": f"{root}/devices/{dev}/telemetry"[:300],
+                    "device_id": dev[:64],
                     "reason": reason[:500],
                     "payload": text,
                     "received_at": now,
@@ -636,8 +647,8 @@ class TelemetryIngest:
             with self.db.session() as session:
                 session.execute(
                     deadletters.insert().values(
-                        topic=msg.topic,
-                        device_id=device_id,
+                        topic=msg.topic[:300],
+                        device_id=device_id[:64],
                         reason=reason,
                         payload=stored_text(msg.payload),
                         received_at=self.clock.now(),
