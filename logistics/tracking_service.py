@@ -35,23 +35,10 @@ from logistics.tracking.derive import (
 from logistics.tracking.foldlog import FoldLog, Key
 from logistics.tracking.plan import Stop, TrackPlan
 from logistics.tracking.readings import Reading
+from logistics.tracking.reconcile import WaybillStatus, reconcile_status, status_history_edit
 
 # (session, waybill row, track, now) -> alternative options, summarised for the alarm.
 Suggest = Callable[[Session, Any, Track, datetime], list[dict[str, Any]]]
-
-STATUS_RANK = {
-    "BOOKED": 0,
-    "PICKED_UP": 1,
-    "IN_TRANSIT": 2,
-    "AT_HUB": 2,
-    "AT_BORDER": 2,
-    "CUSTOMS_HOLD": 2,
-    "ARRIVED": 3,
-    "AT_WAREHOUSE": 4,
-    "OUT_FOR_DELIVERY": 5,
-    "DELIVERED": 6,
-}
-TERMINAL = {"DELIVERED", "CANCELLED"}
 
 
 @dataclass
@@ -234,44 +221,24 @@ def _record_status_history(
 ) -> None:
     """Keep the log's status history equal to the derivation's, each change at the event time that caused it.
 
-    A change the fold before had already made is in the log. One it did not make (new readings moved the
-    waybill on, or a late one showed an earlier step) is appended, with `now` as its recorded time; one that
-    a late reading moved in time is appended anew and supersedes the old one; one the readings no longer
-    support is retracted (append-only, as for milestones). So the origin's gate-out gives PICKED_UP and
-    IN_TRANSIT at the GTOT/DEPA time, and a replay from the stored readings gives the same history. Without
-    a fold before (none stored, or of an older layout), only changes that move the stored status forward
-    are taken as new. The hot path (a fold continued by later readings) reads nothing.
+    What to append and retract is the status machine's (`status_history_edit`): appended entries have `now`
+    as their recorded time and supersede the entry a late reading moved in time; the log is append-only, as
+    for milestones. So the origin's gate-out gives PICKED_UP and IN_TRANSIT at the GTOT/DEPA time, and a
+    replay from the stored readings gives the same history. The hot path (a fold continued by later
+    readings) reads nothing.
     """
-    if prior is None:
-        rank = STATUS_RANK.get(stored, 0)
-        new, current = [], stored
-        for change in track.status_changes:
-            status = change[0]
-            r = STATUS_RANK[status]
-            if status != current and (r > rank or r == rank == 2):
-                new.append(change)
-                current, rank = status, r
-        gone: dict[tuple[str, int], datetime] = {}
-    else:
-        gone = {(s, p): at for s, at, p in prior}
-        new = []
-        for status, at, progress in track.status_changes:
-            before = gone.pop((status, progress), None)
-            if before != at:
-                new.append((status, at, progress))
-                if before is not None:
-                    gone[(status, progress)] = before  # superseded by the new one below
-    for status, at, progress in new:
-        new_id = events.append(
-            session, waybill_no, kind="status", code=status, event_time=at, recorded_time=now
-        )
-        if (status, progress) in gone:
-            _supersede_status(session, waybill_no, status, gone.pop((status, progress)), new_id)
-    for (status, _), at in gone.items():
-        _supersede_status(session, waybill_no, status, at, -1)  # no longer supported: retracted
+    edit = status_history_edit(stored, track.status_changes, prior)
+    new_ids = [
+        events.append(session, waybill_no, kind="status", code=status, event_time=at, recorded_time=now)
+        for status, at, _ in edit.append
+    ]
+    for status, at, link in edit.supersede:  # -1: no longer supported, retracted
+        _supersede_status(session, waybill_no, status, at, -1 if link is None else new_ids[link], new_ids)
 
 
-def _supersede_status(session: Session, waybill_no: str, status: str, at: datetime, by: int) -> None:
+def _supersede_status(
+    session: Session, waybill_no: str, status: str, at: datetime, by: int, keep: list[int]
+) -> None:
     session.execute(
         update(waybill_events)
         .where(
@@ -280,6 +247,7 @@ def _supersede_status(session: Session, waybill_no: str, status: str, at: dateti
             waybill_events.c.code == status,
             waybill_events.c.event_time == at,
             waybill_events.c.superseded_by.is_(None),
+            waybill_events.c.id.not_in(keep),
         )
         .values(superseded_by=by)
     )
@@ -415,16 +383,14 @@ def refresh(
                 update(waybill_events).where(waybill_events.c.id == old["id"]).values(superseded_by=-1)
             )
 
-    # Status: forward only (a late reading never moves it back); people-set states are kept.
-    status = row["status"]
-    if status not in TERMINAL and status != "EXCEPTION" and track.status in STATUS_RANK:
-        _record_status_history(session, waybill_no, status, track, prior_status, now)
-        new_rank, cur_rank = STATUS_RANK[track.status], STATUS_RANK.get(status, 0)
-        if track.status != status and (new_rank > cur_rank or (new_rank == cur_rank and new_rank == 2)):
-            changes.status_changed = True
-            status = track.status
-            if status in ("ARRIVED", "AT_WAREHOUSE"):
-                changes.arrived_at_node = plan.stops[-1].node_id
+    # Status: as the status machine decides (forward only; terminal and people's statuses are kept).
+    decision = reconcile_status(row["status"], track.status)
+    if decision.follows_readings:
+        _record_status_history(session, waybill_no, row["status"], track, prior_status, now)
+    status = decision.status
+    changes.status_changed = decision.changed
+    if decision.reached_destination:
+        changes.arrived_at_node = plan.stops[-1].node_id
     changes.status = status
 
     # ETA and EST milestones: re-estimated when the shipment reached a new point (not for every fix).
@@ -571,7 +537,7 @@ def refresh(
         pending.append({"b_waybill_no": waybill_no, **{f"b_{k}": v for k, v in values.items()}})
     else:
         session.execute(update(waybills).where(waybills.c.waybill_no == waybill_no).values(**values))
-    if status == "DELIVERED":
+    if status == WaybillStatus.DELIVERED:
         session.execute(
             update(tracker_attachments)
             .where(

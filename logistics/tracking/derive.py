@@ -56,17 +56,8 @@ from logistics.tracking.readings import (
     distance_km,
     screen,
 )
+from logistics.tracking.reconcile import STATUS_RANK, WaybillStatus, moves_to
 
-STATUSES = (
-    "BOOKED", "PICKED_UP", "IN_TRANSIT", "AT_HUB", "AT_BORDER", "CUSTOMS_HOLD", "ARRIVED", "AT_WAREHOUSE",
-    "OUT_FOR_DELIVERY", "DELIVERED", "EXCEPTION", "CANCELLED",
-)  # fmt: skip
-# Coarse order of the status machine. The journey statuses share a rank: between them, `progress` decides.
-# EXCEPTION and CANCELLED are set by people; readings never move a waybill out of them.
-STATUS_RANK = {
-    "BOOKED": 0, "PICKED_UP": 1, "IN_TRANSIT": 2, "AT_HUB": 2, "AT_BORDER": 2, "CUSTOMS_HOLD": 2,
-    "ARRIVED": 3, "AT_WAREHOUSE": 4, "OUT_FOR_DELIVERY": 5, "DELIVERED": 6, "EXCEPTION": 9, "CANCELLED": 9,
-}  # fmt: skip
 MILESTONE_CODES = ("GTOT", "DEPA", "ARRI", "LOAD", "DISC", "CROS", "CUSS", "CUSI", "CUSR", "GTIN", "DROP")
 ALARM_KINDS = ("temperature", "shock", "door", "battery", "offline", "delay")
 
@@ -487,7 +478,7 @@ def _geofence(
     st: TrackState, plan: TrackPlan, r: Reading, previous: Reading | None, rules: TrackingRules
 ) -> None:
     stops = plan.stops
-    _move(st, PROGRESS_STARTED, "BOOKED", r.ts)  # tracking has started; the status waits for a milestone
+    _move(st, PROGRESS_STARTED, S.BOOKED, r.ts)  # tracking has started; the status waits for a milestone
     i = st.stop_index
     if not st.at_stop:
         j = _later_fence(stops, i + 1, r)
@@ -661,13 +652,14 @@ def _after_warehouse(plan: TrackPlan, k: int) -> bool:
     return any(s.role == "warehouse" for s in plan.stops[:k])
 
 
+S = WaybillStatus
 _ARRIVAL_STATUS = {
-    "origin": "BOOKED", "hub": "AT_HUB", "border": "AT_BORDER", "destination": "ARRIVED",
-    "warehouse": "AT_WAREHOUSE",
+    "origin": S.BOOKED, "hub": S.AT_HUB, "border": S.AT_BORDER, "destination": S.ARRIVED,
+    "warehouse": S.AT_WAREHOUSE,
 }  # fmt: skip
 _DEPARTURE_STATUS = {
-    "origin": "IN_TRANSIT", "hub": "IN_TRANSIT", "border": "IN_TRANSIT", "destination": "ARRIVED",
-    "warehouse": "OUT_FOR_DELIVERY",
+    "origin": S.IN_TRANSIT, "hub": S.IN_TRANSIT, "border": S.IN_TRANSIT, "destination": S.ARRIVED,
+    "warehouse": S.OUT_FOR_DELIVERY,
 }  # fmt: skip
 
 
@@ -683,7 +675,7 @@ def _arrive(st: TrackState, plan: TrackPlan, k: int, at: datetime, seq: int | No
     st.pass_candidate = st.pass_anchor = None
     status = _ARRIVAL_STATUS[stop.role]
     if stop.role == "destination" and _after_warehouse(plan, k):
-        status = "DELIVERED"
+        status = S.DELIVERED
     _move(st, stop_progress(k, 0), status, at)
 
 
@@ -692,7 +684,7 @@ def _depart(st: TrackState, plan: TrackPlan, k: int, at: datetime, seq: int | No
     for code in departure_codes(plan, k):
         st.milestones.append(Milestone(code, "ACT", stop.node_id, at, inferred, seq, stop.name))
         if code == "GTOT" and stop.role == "origin":
-            _move(st, stop_progress(k, 1), "PICKED_UP", at)  # the pick-up, then the departure below
+            _move(st, stop_progress(k, 1), S.PICKED_UP, at)  # the pick-up, then the departure below
     st.at_stop = False
     st.departed_at = at
     st.exit_candidate = None
@@ -707,21 +699,21 @@ def _check_hold(st: TrackState, stop: Stop, now: datetime, rules: TrackingRules)
     else:
         allowed = rules.customs_hold_after
     if now - st.arrived_at > allowed:
-        _move(st, stop_progress(st.stop_index, 1), "CUSTOMS_HOLD", now)
+        _move(st, stop_progress(st.stop_index, 1), S.CUSTOMS_HOLD, now)
 
 
-def _move(st: TrackState, progress: int, status: str, at: datetime) -> None:
-    """Forward only: progress must grow, and the status may not drop to a lower rank.
+def _move(st: TrackState, progress: int, status: WaybillStatus, at: datetime) -> None:
+    """Forward only: progress must grow, and the status moves as the status machine (`reconcile`) allows.
 
     A change of status is kept with `at`, the event time of what caused it: the status history, which is the
     milestones' own, whatever floor (a stored or people's status) the fold started from."""
     if progress <= st.progress:
         return
     st.progress = progress
-    derived = st.status_changes[-1][0] if st.status_changes else "BOOKED"
-    if status != derived and STATUS_RANK[status] >= STATUS_RANK[derived]:
+    derived = st.status_changes[-1][0] if st.status_changes else S.BOOKED
+    if moves_to(derived, status):
         st.status_changes.append((status, at, progress))
-    if STATUS_RANK[status] >= STATUS_RANK[st.status]:
+    if moves_to(st.status, status):
         st.status = status
 
 

@@ -149,8 +149,9 @@ def _refuse(name: str) -> object:
 def _elements_in(payload: bytes) -> int:
     """Readings a payload stands for: each element of a backlog; one for a payload unusable as a whole."""
     try:
-        doc = json.loads(payload, parse_constant=_refuse)  # NaN and Infinity make the JSON malformed
-    except (ValueError, RecursionError):
+        # Strict UTF-8 (json.loads of bytes lets surrogates through); NaN or Infinity: malformed JSON.
+        doc = json.loads(payload.decode("utf-8"), parse_constant=_refuse)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return 1
     return len(doc) if isinstance(doc, list) and doc else 1
 
