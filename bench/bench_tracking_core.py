@@ -32,9 +32,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from logistics.tracking.derive import TrackState, advance, derive, new_state  # noqa: E402
+from logistics.tracking.derive import advance, derive  # noqa: E402
 from logistics.tracking.plan import Stop, TrackPlan  # noqa: E402
 from logistics.tracking.readings import Reading  # noqa: E402
+from logistics.tracking.state import TrackState, new_state  # noqa: E402
 
 T0 = datetime(2027, 3, 1, tzinfo=UTC)
 H = timedelta(hours=1)

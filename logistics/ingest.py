@@ -31,10 +31,10 @@ from kernel.db import Database, dialect_insert
 from kernel.mqtt import Communicator, Message, held_wakeups
 from logistics import tracking_service
 from logistics.tables import deadletters, devices, readings, tracker_attachments, waybills
-from logistics.tracking.derive import DEFAULT_RULES, TrackingRules
 from logistics.tracking.foldlog import FoldLog
 from logistics.tracking.plan import TrackPlan
 from logistics.tracking.readings import PayloadError, Reading, parse_message
+from logistics.tracking.rules import DEFAULT_RULES, TrackingRules
 
 log = logging.getLogger(__name__)
 TOPIC_ROOT = "xborder/v1"

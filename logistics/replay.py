@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from kernel.clock import rfc3339, utc
 from logistics import tracking_service
 from logistics.tables import waybill_events, waybills
-from logistics.tracking.derive import DEFAULT_RULES, TrackingRules, derive
+from logistics.tracking.derive import derive
+from logistics.tracking.rules import DEFAULT_RULES, TrackingRules
 
 PEOPLES_STATUSES = ("BOOKED", "EXCEPTION", "CANCELLED")  # set by booking and by people, not by milestones
 

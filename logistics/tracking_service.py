@@ -21,21 +21,13 @@ from sqlalchemy.orm import Session
 from kernel.clock import parse_time, rfc3339, utc
 from logistics import events
 from logistics.tables import readings, tracker_attachments, waybill_events, waybills, webhook_outbox, webhooks
-from logistics.tracking.derive import (
-    DEFAULT_RULES,
-    Milestone,
-    Track,
-    TrackingRules,
-    TrackState,
-    delay_alarm,
-    deliver_by_at_risk,
-    estimate,
-    snapshot,
-)
+from logistics.tracking.eta import delay_alarm, deliver_by_at_risk, estimate
 from logistics.tracking.foldlog import FoldLog, Key
 from logistics.tracking.plan import Stop, TrackPlan
 from logistics.tracking.readings import Reading
 from logistics.tracking.reconcile import WaybillStatus, reconcile_status, status_history_edit
+from logistics.tracking.rules import DEFAULT_RULES, TrackingRules
+from logistics.tracking.state import Milestone, Track, TrackState, snapshot
 
 # (session, waybill row, track, now) -> alternative options, summarised for the alarm.
 Suggest = Callable[[Session, Any, Track, datetime], list[dict[str, Any]]]

@@ -23,9 +23,10 @@ from logistics import tracking_service
 from logistics.ingest import TelemetryIngest
 from logistics.replay import replay_waybill
 from logistics.tables import waybills
-from logistics.tracking.derive import TrackState, replay
+from logistics.tracking.derive import replay
 from logistics.tracking.foldlog import Key
 from logistics.tracking.readings import Reading
+from logistics.tracking.state import TrackState
 from tests.conftest import Keys
 from tests.integration.test_ingest_cache import _journey, _tracked_waybill
 
