@@ -175,9 +175,10 @@ def process_batch(
 ) -> BatchResult:
     """Store the readings of a batch of MQTT messages and re-derive every waybill they touch.
 
-    `cache`: waybills' folds kept by this process (PostgreSQL); the caller commits or clears it after the
-    transaction. `received`: the messages already parsed (`receive`), else they are parsed here with `now`
-    as their time of receipt.
+    parse -> route to waybills -> store readings and dead letters -> lock the touched waybills -> refresh
+    each -> write them in one statement -> hooks -> keep the folds. `cache`: waybills' folds kept by this
+    process (PostgreSQL); the caller commits or clears it after the transaction. `received`: the messages
+    already parsed (`receive`), else they are parsed here with `now` as their time of receipt.
     """
     postgres = session.get_bind().dialect.name == "postgresql"
     if not postgres:
@@ -185,13 +186,75 @@ def process_batch(
     result = BatchResult()
     if received is None:
         received = [receive(msg, now, root) for msg in messages]
+    parsed, refused = _collect(received, result)
+    rows = _dedupe(_route(session, parsed, now, postgres, result), result)
+    stored = _store_readings(session, rows, parsed, now, postgres, result) if rows else _Stored()
+    result.deadletter = len(result.deadletters) + refused
+    if result.deadletters:
+        _store_deadletters(session, result.deadletters, root, now)
+    locked, kept = _lock_waybills(session, stored, cache, postgres)
+    policy = tracking_service.TrackingPolicy(rules, suggest)
+    refreshed: list[tracking_service.Refreshed] = []
+    for waybill_no in sorted(stored.touched):
+        row = locked.get(waybill_no)
+        if row is None:  # no such waybill (the readings were stored with it): nothing to refresh
+            continue
+        hit = kept.get(waybill_no)
+        command = tracking_service.RefreshWaybill(
+            row,
+            now,
+            stored.new_by_waybill.get(waybill_no),
+            hit.plan if hit else None,
+            hit.fold if hit else None,
+        )
+        done = tracking_service.refresh_locked(session, command, policy)
+        refreshed.append(done)
+        rejected = len(done.changes.quarantined & stored.fresh.get(waybill_no, set()))
+        result.rejected += rejected
+        result.accepted -= rejected
+    pending = [
+        {"b_waybill_no": r.changes.waybill_no, **{f"b_{k}": v for k, v in r.values.items()}}
+        for r in refreshed
+    ]
+    written = tracking_service.write_pending(session, pending)
+    # After the waybills are written: a hook that changed a waybill row would make its cached fold miss.
+    for done in refreshed:
+        result.changes.append(done.changes)
+        # In the same transaction: the change and its consequences commit together.
+        for hook in hooks or ():
+            hook(session, done.changes)
+    if cache is not None:
+        _stage_folds(cache, refreshed, locked, written)
+    return result
+
+
+@dataclass
+class _Stored:
+    """The readings a batch stored, by waybill; the touched waybills (locked on PostgreSQL, with versions)."""
+
+    touched: set[str] = field(default_factory=set)
+    versions: dict[str, str] = field(default_factory=dict)
+    fresh: dict[str, set[int]] = field(default_factory=dict)  # waybill -> seqs stored now
+    new_by_waybill: dict[str, list[Reading]] = field(default_factory=dict)
+
+
+def _collect(received: list[Received], result: BatchResult) -> tuple[list[tuple[str, Reading]], int]:
+    """The batch's good readings by device; its dead letters go to `result`. Also the readings its dead
+    letters stand for beyond one each (a backlog refused as a whole)."""
     parsed: list[tuple[str, Reading]] = []
     refused = 0
     for item in received:
         result.deadletters.extend(item.deadletters)
         refused += item.refused - len(item.deadletters)
         parsed.extend((item.device_id, r) for r in item.readings)
+    return parsed, refused
 
+
+def _route(
+    session: Session, parsed: list[tuple[str, Reading]], now: datetime, postgres: bool, result: BatchResult
+) -> list[dict[str, Any]]:
+    """Rows to store for the readings of registered devices attached to an open waybill; the others are
+    dead-lettered with the reason."""
     device_ids = sorted({d for d, _ in parsed})
     known: set[str] = set()
     attached: dict[str, tuple[str, str]] = {}
@@ -200,7 +263,6 @@ def process_batch(
             known.add(device_id)
             if waybill_no is not None:
                 attached[device_id] = (waybill_no, status)
-
     rows: list[dict[str, Any]] = []
     for device_id, r in parsed:
         if device_id not in known:
@@ -226,116 +288,116 @@ def process_batch(
                 "received_at": r.received_at or now,
             }
         )
-    # Several readings with one (device, seq) inside a batch: keep the first.
+    return rows
+
+
+def _dedupe(rows: list[dict[str, Any]], result: BatchResult) -> list[dict[str, Any]]:
+    """Several readings with one (device, seq) inside a batch: keep the first."""
     unique: dict[tuple[str, int], dict[str, Any]] = {}
     for values in rows:
         if (values["device_id"], values["seq"]) in unique:
             result.duplicate += 1
         else:
             unique[(values["device_id"], values["seq"])] = values
-    rows = list(unique.values())
-    touched: set[str] = set()
-    versions: dict[str, str] = {}  # PostgreSQL: the touched waybills, locked, with their row versions
-    fresh: dict[str, set[int]] = {}
-    new_by_waybill: dict[str, list[Reading]] = {}
-    if rows:
-        inserted, versions = _insert_readings(session, rows, now, postgres)
-        result.accepted += len(inserted)
-        result.duplicate += len(rows) - len(inserted)
-        touched = {w for _, _, w in inserted}
-        by_key = {(d, r.seq): r for d, r in parsed}
-        for device_id, seq, waybill_no in inserted:
-            fresh.setdefault(waybill_no, set()).add(seq)
-            new_by_waybill.setdefault(waybill_no, []).append(by_key[(device_id, seq)])
-        if not postgres:  # PostgreSQL does it in the INSERT statement
-            last: dict[str, tuple[int, datetime]] = {}
-            for device_id, seq, _ in inserted:
-                if seq > last.get(device_id, (-1, now))[0]:
-                    last[device_id] = (seq, now)
-            if last:
-                session.execute(
-                    update(devices)
-                    .where(devices.c.device_id == bindparam("b_device"))
-                    .values(last_seq=bindparam("b_seq"), last_seen_at=bindparam("b_seen")),
-                    [{"b_device": d, "b_seq": seq, "b_seen": seen} for d, (seq, seen) in last.items()],
-                )
-    result.deadletter = len(result.deadletters) + refused
-    if result.deadletters:
-        session.execute(
-            deadletters.insert(),
-            [
-                {
-                    # Cut to the columns: a device id from a topic is anyone's text, and a row the database
-                    # refuses would fail the batch of everyone's readings with it.
-                    "topic": f"{root}/devices/{dev}/telemetry"[:300],
-                    "device_id": dev[:64],
-                    "reason": reason[:500],
-                    "payload": text,
-                    "received_at": now,
-                }
-                for dev, reason, text in result.deadletters
-            ],
-        )
-    # Lock every touched waybill in one query, in waybill order (two ingest processes never wait on each
-    # other in a cycle), and write their new state back in one batched UPDATE. On PostgreSQL the INSERT of
-    # the readings has locked them already and returned their row versions.
+    return list(unique.values())
+
+
+def _store_readings(
+    session: Session,
+    rows: list[dict[str, Any]],
+    parsed: list[tuple[str, Reading]],
+    now: datetime,
+    postgres: bool,
+    result: BatchResult,
+) -> _Stored:
+    """Insert the new readings (those already stored are duplicates) and note each device's last seq."""
+    inserted, versions = _insert_readings(session, rows, now, postgres)
+    result.accepted += len(inserted)
+    result.duplicate += len(rows) - len(inserted)
+    stored = _Stored(touched={w for _, _, w in inserted}, versions=versions)
+    by_key = {(d, r.seq): r for d, r in parsed}
+    for device_id, seq, waybill_no in inserted:
+        stored.fresh.setdefault(waybill_no, set()).add(seq)
+        stored.new_by_waybill.setdefault(waybill_no, []).append(by_key[(device_id, seq)])
+    if not postgres:  # PostgreSQL does it in the INSERT statement
+        last: dict[str, tuple[int, datetime]] = {}
+        for device_id, seq, _ in inserted:
+            if seq > last.get(device_id, (-1, now))[0]:
+                last[device_id] = (seq, now)
+        if last:
+            session.execute(
+                update(devices)
+                .where(devices.c.device_id == bindparam("b_device"))
+                .values(last_seq=bindparam("b_seq"), last_seen_at=bindparam("b_seen")),
+                [{"b_device": d, "b_seq": seq, "b_seen": seen} for d, (seq, seen) in last.items()],
+            )
+    return stored
+
+
+def _store_deadletters(
+    session: Session, letters: list[tuple[str, str, str]], root: str, now: datetime
+) -> None:
+    session.execute(
+        deadletters.insert(),
+        [
+            {
+                # Cut to the columns: a device id from a topic is anyone's text, and a row the database
+                # refuses would fail the batch of everyone's readings with it.
+                "topic": f"{root}/devices/{dev}/telemetry"[:300],
+                "device_id": dev[:64],
+                "reason": reason[:500],
+                "payload": text,
+                "received_at": now,
+            }
+            for dev, reason, text in letters
+        ],
+    )
+
+
+def _lock_waybills(
+    session: Session, stored: _Stored, cache: FoldCache | None, postgres: bool
+) -> tuple[dict[str, Any], dict[str, _Kept]]:
+    """Every touched waybill's row, locked, and the folds the cache still holds for them.
+
+    One query in waybill order (two ingest processes never wait on each other in a cycle). On PostgreSQL the
+    INSERT of the readings has locked them already and returned their row versions: a cached fold of the
+    same version needs no reading of the row."""
     locked: dict[str, Any] = {}
     kept: dict[str, _Kept] = {}
-    if touched:
-        order = sorted(touched)
-        if cache is not None:
-            for waybill_no, version in sorted(versions.items()):
-                hit = cache.get(waybill_no, version)
-                if hit is not None:
-                    kept[waybill_no] = hit
-                    locked[waybill_no] = hit.row
-            order = [w for w in order if w not in kept]
-        if order:
-            query = select(waybills).where(_among(waybills.c.waybill_no, order, postgres))
-            if not postgres:
-                query = query.order_by(waybills.c.waybill_no).with_for_update()
-            locked.update({r["waybill_no"]: r for r in session.execute(query).mappings()})
-    pending: list[dict[str, Any]] = []
-    folds: dict[str, tuple[TrackPlan, FoldLog]] = {}
-    changed: list[tracking_service.Changes] = []
-    for waybill_no in sorted(touched):
-        hit = kept.get(waybill_no)
-        changes = tracking_service.refresh(
-            session,
-            waybill_no,
-            now,
-            new_readings=new_by_waybill.get(waybill_no),
-            rules=rules,
-            suggest=suggest,
-            row=locked.get(waybill_no),
-            pending=pending,
-            plan=hit.plan if hit else None,
-            fold=hit.fold if hit else None,
-            folds=folds if cache is not None else None,
-        )
-        if changes is not None:
-            changed.append(changes)
-            rejected = len(changes.quarantined & fresh.get(waybill_no, set()))
-            result.rejected += rejected
-            result.accepted -= rejected
-    written = tracking_service.write_pending(session, pending)
-    # After the waybills are written: a hook that changed a waybill row would make its cached fold miss.
-    for changes in changed:
-        result.changes.append(changes)
-        # In the same transaction: the change and its consequences commit together.
-        for hook in hooks or ():
-            hook(session, changes)
+    if not stored.touched:
+        return locked, kept
+    order = sorted(stored.touched)
     if cache is not None:
-        by_no = {p["b_waybill_no"]: p for p in pending}
-        for waybill_no, version in written.items():
-            if waybill_no in folds:
-                values = by_no[waybill_no]
-                kept_row = dict(locked[waybill_no])
-                kept_row.update({c: values[f"b_{c}"] for c in tracking_service.WRITTEN})
-                kept_row["track_state"] = kept_row["track_checkpoint"] = None  # the fold holds them
-                plan, fold = folds[waybill_no]
-                cache.stage(waybill_no, version, _Kept(kept_row, plan, fold))
-    return result
+        for waybill_no, version in sorted(stored.versions.items()):
+            hit = cache.get(waybill_no, version)
+            if hit is not None:
+                kept[waybill_no] = hit
+                locked[waybill_no] = hit.row
+        order = [w for w in order if w not in kept]
+    if order:
+        query = select(waybills).where(_among(waybills.c.waybill_no, order, postgres))
+        if not postgres:
+            query = query.order_by(waybills.c.waybill_no).with_for_update()
+        locked.update({r["waybill_no"]: r for r in session.execute(query).mappings()})
+    return locked, kept
+
+
+def _stage_folds(
+    cache: FoldCache,
+    refreshed: list[tracking_service.Refreshed],
+    locked: dict[str, Any],
+    written: dict[str, str],
+) -> None:
+    """Stage each written waybill's fold with the row as written, under its new row version."""
+    for done in refreshed:
+        waybill_no = done.changes.waybill_no
+        version = written.get(waybill_no)
+        if version is None:
+            continue
+        kept_row = dict(locked[waybill_no])
+        kept_row.update({c: done.values[c] for c in tracking_service.WRITTEN})
+        kept_row["track_state"] = kept_row["track_checkpoint"] = None  # the fold holds them
+        cache.stage(waybill_no, version, _Kept(kept_row, done.plan, done.fold))
 
 
 def _attachments(session: Session, device_ids: list[str], postgres: bool) -> list[Any]:

@@ -82,6 +82,6 @@ def replay_waybill(
         report["status_history_stored"] = [list(x) for x in history_stored]
         report["status_history_replayed"] = [list(x) for x in history_replayed]
         if not check_only:
-            tracking_service.refresh(session, waybill_no, now, rules=rules)
+            tracking_service.refresh(session, waybill_no, now, policy=tracking_service.TrackingPolicy(rules))
             report["corrected"] = True
     return report

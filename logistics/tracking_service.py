@@ -9,7 +9,7 @@ order in which readings arrived: a late or backlog reading is placed by its even
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -150,25 +150,58 @@ def _alarm_json(a: Any) -> dict[str, Any]:
     }
 
 
-def _fold(
-    session: Session,
-    row: Any,
-    plan: TrackPlan,
-    new: list[Reading] | None,
-    rules: TrackingRules,
-    fold: FoldLog | None,
-) -> tuple[FoldLog, Track, Folded | None]:
+@dataclass(frozen=True, slots=True)
+class TrackingPolicy:
+    """How readings are judged (`rules`) and who is asked for alternative routes (`suggest`, may be None)."""
+
+    rules: TrackingRules = DEFAULT_RULES
+    suggest: Suggest | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshWaybill:
+    """Command: bring one waybill, locked by the caller, up to date with its readings at `now`."""
+
+    row: Mapping[str, Any]  # the waybill row, locked
+    now: datetime
+    new_readings: list[Reading] | None = None  # just stored (continue the fold); None: re-derive from all
+    plan: TrackPlan | None = None  # the waybill's plan and fold kept in memory by the caller, valid for `row`
+    fold: FoldLog | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Refreshed:
+    """A refreshed waybill: what changed, its new column values (for the caller to write), plan and fold."""
+
+    changes: Changes
+    values: dict[str, Any]  # WRITTEN, and "track_checkpoint" when the checkpoint moved on
+    plan: TrackPlan
+    fold: FoldLog
+
+
+@dataclass(frozen=True, slots=True)
+class _Folded:
+    """The fold after the new readings, and what the fold before had recorded (None: there was none)."""
+
+    log: FoldLog
+    track: Track
+    before: Folded | None
+
+
+def _fold_in(
+    session: Session, row: Any, plan: TrackPlan, command: RefreshWaybill, rules: TrackingRules
+) -> _Folded:
     """Fold the new readings into the waybill's fold; re-derive from all stored readings when that can't be.
 
-    `fold`: the waybill's fold held in memory (known to match the stored row), else the stored state is
+    `command.fold`: the fold held in memory (known to match the stored row), else the stored state is
     resumed. Readings later than the fold continue it (the hot path of a live tracker); a late one re-folds
     from the fold's nearest earlier checkpoint, held in memory or else the stored one (`track_checkpoint`)
     with only the readings stored after it; one older than that too, no stored state, or `new=None`
-    re-derive from all stored readings. All of them give the same track (the tracking core proves it). The
-    third value is the milestones, quarantines and status changes of the fold before (None if there was
-    none): those are already in the event log and on the stored readings, so only the others need writing.
+    re-derive from all stored readings. All of them give the same track (the tracking core proves it).
+    `before` is the milestones, quarantines and status changes of the fold before (None if there was none):
+    those are already in the event log and on the stored readings, so only the others need writing.
     """
-    waybill_no = row["waybill_no"]
+    waybill_no, new, fold = row["waybill_no"], command.new_readings, command.fold
     held = fold is not None
     if fold is None and row["track_state"] is not None:
         state = _state_or_none(row["track_state"])
@@ -198,9 +231,9 @@ def _fold(
 
         log = fold.fold_in(new, checkpoint, lambda key: load_readings_after(session, waybill_no, key))
         if log is not None:
-            return log, snapshot(log.state), previous
+            return _Folded(log, snapshot(log.state), previous)
     fold = FoldLog.replay(plan, load_readings(session, waybill_no), rules=rules)
-    return fold, snapshot(fold.state), previous
+    return _Folded(fold, snapshot(fold.state), previous)
 
 
 def _record_status_history(
@@ -245,49 +278,75 @@ def _supersede_status(
     )
 
 
+def lock_waybill(session: Session, waybill_no: str) -> Any:
+    """The waybill row, locked for update (None if there is no such waybill)."""
+    return (
+        session.execute(select(waybills).where(waybills.c.waybill_no == waybill_no).with_for_update())
+        .mappings()
+        .first()
+    )
+
+
 def refresh(
     session: Session,
     waybill_no: str,
     now: datetime,
     *,
     new_readings: list[Reading] | None = None,
-    rules: TrackingRules = DEFAULT_RULES,
-    suggest: Suggest | None = None,
-    row: Any = None,
-    pending: list[dict[str, Any]] | None = None,
-    plan: TrackPlan | None = None,
-    fold: FoldLog | None = None,
-    folds: dict[str, tuple[TrackPlan, FoldLog]] | None = None,
+    policy: TrackingPolicy = TrackingPolicy(),
 ) -> Changes | None:
-    """Bring one waybill up to date with its readings and record what changed. Locks the waybill row.
-
-    `new_readings`: the readings just stored (continue the fold when they are all later than it);
-    None: re-derive from every stored reading. `suggest`: asked for alternative routes when the ETA
-    threatens the deliver-by date. `row`: the waybill row, already locked by the caller; `pending`: collect
-    the waybill's new values there for one batched UPDATE by the caller instead of writing them here.
-    `plan` and `fold`: the waybill's plan and fold kept in memory by the caller, valid for `row`; `folds`:
-    receives the plan and fold after this refresh, for the caller to keep.
-    """
-    if row is None:
-        row = (
-            session.execute(select(waybills).where(waybills.c.waybill_no == waybill_no).with_for_update())
-            .mappings()
-            .first()
-        )
+    """Bring one waybill up to date with its readings, record what changed and write it. Locks the row."""
+    row = lock_waybill(session, waybill_no)
     if row is None:
         return None
-    if plan is None:
-        plan = track_plan(row)
-    log, track, folded = _fold(session, row, plan, new_readings, rules, fold)
-    state = log.state
-    prior = folded[0] if folded is not None else None
-    prior_status = folded[2] if folded is not None else None
-    changes = Changes(waybill_no=waybill_no, tenant_id=row["tenant_id"], status=row["status"])
-    changes.quarantined = {seq for seq, _ in track.quarantined}
+    done = refresh_locked(session, RefreshWaybill(row, now, new_readings), policy)
+    session.execute(update(waybills).where(waybills.c.waybill_no == waybill_no).values(**done.values))
+    return done.changes
 
-    # Quarantine flags on the stored readings, for operators (they never drive status); those already
-    # flagged by an earlier fold need no writing again.
-    flagged = set(folded[1]) if folded is not None else set()
+
+def refresh_locked(session: Session, command: RefreshWaybill, policy: TrackingPolicy) -> Refreshed:
+    """load -> fold -> reconcile -> apply for a locked waybill; the caller writes `Refreshed.values`."""
+    row, now = command.row, command.now
+    plan = command.plan if command.plan is not None else track_plan(row)
+    folded = _fold_in(session, row, plan, command, policy.rules)
+    track = folded.track
+    decision = reconcile_status(row["status"], track.status)
+    changes = Changes(
+        waybill_no=row["waybill_no"],
+        tenant_id=row["tenant_id"],
+        status=decision.status,
+        status_changed=decision.changed,
+        quarantined={seq for seq, _ in track.quarantined},
+    )
+    if decision.reached_destination:
+        changes.arrived_at_node = plan.stops[-1].node_id
+    before = folded.before
+    _flag_quarantined(session, row["waybill_no"], track, before)
+    changes.new_milestones = _record_milestones(session, row["waybill_no"], track, before, now)
+    if decision.follows_readings:
+        _record_status_history(
+            session, row["waybill_no"], row["status"], track, before[2] if before else None, now
+        )
+    # ETA and EST milestones: re-estimated when the shipment reached a new point (not for every fix).
+    moved_on = bool(changes.new_milestones) or changes.status_changed or before is None
+    eta, est = estimate(plan, track, now) if moved_on else (None, ())
+    if est:
+        _record_estimates(session, row["waybill_no"], est, now)
+    alarms = _record_alarms(session, row, track, changes, now)
+    if moved_on and eta is not None:
+        _judge_delay(session, row, plan, track, eta, alarms, changes, now, policy)
+    values = _waybill_values(row, track, folded.log, decision.status, eta, alarms, now)
+    if decision.status == WaybillStatus.DELIVERED:
+        _detach_trackers(session, row["waybill_no"], now)
+    _describe(changes, row, values)
+    enqueue_webhooks(session, changes, now)
+    return Refreshed(changes, values, plan, folded.log)
+
+
+def _flag_quarantined(session: Session, waybill_no: str, track: Track, before: Folded | None) -> None:
+    """Quarantine flags on the stored readings, for operators (they never drive status); those already
+    flagged by an earlier fold need no writing again."""
+    flagged = set(before[1]) if before is not None else set()
     to_flag = [(seq, reason) for seq, reason in track.quarantined if (seq, reason) not in flagged]
     if to_flag:
         session.execute(
@@ -301,8 +360,14 @@ def refresh(
             [{"b_seq": seq, "b_reason": reason[:200]} for seq, reason in to_flag],
         )
 
-    # Milestones: append new actual ones; supersede those a late reading has moved (append-only correction).
-    # Continuing the fold only ever appends milestones, so then the log needs no re-reading.
+
+def _record_milestones(
+    session: Session, waybill_no: str, track: Track, before: Folded | None, now: datetime
+) -> list[dict[str, Any]]:
+    """Append new actual milestones; supersede those a late reading has moved and retract those no longer
+    supported (append-only correction). Continuing the fold only ever appends milestones, so then the log
+    needs no re-reading. Returns the new ones as published."""
+    prior = before[0] if before is not None else None
     appended_only = prior is not None and tuple(track.milestones[: len(prior)]) == tuple(prior)
     stored = (
         []
@@ -329,6 +394,7 @@ def refresh(
         key = _milestone_key(m.code, m.node_id, "ACT")
         if key not in known:
             derived.setdefault(key, m)
+    new_milestones: list[dict[str, Any]] = []
     for key, m in derived.items():
         old = stored_by_key.get(key)
         if old is not None and utc(old["event_time"]) == m.event_time and bool(old["inferred"]) == m.inferred:
@@ -349,7 +415,7 @@ def refresh(
             session.execute(
                 update(waybill_events).where(waybill_events.c.id == old["id"]).values(superseded_by=new_id)
             )
-        changes.new_milestones.append(
+        new_milestones.append(
             {
                 "code": m.code,
                 "classifier": "ACT",
@@ -374,52 +440,48 @@ def refresh(
             session.execute(
                 update(waybill_events).where(waybill_events.c.id == old["id"]).values(superseded_by=-1)
             )
+    return new_milestones
 
-    # Status: as the status machine decides (forward only; terminal and people's statuses are kept).
-    decision = reconcile_status(row["status"], track.status)
-    if decision.follows_readings:
-        _record_status_history(session, waybill_no, row["status"], track, prior_status, now)
-    status = decision.status
-    changes.status_changed = decision.changed
-    if decision.reached_destination:
-        changes.arrived_at_node = plan.stops[-1].node_id
-    changes.status = status
 
-    # ETA and EST milestones: re-estimated when the shipment reached a new point (not for every fix).
-    moved_on = bool(changes.new_milestones) or changes.status_changed or prior is None
-    eta, est = estimate(plan, track, now) if moved_on else (None, ())
-    if est:
-        current_est = {
-            _milestone_key(r["code"], r["node_id"], "EST"): r
-            for r in session.execute(
-                select(waybill_events).where(
-                    waybill_events.c.waybill_no == waybill_no,
-                    waybill_events.c.classifier == "EST",
-                    waybill_events.c.superseded_by.is_(None),
-                )
-            ).mappings()
-        }
-        for m in est:
-            key = _milestone_key(m.code, m.node_id, "EST")
-            old = current_est.get(key)
-            if old is not None and abs((utc(old["event_time"]) - m.event_time).total_seconds()) < 1800:
-                continue
-            events.append(
-                session,
-                waybill_no,
-                kind="milestone",
-                code=m.code,
-                classifier="EST",
-                node_id=m.node_id,
-                event_time=m.event_time,
-                recorded_time=now,
+def _record_estimates(session: Session, waybill_no: str, est: tuple[Milestone, ...], now: datetime) -> None:
+    """EST milestones for the stops ahead; one that moved by less than half an hour is not rewritten."""
+    current_est = {
+        _milestone_key(r["code"], r["node_id"], "EST"): r
+        for r in session.execute(
+            select(waybill_events).where(
+                waybill_events.c.waybill_no == waybill_no,
+                waybill_events.c.classifier == "EST",
+                waybill_events.c.superseded_by.is_(None),
             )
-            if old is not None:
-                session.execute(
-                    update(waybill_events).where(waybill_events.c.id == old["id"]).values(superseded_by=-2)
-                )
+        ).mappings()
+    }
+    for m in est:
+        key = _milestone_key(m.code, m.node_id, "EST")
+        old = current_est.get(key)
+        if old is not None and abs((utc(old["event_time"]) - m.event_time).total_seconds()) < 1800:
+            continue
+        events.append(
+            session,
+            waybill_no,
+            kind="milestone",
+            code=m.code,
+            classifier="EST",
+            node_id=m.node_id,
+            event_time=m.event_time,
+            recorded_time=now,
+        )
+        if old is not None:
+            session.execute(
+                update(waybill_events).where(waybill_events.c.id == old["id"]).values(superseded_by=-2)
+            )
 
-    # Alarms: raised once, cleared when they end.
+
+def _record_alarms(
+    session: Session, row: Any, track: Track, changes: Changes, now: datetime
+) -> list[dict[str, Any]]:
+    """The fold's alarms, raised once and cleared when they end, with those kept outside the fold (offline,
+    delay and re-plan alarms): the waybill's alarms after this refresh."""
+    waybill_no = row["waybill_no"]
     alarms = [_alarm_json(a) for a in track.alarms]
     before = {(a["kind"], a["raised_at"]): a for a in (row["alarms"] or [])}
     for a in alarms:
@@ -446,47 +508,68 @@ def refresh(
                 recorded_time=now,
                 detail=a,
             )
-    # Kept outside the fold: offline alarms (raised by the scheduler), delay and re-plan alarms.
     kept = [
         a
         for a in (row["alarms"] or [])
         if a["kind"] in ("offline", "delay", "replan")
         and not any(x["kind"] == a["kind"] and x["raised_at"] == a["raised_at"] for x in alarms)
     ]
-    alarms = alarms + kept
+    return alarms + kept
 
-    # Delay: against the plan and the deliver-by date, judged when the shipment reaches a new point.
-    if moved_on and eta is not None:
-        delay = delay_alarm(plan, track, now, rules=rules)
-        open_delay = next((a for a in alarms if a["kind"] == "delay" and not a.get("cleared_at")), None)
-        if delay is not None and open_delay is None:
-            raised = _alarm_json(delay)
-            if suggest is not None and deliver_by_at_risk(plan, eta):
-                raised["alternatives"] = suggest(session, row, track, now)
-            alarms.append(raised)
-            changes.alarms_raised.append(raised)
-            events.append(
-                session,
-                waybill_no,
-                kind="alarm",
-                code="DELAY",
-                event_time=now,
-                recorded_time=now,
-                detail=raised,
-            )
-        elif delay is None and open_delay is not None:
-            open_delay["cleared_at"] = rfc3339(now)
-            changes.alarms_cleared.append(open_delay)
-            events.append(
-                session,
-                waybill_no,
-                kind="alarm",
-                code="DELAY_CLEARED",
-                event_time=now,
-                recorded_time=now,
-                detail=open_delay,
-            )
 
+def _judge_delay(
+    session: Session,
+    row: Any,
+    plan: TrackPlan,
+    track: Track,
+    eta: datetime,
+    alarms: list[dict[str, Any]],
+    changes: Changes,
+    now: datetime,
+    policy: TrackingPolicy,
+) -> None:
+    """Raise or clear the delay alarm (in `alarms`), against the plan and the deliver-by date."""
+    delay = delay_alarm(plan, track, now, rules=policy.rules)
+    open_delay = next((a for a in alarms if a["kind"] == "delay" and not a.get("cleared_at")), None)
+    if delay is not None and open_delay is None:
+        raised = _alarm_json(delay)
+        if policy.suggest is not None and deliver_by_at_risk(plan, eta):
+            raised["alternatives"] = policy.suggest(session, row, track, now)
+        alarms.append(raised)
+        changes.alarms_raised.append(raised)
+        events.append(
+            session,
+            row["waybill_no"],
+            kind="alarm",
+            code="DELAY",
+            event_time=now,
+            recorded_time=now,
+            detail=raised,
+        )
+    elif delay is None and open_delay is not None:
+        open_delay["cleared_at"] = rfc3339(now)
+        changes.alarms_cleared.append(open_delay)
+        events.append(
+            session,
+            row["waybill_no"],
+            kind="alarm",
+            code="DELAY_CLEARED",
+            event_time=now,
+            recorded_time=now,
+            detail=open_delay,
+        )
+
+
+def _waybill_values(
+    row: Any,
+    track: Track,
+    log: FoldLog,
+    status: str,
+    eta: datetime | None,
+    alarms: list[dict[str, Any]],
+    now: datetime,
+) -> dict[str, Any]:
+    """The waybill's new column values (WRITTEN; "track_checkpoint" as well when it moved on)."""
     last = track.milestones[-1] if track.milestones else None
     last_json = (
         {
@@ -517,38 +600,40 @@ def refresh(
         "last_milestone": last_json,
         "alarms": alarms,
         "updated_at": now,
-        "track_state": state.to_json(),
+        "track_state": log.state.to_json(),
         "track_since_checkpoint": log.behind,
     }
     if log.floor_moved and log.floor is not None:  # written only when it moved on (every `every` readings)
         values["track_checkpoint"] = log.floor.to_json()
         log.floor_moved = False
-    if folds is not None:
-        folds[waybill_no] = (plan, log)
-    if pending is not None:
-        pending.append({"b_waybill_no": waybill_no, **{f"b_{k}": v for k, v in values.items()}})
-    else:
-        session.execute(update(waybills).where(waybills.c.waybill_no == waybill_no).values(**values))
-    if status == WaybillStatus.DELIVERED:
-        session.execute(
-            update(tracker_attachments)
-            .where(
-                and_(
-                    tracker_attachments.c.waybill_no == waybill_no,
-                    tracker_attachments.c.detached_at.is_(None),
-                )
+    return values
+
+
+def _detach_trackers(session: Session, waybill_no: str, now: datetime) -> None:
+    session.execute(
+        update(tracker_attachments)
+        .where(
+            and_(
+                tracker_attachments.c.waybill_no == waybill_no,
+                tracker_attachments.c.detached_at.is_(None),
             )
-            .values(detached_at=now)
         )
+        .values(detached_at=now)
+    )
+
+
+def _describe(changes: Changes, row: Any, values: dict[str, Any]) -> None:
+    """The status message, and whether it is worth publishing (`moved`, `position_only`)."""
     before_eta = rfc3339(row["eta"]) if row["eta"] else None
+    eta = values["eta"]
     changes.message = {
-        "waybill_no": waybill_no,
-        "status": status,
-        "last_milestone": last_json,
+        "waybill_no": changes.waybill_no,
+        "status": values["status"],
+        "last_milestone": values["last_milestone"],
         "eta": rfc3339(eta) if eta else before_eta,
-        "position": position,
-        "alarms": [a for a in alarms if not a.get("cleared_at")],
-        "updated_at": rfc3339(now),
+        "position": values["position"],
+        "alarms": [a for a in values["alarms"] if not a.get("cleared_at")],
+        "updated_at": rfc3339(values["updated_at"]),
     }
     sent = changes.message
     state_now = (sent["status"], sent["last_milestone"], sent["eta"], sent["alarms"])
@@ -564,8 +649,6 @@ def refresh(
     position_moved = sent["position"] != row["position"] and _tick(sent["position"]) != _tick(row["position"])
     changes.moved = position_moved or state_now != state_before
     changes.position_only = position_moved and state_now == state_before
-    enqueue_webhooks(session, changes, now)
-    return changes
 
 
 POSITION_TICK_SECONDS = 10
