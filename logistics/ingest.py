@@ -14,25 +14,23 @@ import json
 import logging
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ARRAY, String, and_, any_, bindparam, select, update
-from sqlalchemy import text as sql_text
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from kernel.clock import Clock
-from kernel.db import Database, dialect_insert
+from kernel.db import Database
 from kernel.mqtt import Communicator, Message, held_wakeups
-from logistics import tracking_service
-from logistics.tables import deadletters, devices, readings, tracker_attachments, waybills
-from logistics.tracking.foldlog import FoldLog
-from logistics.tracking.plan import TrackPlan
+from logistics import tracking_service, tracking_store
+from logistics.fold_cache import FoldCache, KeptFold
+from logistics.tables import deadletters, devices, waybills
 from logistics.tracking.readings import PayloadError, Reading, parse_message
 from logistics.tracking.rules import DEFAULT_RULES, TrackingRules
 
@@ -67,58 +65,6 @@ def device_of(topic: str, root: str = TOPIC_ROOT) -> str | None:
 
 
 Hook = Callable[[Session, tracking_service.Changes], None]
-
-
-@dataclass
-class _Kept:
-    row: dict[str, Any]
-    plan: TrackPlan
-    fold: FoldLog
-
-
-class FoldCache:
-    """Waybills' folds kept in memory between batches by one ingest process (PostgreSQL only).
-
-    An entry is valid only for the exact row version it was written with: PostgreSQL's `xmin` (the
-    transaction that wrote the version) and `ctid` (where it lies), which every UPDATE of the row changes,
-    by whichever process or statement, so another process's write (or a person's, or the scheduler's)
-    makes the entry miss and the row is read afresh. Entries are staged during a batch and kept only once
-    its transaction has committed; a failed batch drops the cache.
-    """
-
-    def __init__(self, capacity: int = 20_000) -> None:
-        self.capacity = capacity
-        self._entries: OrderedDict[str, tuple[str, _Kept]] = OrderedDict()
-        self._staged: dict[str, tuple[str, _Kept]] = {}
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, waybill_no: str, version: str) -> _Kept | None:
-        entry = self._entries.pop(waybill_no, None)  # taken out: staged again if the batch writes it back
-        if entry is not None and entry[0] == version:
-            self.hits += 1
-            return entry[1]
-        self.misses += 1
-        return None
-
-    def stage(self, waybill_no: str, version: str, kept: _Kept) -> None:
-        self._staged[waybill_no] = (version, kept)
-
-    def commit(self) -> None:
-        """The batch committed: keep what it staged (least recently written entries go first)."""
-        for waybill_no, entry in self._staged.items():
-            self._entries[waybill_no] = entry
-            self._entries.move_to_end(waybill_no)
-        self._staged.clear()
-        while len(self._entries) > self.capacity:
-            self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        self._entries.clear()
-        self._staged.clear()
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +162,7 @@ def process_batch(
         {"b_waybill_no": r.changes.waybill_no, **{f"b_{k}": v for k, v in r.values.items()}}
         for r in refreshed
     ]
-    written = tracking_service.write_pending(session, pending)
+    written = tracking_store.write_pending(session, pending)
     # After the waybills are written: a hook that changed a waybill row would make its cached fold miss.
     for done in refreshed:
         result.changes.append(done.changes)
@@ -259,7 +205,7 @@ def _route(
     known: set[str] = set()
     attached: dict[str, tuple[str, str]] = {}
     if device_ids:
-        for device_id, waybill_no, status in _attachments(session, device_ids, postgres):
+        for device_id, waybill_no, status in tracking_store.device_attachments(session, device_ids, postgres):
             known.add(device_id)
             if waybill_no is not None:
                 attached[device_id] = (waybill_no, status)
@@ -311,7 +257,7 @@ def _store_readings(
     result: BatchResult,
 ) -> _Stored:
     """Insert the new readings (those already stored are duplicates) and note each device's last seq."""
-    inserted, versions = _insert_readings(session, rows, now, postgres)
+    inserted, versions = tracking_store.insert_readings(session, rows, now, postgres)
     result.accepted += len(inserted)
     result.duplicate += len(rows) - len(inserted)
     stored = _Stored(touched={w for _, _, w in inserted}, versions=versions)
@@ -356,14 +302,14 @@ def _store_deadletters(
 
 def _lock_waybills(
     session: Session, stored: _Stored, cache: FoldCache | None, postgres: bool
-) -> tuple[dict[str, Any], dict[str, _Kept]]:
+) -> tuple[dict[str, Any], dict[str, KeptFold]]:
     """Every touched waybill's row, locked, and the folds the cache still holds for them.
 
     One query in waybill order (two ingest processes never wait on each other in a cycle). On PostgreSQL the
     INSERT of the readings has locked them already and returned their row versions: a cached fold of the
     same version needs no reading of the row."""
     locked: dict[str, Any] = {}
-    kept: dict[str, _Kept] = {}
+    kept: dict[str, KeptFold] = {}
     if not stored.touched:
         return locked, kept
     order = sorted(stored.touched)
@@ -375,7 +321,7 @@ def _lock_waybills(
                 locked[waybill_no] = hit.row
         order = [w for w in order if w not in kept]
     if order:
-        query = select(waybills).where(_among(waybills.c.waybill_no, order, postgres))
+        query = select(waybills).where(tracking_store.among(waybills.c.waybill_no, order, postgres))
         if not postgres:
             query = query.order_by(waybills.c.waybill_no).with_for_update()
         locked.update({r["waybill_no"]: r for r in session.execute(query).mappings()})
@@ -395,92 +341,9 @@ def _stage_folds(
         if version is None:
             continue
         kept_row = dict(locked[waybill_no])
-        kept_row.update({c: done.values[c] for c in tracking_service.WRITTEN})
+        kept_row.update({c: done.values[c] for c in tracking_store.WRITTEN})
         kept_row["track_state"] = kept_row["track_checkpoint"] = None  # the fold holds them
-        cache.stage(waybill_no, version, _Kept(kept_row, done.plan, done.fold))
-
-
-def _attachments(session: Session, device_ids: list[str], postgres: bool) -> list[Any]:
-    """(device, waybill, its status) of each registered device of the batch (waybill None: not attached)."""
-    if postgres:
-        # Per device an index lookup of its attachment (LATERAL), whatever the planner's statistics say: a
-        # plain outer join over a freshly filled table may be planned as a scan of every attachment.
-        return list(
-            session.execute(
-                sql_text(
-                    "SELECT d.device_id, a.waybill_no, w.status FROM devices AS d"
-                    " LEFT JOIN LATERAL (SELECT t.waybill_no FROM tracker_attachments AS t"
-                    " WHERE t.device_id = d.device_id AND t.detached_at IS NULL ORDER BY t.id DESC LIMIT 1)"
-                    " AS a ON true LEFT JOIN waybills AS w ON w.waybill_no = a.waybill_no"
-                    " WHERE d.device_id = ANY(CAST(:ids AS text[]))"
-                ),
-                {"ids": device_ids},
-            ).all()
-        )
-    return list(
-        session.execute(
-            select(devices.c.device_id, waybills.c.waybill_no, waybills.c.status)
-            .select_from(
-                devices.outerjoin(
-                    tracker_attachments,
-                    and_(
-                        tracker_attachments.c.device_id == devices.c.device_id,
-                        tracker_attachments.c.detached_at.is_(None),
-                    ),
-                ).outerjoin(waybills, waybills.c.waybill_no == tracker_attachments.c.waybill_no)
-            )
-            .where(devices.c.device_id.in_(device_ids))
-        ).all()
-    )
-
-
-def _among(column: Any, values: list[str], postgres: bool) -> Any:
-    """`column IN values`; on PostgreSQL `= ANY(array)`, one bind parameter whatever the number of values."""
-    if postgres:
-        return column == any_(bindparam(None, values, type_=ARRAY(String)))
-    return column.in_(values)
-
-
-def _insert_readings(
-    session: Session, rows: list[dict[str, Any]], now: datetime, postgres: bool
-) -> tuple[list[tuple[str, int, str]], dict[str, str]]:
-    """Insert new readings, skipping (device, seq) already stored: the inserted ones' keys and waybills.
-
-    On PostgreSQL the same statement records each device's last seq and when it was last seen, and locks
-    the waybills of the inserted readings (in waybill order), returning their row versions (`xmin` and
-    `ctid`). Elsewhere no versions.
-    """
-    if postgres:
-        # One statement of fixed text, the rows in one JSON parameter: no statement text to parse per batch
-        # size (as a multi-row VALUES would need) and no per-element quoting (as text arrays would). The rows
-        # go as they are, objects named as the columns (times as RFC 3339 with their offset, to the
-        # microsecond): `json_to_recordset` takes them some 25 % cheaper for the database than extracting
-        # each field from an array (2,000 rows: 22 against 30 ms).
-        doc = orjson.dumps(rows).decode()
-        out = session.execute(
-            sql_text(
-                "WITH new AS (INSERT INTO readings"
-                " (device_id, seq, waybill_no, ts, lat, lon, data, quarantine, received_at)"
-                " SELECT device_id, seq, waybill_no, ts, lat, lon, data, quarantine, received_at"
-                " FROM json_to_recordset(CAST(:rows AS json)) AS r(device_id text, seq bigint,"
-                " waybill_no text, ts timestamptz, lat float8, lon float8, data json, quarantine text,"
-                " received_at timestamptz)"
-                " ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id, seq, waybill_no),"
-                " seen AS (UPDATE devices SET last_seq = latest.seq, last_seen_at = :now"
-                " FROM (SELECT device_id, max(seq) AS seq FROM new GROUP BY device_id) AS latest"
-                " WHERE devices.device_id = latest.device_id),"
-                " locked AS (SELECT waybill_no, xmin::text || ctid::text AS version FROM waybills"
-                " WHERE waybill_no IN (SELECT waybill_no FROM new) ORDER BY waybill_no FOR UPDATE)"
-                " SELECT device_id, seq, waybill_no, NULL AS version FROM new"
-                " UNION ALL SELECT NULL, NULL, waybill_no, version FROM locked"
-            ),
-            {"rows": doc, "now": now},
-        ).all()
-        inserted = [(d, seq, w) for d, seq, w, v in out if v is None]
-        return inserted, {w: v for d, _, w, v in out if v is not None}
-    stmt = dialect_insert(session, readings).on_conflict_do_nothing(index_elements=["device_id", "seq"])
-    stmt = stmt.returning(readings.c.device_id, readings.c.seq, readings.c.waybill_no)
-    return [(d, seq, w) for d, seq, w in session.execute(stmt, rows).all()], {}
+        cache.stage(waybill_no, version, KeptFold(kept_row, done.plan, done.fold))
 
 
 def _data(r: Reading) -> dict[str, Any]:

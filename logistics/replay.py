@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kernel.clock import rfc3339, utc
-from logistics import tracking_service
+from logistics import tracking_service, tracking_store
 from logistics.tables import waybill_events, waybills
 from logistics.tracking.derive import derive
 from logistics.tracking.rules import DEFAULT_RULES, TrackingRules
@@ -29,8 +29,8 @@ def replay_waybill(
     row = session.execute(select(waybills).where(waybills.c.waybill_no == waybill_no)).mappings().first()
     if row is None:
         return {"waybill_no": waybill_no, "same": False, "error": "no such waybill"}
-    plan = tracking_service.track_plan(row)
-    track = derive(plan, tracking_service.load_readings(session, waybill_no), rules=rules)
+    plan = tracking_store.track_plan(row)
+    track = derive(plan, tracking_store.load_readings(session, waybill_no), rules=rules)
     stored = sorted(
         (r.code, r.node_id, rfc3339(utc(r.event_time)), bool(r.inferred))
         for r in session.execute(

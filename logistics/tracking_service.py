@@ -1,9 +1,15 @@
 """Applying tracking to stored waybills: readings -> derived track -> events, status, ETA, alarms.
 
-The derivation itself is pure (`logistics.tracking`); this module loads a waybill's plan and readings,
-re-derives under a row lock on the waybill (so several ingest processes serialise per waybill), and appends
-what changed to the event log. Re-deriving from the stored readings makes the result independent of the
-order in which readings arrived: a late or backlog reading is placed by its event time.
+`refresh_locked(session, RefreshWaybill, TrackingPolicy)` is load -> fold -> reconcile -> apply:
+- load: the waybill row (locked by the caller; `refresh` locks it itself) and its plan (`tracking_store`);
+- fold: the new readings folded into the waybill's fold, or a re-derivation from the stored readings
+  (`logistics.tracking`, pure);
+- reconcile: the status to store, by the one status machine (`logistics.tracking.reconcile`);
+- apply: quarantine flags, milestones, status history, estimates and alarms appended to the event log, and
+  the row's new values returned for the caller to write (the ingest writes a batch in one statement).
+Re-deriving under the waybill's row lock serialises several ingest processes per waybill, and makes the
+result independent of the order in which readings arrived: a late or backlog reading is placed by its event
+time.
 """
 
 from __future__ import annotations
@@ -14,20 +20,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import orjson
-from sqlalchemy import and_, bindparam, or_, select, text, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from kernel.clock import parse_time, rfc3339, utc
-from logistics import events
+from logistics import events, tracking_store
 from logistics.tables import readings, tracker_attachments, waybill_events, waybills, webhook_outbox, webhooks
 from logistics.tracking.eta import delay_alarm, deliver_by_at_risk, estimate
-from logistics.tracking.foldlog import FoldLog, Key
-from logistics.tracking.plan import Stop, TrackPlan
+from logistics.tracking.foldlog import FoldLog
+from logistics.tracking.plan import TrackPlan
 from logistics.tracking.readings import Reading
 from logistics.tracking.reconcile import WaybillStatus, reconcile_status, status_history_edit
 from logistics.tracking.rules import DEFAULT_RULES, TrackingRules
 from logistics.tracking.state import Milestone, Track, TrackState, snapshot
+from logistics.tracking_store import parse_optional_time
 
 # (session, waybill row, track, now) -> alternative options, summarised for the alarm.
 Suggest = Callable[[Session, Any, Track, datetime], list[dict[str, Any]]]
@@ -51,81 +57,6 @@ class Changes:
 
 # What a fold before had already recorded: its milestones, quarantines and status changes.
 Folded = tuple[list[Milestone], list[tuple[int, str]], list[tuple[str, datetime, int]]]
-
-
-def _dt(value: str | None) -> datetime | None:
-    return parse_time(value) if value else None
-
-
-def track_plan(row: Any) -> TrackPlan:
-    it = row["itinerary"]
-    cargo = row["cargo"] or {}
-    temperature = cargo.get("temperature")
-    stops = tuple(
-        Stop(
-            node_id=s["node_id"],
-            name=s["name"],
-            lat=s["lat"],
-            lon=s["lon"],
-            role=s["role"],
-            radius_km=s["radius_km"],
-            planned_arrival=_dt(s["planned_arrival"]),
-            planned_departure=_dt(s["planned_departure"]),
-            mode_in=s.get("mode_in"),
-            mode_out=s.get("mode_out"),
-        )
-        for s in it["stops"]
-    )
-    return TrackPlan(
-        waybill_no=row["waybill_no"],
-        stops=stops,
-        deliver_by=row["deliver_by"],
-        temperature=(float(temperature[0]), float(temperature[1])) if temperature else None,
-        customs_mode=row["customs_mode"],
-    )
-
-
-def reading_from_row(r: Any) -> Reading:
-    data = r["data"] or {}
-    return Reading(
-        device_id=r["device_id"],
-        seq=r["seq"],
-        ts=r["ts"],
-        lat=r["lat"],
-        lon=r["lon"],
-        speed_kmh=data.get("speed_kmh"),
-        accuracy_m=data.get("accuracy_m"),
-        temp_c=data.get("temp_c"),
-        humidity_pct=data.get("humidity_pct"),
-        shock_g=data.get("shock_g"),
-        door_open=data.get("door_open"),
-        battery_pct=data.get("battery_pct"),
-        received_at=r["received_at"],
-    )
-
-
-def load_readings(session: Session, waybill_no: str) -> list[Reading]:
-    rows = (
-        session.execute(
-            select(readings)
-            .where(readings.c.waybill_no == waybill_no)
-            .order_by(readings.c.ts, readings.c.seq)
-        )
-        .mappings()
-        .all()
-    )
-    return [reading_from_row(r) for r in rows]
-
-
-def load_readings_after(session: Session, waybill_no: str, key: Key | None) -> list[Reading]:
-    """The waybill's stored readings later than `key` in the fold's order (event time, device, seq); all of
-    them for None. Reads the readings from `key`'s event time on (an index range), no earlier ones."""
-    query = select(readings).where(readings.c.waybill_no == waybill_no)
-    if key is not None:
-        query = query.where(readings.c.ts >= key[0])
-    rows = session.execute(query).mappings().all()
-    # Readings at the key's own time are after it or not by device and seq (compared as the fold does).
-    return [reading_from_row(r) for r in rows if key is None or (r["ts"], r["device_id"], r["seq"]) > key]
 
 
 def _state_or_none(doc: dict[str, Any] | None) -> TrackState | None:
@@ -229,10 +160,12 @@ def _fold_in(
             )
             return _state_or_none(doc)
 
-        log = fold.fold_in(new, checkpoint, lambda key: load_readings_after(session, waybill_no, key))
+        log = fold.fold_in(
+            new, checkpoint, lambda key: tracking_store.load_readings_after(session, waybill_no, key)
+        )
         if log is not None:
             return _Folded(log, snapshot(log.state), previous)
-    fold = FoldLog.replay(plan, load_readings(session, waybill_no), rules=rules)
+    fold = FoldLog.replay(plan, tracking_store.load_readings(session, waybill_no), rules=rules)
     return _Folded(fold, snapshot(fold.state), previous)
 
 
@@ -307,7 +240,7 @@ def refresh(
 def refresh_locked(session: Session, command: RefreshWaybill, policy: TrackingPolicy) -> Refreshed:
     """load -> fold -> reconcile -> apply for a locked waybill; the caller writes `Refreshed.values`."""
     row, now = command.row, command.now
-    plan = command.plan if command.plan is not None else track_plan(row)
+    plan = command.plan if command.plan is not None else tracking_store.track_plan(row)
     folded = _fold_in(session, row, plan, command, policy.rules)
     track = folded.track
     decision = reconcile_status(row["status"], track.status)
@@ -493,7 +426,7 @@ def _record_alarms(
                 waybill_no,
                 kind="alarm",
                 code=a["kind"].upper(),
-                event_time=_dt(a["raised_at"]) or now,
+                event_time=parse_optional_time(a["raised_at"]) or now,
                 recorded_time=now,
                 detail=a,
             )
@@ -504,7 +437,7 @@ def _record_alarms(
                 waybill_no,
                 kind="alarm",
                 code=a["kind"].upper() + "_CLEARED",
-                event_time=_dt(a["cleared_at"]) or now,
+                event_time=parse_optional_time(a["cleared_at"]) or now,
                 recorded_time=now,
                 detail=a,
             )
@@ -695,58 +628,3 @@ def enqueue_webhooks(session: Session, changes: Changes, now: datetime) -> None:
                         created_at=now,
                     )
                 )
-
-
-# Written for every refreshed waybill; "track_checkpoint" as well when the checkpoint moved on.
-WRITTEN = (
-    "status",
-    "eta",
-    "position",
-    "last_milestone",
-    "alarms",
-    "updated_at",
-    "track_state",
-    "track_since_checkpoint",
-)
-
-
-def write_pending(session: Session, pending: list[dict[str, Any]]) -> dict[str, str]:
-    """Write the waybills collected by `refresh(..., pending=...)` in one statement.
-
-    On PostgreSQL, returns each written row's version (`xmin` and `ctid`, which any later write changes);
-    elsewhere nothing. The checkpoint is written only for the waybills whose checkpoint moved on.
-    """
-    if not pending:
-        return {}
-    if session.get_bind().dialect.name == "postgresql":
-        # One JSON parameter, the collected rows as they are (times as RFC 3339 with their offset, to the
-        # microsecond), read with json_to_recordset: no per-element quoting of long JSON texts in arrays, and
-        # cheaper for the database than extracting each field from arrays. A row without `b_track_checkpoint`
-        # keeps its checkpoint (the column is NULL then; a stored one is never JSON null).
-        doc = orjson.dumps(pending).decode()
-        rows = session.execute(
-            text(
-                "UPDATE waybills AS w SET status = v.b_status, eta = v.b_eta, position = v.b_position,"
-                " last_milestone = v.b_last_milestone, alarms = v.b_alarms, updated_at = v.b_updated_at,"
-                " track_state = v.b_track_state, track_since_checkpoint = v.b_track_since_checkpoint,"
-                " track_checkpoint = COALESCE(v.b_track_checkpoint, w.track_checkpoint)"
-                " FROM json_to_recordset(CAST(:rows AS json)) AS v(b_waybill_no text, b_status text,"
-                " b_eta timestamptz, b_position json, b_last_milestone json, b_alarms json,"
-                " b_updated_at timestamptz, b_track_state json, b_track_since_checkpoint integer,"
-                " b_track_checkpoint json) WHERE w.waybill_no = v.b_waybill_no"
-                " RETURNING w.waybill_no, w.xmin::text || w.ctid::text"
-            ),
-            {"rows": doc},
-        ).all()
-        return {no: version for no, version in rows}
-    moved = [p for p in pending if "b_track_checkpoint" in p]
-    kept = [p for p in pending if "b_track_checkpoint" not in p]
-    for columns, group in ((WRITTEN, kept), ((*WRITTEN, "track_checkpoint"), moved)):
-        if group:
-            session.execute(
-                update(waybills)
-                .where(waybills.c.waybill_no == bindparam("b_waybill_no"))
-                .values({c: bindparam(f"b_{c}") for c in columns}),
-                group,
-            )
-    return {}
