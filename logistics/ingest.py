@@ -32,6 +32,7 @@ from logistics import tracking_service, tracking_store
 from logistics.fold_cache import FoldCache, KeptFold
 from logistics.tables import deadletters, devices, waybills
 from logistics.tracking.readings import PayloadError, Reading, parse_message
+from logistics.tracking.reconcile import TERMINAL
 from logistics.tracking.rules import DEFAULT_RULES, TrackingRules
 
 log = logging.getLogger(__name__)
@@ -218,7 +219,7 @@ def _route(
         if link is None:
             result.deadletters.append((device_id, "device is not attached to a shipment", _reading_json(r)))
             continue
-        if link[1] in ("DELIVERED", "CANCELLED"):
+        if link[1] in TERMINAL:
             result.deadletters.append((device_id, f"waybill {link[0]} is {link[1]}", _reading_json(r)))
             continue
         rows.append(

@@ -56,7 +56,7 @@ class Changes:
 
 
 # What a fold before had already recorded: its milestones, quarantines and status changes.
-Folded = tuple[list[Milestone], list[tuple[int, str]], list[tuple[str, datetime, int]]]
+Recorded = tuple[list[Milestone], list[tuple[int, str]], list[tuple[str, datetime, int]]]
 
 
 def _state_or_none(doc: dict[str, Any] | None) -> TrackState | None:
@@ -111,17 +111,17 @@ class Refreshed:
 
 
 @dataclass(frozen=True, slots=True)
-class _Folded:
+class _FoldedIn:
     """The fold after the new readings, and what the fold before had recorded (None: there was none)."""
 
     log: FoldLog
     track: Track
-    before: Folded | None
+    before: Recorded | None
 
 
 def _fold_in(
     session: Session, row: Any, plan: TrackPlan, command: RefreshWaybill, rules: TrackingRules
-) -> _Folded:
+) -> _FoldedIn:
     """Fold the new readings into the waybill's fold; re-derive from all stored readings when that can't be.
 
     `command.fold`: the fold held in memory (known to match the stored row), else the stored state is
@@ -164,9 +164,9 @@ def _fold_in(
             new, checkpoint, lambda key: tracking_store.load_readings_after(session, waybill_no, key)
         )
         if log is not None:
-            return _Folded(log, snapshot(log.state), previous)
+            return _FoldedIn(log, snapshot(log.state), previous)
     fold = FoldLog.replay(plan, tracking_store.load_readings(session, waybill_no), rules=rules)
-    return _Folded(fold, snapshot(fold.state), previous)
+    return _FoldedIn(fold, snapshot(fold.state), previous)
 
 
 def _record_status_history(
@@ -240,10 +240,11 @@ def refresh(
 def refresh_locked(session: Session, command: RefreshWaybill, policy: TrackingPolicy) -> Refreshed:
     """load -> fold -> reconcile -> apply for a locked waybill; the caller writes `Refreshed.values`."""
     row, now = command.row, command.now
-    plan = command.plan if command.plan is not None else tracking_store.track_plan(row)
-    folded = _fold_in(session, row, plan, command, policy.rules)
+    plan = command.plan if command.plan is not None else tracking_store.track_plan(row)  # load
+    folded = _fold_in(session, row, plan, command, policy.rules)  # fold
     track = folded.track
-    decision = reconcile_status(row["status"], track.status)
+    decision = reconcile_status(row["status"], track.status)  # reconcile
+    # apply: the event log, then the row's values and the status message
     changes = Changes(
         waybill_no=row["waybill_no"],
         tenant_id=row["tenant_id"],
@@ -276,7 +277,7 @@ def refresh_locked(session: Session, command: RefreshWaybill, policy: TrackingPo
     return Refreshed(changes, values, plan, folded.log)
 
 
-def _flag_quarantined(session: Session, waybill_no: str, track: Track, before: Folded | None) -> None:
+def _flag_quarantined(session: Session, waybill_no: str, track: Track, before: Recorded | None) -> None:
     """Quarantine flags on the stored readings, for operators (they never drive status); those already
     flagged by an earlier fold need no writing again."""
     flagged = set(before[1]) if before is not None else set()
@@ -295,7 +296,7 @@ def _flag_quarantined(session: Session, waybill_no: str, track: Track, before: F
 
 
 def _record_milestones(
-    session: Session, waybill_no: str, track: Track, before: Folded | None, now: datetime
+    session: Session, waybill_no: str, track: Track, before: Recorded | None, now: datetime
 ) -> list[dict[str, Any]]:
     """Append new actual milestones; supersede those a late reading has moved and retract those no longer
     supported (append-only correction). Continuing the fold only ever appends milestones, so then the log

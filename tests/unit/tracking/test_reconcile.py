@@ -37,6 +37,9 @@ def test_the_enum_is_the_stored_strings() -> None:
         "OUT_FOR_DELIVERY", "DELIVERED", "EXCEPTION", "CANCELLED",
     )  # fmt: skip
     assert [str(s) for s in WaybillStatus] == list(STATUSES)
+    # Stored strings look up as the members do (the ingest tests a stored status against TERMINAL).
+    assert all(s.value in TERMINAL for s in TERMINAL) and "BOOKED" not in TERMINAL
+    assert all(STATUS_RANK[s.value] == STATUS_RANK[s] for s in WaybillStatus)
     assert {S.IN_TRANSIT, S.AT_HUB, S.AT_BORDER, S.CUSTOMS_HOLD} == EN_ROUTE
 
 
