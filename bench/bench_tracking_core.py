@@ -32,9 +32,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from logistics.tracking.derive import TrackState, advance, derive, new_state  # noqa: E402
+from logistics.tracking.derive import advance, derive  # noqa: E402
 from logistics.tracking.plan import Stop, TrackPlan  # noqa: E402
 from logistics.tracking.readings import Reading  # noqa: E402
+from logistics.tracking.state import TrackState, new_state  # noqa: E402
 
 T0 = datetime(2027, 3, 1, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -156,7 +157,7 @@ def main() -> int:
         with full:
             track = derive(plan, readings)
         n += len(readings)
-        statuses[track.status] = statuses.get(track.status, 0) + 1
+        statuses[str(track.status)] = statuses.get(str(track.status), 0) + 1
         assert not math.isnan(touched)
     print(f"baseline  sort + iterate       {base.rate(n)}")
     print(f"derive    from scratch         {full.rate(n)}  = {full.cpu / base.cpu:.1f}x the baseline's CPU")
@@ -191,7 +192,7 @@ def main() -> int:
           f"{args.devices:,} states held")  # fmt: skip
     print(f"state     to_json + dumps      {sampled / dump.cpu:10,.0f} states/s CPU, "
           f"mean {json_bytes / sampled:,.0f} bytes")  # fmt: skip
-    final = [s.status for s in states]
+    final = [str(s.status) for s in states]
     print(f"          final statuses { ({s: final.count(s) for s in sorted(set(final))}) }")
     # Memory of the states themselves: rebuild a sample under tracemalloc.
     sample = [s.to_json() for s in states[:200]]

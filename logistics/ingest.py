@@ -14,27 +14,26 @@ import json
 import logging
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ARRAY, String, and_, any_, bindparam, select, update
-from sqlalchemy import text as sql_text
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from kernel.clock import Clock
-from kernel.db import Database, dialect_insert
+from kernel.db import Database
 from kernel.mqtt import Communicator, Message, held_wakeups
-from logistics import tracking_service
-from logistics.tables import deadletters, devices, readings, tracker_attachments, waybills
-from logistics.tracking.derive import DEFAULT_RULES, TrackingRules
-from logistics.tracking.foldlog import FoldLog
-from logistics.tracking.plan import TrackPlan
+from logistics import tracking_service, tracking_store
+from logistics.fold_cache import FoldCache, KeptFold
+from logistics.tables import deadletters, devices, waybills
 from logistics.tracking.readings import PayloadError, Reading, parse_message
+from logistics.tracking.reconcile import TERMINAL
+from logistics.tracking.rules import DEFAULT_RULES, TrackingRules
 
 log = logging.getLogger(__name__)
 TOPIC_ROOT = "xborder/v1"
@@ -69,58 +68,6 @@ def device_of(topic: str, root: str = TOPIC_ROOT) -> str | None:
 Hook = Callable[[Session, tracking_service.Changes], None]
 
 
-@dataclass
-class _Kept:
-    row: dict[str, Any]
-    plan: TrackPlan
-    fold: FoldLog
-
-
-class FoldCache:
-    """Waybills' folds kept in memory between batches by one ingest process (PostgreSQL only).
-
-    An entry is valid only for the exact row version it was written with: PostgreSQL's `xmin` (the
-    transaction that wrote the version) and `ctid` (where it lies), which every UPDATE of the row changes,
-    by whichever process or statement, so another process's write (or a person's, or the scheduler's)
-    makes the entry miss and the row is read afresh. Entries are staged during a batch and kept only once
-    its transaction has committed; a failed batch drops the cache.
-    """
-
-    def __init__(self, capacity: int = 20_000) -> None:
-        self.capacity = capacity
-        self._entries: OrderedDict[str, tuple[str, _Kept]] = OrderedDict()
-        self._staged: dict[str, tuple[str, _Kept]] = {}
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, waybill_no: str, version: str) -> _Kept | None:
-        entry = self._entries.pop(waybill_no, None)  # taken out: staged again if the batch writes it back
-        if entry is not None and entry[0] == version:
-            self.hits += 1
-            return entry[1]
-        self.misses += 1
-        return None
-
-    def stage(self, waybill_no: str, version: str, kept: _Kept) -> None:
-        self._staged[waybill_no] = (version, kept)
-
-    def commit(self) -> None:
-        """The batch committed: keep what it staged (least recently written entries go first)."""
-        for waybill_no, entry in self._staged.items():
-            self._entries[waybill_no] = entry
-            self._entries.move_to_end(waybill_no)
-        self._staged.clear()
-        while len(self._entries) > self.capacity:
-            self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        self._entries.clear()
-        self._staged.clear()
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
 @dataclass(frozen=True, slots=True)
 class Received:
     """A telemetry message parsed on arrival: its device, its good readings and its dead letters."""
@@ -128,6 +75,8 @@ class Received:
     device_id: str
     readings: tuple[Reading, ...]
     deadletters: tuple[tuple[str, str, str], ...]  # (device_id, reason, payload excerpt)
+    # Readings its dead letters stand for: one each, but a backlog refused as a whole counts every element.
+    refused: int = 0
 
 
 def receive(msg: Message, now: datetime, root: str = TOPIC_ROOT) -> Received:
@@ -135,12 +84,16 @@ def receive(msg: Message, now: datetime, root: str = TOPIC_ROOT) -> Received:
     device_id = device_of(msg.topic, root)
     if device_id is None:
         return Received(
-            "unknown", (), (("unknown", f"not a telemetry topic: {msg.topic}", stored_text(msg.payload)),)
+            "unknown", (), (("unknown", f"not a telemetry topic: {msg.topic}", stored_text(msg.payload)),), 1
         )
     try:
         payload = parse_message(device_id, msg.payload, received_at=now)
     except PayloadError as exc:
-        return Received(device_id, (), ((device_id, exc.reason, stored_text(msg.payload)),))
+        return Received(device_id, (), ((device_id, exc.reason, stored_text(msg.payload)),), exc.readings)
+    except Exception as exc:  # noqa: BLE001 - a parser defect costs this message alone, never the batch
+        log.exception("telemetry parser failed on a message of %s", device_id)
+        reason = f"could not be parsed ({type(exc).__name__})"
+        return Received(device_id, (), ((device_id, reason, stored_text(msg.payload)),), 1)
     if not payload.rejected:
         return Received(device_id, payload.readings, ())
     # A backlog array with some bad elements: the good ones are kept, each bad one dead-lettered.
@@ -152,6 +105,7 @@ def receive(msg: Message, now: datetime, root: str = TOPIC_ROOT) -> Received:
             (device_id, (f"element {index}: " if payload.is_array else "") + reason, text)
             for index, reason in payload.rejected
         ),
+        len(payload.rejected),
     )
 
 
@@ -168,9 +122,10 @@ def process_batch(
 ) -> BatchResult:
     """Store the readings of a batch of MQTT messages and re-derive every waybill they touch.
 
-    `cache`: waybills' folds kept by this process (PostgreSQL); the caller commits or clears it after the
-    transaction. `received`: the messages already parsed (`receive`), else they are parsed here with `now`
-    as their time of receipt.
+    parse -> route to waybills -> store readings and dead letters -> lock the touched waybills -> refresh
+    each -> write them in one statement -> hooks -> keep the folds. `cache`: waybills' folds kept by this
+    process (PostgreSQL); the caller commits or clears it after the transaction. `received`: the messages
+    already parsed (`receive`), else they are parsed here with `now` as their time of receipt.
     """
     postgres = session.get_bind().dialect.name == "postgresql"
     if not postgres:
@@ -178,20 +133,83 @@ def process_batch(
     result = BatchResult()
     if received is None:
         received = [receive(msg, now, root) for msg in messages]
+    parsed, refused = _collect(received, result)
+    rows = _dedupe(_route(session, parsed, now, postgres, result), result)
+    stored = _store_readings(session, rows, parsed, now, postgres, result) if rows else _Stored()
+    result.deadletter = len(result.deadletters) + refused
+    if result.deadletters:
+        _store_deadletters(session, result.deadletters, root, now)
+    locked, kept = _lock_waybills(session, stored, cache, postgres)
+    policy = tracking_service.TrackingPolicy(rules, suggest)
+    refreshed: list[tracking_service.Refreshed] = []
+    for waybill_no in sorted(stored.touched):
+        row = locked.get(waybill_no)
+        if row is None:  # no such waybill (the readings were stored with it): nothing to refresh
+            continue
+        hit = kept.get(waybill_no)
+        command = tracking_service.RefreshWaybill(
+            row,
+            now,
+            stored.new_by_waybill.get(waybill_no),
+            hit.plan if hit else None,
+            hit.fold if hit else None,
+        )
+        done = tracking_service.refresh_locked(session, command, policy)
+        refreshed.append(done)
+        rejected = len(done.changes.quarantined & stored.fresh.get(waybill_no, set()))
+        result.rejected += rejected
+        result.accepted -= rejected
+    pending = [
+        {"b_waybill_no": r.changes.waybill_no, **{f"b_{k}": v for k, v in r.values.items()}}
+        for r in refreshed
+    ]
+    written = tracking_store.write_pending(session, pending)
+    # After the waybills are written: a hook that changed a waybill row would make its cached fold miss.
+    for done in refreshed:
+        result.changes.append(done.changes)
+        # In the same transaction: the change and its consequences commit together.
+        for hook in hooks or ():
+            hook(session, done.changes)
+    if cache is not None:
+        _stage_folds(cache, refreshed, locked, written)
+    return result
+
+
+@dataclass
+class _Stored:
+    """The readings a batch stored, by waybill; the touched waybills (locked on PostgreSQL, with versions)."""
+
+    touched: set[str] = field(default_factory=set)
+    versions: dict[str, str] = field(default_factory=dict)
+    fresh: dict[str, set[int]] = field(default_factory=dict)  # waybill -> seqs stored now
+    new_by_waybill: dict[str, list[Reading]] = field(default_factory=dict)
+
+
+def _collect(received: list[Received], result: BatchResult) -> tuple[list[tuple[str, Reading]], int]:
+    """The batch's good readings by device; its dead letters go to `result`. Also the readings its dead
+    letters stand for beyond one each (a backlog refused as a whole)."""
     parsed: list[tuple[str, Reading]] = []
+    refused = 0
     for item in received:
         result.deadletters.extend(item.deadletters)
+        refused += item.refused - len(item.deadletters)
         parsed.extend((item.device_id, r) for r in item.readings)
+    return parsed, refused
 
+
+def _route(
+    session: Session, parsed: list[tuple[str, Reading]], now: datetime, postgres: bool, result: BatchResult
+) -> list[dict[str, Any]]:
+    """Rows to store for the readings of registered devices attached to an open waybill; the others are
+    dead-lettered with the reason."""
     device_ids = sorted({d for d, _ in parsed})
     known: set[str] = set()
     attached: dict[str, tuple[str, str]] = {}
     if device_ids:
-        for device_id, waybill_no, status in _attachments(session, device_ids, postgres):
+        for device_id, waybill_no, status in tracking_store.device_attachments(session, device_ids, postgres):
             known.add(device_id)
             if waybill_no is not None:
                 attached[device_id] = (waybill_no, status)
-
     rows: list[dict[str, Any]] = []
     for device_id, r in parsed:
         if device_id not in known:
@@ -201,7 +219,7 @@ def process_batch(
         if link is None:
             result.deadletters.append((device_id, "device is not attached to a shipment", _reading_json(r)))
             continue
-        if link[1] in ("DELIVERED", "CANCELLED"):
+        if link[1] in TERMINAL:
             result.deadletters.append((device_id, f"waybill {link[0]} is {link[1]}", _reading_json(r)))
             continue
         rows.append(
@@ -217,197 +235,116 @@ def process_batch(
                 "received_at": r.received_at or now,
             }
         )
-    # Several readings with one (device, seq) inside a batch: keep the first.
+    return rows
+
+
+def _dedupe(rows: list[dict[str, Any]], result: BatchResult) -> list[dict[str, Any]]:
+    """Several readings with one (device, seq) inside a batch: keep the first."""
     unique: dict[tuple[str, int], dict[str, Any]] = {}
     for values in rows:
         if (values["device_id"], values["seq"]) in unique:
             result.duplicate += 1
         else:
             unique[(values["device_id"], values["seq"])] = values
-    rows = list(unique.values())
-    touched: set[str] = set()
-    versions: dict[str, str] = {}  # PostgreSQL: the touched waybills, locked, with their row versions
-    fresh: dict[str, set[int]] = {}
-    new_by_waybill: dict[str, list[Reading]] = {}
-    if rows:
-        inserted, versions = _insert_readings(session, rows, now, postgres)
-        result.accepted += len(inserted)
-        result.duplicate += len(rows) - len(inserted)
-        touched = {w for _, _, w in inserted}
-        by_key = {(d, r.seq): r for d, r in parsed}
-        for device_id, seq, waybill_no in inserted:
-            fresh.setdefault(waybill_no, set()).add(seq)
-            new_by_waybill.setdefault(waybill_no, []).append(by_key[(device_id, seq)])
-        if not postgres:  # PostgreSQL does it in the INSERT statement
-            last: dict[str, tuple[int, datetime]] = {}
-            for device_id, seq, _ in inserted:
-                if seq > last.get(device_id, (-1, now))[0]:
-                    last[device_id] = (seq, now)
-            if last:
-                session.execute(
-                    update(devices)
-                    .where(devices.c.device_id == bindparam("b_device"))
-                    .values(last_seq=bindparam("b_seq"), last_seen_at=bindparam("b_seen")),
-                    [{"b_device": d, "b_seq": seq, "b_seen": seen} for d, (seq, seen) in last.items()],
-                )
-    result.deadletter = len(result.deadletters)
-    if result.deadletters:
-        session.execute(
-            deadletters.insert(),
-            [
-                {
-                    "topic": f"{root}/devices/{dev}/telemetry",
-                    "device_id": dev,
-                    "reason": reason[:500],
-                    "payload": text,
-                    "received_at": now,
-                }
-                for dev, reason, text in result.deadletters
-            ],
-        )
-    # Lock every touched waybill in one query, in waybill order (two ingest processes never wait on each
-    # other in a cycle), and write their new state back in one batched UPDATE. On PostgreSQL the INSERT of
-    # the readings has locked them already and returned their row versions.
-    locked: dict[str, Any] = {}
-    kept: dict[str, _Kept] = {}
-    if touched:
-        order = sorted(touched)
-        if cache is not None:
-            for waybill_no, version in sorted(versions.items()):
-                hit = cache.get(waybill_no, version)
-                if hit is not None:
-                    kept[waybill_no] = hit
-                    locked[waybill_no] = hit.row
-            order = [w for w in order if w not in kept]
-        if order:
-            query = select(waybills).where(_among(waybills.c.waybill_no, order, postgres))
-            if not postgres:
-                query = query.order_by(waybills.c.waybill_no).with_for_update()
-            locked.update({r["waybill_no"]: r for r in session.execute(query).mappings()})
-    pending: list[dict[str, Any]] = []
-    folds: dict[str, tuple[TrackPlan, FoldLog]] = {}
-    changed: list[tracking_service.Changes] = []
-    for waybill_no in sorted(touched):
-        hit = kept.get(waybill_no)
-        changes = tracking_service.refresh(
-            session,
-            waybill_no,
-            now,
-            new_readings=new_by_waybill.get(waybill_no),
-            rules=rules,
-            suggest=suggest,
-            row=locked.get(waybill_no),
-            pending=pending,
-            plan=hit.plan if hit else None,
-            fold=hit.fold if hit else None,
-            folds=folds if cache is not None else None,
-        )
-        if changes is not None:
-            changed.append(changes)
-            rejected = len(changes.quarantined & fresh.get(waybill_no, set()))
-            result.rejected += rejected
-            result.accepted -= rejected
-    written = tracking_service.write_pending(session, pending)
-    # After the waybills are written: a hook that changed a waybill row would make its cached fold miss.
-    for changes in changed:
-        result.changes.append(changes)
-        # In the same transaction: the change and its consequences commit together.
-        for hook in hooks or ():
-            hook(session, changes)
-    if cache is not None:
-        by_no = {p["b_waybill_no"]: p for p in pending}
-        for waybill_no, version in written.items():
-            if waybill_no in folds:
-                values = by_no[waybill_no]
-                kept_row = dict(locked[waybill_no])
-                kept_row.update({c: values[f"b_{c}"] for c in tracking_service.WRITTEN})
-                kept_row["track_state"] = kept_row["track_checkpoint"] = None  # the fold holds them
-                plan, fold = folds[waybill_no]
-                cache.stage(waybill_no, version, _Kept(kept_row, plan, fold))
-    return result
+    return list(unique.values())
 
 
-def _attachments(session: Session, device_ids: list[str], postgres: bool) -> list[Any]:
-    """(device, waybill, its status) of each registered device of the batch (waybill None: not attached)."""
-    if postgres:
-        # Per device an index lookup of its attachment (LATERAL), whatever the planner's statistics say: a
-        # plain outer join over a freshly filled table may be planned as a scan of every attachment.
-        return list(
+def _store_readings(
+    session: Session,
+    rows: list[dict[str, Any]],
+    parsed: list[tuple[str, Reading]],
+    now: datetime,
+    postgres: bool,
+    result: BatchResult,
+) -> _Stored:
+    """Insert the new readings (those already stored are duplicates) and note each device's last seq."""
+    inserted, versions = tracking_store.insert_readings(session, rows, now, postgres)
+    result.accepted += len(inserted)
+    result.duplicate += len(rows) - len(inserted)
+    stored = _Stored(touched={w for _, _, w in inserted}, versions=versions)
+    by_key = {(d, r.seq): r for d, r in parsed}
+    for device_id, seq, waybill_no in inserted:
+        stored.fresh.setdefault(waybill_no, set()).add(seq)
+        stored.new_by_waybill.setdefault(waybill_no, []).append(by_key[(device_id, seq)])
+    if not postgres:  # PostgreSQL does it in the INSERT statement
+        last: dict[str, tuple[int, datetime]] = {}
+        for device_id, seq, _ in inserted:
+            if seq > last.get(device_id, (-1, now))[0]:
+                last[device_id] = (seq, now)
+        if last:
             session.execute(
-                sql_text(
-                    "SELECT d.device_id, a.waybill_no, w.status FROM devices AS d"
-                    " LEFT JOIN LATERAL (SELECT t.waybill_no FROM tracker_attachments AS t"
-                    " WHERE t.device_id = d.device_id AND t.detached_at IS NULL ORDER BY t.id DESC LIMIT 1)"
-                    " AS a ON true LEFT JOIN waybills AS w ON w.waybill_no = a.waybill_no"
-                    " WHERE d.device_id = ANY(CAST(:ids AS text[]))"
-                ),
-                {"ids": device_ids},
-            ).all()
-        )
-    return list(
-        session.execute(
-            select(devices.c.device_id, waybills.c.waybill_no, waybills.c.status)
-            .select_from(
-                devices.outerjoin(
-                    tracker_attachments,
-                    and_(
-                        tracker_attachments.c.device_id == devices.c.device_id,
-                        tracker_attachments.c.detached_at.is_(None),
-                    ),
-                ).outerjoin(waybills, waybills.c.waybill_no == tracker_attachments.c.waybill_no)
+                update(devices)
+                .where(devices.c.device_id == bindparam("b_device"))
+                .values(last_seq=bindparam("b_seq"), last_seen_at=bindparam("b_seen")),
+                [{"b_device": d, "b_seq": seq, "b_seen": seen} for d, (seq, seen) in last.items()],
             )
-            .where(devices.c.device_id.in_(device_ids))
-        ).all()
+    return stored
+
+
+def _store_deadletters(
+    session: Session, letters: list[tuple[str, str, str]], root: str, now: datetime
+) -> None:
+    session.execute(
+        deadletters.insert(),
+        [
+            {
+                # Cut to the columns: a device id from a topic is anyone's text, and a row the database
+                # refuses would fail the batch of everyone's readings with it.
+                "topic": f"{root}/devices/{dev}/telemetry"[:300],
+                "device_id": dev[:64],
+                "reason": reason[:500],
+                "payload": text,
+                "received_at": now,
+            }
+            for dev, reason, text in letters
+        ],
     )
 
 
-def _among(column: Any, values: list[str], postgres: bool) -> Any:
-    """`column IN values`; on PostgreSQL `= ANY(array)`, one bind parameter whatever the number of values."""
-    if postgres:
-        return column == any_(bindparam(None, values, type_=ARRAY(String)))
-    return column.in_(values)
+def _lock_waybills(
+    session: Session, stored: _Stored, cache: FoldCache | None, postgres: bool
+) -> tuple[dict[str, Any], dict[str, KeptFold]]:
+    """Every touched waybill's row, locked, and the folds the cache still holds for them.
+
+    One query in waybill order (two ingest processes never wait on each other in a cycle). On PostgreSQL the
+    INSERT of the readings has locked them already and returned their row versions: a cached fold of the
+    same version needs no reading of the row."""
+    locked: dict[str, Any] = {}
+    kept: dict[str, KeptFold] = {}
+    if not stored.touched:
+        return locked, kept
+    order = sorted(stored.touched)
+    if cache is not None:
+        for waybill_no, version in sorted(stored.versions.items()):
+            hit = cache.get(waybill_no, version)
+            if hit is not None:
+                kept[waybill_no] = hit
+                locked[waybill_no] = hit.row
+        order = [w for w in order if w not in kept]
+    if order:
+        query = select(waybills).where(tracking_store.among(waybills.c.waybill_no, order, postgres))
+        if not postgres:
+            query = query.order_by(waybills.c.waybill_no).with_for_update()
+        locked.update({r["waybill_no"]: r for r in session.execute(query).mappings()})
+    return locked, kept
 
 
-def _insert_readings(
-    session: Session, rows: list[dict[str, Any]], now: datetime, postgres: bool
-) -> tuple[list[tuple[str, int, str]], dict[str, str]]:
-    """Insert new readings, skipping (device, seq) already stored: the inserted ones' keys and waybills.
-
-    On PostgreSQL the same statement records each device's last seq and when it was last seen, and locks
-    the waybills of the inserted readings (in waybill order), returning their row versions (`xmin` and
-    `ctid`). Elsewhere no versions.
-    """
-    if postgres:
-        # One statement of fixed text, the rows in one JSON parameter: no statement text to parse per batch
-        # size (as a multi-row VALUES would need) and no per-element quoting (as text arrays would). The rows
-        # go as they are, objects named as the columns (times as RFC 3339 with their offset, to the
-        # microsecond): `json_to_recordset` takes them some 25 % cheaper for the database than extracting
-        # each field from an array (2,000 rows: 22 against 30 ms).
-        doc = orjson.dumps(rows).decode()
-        out = session.execute(
-            sql_text(
-                "WITH new AS (INSERT INTO readings"
-                " (device_id, seq, waybill_no, ts, lat, lon, data, quarantine, received_at)"
-                " SELECT device_id, seq, waybill_no, ts, lat, lon, data, quarantine, received_at"
-                " FROM json_to_recordset(CAST(:rows AS json)) AS r(device_id text, seq bigint,"
-                " waybill_no text, ts timestamptz, lat float8, lon float8, data json, quarantine text,"
-                " received_at timestamptz)"
-                " ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id, seq, waybill_no),"
-                " seen AS (UPDATE devices SET last_seq = latest.seq, last_seen_at = :now"
-                " FROM (SELECT device_id, max(seq) AS seq FROM new GROUP BY device_id) AS latest"
-                " WHERE devices.device_id = latest.device_id),"
-                " locked AS (SELECT waybill_no, xmin::text || ctid::text AS version FROM waybills"
-                " WHERE waybill_no IN (SELECT waybill_no FROM new) ORDER BY waybill_no FOR UPDATE)"
-                " SELECT device_id, seq, waybill_no, NULL AS version FROM new"
-                " UNION ALL SELECT NULL, NULL, waybill_no, version FROM locked"
-            ),
-            {"rows": doc, "now": now},
-        ).all()
-        inserted = [(d, seq, w) for d, seq, w, v in out if v is None]
-        return inserted, {w: v for d, _, w, v in out if v is not None}
-    stmt = dialect_insert(session, readings).on_conflict_do_nothing(index_elements=["device_id", "seq"])
-    stmt = stmt.returning(readings.c.device_id, readings.c.seq, readings.c.waybill_no)
-    return [(d, seq, w) for d, seq, w in session.execute(stmt, rows).all()], {}
+def _stage_folds(
+    cache: FoldCache,
+    refreshed: list[tracking_service.Refreshed],
+    locked: dict[str, Any],
+    written: dict[str, str],
+) -> None:
+    """Stage each written waybill's fold with the row as written, under its new row version."""
+    for done in refreshed:
+        waybill_no = done.changes.waybill_no
+        version = written.get(waybill_no)
+        if version is None:
+            continue
+        kept_row = dict(locked[waybill_no])
+        kept_row.update({c: done.values[c] for c in tracking_store.WRITTEN})
+        kept_row["track_state"] = kept_row["track_checkpoint"] = None  # the fold holds them
+        cache.stage(waybill_no, version, KeptFold(kept_row, done.plan, done.fold))
 
 
 def _data(r: Reading) -> dict[str, Any]:
@@ -649,8 +586,8 @@ class TelemetryIngest:
             with self.db.session() as session:
                 session.execute(
                     deadletters.insert().values(
-                        topic=msg.topic,
-                        device_id=device_id,
+                        topic=msg.topic[:300],
+                        device_id=device_id[:64],
                         reason=reason,
                         payload=stored_text(msg.payload),
                         received_at=self.clock.now(),

@@ -9,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kernel.clock import rfc3339, utc
-from logistics import tracking_service
+from logistics import tracking_service, tracking_store
 from logistics.tables import waybill_events, waybills
-from logistics.tracking.derive import DEFAULT_RULES, TrackingRules, derive
+from logistics.tracking.derive import derive
+from logistics.tracking.rules import DEFAULT_RULES, TrackingRules
 
 PEOPLES_STATUSES = ("BOOKED", "EXCEPTION", "CANCELLED")  # set by booking and by people, not by milestones
 
@@ -28,8 +29,8 @@ def replay_waybill(
     row = session.execute(select(waybills).where(waybills.c.waybill_no == waybill_no)).mappings().first()
     if row is None:
         return {"waybill_no": waybill_no, "same": False, "error": "no such waybill"}
-    plan = tracking_service.track_plan(row)
-    track = derive(plan, tracking_service.load_readings(session, waybill_no), rules=rules)
+    plan = tracking_store.track_plan(row)
+    track = derive(plan, tracking_store.load_readings(session, waybill_no), rules=rules)
     stored = sorted(
         (r.code, r.node_id, rfc3339(utc(r.event_time)), bool(r.inferred))
         for r in session.execute(
@@ -81,6 +82,6 @@ def replay_waybill(
         report["status_history_stored"] = [list(x) for x in history_stored]
         report["status_history_replayed"] = [list(x) for x in history_replayed]
         if not check_only:
-            tracking_service.refresh(session, waybill_no, now, rules=rules)
+            tracking_service.refresh(session, waybill_no, now, policy=tracking_service.TrackingPolicy(rules))
             report["corrected"] = True
     return report

@@ -1,57 +1,42 @@
 """Applying tracking to stored waybills: readings -> derived track -> events, status, ETA, alarms.
 
-The derivation itself is pure (`logistics.tracking`); this module loads a waybill's plan and readings,
-re-derives under a row lock on the waybill (so several ingest processes serialise per waybill), and appends
-what changed to the event log. Re-deriving from the stored readings makes the result independent of the
-order in which readings arrived: a late or backlog reading is placed by its event time.
+`refresh_locked(session, RefreshWaybill, TrackingPolicy)` is load -> fold -> reconcile -> apply:
+- load: the waybill row (locked by the caller; `refresh` locks it itself) and its plan (`tracking_store`);
+- fold: the new readings folded into the waybill's fold, or a re-derivation from the stored readings
+  (`logistics.tracking`, pure);
+- reconcile: the status to store, by the one status machine (`logistics.tracking.reconcile`);
+- apply: quarantine flags, milestones, status history, estimates and alarms appended to the event log, and
+  the row's new values returned for the caller to write (the ingest writes a batch in one statement).
+Re-deriving under the waybill's row lock serialises several ingest processes per waybill, and makes the
+result independent of the order in which readings arrived: a late or backlog reading is placed by its event
+time.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import orjson
-from sqlalchemy import and_, bindparam, or_, select, text, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from kernel.clock import parse_time, rfc3339, utc
-from logistics import events
+from logistics import events, tracking_store
 from logistics.tables import readings, tracker_attachments, waybill_events, waybills, webhook_outbox, webhooks
-from logistics.tracking.derive import (
-    DEFAULT_RULES,
-    Milestone,
-    Track,
-    TrackingRules,
-    TrackState,
-    delay_alarm,
-    deliver_by_at_risk,
-    estimate,
-    snapshot,
-)
-from logistics.tracking.foldlog import FoldLog, Key
-from logistics.tracking.plan import Stop, TrackPlan
+from logistics.tracking.eta import delay_alarm, deliver_by_at_risk, estimate
+from logistics.tracking.foldlog import FoldLog
+from logistics.tracking.plan import TrackPlan
 from logistics.tracking.readings import Reading
+from logistics.tracking.reconcile import WaybillStatus, reconcile_status, status_history_edit
+from logistics.tracking.rules import DEFAULT_RULES, TrackingRules
+from logistics.tracking.state import Milestone, Track, TrackState, snapshot
+from logistics.tracking_store import parse_optional_time
 
 # (session, waybill row, track, now) -> alternative options, summarised for the alarm.
 Suggest = Callable[[Session, Any, Track, datetime], list[dict[str, Any]]]
-
-STATUS_RANK = {
-    "BOOKED": 0,
-    "PICKED_UP": 1,
-    "IN_TRANSIT": 2,
-    "AT_HUB": 2,
-    "AT_BORDER": 2,
-    "CUSTOMS_HOLD": 2,
-    "ARRIVED": 3,
-    "AT_WAREHOUSE": 4,
-    "OUT_FOR_DELIVERY": 5,
-    "DELIVERED": 6,
-}
-TERMINAL = {"DELIVERED", "CANCELLED"}
 
 
 @dataclass
@@ -71,82 +56,7 @@ class Changes:
 
 
 # What a fold before had already recorded: its milestones, quarantines and status changes.
-Folded = tuple[list[Milestone], list[tuple[int, str]], list[tuple[str, datetime, int]]]
-
-
-def _dt(value: str | None) -> datetime | None:
-    return parse_time(value) if value else None
-
-
-def track_plan(row: Any) -> TrackPlan:
-    it = row["itinerary"]
-    cargo = row["cargo"] or {}
-    temperature = cargo.get("temperature")
-    stops = tuple(
-        Stop(
-            node_id=s["node_id"],
-            name=s["name"],
-            lat=s["lat"],
-            lon=s["lon"],
-            role=s["role"],
-            radius_km=s["radius_km"],
-            planned_arrival=_dt(s["planned_arrival"]),
-            planned_departure=_dt(s["planned_departure"]),
-            mode_in=s.get("mode_in"),
-            mode_out=s.get("mode_out"),
-        )
-        for s in it["stops"]
-    )
-    return TrackPlan(
-        waybill_no=row["waybill_no"],
-        stops=stops,
-        deliver_by=row["deliver_by"],
-        temperature=(float(temperature[0]), float(temperature[1])) if temperature else None,
-        customs_mode=row["customs_mode"],
-    )
-
-
-def reading_from_row(r: Any) -> Reading:
-    data = r["data"] or {}
-    return Reading(
-        device_id=r["device_id"],
-        seq=r["seq"],
-        ts=r["ts"],
-        lat=r["lat"],
-        lon=r["lon"],
-        speed_kmh=data.get("speed_kmh"),
-        accuracy_m=data.get("accuracy_m"),
-        temp_c=data.get("temp_c"),
-        humidity_pct=data.get("humidity_pct"),
-        shock_g=data.get("shock_g"),
-        door_open=data.get("door_open"),
-        battery_pct=data.get("battery_pct"),
-        received_at=r["received_at"],
-    )
-
-
-def load_readings(session: Session, waybill_no: str) -> list[Reading]:
-    rows = (
-        session.execute(
-            select(readings)
-            .where(readings.c.waybill_no == waybill_no)
-            .order_by(readings.c.ts, readings.c.seq)
-        )
-        .mappings()
-        .all()
-    )
-    return [reading_from_row(r) for r in rows]
-
-
-def load_readings_after(session: Session, waybill_no: str, key: Key | None) -> list[Reading]:
-    """The waybill's stored readings later than `key` in the fold's order (event time, device, seq); all of
-    them for None. Reads the readings from `key`'s event time on (an index range), no earlier ones."""
-    query = select(readings).where(readings.c.waybill_no == waybill_no)
-    if key is not None:
-        query = query.where(readings.c.ts >= key[0])
-    rows = session.execute(query).mappings().all()
-    # Readings at the key's own time are after it or not by device and seq (compared as the fold does).
-    return [reading_from_row(r) for r in rows if key is None or (r["ts"], r["device_id"], r["seq"]) > key]
+Recorded = tuple[list[Milestone], list[tuple[int, str]], list[tuple[str, datetime, int]]]
 
 
 def _state_or_none(doc: dict[str, Any] | None) -> TrackState | None:
@@ -171,25 +81,58 @@ def _alarm_json(a: Any) -> dict[str, Any]:
     }
 
 
-def _fold(
-    session: Session,
-    row: Any,
-    plan: TrackPlan,
-    new: list[Reading] | None,
-    rules: TrackingRules,
-    fold: FoldLog | None,
-) -> tuple[FoldLog, Track, Folded | None]:
+@dataclass(frozen=True, slots=True)
+class TrackingPolicy:
+    """How readings are judged (`rules`) and who is asked for alternative routes (`suggest`, may be None)."""
+
+    rules: TrackingRules = DEFAULT_RULES
+    suggest: Suggest | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshWaybill:
+    """Command: bring one waybill, locked by the caller, up to date with its readings at `now`."""
+
+    row: Mapping[str, Any]  # the waybill row, locked
+    now: datetime
+    new_readings: list[Reading] | None = None  # just stored (continue the fold); None: re-derive from all
+    plan: TrackPlan | None = None  # the waybill's plan and fold kept in memory by the caller, valid for `row`
+    fold: FoldLog | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Refreshed:
+    """A refreshed waybill: what changed, its new column values (for the caller to write), plan and fold."""
+
+    changes: Changes
+    values: dict[str, Any]  # WRITTEN, and "track_checkpoint" when the checkpoint moved on
+    plan: TrackPlan
+    fold: FoldLog
+
+
+@dataclass(frozen=True, slots=True)
+class _FoldedIn:
+    """The fold after the new readings, and what the fold before had recorded (None: there was none)."""
+
+    log: FoldLog
+    track: Track
+    before: Recorded | None
+
+
+def _fold_in(
+    session: Session, row: Any, plan: TrackPlan, command: RefreshWaybill, rules: TrackingRules
+) -> _FoldedIn:
     """Fold the new readings into the waybill's fold; re-derive from all stored readings when that can't be.
 
-    `fold`: the waybill's fold held in memory (known to match the stored row), else the stored state is
+    `command.fold`: the fold held in memory (known to match the stored row), else the stored state is
     resumed. Readings later than the fold continue it (the hot path of a live tracker); a late one re-folds
     from the fold's nearest earlier checkpoint, held in memory or else the stored one (`track_checkpoint`)
     with only the readings stored after it; one older than that too, no stored state, or `new=None`
-    re-derive from all stored readings. All of them give the same track (the tracking core proves it). The
-    third value is the milestones, quarantines and status changes of the fold before (None if there was
-    none): those are already in the event log and on the stored readings, so only the others need writing.
+    re-derive from all stored readings. All of them give the same track (the tracking core proves it).
+    `before` is the milestones, quarantines and status changes of the fold before (None if there was none):
+    those are already in the event log and on the stored readings, so only the others need writing.
     """
-    waybill_no = row["waybill_no"]
+    waybill_no, new, fold = row["waybill_no"], command.new_readings, command.fold
     held = fold is not None
     if fold is None and row["track_state"] is not None:
         state = _state_or_none(row["track_state"])
@@ -217,11 +160,13 @@ def _fold(
             )
             return _state_or_none(doc)
 
-        log = fold.fold_in(new, checkpoint, lambda key: load_readings_after(session, waybill_no, key))
+        log = fold.fold_in(
+            new, checkpoint, lambda key: tracking_store.load_readings_after(session, waybill_no, key)
+        )
         if log is not None:
-            return log, snapshot(log.state), previous
-    fold = FoldLog.replay(plan, load_readings(session, waybill_no), rules=rules)
-    return fold, snapshot(fold.state), previous
+            return _FoldedIn(log, snapshot(log.state), previous)
+    fold = FoldLog.replay(plan, tracking_store.load_readings(session, waybill_no), rules=rules)
+    return _FoldedIn(fold, snapshot(fold.state), previous)
 
 
 def _record_status_history(
@@ -234,44 +179,24 @@ def _record_status_history(
 ) -> None:
     """Keep the log's status history equal to the derivation's, each change at the event time that caused it.
 
-    A change the fold before had already made is in the log. One it did not make (new readings moved the
-    waybill on, or a late one showed an earlier step) is appended, with `now` as its recorded time; one that
-    a late reading moved in time is appended anew and supersedes the old one; one the readings no longer
-    support is retracted (append-only, as for milestones). So the origin's gate-out gives PICKED_UP and
-    IN_TRANSIT at the GTOT/DEPA time, and a replay from the stored readings gives the same history. Without
-    a fold before (none stored, or of an older layout), only changes that move the stored status forward
-    are taken as new. The hot path (a fold continued by later readings) reads nothing.
+    What to append and retract is the status machine's (`status_history_edit`): appended entries have `now`
+    as their recorded time and supersede the entry a late reading moved in time; the log is append-only, as
+    for milestones. So the origin's gate-out gives PICKED_UP and IN_TRANSIT at the GTOT/DEPA time, and a
+    replay from the stored readings gives the same history. The hot path (a fold continued by later
+    readings) reads nothing.
     """
-    if prior is None:
-        rank = STATUS_RANK.get(stored, 0)
-        new, current = [], stored
-        for change in track.status_changes:
-            status = change[0]
-            r = STATUS_RANK[status]
-            if status != current and (r > rank or r == rank == 2):
-                new.append(change)
-                current, rank = status, r
-        gone: dict[tuple[str, int], datetime] = {}
-    else:
-        gone = {(s, p): at for s, at, p in prior}
-        new = []
-        for status, at, progress in track.status_changes:
-            before = gone.pop((status, progress), None)
-            if before != at:
-                new.append((status, at, progress))
-                if before is not None:
-                    gone[(status, progress)] = before  # superseded by the new one below
-    for status, at, progress in new:
-        new_id = events.append(
-            session, waybill_no, kind="status", code=status, event_time=at, recorded_time=now
-        )
-        if (status, progress) in gone:
-            _supersede_status(session, waybill_no, status, gone.pop((status, progress)), new_id)
-    for (status, _), at in gone.items():
-        _supersede_status(session, waybill_no, status, at, -1)  # no longer supported: retracted
+    edit = status_history_edit(stored, track.status_changes, prior)
+    new_ids = [
+        events.append(session, waybill_no, kind="status", code=status, event_time=at, recorded_time=now)
+        for status, at, _ in edit.append
+    ]
+    for status, at, link in edit.supersede:  # -1: no longer supported, retracted
+        _supersede_status(session, waybill_no, status, at, -1 if link is None else new_ids[link], new_ids)
 
 
-def _supersede_status(session: Session, waybill_no: str, status: str, at: datetime, by: int) -> None:
+def _supersede_status(
+    session: Session, waybill_no: str, status: str, at: datetime, by: int, keep: list[int]
+) -> None:
     session.execute(
         update(waybill_events)
         .where(
@@ -280,8 +205,18 @@ def _supersede_status(session: Session, waybill_no: str, status: str, at: dateti
             waybill_events.c.code == status,
             waybill_events.c.event_time == at,
             waybill_events.c.superseded_by.is_(None),
+            waybill_events.c.id.not_in(keep),
         )
         .values(superseded_by=by)
+    )
+
+
+def lock_waybill(session: Session, waybill_no: str) -> Any:
+    """The waybill row, locked for update (None if there is no such waybill)."""
+    return (
+        session.execute(select(waybills).where(waybills.c.waybill_no == waybill_no).with_for_update())
+        .mappings()
+        .first()
     )
 
 
@@ -291,43 +226,61 @@ def refresh(
     now: datetime,
     *,
     new_readings: list[Reading] | None = None,
-    rules: TrackingRules = DEFAULT_RULES,
-    suggest: Suggest | None = None,
-    row: Any = None,
-    pending: list[dict[str, Any]] | None = None,
-    plan: TrackPlan | None = None,
-    fold: FoldLog | None = None,
-    folds: dict[str, tuple[TrackPlan, FoldLog]] | None = None,
+    policy: TrackingPolicy = TrackingPolicy(),
 ) -> Changes | None:
-    """Bring one waybill up to date with its readings and record what changed. Locks the waybill row.
-
-    `new_readings`: the readings just stored (continue the fold when they are all later than it);
-    None: re-derive from every stored reading. `suggest`: asked for alternative routes when the ETA
-    threatens the deliver-by date. `row`: the waybill row, already locked by the caller; `pending`: collect
-    the waybill's new values there for one batched UPDATE by the caller instead of writing them here.
-    `plan` and `fold`: the waybill's plan and fold kept in memory by the caller, valid for `row`; `folds`:
-    receives the plan and fold after this refresh, for the caller to keep.
-    """
-    if row is None:
-        row = (
-            session.execute(select(waybills).where(waybills.c.waybill_no == waybill_no).with_for_update())
-            .mappings()
-            .first()
-        )
+    """Bring one waybill up to date with its readings, record what changed and write it. Locks the row."""
+    row = lock_waybill(session, waybill_no)
     if row is None:
         return None
-    if plan is None:
-        plan = track_plan(row)
-    log, track, folded = _fold(session, row, plan, new_readings, rules, fold)
-    state = log.state
-    prior = folded[0] if folded is not None else None
-    prior_status = folded[2] if folded is not None else None
-    changes = Changes(waybill_no=waybill_no, tenant_id=row["tenant_id"], status=row["status"])
-    changes.quarantined = {seq for seq, _ in track.quarantined}
+    done = refresh_locked(session, RefreshWaybill(row, now, new_readings), policy)
+    session.execute(update(waybills).where(waybills.c.waybill_no == waybill_no).values(**done.values))
+    return done.changes
 
-    # Quarantine flags on the stored readings, for operators (they never drive status); those already
-    # flagged by an earlier fold need no writing again.
-    flagged = set(folded[1]) if folded is not None else set()
+
+def refresh_locked(session: Session, command: RefreshWaybill, policy: TrackingPolicy) -> Refreshed:
+    """load -> fold -> reconcile -> apply for a locked waybill; the caller writes `Refreshed.values`."""
+    row, now = command.row, command.now
+    plan = command.plan if command.plan is not None else tracking_store.track_plan(row)  # load
+    folded = _fold_in(session, row, plan, command, policy.rules)  # fold
+    track = folded.track
+    decision = reconcile_status(row["status"], track.status)  # reconcile
+    # apply: the event log, then the row's values and the status message
+    changes = Changes(
+        waybill_no=row["waybill_no"],
+        tenant_id=row["tenant_id"],
+        status=decision.status,
+        status_changed=decision.changed,
+        quarantined={seq for seq, _ in track.quarantined},
+    )
+    if decision.reached_destination:
+        changes.arrived_at_node = plan.stops[-1].node_id
+    before = folded.before
+    _flag_quarantined(session, row["waybill_no"], track, before)
+    changes.new_milestones = _record_milestones(session, row["waybill_no"], track, before, now)
+    if decision.follows_readings:
+        _record_status_history(
+            session, row["waybill_no"], row["status"], track, before[2] if before else None, now
+        )
+    # ETA and EST milestones: re-estimated when the shipment reached a new point (not for every fix).
+    moved_on = bool(changes.new_milestones) or changes.status_changed or before is None
+    eta, est = estimate(plan, track, now) if moved_on else (None, ())
+    if est:
+        _record_estimates(session, row["waybill_no"], est, now)
+    alarms = _record_alarms(session, row, track, changes, now)
+    if moved_on and eta is not None:
+        _judge_delay(session, row, plan, track, eta, alarms, changes, now, policy)
+    values = _waybill_values(row, track, folded.log, decision.status, eta, alarms, now)
+    if decision.status == WaybillStatus.DELIVERED:
+        _detach_trackers(session, row["waybill_no"], now)
+    _describe(changes, row, values)
+    enqueue_webhooks(session, changes, now)
+    return Refreshed(changes, values, plan, folded.log)
+
+
+def _flag_quarantined(session: Session, waybill_no: str, track: Track, before: Recorded | None) -> None:
+    """Quarantine flags on the stored readings, for operators (they never drive status); those already
+    flagged by an earlier fold need no writing again."""
+    flagged = set(before[1]) if before is not None else set()
     to_flag = [(seq, reason) for seq, reason in track.quarantined if (seq, reason) not in flagged]
     if to_flag:
         session.execute(
@@ -341,8 +294,14 @@ def refresh(
             [{"b_seq": seq, "b_reason": reason[:200]} for seq, reason in to_flag],
         )
 
-    # Milestones: append new actual ones; supersede those a late reading has moved (append-only correction).
-    # Continuing the fold only ever appends milestones, so then the log needs no re-reading.
+
+def _record_milestones(
+    session: Session, waybill_no: str, track: Track, before: Recorded | None, now: datetime
+) -> list[dict[str, Any]]:
+    """Append new actual milestones; supersede those a late reading has moved and retract those no longer
+    supported (append-only correction). Continuing the fold only ever appends milestones, so then the log
+    needs no re-reading. Returns the new ones as published."""
+    prior = before[0] if before is not None else None
     appended_only = prior is not None and tuple(track.milestones[: len(prior)]) == tuple(prior)
     stored = (
         []
@@ -369,6 +328,7 @@ def refresh(
         key = _milestone_key(m.code, m.node_id, "ACT")
         if key not in known:
             derived.setdefault(key, m)
+    new_milestones: list[dict[str, Any]] = []
     for key, m in derived.items():
         old = stored_by_key.get(key)
         if old is not None and utc(old["event_time"]) == m.event_time and bool(old["inferred"]) == m.inferred:
@@ -389,7 +349,7 @@ def refresh(
             session.execute(
                 update(waybill_events).where(waybill_events.c.id == old["id"]).values(superseded_by=new_id)
             )
-        changes.new_milestones.append(
+        new_milestones.append(
             {
                 "code": m.code,
                 "classifier": "ACT",
@@ -414,54 +374,48 @@ def refresh(
             session.execute(
                 update(waybill_events).where(waybill_events.c.id == old["id"]).values(superseded_by=-1)
             )
+    return new_milestones
 
-    # Status: forward only (a late reading never moves it back); people-set states are kept.
-    status = row["status"]
-    if status not in TERMINAL and status != "EXCEPTION" and track.status in STATUS_RANK:
-        _record_status_history(session, waybill_no, status, track, prior_status, now)
-        new_rank, cur_rank = STATUS_RANK[track.status], STATUS_RANK.get(status, 0)
-        if track.status != status and (new_rank > cur_rank or (new_rank == cur_rank and new_rank == 2)):
-            changes.status_changed = True
-            status = track.status
-            if status in ("ARRIVED", "AT_WAREHOUSE"):
-                changes.arrived_at_node = plan.stops[-1].node_id
-    changes.status = status
 
-    # ETA and EST milestones: re-estimated when the shipment reached a new point (not for every fix).
-    moved_on = bool(changes.new_milestones) or changes.status_changed or prior is None
-    eta, est = estimate(plan, track, now) if moved_on else (None, ())
-    if est:
-        current_est = {
-            _milestone_key(r["code"], r["node_id"], "EST"): r
-            for r in session.execute(
-                select(waybill_events).where(
-                    waybill_events.c.waybill_no == waybill_no,
-                    waybill_events.c.classifier == "EST",
-                    waybill_events.c.superseded_by.is_(None),
-                )
-            ).mappings()
-        }
-        for m in est:
-            key = _milestone_key(m.code, m.node_id, "EST")
-            old = current_est.get(key)
-            if old is not None and abs((utc(old["event_time"]) - m.event_time).total_seconds()) < 1800:
-                continue
-            events.append(
-                session,
-                waybill_no,
-                kind="milestone",
-                code=m.code,
-                classifier="EST",
-                node_id=m.node_id,
-                event_time=m.event_time,
-                recorded_time=now,
+def _record_estimates(session: Session, waybill_no: str, est: tuple[Milestone, ...], now: datetime) -> None:
+    """EST milestones for the stops ahead; one that moved by less than half an hour is not rewritten."""
+    current_est = {
+        _milestone_key(r["code"], r["node_id"], "EST"): r
+        for r in session.execute(
+            select(waybill_events).where(
+                waybill_events.c.waybill_no == waybill_no,
+                waybill_events.c.classifier == "EST",
+                waybill_events.c.superseded_by.is_(None),
             )
-            if old is not None:
-                session.execute(
-                    update(waybill_events).where(waybill_events.c.id == old["id"]).values(superseded_by=-2)
-                )
+        ).mappings()
+    }
+    for m in est:
+        key = _milestone_key(m.code, m.node_id, "EST")
+        old = current_est.get(key)
+        if old is not None and abs((utc(old["event_time"]) - m.event_time).total_seconds()) < 1800:
+            continue
+        events.append(
+            session,
+            waybill_no,
+            kind="milestone",
+            code=m.code,
+            classifier="EST",
+            node_id=m.node_id,
+            event_time=m.event_time,
+            recorded_time=now,
+        )
+        if old is not None:
+            session.execute(
+                update(waybill_events).where(waybill_events.c.id == old["id"]).values(superseded_by=-2)
+            )
 
-    # Alarms: raised once, cleared when they end.
+
+def _record_alarms(
+    session: Session, row: Any, track: Track, changes: Changes, now: datetime
+) -> list[dict[str, Any]]:
+    """The fold's alarms, raised once and cleared when they end, with those kept outside the fold (offline,
+    delay and re-plan alarms): the waybill's alarms after this refresh."""
+    waybill_no = row["waybill_no"]
     alarms = [_alarm_json(a) for a in track.alarms]
     before = {(a["kind"], a["raised_at"]): a for a in (row["alarms"] or [])}
     for a in alarms:
@@ -473,7 +427,7 @@ def refresh(
                 waybill_no,
                 kind="alarm",
                 code=a["kind"].upper(),
-                event_time=_dt(a["raised_at"]) or now,
+                event_time=parse_optional_time(a["raised_at"]) or now,
                 recorded_time=now,
                 detail=a,
             )
@@ -484,51 +438,72 @@ def refresh(
                 waybill_no,
                 kind="alarm",
                 code=a["kind"].upper() + "_CLEARED",
-                event_time=_dt(a["cleared_at"]) or now,
+                event_time=parse_optional_time(a["cleared_at"]) or now,
                 recorded_time=now,
                 detail=a,
             )
-    # Kept outside the fold: offline alarms (raised by the scheduler), delay and re-plan alarms.
     kept = [
         a
         for a in (row["alarms"] or [])
         if a["kind"] in ("offline", "delay", "replan")
         and not any(x["kind"] == a["kind"] and x["raised_at"] == a["raised_at"] for x in alarms)
     ]
-    alarms = alarms + kept
+    return alarms + kept
 
-    # Delay: against the plan and the deliver-by date, judged when the shipment reaches a new point.
-    if moved_on and eta is not None:
-        delay = delay_alarm(plan, track, now, rules=rules)
-        open_delay = next((a for a in alarms if a["kind"] == "delay" and not a.get("cleared_at")), None)
-        if delay is not None and open_delay is None:
-            raised = _alarm_json(delay)
-            if suggest is not None and deliver_by_at_risk(plan, eta):
-                raised["alternatives"] = suggest(session, row, track, now)
-            alarms.append(raised)
-            changes.alarms_raised.append(raised)
-            events.append(
-                session,
-                waybill_no,
-                kind="alarm",
-                code="DELAY",
-                event_time=now,
-                recorded_time=now,
-                detail=raised,
-            )
-        elif delay is None and open_delay is not None:
-            open_delay["cleared_at"] = rfc3339(now)
-            changes.alarms_cleared.append(open_delay)
-            events.append(
-                session,
-                waybill_no,
-                kind="alarm",
-                code="DELAY_CLEARED",
-                event_time=now,
-                recorded_time=now,
-                detail=open_delay,
-            )
 
+def _judge_delay(
+    session: Session,
+    row: Any,
+    plan: TrackPlan,
+    track: Track,
+    eta: datetime,
+    alarms: list[dict[str, Any]],
+    changes: Changes,
+    now: datetime,
+    policy: TrackingPolicy,
+) -> None:
+    """Raise or clear the delay alarm (in `alarms`), against the plan and the deliver-by date."""
+    delay = delay_alarm(plan, track, now, rules=policy.rules)
+    open_delay = next((a for a in alarms if a["kind"] == "delay" and not a.get("cleared_at")), None)
+    if delay is not None and open_delay is None:
+        raised = _alarm_json(delay)
+        if policy.suggest is not None and deliver_by_at_risk(plan, eta):
+            raised["alternatives"] = policy.suggest(session, row, track, now)
+        alarms.append(raised)
+        changes.alarms_raised.append(raised)
+        events.append(
+            session,
+            row["waybill_no"],
+            kind="alarm",
+            code="DELAY",
+            event_time=now,
+            recorded_time=now,
+            detail=raised,
+        )
+    elif delay is None and open_delay is not None:
+        open_delay["cleared_at"] = rfc3339(now)
+        changes.alarms_cleared.append(open_delay)
+        events.append(
+            session,
+            row["waybill_no"],
+            kind="alarm",
+            code="DELAY_CLEARED",
+            event_time=now,
+            recorded_time=now,
+            detail=open_delay,
+        )
+
+
+def _waybill_values(
+    row: Any,
+    track: Track,
+    log: FoldLog,
+    status: str,
+    eta: datetime | None,
+    alarms: list[dict[str, Any]],
+    now: datetime,
+) -> dict[str, Any]:
+    """The waybill's new column values (WRITTEN; "track_checkpoint" as well when it moved on)."""
     last = track.milestones[-1] if track.milestones else None
     last_json = (
         {
@@ -559,38 +534,40 @@ def refresh(
         "last_milestone": last_json,
         "alarms": alarms,
         "updated_at": now,
-        "track_state": state.to_json(),
+        "track_state": log.state.to_json(),
         "track_since_checkpoint": log.behind,
     }
     if log.floor_moved and log.floor is not None:  # written only when it moved on (every `every` readings)
         values["track_checkpoint"] = log.floor.to_json()
         log.floor_moved = False
-    if folds is not None:
-        folds[waybill_no] = (plan, log)
-    if pending is not None:
-        pending.append({"b_waybill_no": waybill_no, **{f"b_{k}": v for k, v in values.items()}})
-    else:
-        session.execute(update(waybills).where(waybills.c.waybill_no == waybill_no).values(**values))
-    if status == "DELIVERED":
-        session.execute(
-            update(tracker_attachments)
-            .where(
-                and_(
-                    tracker_attachments.c.waybill_no == waybill_no,
-                    tracker_attachments.c.detached_at.is_(None),
-                )
+    return values
+
+
+def _detach_trackers(session: Session, waybill_no: str, now: datetime) -> None:
+    session.execute(
+        update(tracker_attachments)
+        .where(
+            and_(
+                tracker_attachments.c.waybill_no == waybill_no,
+                tracker_attachments.c.detached_at.is_(None),
             )
-            .values(detached_at=now)
         )
+        .values(detached_at=now)
+    )
+
+
+def _describe(changes: Changes, row: Any, values: dict[str, Any]) -> None:
+    """The status message, and whether it is worth publishing (`moved`, `position_only`)."""
     before_eta = rfc3339(row["eta"]) if row["eta"] else None
+    eta = values["eta"]
     changes.message = {
-        "waybill_no": waybill_no,
-        "status": status,
-        "last_milestone": last_json,
+        "waybill_no": changes.waybill_no,
+        "status": values["status"],
+        "last_milestone": values["last_milestone"],
         "eta": rfc3339(eta) if eta else before_eta,
-        "position": position,
-        "alarms": [a for a in alarms if not a.get("cleared_at")],
-        "updated_at": rfc3339(now),
+        "position": values["position"],
+        "alarms": [a for a in values["alarms"] if not a.get("cleared_at")],
+        "updated_at": rfc3339(values["updated_at"]),
     }
     sent = changes.message
     state_now = (sent["status"], sent["last_milestone"], sent["eta"], sent["alarms"])
@@ -606,8 +583,6 @@ def refresh(
     position_moved = sent["position"] != row["position"] and _tick(sent["position"]) != _tick(row["position"])
     changes.moved = position_moved or state_now != state_before
     changes.position_only = position_moved and state_now == state_before
-    enqueue_webhooks(session, changes, now)
-    return changes
 
 
 POSITION_TICK_SECONDS = 10
@@ -654,58 +629,3 @@ def enqueue_webhooks(session: Session, changes: Changes, now: datetime) -> None:
                         created_at=now,
                     )
                 )
-
-
-# Written for every refreshed waybill; "track_checkpoint" as well when the checkpoint moved on.
-WRITTEN = (
-    "status",
-    "eta",
-    "position",
-    "last_milestone",
-    "alarms",
-    "updated_at",
-    "track_state",
-    "track_since_checkpoint",
-)
-
-
-def write_pending(session: Session, pending: list[dict[str, Any]]) -> dict[str, str]:
-    """Write the waybills collected by `refresh(..., pending=...)` in one statement.
-
-    On PostgreSQL, returns each written row's version (`xmin` and `ctid`, which any later write changes);
-    elsewhere nothing. The checkpoint is written only for the waybills whose checkpoint moved on.
-    """
-    if not pending:
-        return {}
-    if session.get_bind().dialect.name == "postgresql":
-        # One JSON parameter, the collected rows as they are (times as RFC 3339 with their offset, to the
-        # microsecond), read with json_to_recordset: no per-element quoting of long JSON texts in arrays, and
-        # cheaper for the database than extracting each field from arrays. A row without `b_track_checkpoint`
-        # keeps its checkpoint (the column is NULL then; a stored one is never JSON null).
-        doc = orjson.dumps(pending).decode()
-        rows = session.execute(
-            text(
-                "UPDATE waybills AS w SET status = v.b_status, eta = v.b_eta, position = v.b_position,"
-                " last_milestone = v.b_last_milestone, alarms = v.b_alarms, updated_at = v.b_updated_at,"
-                " track_state = v.b_track_state, track_since_checkpoint = v.b_track_since_checkpoint,"
-                " track_checkpoint = COALESCE(v.b_track_checkpoint, w.track_checkpoint)"
-                " FROM json_to_recordset(CAST(:rows AS json)) AS v(b_waybill_no text, b_status text,"
-                " b_eta timestamptz, b_position json, b_last_milestone json, b_alarms json,"
-                " b_updated_at timestamptz, b_track_state json, b_track_since_checkpoint integer,"
-                " b_track_checkpoint json) WHERE w.waybill_no = v.b_waybill_no"
-                " RETURNING w.waybill_no, w.xmin::text || w.ctid::text"
-            ),
-            {"rows": doc},
-        ).all()
-        return {no: version for no, version in rows}
-    moved = [p for p in pending if "b_track_checkpoint" in p]
-    kept = [p for p in pending if "b_track_checkpoint" not in p]
-    for columns, group in ((WRITTEN, kept), ((*WRITTEN, "track_checkpoint"), moved)):
-        if group:
-            session.execute(
-                update(waybills)
-                .where(waybills.c.waybill_no == bindparam("b_waybill_no"))
-                .values({c: bindparam(f"b_{c}") for c in columns}),
-                group,
-            )
-    return {}

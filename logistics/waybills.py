@@ -13,21 +13,7 @@ from kernel.clock import rfc3339
 from kernel.errors import InvalidInput, NotFound
 from kernel.identity import Principal, Role
 from logistics.tables import tracker_attachments, waybill_events, waybills
-
-STATUSES = (
-    "BOOKED",
-    "PICKED_UP",
-    "IN_TRANSIT",
-    "AT_HUB",
-    "AT_BORDER",
-    "CUSTOMS_HOLD",
-    "ARRIVED",
-    "AT_WAREHOUSE",
-    "OUT_FOR_DELIVERY",
-    "DELIVERED",
-    "EXCEPTION",
-    "CANCELLED",
-)
+from logistics.tracking.reconcile import STATUSES
 
 
 def visible(principal: Principal) -> Any:

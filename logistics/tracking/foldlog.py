@@ -26,18 +26,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from logistics.tracking.derive import (
-    DEFAULT_RULES,
-    LateReading,
-    TrackingRules,
-    TrackState,
-    _fold,
-    _key,
-    new_state,
-    ordered,
-)
+from logistics.tracking.derive import fold_key, fold_readings, ordered
 from logistics.tracking.plan import TrackPlan
 from logistics.tracking.readings import Reading
+from logistics.tracking.rules import DEFAULT_RULES, TrackingRules
+from logistics.tracking.state import LateReading, TrackState, new_state
 
 Key = tuple[datetime, str, int]  # a reading's place in the fold: (event time, device, seq)
 
@@ -107,7 +100,7 @@ class FoldLog:
 
         Raises `LateReading` if a reading is not later than the checkpoint."""
         batch = ordered(readings)
-        if batch and checkpoint.last_key is not None and _key(batch[0]) <= checkpoint.last_key:
+        if batch and checkpoint.last_key is not None and fold_key(batch[0]) <= checkpoint.last_key:
             raise LateReading(f"reading {batch[0].device_id}#{batch[0].seq} is not after the checkpoint")
         log = cls(plan, checkpoint, rules=rules, every=every, keep=keep)
         log.floor_moved = False
@@ -173,7 +166,7 @@ class FoldLog:
         if floor is None:  # none usable stored: from now on the oldest kept checkpoint is the floor
             self.floor, self.floor_gap, self.floor_moved = self._marks[0][0], 0, True
             return None if late else self
-        if late and floor.last_key is not None and min(_key(r) for r in readings) <= floor.last_key:
+        if late and floor.last_key is not None and min(fold_key(r) for r in readings) <= floor.last_key:
             return None
         return FoldLog.from_checkpoint(
             self.plan,
@@ -192,9 +185,9 @@ class FoldLog:
         batch = ordered(readings)
         if not batch:
             return self.state
-        first = _key(batch[0])
+        first = fold_key(batch[0])
         if self.state.last_key is None or first > self.state.last_key:
-            _fold(self.state, self.plan, batch, self.rules)  # the checkpoints are copies: no aliasing
+            fold_readings(self.state, self.plan, batch, self.rules)  # the checkpoints are copies: no aliasing
             self._tail.extend(batch)
             self._mark()
             return self.state
@@ -215,7 +208,7 @@ class FoldLog:
         state = state.copy()
         for start in range(0, len(readings), self.every):
             chunk = readings[start : start + self.every]
-            _fold(state, self.plan, chunk, self.rules)
+            fold_readings(state, self.plan, chunk, self.rules)
             self._tail.extend(chunk)
             if len(chunk) == self.every:
                 self._marks.append((state.copy(), len(self._tail)))

@@ -7,8 +7,14 @@ never driving status).
 Backlog arrays: one bad element does not cost the good ones. `parse_message` returns the good readings and the
 rejected elements as `(index, reason)`; the ingest dead-letters each rejected element with its reason and
 counts it, and stores the rest. Only a payload that is unusable as a whole (not UTF-8 JSON, too large, neither
-an object nor an array, an empty array) raises `PayloadError`. `parse_payload` is the strict form: it returns
-the readings or raises `PayloadError` for the first bad element (the reason names its index).
+an object nor an array, an empty array, a backlog of more than MAX_BACKLOG_READINGS) raises `PayloadError`;
+nothing else escapes the parse, whatever the bytes. `parse_payload` is the strict form: it returns the
+readings or raises `PayloadError` for the first bad element (the reason names its index).
+
+Poison values are refused here, element by element, so that they never reach the batch: a fix time outside
+EARLIEST_TS..LATEST_TS (`9999-12-31T23:59:59-12:00` is past datetime's range once in UTC, and every later
+offset, dwell or ETA computed from a time near either end would overflow), a number that is not finite or
+does not fit a float, an integer of more digits than Python converts.
 """
 
 from __future__ import annotations
@@ -25,6 +31,14 @@ import orjson
 
 MAX_PAYLOAD_BYTES = 256_000
 MAX_SEQ = 2**63 - 1  # fits a PostgreSQL bigint
+# A backlog upload's readings at most: a tracker reporting every minute, offline for three and a half days
+# (about 5,000 readings is also what the payload limit holds). A longer array is refused as a whole.
+MAX_BACKLOG_READINGS = 5_000
+# Fix times the service computes with. No tracker clock (a GPS week rollover, an epoch reset to 1970 or 1980)
+# comes near either end; screening quarantines those. Beyond them, a time is a poison value, and a thousand
+# years of margin keep every computation from a fix time (dwell, offsets, ETAs, alarms) in datetime's range.
+EARLIEST_TS = datetime(1000, 1, 1, tzinfo=UTC)
+LATEST_TS = datetime(9000, 1, 1, tzinfo=UTC)
 EARTH_RADIUS_KM = 6371.0088
 
 # RFC 3339 date-time with an explicit offset; `datetime.fromisoformat` alone also takes dates without a time,
@@ -52,11 +66,14 @@ class Reading:
 
 
 class PayloadError(Exception):
-    """A payload (or an element of a backlog array) that cannot be used; `reason` goes to the dead letter."""
+    """A payload (or an element of a backlog array) that cannot be used; `reason` goes to the dead letter.
 
-    def __init__(self, reason: str) -> None:
+    `readings`: how many readings it stands for (a backlog refused as a whole counts each of its elements)."""
+
+    def __init__(self, reason: str, readings: int = 1) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.readings = readings
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +100,7 @@ def parse_message(
         raise PayloadError(f"payload of {len(payload)} bytes exceeds the limit of {max_bytes} bytes")
     try:
         fast = _parsed(device_id, orjson.loads(payload), received_at)
-    except (orjson.JSONDecodeError, PayloadError):
+    except (orjson.JSONDecodeError, PayloadError):  # the standard parse gives the reason
         fast = None
     if fast is not None and not fast.rejected:
         return fast
@@ -104,6 +121,10 @@ def parse_standard(device_id: str, payload: bytes, *, received_at: datetime | No
         raise
     except RecursionError:
         raise PayloadError("malformed JSON: nested too deeply") from None
+    except (
+        ValueError
+    ):  # an integer longer than Python converts (4,300 digits), raised outside JSONDecodeError
+        raise PayloadError("malformed JSON: a number with too many digits") from None
     return _parsed(device_id, doc, received_at)
 
 
@@ -116,6 +137,11 @@ def _parsed(device_id: str, doc: Any, received_at: datetime | None) -> ParsedPay
     if isinstance(doc, list):
         if not doc:
             raise PayloadError("empty array: a backlog upload carries at least one reading")
+        if len(doc) > MAX_BACKLOG_READINGS:
+            raise PayloadError(
+                f"backlog of {len(doc)} readings exceeds the limit of {MAX_BACKLOG_READINGS}",
+                readings=len(doc),
+            )
         good: list[Reading] = []
         bad: list[tuple[int, str]] = []
         for index, element in enumerate(doc):
@@ -201,9 +227,14 @@ def _number(obj: Mapping[str, Any], name: str, low: float, high: float) -> float
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise PayloadError(f"field {name!r} must be a number, got {_json_type(value)}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float
+        number = math.inf
     if not math.isfinite(number) or not low <= number <= high:
-        raise PayloadError(f"field {name!r} must be between {low:g} and {high:g}, got {value}")
+        shown = str(value)  # an int within the JSON parser's digit limit, or a float
+        shown = shown if len(shown) <= 40 else f"{shown[:40]}..."
+        raise PayloadError(f"field {name!r} must be between {low:g} and {high:g}, got {shown}")
     return number
 
 
@@ -218,9 +249,15 @@ def _timestamp(value: object) -> datetime:
         digits = len(tail) - len(tail.lstrip("0123456789"))
         text = f"{head}.{tail[: min(digits, 6)]}{tail[digits:]}"
     try:
-        return datetime.fromisoformat(text.upper().replace("Z", "+00:00")).astimezone(UTC)
+        ts = datetime.fromisoformat(text.upper().replace("Z", "+00:00")).astimezone(UTC)
     except ValueError:
         raise PayloadError(f"field 'ts' is not a valid time: {value[:40]!r}") from None
+    except OverflowError:  # in range with its offset, out of range in UTC (year 0 or 10000)
+        ts = None
+    if ts is None or not EARLIEST_TS <= ts < LATEST_TS:
+        years = f"years {EARLIEST_TS.year} to {LATEST_TS.year - 1} UTC"
+        raise PayloadError(f"field 'ts' is out of range ({years}): {value[:40]!r}")
+    return ts
 
 
 # ---------------------------------------------------------------------------------------------- screening

@@ -19,13 +19,14 @@ from sqlalchemy.orm import Session
 from kernel.clock import FixedClock
 from kernel.identity import Role
 from kernel.mqtt import FakeCommunicator, Message
-from logistics import tracking_service
+from logistics import tracking_store
 from logistics.ingest import TelemetryIngest
 from logistics.replay import replay_waybill
 from logistics.tables import waybills
-from logistics.tracking.derive import TrackState, replay
+from logistics.tracking.derive import replay
 from logistics.tracking.foldlog import Key
 from logistics.tracking.readings import Reading
+from logistics.tracking.state import TrackState
 from tests.conftest import Keys
 from tests.integration.test_ingest_cache import _journey, _tracked_waybill
 
@@ -44,7 +45,7 @@ class Loads:
         self.after: list[int] = []  # readings read per call
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        every, after = tracking_service.load_readings, tracking_service.load_readings_after
+        every, after = tracking_store.load_readings, tracking_store.load_readings_after
 
         def load_every(session: Session, waybill_no: str) -> list[Reading]:
             self.full += 1
@@ -55,8 +56,8 @@ class Loads:
             self.after.append(len(found))
             return found
 
-        monkeypatch.setattr(tracking_service, "load_readings", load_every)
-        monkeypatch.setattr(tracking_service, "load_readings_after", load_after)
+        monkeypatch.setattr(tracking_store, "load_readings", load_every)
+        monkeypatch.setattr(tracking_store, "load_readings_after", load_after)
 
 
 @pytest.fixture
@@ -84,8 +85,8 @@ def _assert_like_a_replay(container: Any, no: str, now: datetime) -> None:
         report = replay_waybill(s, no, now, check_only=True)
         assert report["same"], json.dumps(report, default=str)[:4000]
         row = s.execute(select(waybills).where(waybills.c.waybill_no == no)).mappings().one()
-        plan = tracking_service.track_plan(row)
-        stored = tracking_service.load_readings(s, no)
+        plan = tracking_store.track_plan(row)
+        stored = tracking_store.load_readings(s, no)
     assert row["track_state"] == replay(plan, stored).to_json()
     # The stored checkpoint is the fold of every reading up to its last one; the count is of the others.
     checkpoint = TrackState.from_json(row["track_checkpoint"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -45,11 +46,20 @@ def test_messages_queued_while_wakeups_are_held_are_all_delivered(broker_url: st
 
 
 def test_a_communicator_without_wakeups_gets_a_plain_block() -> None:
+    """A communicator with no `held_wakeups` (the fake, the embedded broker's) gets a block that runs its body
+    once and leaves the communicator as it was."""
+
     class Plain:
         pass
 
-    with held_wakeups(Plain()):
-        pass
+    plain = Plain()
+    ran: list[str] = []
+    block = held_wakeups(plain)
+    assert isinstance(block, contextlib.nullcontext)
+    with block:
+        ran.append("body")
+    assert ran == ["body"]
+    assert vars(plain) == {}
 
 
 def test_acknowledged_together_the_broker_sends_on(broker_url: str) -> None:

@@ -9,16 +9,10 @@ from datetime import timedelta
 
 import pytest
 
-from logistics.tracking.derive import (
-    STATUS_RANK,
-    LateReading,
-    TrackState,
-    advance,
-    derive,
-    replay,
-    snapshot,
-)
+from logistics.tracking.derive import advance, derive, replay
 from logistics.tracking.readings import GPS_ROLLOVER, IMPOSSIBLE_SPEED, NULL_ISLAND, Reading, distance_km
+from logistics.tracking.reconcile import STATUS_RANK
+from logistics.tracking.state import LateReading, TrackState, snapshot
 from tests.unit.tracking.journey import LAT, T0, codes, corridor, drive, stop_lon, with_received
 
 PLAN = corridor()
@@ -381,7 +375,8 @@ def test_sensor_values_of_a_position_quarantined_reading_still_count() -> None:
 
 
 def test_update_advances_a_stored_state_and_re_derives_when_it_must() -> None:
-    from logistics.tracking.derive import STATE_FORMAT, update
+    from logistics.tracking.derive import update
+    from logistics.tracking.state import STATE_FORMAT
 
     stored = replay(PLAN, CLEAN[:30]).to_json()
     calls: list[int] = []
@@ -411,7 +406,7 @@ def test_update_advances_a_stored_state_and_re_derives_when_it_must() -> None:
 
 def test_a_jump_a_plane_could_make_is_still_a_jump_on_a_surface_itinerary() -> None:
     """The speed bound follows the itinerary's modes: 300 km in an hour is a jump for a train, not a plane."""
-    from logistics.tracking.derive import SURFACE_MAX_SPEED_KMH, TrackingRules, screening_for
+    from logistics.tracking.rules import SURFACE_MAX_SPEED_KMH, TrackingRules, screening_for
 
     modes = {m for s in PLAN.stops for m in (s.mode_in, s.mode_out) if m}
     assert modes and "air" not in modes
@@ -454,10 +449,10 @@ def test_twin_border_posts_with_overlapping_fences_are_reached_whatever_the_repo
 
 
 def test_a_time_between_two_readings_never_falls_outside_them() -> None:
-    from logistics.tracking.derive import _between
+    from logistics.tracking.milestones import between
 
     a = T0
     for tenths in range(1, 200):
         b = a + timedelta(milliseconds=100 * tenths)
         for fraction in (0.0, 0.25, 0.5, 0.999, 1.0):
-            assert a <= _between(a, b, fraction) <= b, (b - a, fraction)
+            assert a <= between(a, b, fraction) <= b, (b - a, fraction)

@@ -8,13 +8,9 @@ from datetime import timedelta
 import pytest
 
 from kernel.errors import InvalidInput
-from logistics.tracking.derive import (
-    delay_alarm,
-    deliver_by_at_risk,
-    derive,
-    estimate,
-    offline_alarm,
-)
+from logistics.tracking.alarms import offline_alarm
+from logistics.tracking.derive import derive
+from logistics.tracking.eta import delay_alarm, deliver_by_at_risk, estimate
 from logistics.tracking.plan import Stop, TrackPlan
 from tests.unit.tracking.journey import LAT, T0, corridor, drive, stop_lon
 

@@ -11,9 +11,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from logistics.tracking.derive import TrackState, ordered, replay
+from logistics.tracking.derive import ordered, replay
 from logistics.tracking.foldlog import FoldLog, Key
 from logistics.tracking.readings import Reading
+from logistics.tracking.state import TrackState
 from tests.unit.tracking.journey import corridor, drive
 
 PLAN = corridor(temperature=(2.0, 8.0))

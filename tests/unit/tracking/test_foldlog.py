@@ -8,9 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from logistics.tracking.derive import LateReading, TrackState, replay
+from logistics.tracking.derive import replay
 from logistics.tracking.foldlog import FoldLog
 from logistics.tracking.readings import Reading
+from logistics.tracking.state import LateReading, TrackState
 from tests.unit.tracking.journey import corridor, drive
 
 PLAN = corridor(temperature=(2.0, 8.0))

@@ -8,8 +8,9 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from logistics.tracking.derive import STATUS_RANK, advance, derive, replay
+from logistics.tracking.derive import advance, derive, replay
 from logistics.tracking.readings import Reading
+from logistics.tracking.reconcile import STATUS_RANK
 from tests.unit.tracking.journey import corridor, drive
 
 PLAN = corridor(temperature=(2.0, 8.0))

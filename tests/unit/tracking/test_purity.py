@@ -11,8 +11,8 @@ ROOT = Path(__file__).resolve().parents[3]
 PURE = sorted((ROOT / "logistics" / "tracking").glob("*.py")) + [ROOT / "logistics" / "mqtt_acl.py"]
 ALLOWED = ("__future__", "logistics.tracking", "kernel.errors", "kernel.clock", "routing")
 STDLIB_ONLY = {
-    "argparse", "base64", "collections", "dataclasses", "datetime", "hashlib", "hmac", "json", "math", "os",
-    "pathlib", "re", "typing",
+    "argparse", "base64", "collections", "dataclasses", "datetime", "enum", "hashlib", "hmac", "json", "math",
+    "os", "pathlib", "re", "typing",
     "orjson",  # a JSON codec: no I/O
 }  # fmt: skip
 

@@ -176,7 +176,7 @@ def test_gps_week_rollover_and_very_old_fixes_are_quarantined() -> None:
 
 
 def test_the_skew_allowance_grows_with_an_accelerated_service_clock() -> None:
-    from logistics.tracking.derive import rules_for_clock_speed
+    from logistics.tracking.rules import rules_for_clock_speed
 
     ahead = reading(ts=NOW + timedelta(minutes=20))  # one real second ahead at 1000x is ~17 minutes
     assert screen(ahead, None, NOW) == FUTURE_TIMESTAMP

@@ -14,8 +14,10 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from logistics.tracking.derive import STATUS_RANK, derive, replay, snapshot, update
+from logistics.tracking.derive import derive, replay, update
 from logistics.tracking.readings import Reading
+from logistics.tracking.reconcile import STATUS_RANK
+from logistics.tracking.state import snapshot
 from tests.unit.tracking.journey import corridor, drive
 
 PLAN = corridor()
