@@ -22,7 +22,7 @@ POISON_TIMES = ("9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+01:00")
 
 def test_poison_readings_are_dead_lettered_alone_and_the_good_ones_stored(
     client: TestClient, keys: Keys, container, clock: FixedClock
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     h = keys.headers(Role.FORWARDER)
     no, dev, stops = _tracked(client, h, "dev-poison")
     origin = stops[0]
@@ -78,7 +78,7 @@ def test_poison_readings_are_dead_lettered_alone_and_the_good_ones_stored(
 
 def test_a_backlog_refused_as_a_whole_counts_each_of_its_readings(
     client: TestClient, keys: Keys, container, clock: FixedClock
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     h = keys.headers(Role.FORWARDER)
     _, dev, stops = _tracked(client, h, "dev-huge")
     topic = f"xborder/v1/devices/{dev}/telemetry"
