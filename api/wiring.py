@@ -19,7 +19,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.container import Container
-from api.runtime_state import network_state
 from api.scheduler import Job
 from kernel.identity import PLATFORM_TENANT_ID, Principal, Role, ensure_platform_tenant
 from logistics import quoting, webhook_delivery
@@ -100,7 +99,7 @@ class PlannerShipmentBooker:
             raise RuntimeError(
                 "PlannerShipmentBooker is not bound to a transaction: bind it with bound(session)"
             )
-        state = network_state(self.container)
+        state = self.container.network_state
         now = self.container.clock.now()
         q = quoting.QuoteInput(
             origin=from_node,
@@ -151,7 +150,7 @@ class PlannerTransitTimes:
         self.container = container
 
     def hours(self, from_node: str, to_node: str, ready_at: datetime) -> list[TransitOption]:
-        state = network_state(self.container)
+        state = self.container.network_state
         request = QuoteRequest(
             origin=from_node,
             destination=to_node,
