@@ -8,7 +8,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.bootstrap import Container
+from api.container import Container
 from kernel.clock import FixedClock
 from kernel.identity import Role, TenantKind, idempotency_keys
 from tests.conftest import Keys

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.bootstrap import Container
+from api.container import Container
 from kernel.identity import Role, TenantKind
 from warehouse.audit import audit
 from warehouse.ports import FakeEtaLookup, FakeShipmentBooker
