@@ -9,7 +9,8 @@ the same status and body without that field, with `Idempotent-Replayed: true` an
 
 Stored answers expire after `XB_IDEMPOTENCY_TTL_HOURS` (24 h) of the service clock: an expired key counts
 as unused, and expired rows are purged before each write that carries a key (an index range probe on
-`created_at` when there is nothing to purge).
+`created_at` when there is nothing to purge) and every hour of service time by a scheduled job
+(`kernel.scheduled`), so that they go even when no such write comes.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from fastapi.responses import JSONResponse
@@ -28,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from api.container import Container
 from kernel.errors import Conflict, InvalidInput
-from kernel.identity import Principal, idempotency_keys, purge_idempotency_keys
+from kernel.identity import Principal, idempotency_cutoff, idempotency_keys, purge_idempotency_keys
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +56,12 @@ def _encode(payload: Any) -> str:
 
 def expiry_cutoff(container: Container) -> datetime:
     """Answers stored before this moment have expired."""
-    return container.clock.now() - timedelta(hours=container.settings.idempotency_ttl_hours)
+    return idempotency_cutoff(container.clock.now(), container.settings.idempotency_ttl_hours)
 
 
 def purge_expired(container: Container) -> int:
-    """Delete the expired idempotency answers; returns how many (a scheduler job may call it too)."""
+    """Delete the expired idempotency answers before a write with a key; returns how many (the scheduled
+    `kernel.scheduled.idempotency_purge_job` does the same when no such write comes)."""
     with container.db.session() as session:
         return purge_idempotency_keys(session, expiry_cutoff(container))
 

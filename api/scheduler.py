@@ -1,7 +1,7 @@
 """The scheduler driver (APScheduler), run by one leader elected through PostgreSQL.
 
-The jobs themselves live beside their domain (`logistics.scheduled`, `warehouse.scheduled`); the composition
-root assembles them into `Job`s (`api.wiring.scheduled_jobs`).
+The jobs themselves live beside their domain (`logistics.scheduled`, `warehouse.scheduled`,
+`kernel.scheduled`); the composition root assembles them into `Job`s (`api.wiring.scheduled_jobs`).
 
 Any number of processes may start a scheduler; only the holder of a PostgreSQL advisory lock runs the jobs,
 and another takes over when the leader's connection drops. On SQLite (one machine, `make demo`) the single

@@ -4,7 +4,8 @@
   (`warehouse.inbound.on_shipment_arrived`), in the same transaction as the arrival.
 - The warehouse side books transfers and returns to origin, reads live ETAs and asks for transit times
   through ports (`warehouse.ports`); the adapters below serve them from `logistics` and `routing`.
-- Each package's scheduled jobs (`logistics.scheduled`, `warehouse.scheduled`) become the scheduler's `Job`s.
+- Each package's scheduled jobs (`logistics.scheduled`, `warehouse.scheduled`, `kernel.scheduled`) become the
+  scheduler's `Job`s.
 
 `api.bootstrap.build` calls these once per process; nothing here imports it.
 """
@@ -19,9 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.container import Container
-from api.runtime_state import network_state
 from api.scheduler import Job
 from kernel.identity import PLATFORM_TENANT_ID, Principal, Role, ensure_platform_tenant
+from kernel.scheduled import IDEMPOTENCY_PURGE_EVERY_HOURS, IDEMPOTENCY_PURGE_JOB_ID, idempotency_purge_job
 from logistics import quoting, webhook_delivery
 from logistics.ingest import Hook
 from logistics.scheduled import (
@@ -100,7 +101,7 @@ class PlannerShipmentBooker:
             raise RuntimeError(
                 "PlannerShipmentBooker is not bound to a transaction: bind it with bound(session)"
             )
-        state = network_state(self.container)
+        state = self.container.network_state
         now = self.container.clock.now()
         q = quoting.QuoteInput(
             origin=from_node,
@@ -151,7 +152,7 @@ class PlannerTransitTimes:
         self.container = container
 
     def hours(self, from_node: str, to_node: str, ready_at: datetime) -> list[TransitOption]:
-        state = network_state(self.container)
+        state = self.container.network_state
         request = QuoteRequest(
             origin=from_node,
             destination=to_node,
@@ -185,7 +186,14 @@ def wire_warehouse_ports(container: Container) -> None:
 
 def scheduled_jobs(container: Container) -> list[Job]:
     """Every package's scheduled jobs, as the scheduler runs them."""
-    return logistics_jobs(container) + warehouse_jobs(container)
+    return logistics_jobs(container) + warehouse_jobs(container) + kernel_jobs(container)
+
+
+def every_service_hours(container: Container, hours: float) -> float:
+    """Seconds of real time between runs of a job due every `hours` of service time: at least a minute,
+    however fast the demo clock runs."""
+    speed = getattr(container.clock, "speed", 1.0)
+    return max(60.0, hours * 3600 / speed)
 
 
 def logistics_jobs(container: Container) -> list[Job]:
@@ -225,9 +233,18 @@ def warehouse_jobs(container: Container) -> list[Job]:
     def expired() -> object:
         return expiry_job(container.db, container.clock)
 
-    speed = getattr(container.clock, "speed", 1.0)
-    # At least a minute apart in real time, however fast the demo clock runs.
     return [
-        Job(REPLENISHMENT_JOB_ID, max(60.0, REPLENISHMENT_EVERY_HOURS * 3600 / speed), run),
-        Job(EXPIRY_JOB_ID, max(60.0, EXPIRY_EVERY_HOURS * 3600 / speed), expired),
+        Job(REPLENISHMENT_JOB_ID, every_service_hours(container, REPLENISHMENT_EVERY_HOURS), run),
+        Job(EXPIRY_JOB_ID, every_service_hours(container, EXPIRY_EVERY_HOURS), expired),
+    ]
+
+
+def kernel_jobs(container: Container) -> list[Job]:
+    """Expired idempotency answers purged, every hour of service time."""
+
+    def purge() -> object:
+        return idempotency_purge_job(container.db, container.clock, container.settings.idempotency_ttl_hours)
+
+    return [
+        Job(IDEMPOTENCY_PURGE_JOB_ID, every_service_hours(container, IDEMPOTENCY_PURGE_EVERY_HOURS), purge)
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -157,6 +157,11 @@ def issue_key(
         )
     )
     return key_id, secret
+
+
+def idempotency_cutoff(now: datetime, ttl_hours: float) -> datetime:
+    """Idempotency answers stored before this moment have expired."""
+    return now - timedelta(hours=ttl_hours)
 
 
 def purge_idempotency_keys(session: Session, before: datetime) -> int:

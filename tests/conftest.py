@@ -17,7 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.bootstrap import Container, build
+from api.bootstrap import build
+from api.container import Container
 from api.migrate import upgrade
 from kernel.clock import FixedClock
 from kernel.db import Database, make_engine

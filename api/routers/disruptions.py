@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
 from api.deps import ContainerDep, CurrentPrincipal, require
-from api.runtime_state import network_state
 from kernel.identity import Principal, Role
 from logistics import disruption_service, network_edits
 from logistics.waybills import summaries
@@ -35,7 +34,7 @@ class DisruptionIn(BaseModel):
 def declare(body: DisruptionIn, container: ContainerDep, principal: Operator) -> JSONResponse:
     """Declare a disruption; every booking it hits that has not passed the disrupted point is re-planned."""
     spec = body.model_dump(mode="json", exclude={"kind", "reason"}, exclude_none=True)
-    state = network_state(container)
+    state = container.network_state
     with container.db.session() as session:
         result, replanned = disruption_service.declare(
             session, state, principal, body.kind, spec, body.reason, container.clock.now()
@@ -67,7 +66,7 @@ def edit_service(
     service_id: str, body: ServiceEdit, container: ContainerDep, principal: Operator
 ) -> dict[str, Any]:
     """Edit a service's timetable, transit time, rates, capacity or flags; new quotes use it at once."""
-    state = network_state(container)
+    state = container.network_state
     with container.db.session() as session:
         state.sync(session)
         result = network_edits.edit_service(

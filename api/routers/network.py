@@ -10,7 +10,6 @@ from fastapi import APIRouter, Query
 
 from api.container import Container
 from api.deps import ContainerDep, CurrentPrincipal
-from api.runtime_state import network_state
 from kernel.errors import InvalidInput, NotFound
 from routing.network import MODES, Network, Node, Service
 from routing.timetable import Departure, Timetable
@@ -24,7 +23,7 @@ _LOCK = threading.Lock()
 def network_of(container: Container) -> Network:
     """The process's network (one `NetworkState` per container, shared with quoting and booking), with the
     operators' current edits laid over it."""
-    state = network_state(container)
+    state = container.network_state
     with container.db.session() as session:
         state.sync(session)
     return state.network
@@ -32,7 +31,7 @@ def network_of(container: Container) -> Network:
 
 def timetable_of(container: Container, covering: datetime | None = None) -> Timetable:
     """The process's rolling timetable, covering `covering` (default: now)."""
-    return network_state(container).timetable((covering or container.clock.now()).astimezone(UTC))
+    return container.network_state.timetable((covering or container.clock.now()).astimezone(UTC))
 
 
 def node_json(n: Node) -> dict[str, Any]:

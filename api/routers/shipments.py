@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from api import idempotency
 from api.deps import ContainerDep, require
-from api.runtime_state import network_state
 from kernel.identity import Principal, Role
 from logistics import quoting
 
@@ -72,7 +71,7 @@ def post_quote(
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     """Plan a Pareto set of options over cost, arrival and CO2e between any two places of the network."""
-    state = network_state(container)
+    state = container.network_state
     cmd = quoting.RequestQuote(
         origin=_place(body.origin),
         destination=_place(body.destination),
@@ -115,7 +114,7 @@ def post_booking(
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     """Book one option of a quote; consumes capacity on its departures (409 when one is full)."""
-    state = network_state(container)
+    state = container.network_state
     cmd = quoting.BookShipment(
         quote_id=body.quote_id,
         option_id=body.option_id,

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from api.app import create_app
-from api.bootstrap import Container
+from api.container import Container
 from api.principals import PrincipalCache
 from kernel.db import Database
 from kernel.identity import Role, api_keys

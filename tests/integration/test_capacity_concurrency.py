@@ -15,6 +15,7 @@ from kernel.identity import Principal, Role
 from logistics import quoting
 from logistics.network_state import NetworkState
 from logistics.tables import departure_loads
+from tests.conftest import Keys
 
 pytestmark = pytest.mark.postgres
 NOW = datetime(2027, 3, 1, tzinfo=UTC)
@@ -46,7 +47,7 @@ def _book(
         db.engine.dispose()
 
 
-def test_parallel_bookings_of_the_last_slot_give_exactly_one_success(database: Database, keys) -> None:  # type: ignore[no-untyped-def]
+def test_parallel_bookings_of_the_last_slot_give_exactly_one_success(database: Database, keys: Keys) -> None:
     url = os.environ["XB_TEST_DATABASE_URL"]
     tenant = keys.tenant(kind=__import__("kernel.identity", fromlist=["TenantKind"]).TenantKind.FORWARDER)
     principal = Principal(key_id="k", tenant_id=tenant, role=Role.FORWARDER)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from api.container import Container
 from kernel.identity import Role
 from logistics.tables import waybills
 from tests.conftest import Keys
@@ -26,8 +27,8 @@ def _rail_option(quote: dict) -> dict:
 
 
 def test_suspending_a_booked_service_replans_the_booking_and_quotes_avoid_it(
-    client: TestClient, keys: Keys, admin: dict[str, str], container
-) -> None:  # type: ignore[no-untyped-def]
+    client: TestClient, keys: Keys, admin: dict[str, str], container: Container
+) -> None:
     fwd = keys.headers(Role.FORWARDER)
     quote = client.post("/v1/quotes", json=QUOTE, headers=fwd).json()
     option = _rail_option(quote)
@@ -94,7 +95,7 @@ def test_operators_edit_a_service_and_quotes_use_it(
     client: TestClient,
     keys: Keys,
     admin: dict[str, str],
-    container,  # type: ignore[no-untyped-def]
+    container: Container,
 ) -> None:
     try:
         _edit_and_quote(client, keys, admin)

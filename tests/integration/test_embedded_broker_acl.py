@@ -22,7 +22,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
-from api.bootstrap import Container
+from api.container import Container
 from api.runtime import BrokerChoice, Runtime, choose_broker
 from kernel.broker import free_port
 from kernel.identity import Role

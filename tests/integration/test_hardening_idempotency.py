@@ -6,11 +6,12 @@ import uuid
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from api.bootstrap import Container
+from api.container import Container
 from kernel.clock import FixedClock
 from kernel.identity import Role, TenantKind, idempotency_keys
+from kernel.scheduled import IDEMPOTENCY_PURGE_JOB_ID
 from tests.conftest import Keys
 
 
@@ -80,3 +81,27 @@ def test_stored_answers_expire_and_are_purged(
     assert "idempotent-replayed" not in again.headers
     assert stored(container, other) == []  # purged by the write with a key
     assert len(stored(container, old)) == 1
+
+
+def test_the_scheduled_purge_deletes_expired_answers_and_keeps_the_others(
+    client: TestClient, container: Container, clock: FixedClock, admin: dict[str, str]
+) -> None:
+    ttl = timedelta(hours=container.settings.idempotency_ttl_hours)
+    old, fresh = f"old-{uuid.uuid4().hex}", f"fresh-{uuid.uuid4().hex}"
+    body = {"name": "Yibin Bamboo Works", "kind": "seller"}
+    assert client.post("/v1/tenants", json=body, headers={**admin, "Idempotency-Key": old}).status_code == 201
+    clock.advance(ttl - timedelta(minutes=1))
+    assert (
+        client.post("/v1/tenants", json=body, headers={**admin, "Idempotency-Key": fresh}).status_code == 201
+    )
+    clock.advance(timedelta(minutes=2))  # `old` is now past its time to live, `fresh` is two minutes old
+    [job] = [job for job in container.jobs if job.name == IDEMPOTENCY_PURGE_JOB_ID]
+    cutoff = clock.now() - ttl
+    with container.db.session() as session:
+        expired = session.execute(
+            select(func.count()).select_from(idempotency_keys).where(idempotency_keys.c.created_at < cutoff)
+        ).scalar_one()
+
+    assert job.run() == expired
+    assert stored(container, old) == []
+    assert len(stored(container, fresh)) == 1

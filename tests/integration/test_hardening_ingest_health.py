@@ -8,7 +8,7 @@ import uuid
 
 from fastapi.testclient import TestClient
 
-from api.bootstrap import Container
+from api.container import Container
 from api.runtime import BrokerChoice, Runtime
 from kernel.mqtt import Message, PahoCommunicator
 from logistics.ingest import BatchResult

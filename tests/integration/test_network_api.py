@@ -9,9 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kernel.identity import Role
+from tests.conftest import Keys
 
 
-def test_nodes_need_a_key_and_list_the_reference_network(client: TestClient, keys) -> None:  # type: ignore[no-untyped-def]
+def test_nodes_need_a_key_and_list_the_reference_network(client: TestClient, keys: Keys) -> None:
     assert client.get("/v1/network/nodes").status_code == 401
     r = client.get("/v1/network/nodes", headers=keys.headers(Role.SELLER))
     assert r.status_code == 200
@@ -23,7 +24,7 @@ def test_nodes_need_a_key_and_list_the_reference_network(client: TestClient, key
     assert seaports and all("seaport" in n["kinds"] for n in seaports)
 
 
-def test_services_with_filters_basis_and_sources(client: TestClient, keys) -> None:  # type: ignore[no-untyped-def]
+def test_services_with_filters_basis_and_sources(client: TestClient, keys: Keys) -> None:
     h = keys.headers(Role.FORWARDER)
     rail = client.get("/v1/network/services?mode=rail&corridor=rong-ou", headers=h).json()
     assert {s["id"] for s in rail} == {"CDU_RAIL-LOD-rail", "CDU_RAIL-LOD-rail-rev"}
@@ -37,7 +38,7 @@ def test_services_with_filters_basis_and_sources(client: TestClient, keys) -> No
     assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
 
 
-def test_departures_of_a_service(client: TestClient, keys) -> None:  # type: ignore[no-untyped-def]
+def test_departures_of_a_service(client: TestClient, keys: Keys) -> None:
     h = keys.headers(Role.OPERATOR)
     deps = client.get("/v1/network/services/SHA-RTM-sea/departures?limit=5", headers=h).json()
     assert len(deps) == 5
@@ -45,7 +46,9 @@ def test_departures_of_a_service(client: TestClient, keys) -> None:  # type: ign
     assert client.get("/v1/network/services/NOPE/departures", headers=h).status_code == 404
 
 
-def test_cli_validate_export_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_cli_validate_export_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from api.cli import main
 
     monkeypatch.chdir(tmp_path)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
 
+from api.container import Container
 from kernel.clock import FixedClock
 from kernel.identity import Role
 from kernel.mqtt import Message
@@ -14,7 +16,7 @@ from logistics.ingest import process_batch
 from logistics.tables import departure_loads
 from tests.conftest import Keys
 
-QUOTE = {
+QUOTE: dict[str, Any] = {
     "origin": "CNYIB",
     "destination": "DEDUI",
     "ready_at": "2027-03-01T06:00:00Z",
@@ -93,8 +95,8 @@ def test_booking_unknown_quote_is_404_and_other_tenants_see_nothing(client: Test
 
 
 def test_booking_creates_waybill_with_planned_milestones_and_holds_capacity(
-    client: TestClient, keys: Keys, container
-) -> None:  # type: ignore[no-untyped-def]
+    client: TestClient, keys: Keys, container: Container
+) -> None:
     h = keys.headers(Role.FORWARDER)
     quote = _quote(client, h)
     option = quote["options"][0]
@@ -147,8 +149,8 @@ def _reading(seq: int, ts: str, lat: float, lon: float) -> dict:
 
 
 def test_ingest_moves_the_waybill_and_dead_letters_bad_input(
-    client: TestClient, keys: Keys, container, clock: FixedClock
-) -> None:  # type: ignore[no-untyped-def]
+    client: TestClient, keys: Keys, container: Container, clock: FixedClock
+) -> None:
     h = keys.headers(Role.FORWARDER)
     quote = _quote(client, h)
     booking = _book(client, h, quote)
@@ -217,8 +219,8 @@ def test_ingest_moves_the_waybill_and_dead_letters_bad_input(
 
 
 def test_live_ingest_in_any_order_equals_replay(
-    client: TestClient, keys: Keys, container, clock: FixedClock
-) -> None:  # type: ignore[no-untyped-def]
+    client: TestClient, keys: Keys, container: Container, clock: FixedClock
+) -> None:
     """Readings delivered in small shuffled batches (the incremental path and its fallbacks) give what a
     re-derivation from all stored readings gives."""
     import random
@@ -269,7 +271,7 @@ def test_live_ingest_in_any_order_equals_replay(
 
 
 def test_a_delay_that_threatens_deliver_by_raises_an_alarm_with_alternatives(
-    client: TestClient, keys: Keys, container, clock: FixedClock  # type: ignore[no-untyped-def]
+    client: TestClient, keys: Keys, container: Container, clock: FixedClock
 ) -> None:
     from datetime import datetime
 
@@ -289,8 +291,11 @@ def test_a_delay_that_threatens_deliver_by_raises_an_alarm_with_alternatives(
     planned = datetime.fromisoformat(origin["planned_departure"].replace("Z", "+00:00"))
     stuck = planned + timedelta(days=3)  # still at the origin three days after it should have left
     clock.set(stuck + timedelta(minutes=5))
-    msg = Message(f"xborder/v1/devices/{dev}/telemetry",
-                  json.dumps(_reading(1, stuck.isoformat(), origin["lat"], origin["lon"])).encode(), 1)
+    msg = Message(
+        f"xborder/v1/devices/{dev}/telemetry",
+        json.dumps(_reading(1, stuck.isoformat(), origin["lat"], origin["lon"])).encode(),
+        1,
+    )
     with container.db.session() as s:
         process_batch(s, [msg], clock.now(), suggest=suggester(container))
     wb = client.get(f"/v1/waybills/{no}", headers=h).json()
@@ -299,9 +304,13 @@ def test_a_delay_that_threatens_deliver_by_raises_an_alarm_with_alternatives(
     assert "deliver-by" in delays[0]["detail"]
     assert isinstance(delays[0].get("alternatives"), list)
     # raised once: another reading in the same situation raises nothing new
-    msg2 = Message(f"xborder/v1/devices/{dev}/telemetry",
-                   json.dumps(_reading(2, (stuck + timedelta(minutes=1)).isoformat(), origin["lat"],
-                                       origin["lon"])).encode(), 1)
+    msg2 = Message(
+        f"xborder/v1/devices/{dev}/telemetry",
+        json.dumps(
+            _reading(2, (stuck + timedelta(minutes=1)).isoformat(), origin["lat"], origin["lon"])
+        ).encode(),
+        1,
+    )
     with container.db.session() as s:
         process_batch(s, [msg2], clock.now(), suggest=suggester(container))
     again = client.get(f"/v1/waybills/{no}", headers=h).json()

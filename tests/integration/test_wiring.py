@@ -17,6 +17,7 @@ from kernel.clock import FixedClock
 from kernel.db import Database
 from kernel.identity import Role, TenantKind
 from kernel.mqtt import Message
+from kernel.scheduled import IDEMPOTENCY_PURGE_JOB_ID
 from logistics.ingest import process_batch
 from logistics.scheduled import OFFLINE_JOB_ID, WEBHOOK_JOB_ID
 from tests.conftest import Keys
@@ -174,6 +175,7 @@ def test_build_serves_the_warehouse_ports_from_the_planner_and_schedules_every_p
         WEBHOOK_JOB_ID,
         REPLENISHMENT_JOB_ID,
         EXPIRY_JOB_ID,
+        IDEMPOTENCY_PURGE_JOB_ID,
     ]
 
 

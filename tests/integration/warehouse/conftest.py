@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.bootstrap import Container
+from api.container import Container
 from kernel.identity import Role, TenantKind
 from warehouse.audit import audit
 from warehouse.ports import FakeEtaLookup, FakeShipmentBooker
@@ -50,7 +50,7 @@ class World:
         counted = [{"sku": ln["sku"], "qty": ln["qty"], "lot": ln.get("lot")} for ln in lines]
         r = self.post(f"/v1/inbound/{asn['id']}/receipts", {"lines": counted}, self.operator)
         assert r.status_code == 201, r.text
-        return r.json()  # type: ignore[no-any-return]
+        return r.json()
 
     def inventory(self, **params: str) -> dict[tuple[str, str, str | None], dict[str, Any]]:
         r = self.get("/v1/inventory", params=params)

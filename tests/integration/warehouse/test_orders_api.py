@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from kernel.clock import FixedClock
+from tests.conftest import Keys
 from tests.integration.warehouse.conftest import World
 from warehouse import tables as t
 from warehouse.inbound import on_shipment_arrived
@@ -155,7 +157,7 @@ def test_stock_two_warehouses_from_yibin_then_sell_and_ship(world: World) -> Non
     w.check()
 
 
-def test_fefo_and_never_an_expired_lot(world: World, clock) -> None:  # type: ignore[no-untyped-def]
+def test_fefo_and_never_an_expired_lot(world: World, clock: FixedClock) -> None:
     w = world
     w.sku("BJ", lot_tracked=True)
     today = clock.now().date()
@@ -253,7 +255,7 @@ def test_bad_input_is_a_problem_and_changes_nothing(world: World) -> None:
     w.check()
 
 
-def test_other_tenants_objects_are_not_found(world: World, keys) -> None:  # type: ignore[no-untyped-def]
+def test_other_tenants_objects_are_not_found(world: World, keys: Keys) -> None:
     w = world
     w.sku("S")
     w.stock("de", [{"sku": "S", "qty": 2}])

@@ -10,7 +10,7 @@ from tests.integration.warehouse.conftest import World
 def _order(w: World, ref: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
     r = w.post("/v1/orders", {"order_ref": ref, "ship_to": {"country": "DE"}, "lines": lines})
     assert r.status_code == 201, r.text
-    return r.json()  # type: ignore[no-any-return]
+    return r.json()
 
 
 def _states(order: dict[str, Any]) -> dict[tuple[int, str], int]:
@@ -95,6 +95,7 @@ def test_bad_picks_change_nothing(world: World, keys: Any) -> None:
     o = _order(w, "pick-4", [{"sku": "MUG", "qty": 2}])
     path = f"/v1/orders/{o['id']}/picks"
     before = w.get(f"/v1/orders/{o['id']}").json()
+    body: dict[str, Any]
     for body in (
         {"lines": [{"sku": "MUG", "qty": 3}]},  # more than reserved
         {"lines": [{"sku": "MUG", "qty": 0}]},

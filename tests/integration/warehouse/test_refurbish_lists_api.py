@@ -27,7 +27,7 @@ def _returned(w: World, ref: str, sku: str, qty: int) -> dict[str, Any]:
         w.operator,
     )
     assert r.status_code == 201, r.text
-    return rma  # type: ignore[no-any-return]
+    return rma
 
 
 def test_refurbish_zone_then_restock_or_dispose(world: World) -> None:
@@ -56,6 +56,7 @@ def test_refurbish_zone_then_restock_or_dispose(world: World) -> None:
     # more than waits, a zero, an unknown outcome, a seller: refused, nothing changes
     path = f"/v1/returns/{rma['id']}/refurbishments"
     before = w.inventory()
+    body: dict[str, Any]
     for body in (
         {"lines": [{"sku": "KETTLE", "qty": 5, "outcome": "restock"}]},
         {"lines": [{"sku": "KETTLE", "qty": 0, "outcome": "restock"}]},

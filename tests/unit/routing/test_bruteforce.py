@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from routing.disruptions import Delay, Suspend, Window, apply
+from routing.disruptions import Delay, Disruption, Suspend, Window, apply
 from routing.network import load_network
 from routing.planner import Cargo, QuoteRequest, earliest_arrival, pareto_front
 from routing.timetable import expand
@@ -15,10 +16,25 @@ from tests.unit.routing.gen import brute_force, small_network
 
 T0 = datetime(2027, 3, 1, tzinfo=UTC)
 MODES = st.sampled_from(["rail", "rail", "sea", "river", "road"])
+Place = str | tuple[float, float]
+# network data, origin, destination, cargo, deliver within (days), ready after (hours), full departures,
+# suspended departures, delayed departures (index, hours), delayed nodes (index, hours)
+Scenario = tuple[
+    dict[str, Any],
+    Place,
+    Place,
+    Cargo,
+    float | None,
+    int,
+    list[int],
+    list[int],
+    list[tuple[int, int]],
+    list[tuple[int, int]],
+]
 
 
 @st.composite
-def scenarios(draw: st.DrawFn) -> tuple[dict, int, int, bool, float | None, int, list[int]]:
+def scenarios(draw: st.DrawFn) -> Scenario:
     n = draw(st.integers(3, 6))
     coords = [(20.0 + 0.3 * i + draw(st.floats(0, 0.2)), 100.0 + 0.3 * i) for i in range(n)]
     legs = []
@@ -60,8 +76,8 @@ def scenarios(draw: st.DrawFn) -> tuple[dict, int, int, bool, float | None, int,
     node_delays = draw(st.lists(st.tuples(st.integers(0, 10_000), st.integers(1, 120)), max_size=2))
     # sometimes an address (lat, lon) instead of a node: the nearest terminals plus a truck leg
     where = draw(st.sampled_from(["nodes", "nodes", "from_point", "to_point", "both_points"]))
-    o: str | tuple[float, float] = f"N{origin}"
-    d: str | tuple[float, float] = f"N{dest}"
+    o: Place = f"N{origin}"
+    d: Place = f"N{dest}"
     if where in ("from_point", "both_points"):
         o = (coords[origin][0] + 0.05, coords[origin][1] - 0.04)
     if where in ("to_point", "both_points"):
@@ -71,13 +87,15 @@ def scenarios(draw: st.DrawFn) -> tuple[dict, int, int, bool, float | None, int,
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
-def test_front_equals_brute_force(case: tuple) -> None:  # type: ignore[type-arg]
+def test_front_equals_brute_force(case: Scenario) -> None:
     data, origin, dest, cargo, deliver_days, ready_hours, full, suspended, delays, node_delays = case
     network = load_network(data)
     timetable = expand(network, T0, 3)
     deps = timetable.departures
     if deps:
-        disruptions = [Suspend("test", departure_id=deps[k % len(deps)].id) for k in suspended]
+        disruptions: list[Disruption] = [
+            Suspend("test", departure_id=deps[k % len(deps)].id) for k in suspended
+        ]
         disruptions += [
             Delay(
                 h,

@@ -18,7 +18,7 @@ TT = expand(NET, T0, 8)
 BOX = Cargo(12000, 60, "40HC")
 
 
-def services_used(options: list) -> set[str]:  # type: ignore[type-arg]
+def services_used(options: list) -> set[str]:
     return {leg.service_id for o in options for leg in o.legs if leg.service_id}
 
 

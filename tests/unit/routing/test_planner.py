@@ -24,17 +24,13 @@ def quote(
     origin: str | tuple[float, float],
     destination: str | tuple[float, float],
     cargo: Cargo = BOX,
-    **kw: object,
+    *,
+    ready_at: datetime = T0,
+    deliver_by: datetime | None = None,
+    customs_mode: str = "9810",
+    max_options: int = 8,
 ) -> list[Option]:
-    req = QuoteRequest(
-        origin,
-        destination,
-        kw.pop("ready_at", T0),
-        kw.pop("deliver_by", None),
-        cargo,  # type: ignore[arg-type]
-        kw.pop("customs_mode", "9810"),
-        **kw,
-    )  # type: ignore[arg-type]
+    req = QuoteRequest(origin, destination, ready_at, deliver_by, cargo, customs_mode, max_options)
     return plan(NET, TT, req)
 
 
