@@ -12,9 +12,7 @@ from kernel.db import Database, make_engine
 from kernel.settings import Settings
 from logistics.network_state import NetworkState
 
-# `Container` is declared in `api.container`, where every module takes it from; it is still named here for
-# tests/integration/test_status_history.py alone (being rewritten): drop it once that imports `api.container`.
-__all__ = ["Container", "build"]
+__all__ = ["build"]  # `Container` is declared in `api.container`, where every module takes it from
 
 log = logging.getLogger(__name__)
 

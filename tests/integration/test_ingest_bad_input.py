@@ -28,7 +28,7 @@ from tests.integration.test_embedded_broker_acl import _booking, _register
 )
 def test_nul_bytes_are_dead_lettered_and_the_rest_of_the_batch_is_kept(
     client: TestClient, keys: Keys, container, clock: FixedClock, payload: bytes, reason: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     h = keys.headers(Role.FORWARDER)
     device = _register(client, h, _booking(client, h))
     topic = f"xborder/v1/devices/{device.device_id}/telemetry"

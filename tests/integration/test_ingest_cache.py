@@ -14,7 +14,8 @@ from sqlalchemy import select, update
 from kernel.clock import FixedClock
 from kernel.identity import Role
 from kernel.mqtt import FakeCommunicator, Message
-from logistics.ingest import FoldCache, TelemetryIngest, process_batch
+from logistics.fold_cache import FoldCache
+from logistics.ingest import TelemetryIngest, process_batch
 from logistics.replay import replay_waybill
 from logistics.tables import waybills
 from tests.conftest import Keys
@@ -50,7 +51,7 @@ def _journey(stops: list[dict], per_leg: int = 6) -> list[dict]:
 
 def test_kept_folds_give_what_a_replay_gives_with_late_readings_and_duplicates(
     client: TestClient, keys: Keys, container, clock: FixedClock
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     h = keys.headers(Role.FORWARDER)
     no, dev, stops = _tracked_waybill(client, h, "kept")
     readings = _journey(stops)
@@ -74,7 +75,7 @@ def test_kept_folds_give_what_a_replay_gives_with_late_readings_and_duplicates(
 
 def test_a_write_by_anyone_else_makes_the_kept_fold_miss(
     client: TestClient, keys: Keys, container, clock: FixedClock
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     h = keys.headers(Role.FORWARDER)
     no, dev, stops = _tracked_waybill(client, h, "miss")
     readings = _journey(stops)
@@ -103,7 +104,7 @@ def test_a_write_by_anyone_else_makes_the_kept_fold_miss(
 
 def test_a_failed_batch_drops_the_kept_folds(
     client: TestClient, keys: Keys, container, clock: FixedClock
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     h = keys.headers(Role.FORWARDER)
     no, dev, stops = _tracked_waybill(client, h, "fail")
     readings = _journey(stops)

@@ -99,7 +99,7 @@ def _assert_like_a_replay(container: Any, no: str, now: datetime) -> None:
 
 def test_two_processes_with_late_batches_read_a_bounded_tail_and_match_a_replay(
     client: TestClient, keys: Keys, container, clock: FixedClock, loads: Loads
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     h = keys.headers(Role.FORWARDER)
     no, dev, stops = _tracked_waybill(client, h, "ckpt")
     readings = _journey(stops, per_leg=120)
@@ -121,7 +121,7 @@ def test_two_processes_with_late_batches_read_a_bounded_tail_and_match_a_replay(
 
 def test_two_processes_at_the_same_time_match_a_replay_and_read_a_bounded_tail(
     client: TestClient, keys: Keys, container, clock: FixedClock, loads: Loads
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     h = keys.headers(Role.FORWARDER)
     waybill_devices = [_tracked_waybill(client, h, f"ckpt-{k}") for k in range(2)]
     streams = [

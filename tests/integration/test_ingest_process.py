@@ -65,7 +65,7 @@ def _start_ingest(database_url: str, broker: str, ingest_id: str, prefix: str) -
 
 def _wait_online(url: str, ingest_id: str, timeout: float = 60) -> None:
     """The ingest publishes its retained `online` status once connected and subscribed."""
-    seen: list[bytes] = []
+    seen: list[bytes | bytearray] = []
     c = _publisher(url, f"probe-{ingest_id}-{time.monotonic_ns()}")
     c.on_message = lambda _c, _u, m: seen.append(m.payload)
     c.subscribe(f"xborder/v1/services/{ingest_id}/status", qos=1)
@@ -176,7 +176,7 @@ def test_ingest_killed_mid_burst_loses_nothing_and_duplicates_nothing(
             time.sleep(0.2)
         assert _count(database, devices) == total
         with database.session() as s:
-            per_dev = dict(
+            per_dev: dict[str, int] = dict(
                 s.execute(
                     select(readings.c.device_id, func.count())
                     .where(readings.c.device_id.in_(devices))

@@ -17,7 +17,7 @@ from tests.integration.test_shipments_api import _reading, _tracked
 
 def test_a_reading_that_changes_nothing_publishes_no_status_message(
     client: TestClient, keys: Keys, container, clock: FixedClock
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     h = keys.headers(Role.FORWARDER)
     no, dev, stops = _tracked(client, h, "dev-pub")
     origin = stops[0]
@@ -44,7 +44,7 @@ def test_a_reading_that_changes_nothing_publishes_no_status_message(
 
 def test_position_ticks_go_out_once_per_ten_seconds_of_fix_time(
     client: TestClient, keys: Keys, container, clock: FixedClock
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     h = keys.headers(Role.FORWARDER)
     no, dev, stops = _tracked(client, h, "dev-tick", kind="parcel")
     origin = stops[0]

@@ -21,7 +21,7 @@ from tests.integration.test_shipments_api import _reading, _tracked
 
 def test_the_time_of_receipt_is_stored_and_replay_agrees(
     client: TestClient, keys: Keys, container, clock: FixedClock
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     h = keys.headers(Role.FORWARDER)
     no, dev, stops = _tracked(client, h, "dev-rcv")
     origin = stops[0]

@@ -17,7 +17,7 @@ from tests.conftest import Keys
 from tests.integration.test_shipments_api import _book, _quote, _reading
 
 
-def test_a_seq_beyond_32_bits_is_stored(client: TestClient, keys: Keys, container, clock: FixedClock) -> None:  # type: ignore[no-untyped-def]
+def test_a_seq_beyond_32_bits_is_stored(client: TestClient, keys: Keys, container, clock: FixedClock) -> None:
     h = keys.headers(Role.FORWARDER)
     no = _book(client, h, _quote(client, h))["waybill_no"]
     dev = f"dev-seq-{no}"

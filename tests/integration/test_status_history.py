@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from api.bootstrap import Container
+from api.container import Container
 from kernel.clock import FixedClock
 from kernel.identity import Role
 from kernel.mqtt import Message

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ PLAN = corridor()  # planned: arrive at stop k at T0+3k h, leave an hour later; 
 CLEAN = drive(PLAN)
 
 
-def upto(hours: float, shift: timedelta = timedelta(0)) -> list:  # type: ignore[type-arg]
+def upto(hours: float, shift: timedelta = timedelta(0)) -> list[Any]:
     return [replace(r, ts=r.ts + shift) for r in CLEAN if r.ts + shift <= T0 + shift + timedelta(hours=hours)]
 
 
