@@ -19,7 +19,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from kernel.identity import Role, TenantKind
-from tests.conftest import TEST_DB_URL, Keys
+from tests.conftest import Keys
 from tests.integration.warehouse import conftest as warehouse_fixtures
 from tests.integration.warehouse.conftest import World
 
@@ -129,10 +129,6 @@ LEFT_OUT: dict[tuple[str, str, str], str] = {
     # lifts tenant A's operator's disruption with 200 (expected 404).
     ("POST", "/v1/disruptions/{disruption_id}/lift", "other operator"): "200, the disruption lifted",
 }
-if TEST_DB_URL and TEST_DB_URL.startswith("postgres"):
-    # defect: issue 16 finding 4, on PostgreSQL a 118-character corridor name overflows VARCHAR(80) in
-    # replenishment_suggestions: the admin's run answers 500 (expected 200).
-    LEFT_OUT[("POST", "/v1/replenishment/run", "admin")] = "500, StringDataRightTruncation"
 
 OK_STATUSES = {200, 201, 202, 204, 400, 409, 422}  # success, or a problem with the request itself
 EXPECTED = {
@@ -163,7 +159,7 @@ class Tenants:
 
 def _ok(r: Any) -> dict[str, Any]:
     assert r.status_code in (200, 201), r.text
-    return r.json()  # type: ignore[no-any-return]
+    return r.json()
 
 
 def _first_id(body: Any) -> str:
