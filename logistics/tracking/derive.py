@@ -524,8 +524,9 @@ def _geofence(
     elif r.ts - st.exit_candidate.ts >= rules.exit_dwell:
         candidate = st.exit_candidate
         _depart(st, plan, i, candidate.ts, candidate.seq, False)
-        upto = _passed_upto(plan, i, candidate, rules)
-        if upto > i:  # out of here and already past the next stops (twin posts): crossed by then
+        # Out of here and already past the next stops (twin posts), as this reading confirms: crossed by then.
+        upto = min(_passed_upto(plan, i, candidate, rules), _passed_upto(plan, i, r, rules))
+        if upto > i:
             _infer_between(st, plan, range(i + 1, upto + 1), None, candidate)
 
 
