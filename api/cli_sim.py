@@ -2,7 +2,8 @@
 
     xborder simulate --api URL --key KEY [--mqtt URL] [--trackers N] [--book N] [--to LIST]
                      [--interval-minutes M] [--phase-minutes P] [--faults LIST] [--fault-rate X] [--seed S]
-                     [--until-delivered] [--duration SECONDS] [--waybill NO ...] [--devices-file PATH]
+                     [--fault-seed S] [--until-delivered] [--duration SECONDS] [--waybill NO ...]
+                     [--devices-file PATH]
 
 Prints one JSON summary on stdout when it stops; exit 2 on bad arguments, 1 when the API cannot be reached.
 """
@@ -73,6 +74,13 @@ def _add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--fault-rate", type=float, default=1.0, metavar="X", help="scale every fault's rate by X")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
+        "--fault-seed",
+        type=int,
+        metavar="S",
+        help="seed the fault chains with S alone: the same faults for every device, whatever its id "
+        "(default: --seed and each device's id)",
+    )
+    p.add_argument(
         "--until-delivered", action="store_true", help="stop once every simulated waybill is delivered"
     )
     p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this many real seconds")
@@ -123,6 +131,7 @@ def _simulate(args: argparse.Namespace, settings: Any) -> int:
         fault_rates={name: rate for name, rate in asked.items() if rate is not None},
         fault_rate=args.fault_rate,
         seed=args.seed,
+        fault_seed=args.fault_seed,
         max_trackers=args.trackers,
         waybills=frozenset(args.waybill),
         until_delivered=args.until_delivered,

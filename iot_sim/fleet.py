@@ -40,6 +40,7 @@ log = logging.getLogger("xborder.simulate")
 ORIGIN = "CNYIB"
 # Destinations out of Yibin (UN/LOCODEs of nodes in the reference network), tried in turn.
 DESTINATIONS = ("DEDUI", "PLLOD", "SGSIN", "LAVTE", "DEHAM", "HUBUD", "NLTLB", "VNHAN", "THBKK", "NLRTM")
+FLEET_STREAM = "*"  # the fault chains' key in place of the device id under `SimConfig.fault_seed`
 TERMINAL = frozenset({"DELIVERED", "CANCELLED"})
 ARRIVED = frozenset({"ARRIVED", "AT_WAREHOUSE", "OUT_FOR_DELIVERY", "DELIVERED", "CANCELLED"})
 
@@ -73,6 +74,9 @@ class SimConfig:
     fault_rates: Mapping[str, float] = field(default_factory=dict)  # chance per reading, overriding defaults
     fault_rate: float = 1.0
     seed: int = 0
+    # Seeds every device's fault chain alone (None: `seed` and the device id do): the same faults for devices
+    # whatever their ids, which a run that registers new devices each time needs to be repeatable.
+    fault_seed: int | None = None
     max_trackers: int | None = None
     waybills: frozenset[str] = frozenset()  # only these (empty: every tracked waybill the key sees)
     until_delivered: bool = False
@@ -338,10 +342,11 @@ class Simulation:
             reefer_setpoint_c=setpoint,
             next_seq=self.store.last_seq(device_id) + 1,
         )
+        fault_seed = self.config.fault_seed
         chain = build_chain(
             self.config.faults,
-            device_id,
-            seed,
+            device_id if fault_seed is None else FLEET_STREAM,
+            seed if fault_seed is None else fault_seed,
             rate_scale=self.config.fault_rate,
             rates={**DEFAULT_RATES, **self.config.fault_rates},
             victims=lambda: list(self.trackers),

@@ -55,7 +55,7 @@ def follow_fences(
         j = _later_fence(stops, i + 1, r)
         if j is not None:
             _arrive_via(st, plan, j, r, previous, rules)
-        elif i >= 0 and _beyond(plan, i, r, rules):
+        elif i >= 0 and _passed_upto(plan, i, r, rules) > i:
             _passing(st, plan, r, previous, rules)
         else:
             st.pass_candidate = st.pass_anchor = None
@@ -86,26 +86,39 @@ def follow_fences(
     elif r.ts - st.exit_candidate.ts >= rules.exit_dwell:
         candidate = st.exit_candidate
         depart(st, plan, i, candidate.ts, candidate.seq, False)
+        # Out of here and already past the next stops (twin posts), as this reading confirms: crossed by then.
+        upto = min(_passed_upto(plan, i, candidate, rules), _passed_upto(plan, i, r, rules))
+        if upto > i:
+            infer_between(st, plan, range(i + 1, upto + 1), None, candidate)
 
 
-def _beyond(plan: TrackPlan, i: int, r: Reading, rules: TrackingRules) -> bool:
-    """Has the tracker, last at stops[i], gone past the next stop without entering its fence?
+def _passed_upto(plan: TrackPlan, i: int, r: Reading, rules: TrackingRules) -> int:
+    """The last stop the tracker, last at stops[i], has gone past without entering its fence; i if none.
 
-    Past means: outside its exit radius, nearer the stop after it than it is, and farther from stops[i]
-    than it is. (Not tried before the origin: a pickup may well start on the far side of it.)
+    The next stop is passed together with the stops after it that each lie within the exit radius of the one
+    before (twin border posts a few km apart). Past means: outside the exit radius of each of them, nearer
+    the stop after them than the last of them is, and farther from stops[i] than the next stop is. (Not
+    tried before the origin: a pickup may well start on the far side of it.) Measured against the stop right
+    after the next, a fix past both of twin posts 3 km apart was never "past" the first, and a crossing whose
+    fix inside the fences was lost waited for the destination's fence, to be inferred there, hours late.
     """
     stops = plan.stops
     n = i + 1
     if n >= len(stops) - 1:
-        return False  # the final stop is arrived at, never passed
-    nxt, after, last = stops[n], stops[n + 1], stops[i]
+        return i  # the final stop is arrived at, never passed
+    last = stops[i]
     legs = plan.leg_km
+    m = n
+    while m + 1 < len(stops) - 1 and legs[m + 1] <= exit_radius(stops[m], rules):
+        m += 1
+    after = stops[m + 1]
     # Cheapest test first: on the way to the next stop, the stop after it is still farther than from there.
-    return (
-        distance_km(r.lat, r.lon, after.lat, after.lon) < legs[n + 1]
+    passed = (
+        distance_km(r.lat, r.lon, after.lat, after.lon) < legs[m + 1]
         and distance_km(r.lat, r.lon, last.lat, last.lon) > legs[n]
-        and distance_km(r.lat, r.lon, nxt.lat, nxt.lon) > exit_radius(nxt, rules)
+        and all(distance_km(r.lat, r.lon, s.lat, s.lon) > exit_radius(s, rules) for s in stops[n : m + 1])
     )
+    return m if passed else i
 
 
 def _passing(
@@ -118,8 +131,8 @@ def _passing(
         return
     if r.ts - candidate.ts < rules.exit_dwell:
         return
-    anchor = st.pass_anchor
-    infer_between(st, plan, range(st.stop_index + 1, st.stop_index + 2), anchor, candidate)
+    upto = max(_passed_upto(plan, st.stop_index, candidate, rules), st.stop_index + 1)
+    infer_between(st, plan, range(st.stop_index + 1, upto + 1), st.pass_anchor, candidate)
     st.pass_candidate = st.pass_anchor = None
 
 

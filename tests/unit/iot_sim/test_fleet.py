@@ -155,6 +155,33 @@ def test_one_phase_for_every_device_when_asked(tmp_path):
     assert due.minute == 17 and due.second == 0 and T0 <= due < T0 + timedelta(hours=1)
 
 
+def _faulted(tmp_path, device: str, **config) -> list[tuple[int, str]]:
+    """(seq, ts) of each reading one device publishes over two service days with skew and zero fixes."""
+    fake = FakeXborder(speed=3600.0)
+    fake.add_waybill("WB1", trackers=[device])
+    sim, uplink, _, time = make(
+        tmp_path, fake, interval=timedelta(minutes=60), phase=timedelta(minutes=17),
+        faults=("skew", "zero"), fault_rates={"skew": 0.2, "zero": 0.2}, **config,
+    )  # fmt: skip
+    sim.discover()
+    for _ in range(48):
+        time.t += 1.0
+        sim.tick(sim.clock.now())
+    return [(p["seq"], p["ts"] if p["lat"] or p["lon"] else "0,0") for _, _, p in telemetry(uplink, device)]
+
+
+def test_a_fault_seed_gives_every_device_the_same_faults_whatever_its_id(tmp_path):
+    # A run that registers new devices (ids made unique per run) repeats its faults only this way.
+    one = _faulted(tmp_path / "a", "sim-faulty-1f3a", seed=11, fault_seed=5)
+    other = _faulted(tmp_path / "b", "sim-faulty-9c0d", seed=11, fault_seed=5)
+    assert len(one) == 48 and one == other
+    assert any(ts == "0,0" for _, ts in one) and any(not ts.startswith("2027-03-0") for _, ts in one)
+    # Without it, the device id takes part: other ids, other faults.
+    assert _faulted(tmp_path / "c", "sim-faulty-1f3a", seed=11) != _faulted(
+        tmp_path / "d", "sim-faulty-9c0d", seed=11
+    )
+
+
 def test_seq_carries_on_after_a_restart(tmp_path):
     fake = FakeXborder()
     fake.add_waybill("WB1", trackers=["dev-1"])
