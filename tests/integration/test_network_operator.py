@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -130,3 +131,18 @@ def test_a_network_operator_key_is_the_platform_s_only(
 
 def test_a_network_operator_runs_no_warehouse(client: TestClient, network_operator: dict[str, str]) -> None:
     assert client.get("/v1/warehouses", headers=network_operator).status_code == 403
+
+
+def test_the_demo_seeds_a_network_operator_key_beside_the_warehouse_operator_s(
+    client: TestClient, container: Container, tmp_path: Path
+) -> None:
+    from api.seed import seed_demo
+
+    demo = seed_demo(container.db, container.clock, tmp_path / "demo-keys.json")
+    assert demo["network"]["role"] == "network_operator"
+    assert demo["network"]["tenant_id"] == PLATFORM_TENANT_ID
+    network = {"Authorization": f"Bearer {demo['network']['key']}"}
+    warehouse = {"Authorization": f"Bearer {demo['operator']['key']}"}
+    assert client.post("/v1/disruptions", headers=warehouse, json=DELAY).status_code == 403
+    disruption_id = _declared(client, network)
+    assert client.post(f"/v1/disruptions/{disruption_id}/lift", headers=network).status_code == 200
