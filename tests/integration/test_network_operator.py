@@ -129,8 +129,12 @@ def test_a_network_operator_key_is_the_platform_s_only(
     assert r.status_code == 201, r.text
 
 
-def test_a_network_operator_runs_no_warehouse(client: TestClient, network_operator: dict[str, str]) -> None:
+def test_a_network_operator_neither_runs_a_warehouse_nor_ships(
+    client: TestClient, network_operator: dict[str, str]
+) -> None:
     assert client.get("/v1/warehouses", headers=network_operator).status_code == 403
+    quote = {"origin": "CNYIB", "destination": "PLLOD", "ready_at": "2027-03-01T06:00:00Z", "cargo": {}}
+    assert client.post("/v1/quotes", headers=network_operator, json=quote).status_code == 403
 
 
 def test_the_demo_seeds_a_network_operator_key_beside_the_warehouse_operator_s(
