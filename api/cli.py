@@ -32,6 +32,10 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("keys")
 def _keys(args: argparse.Namespace, settings: Settings) -> int:
+    if args.keys_command == "list":
+        return _keys_list(args, settings)
+    if args.keys_command == "revoke":
+        return _keys_revoke(args, settings)
     from kernel.clock import ScaledClock
     from kernel.db import Database, make_engine
     from kernel.identity import Role, TenantKind, create_tenant, ensure_platform_tenant, issue_key
@@ -42,7 +46,7 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
     with db.session() as s:
         tenant_id = args.tenant
         if tenant_id is None:
-            if role in (Role.ADMIN, Role.DEVICE):
+            if role in (Role.ADMIN, Role.NETWORK_OPERATOR, Role.DEVICE):
                 tenant_id = ensure_platform_tenant(s, clock.now())
             else:
                 tenant_id = str(
@@ -53,6 +57,51 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
         key_id, secret = issue_key(s, tenant_id, role, clock.now(), args.warehouse or [], args.label)
     print(f"created {role.value} key {key_id} for tenant {tenant_id}; it is shown once:", file=sys.stderr)
     print(secret)
+    return 0
+
+
+def _keys_list(args: argparse.Namespace, settings: Settings) -> int:
+    from kernel.db import Database, make_engine
+    from kernel.identity import list_keys
+
+    engine = make_engine(settings.database_url)
+    try:
+        with Database(engine).session() as s:
+            rows = list_keys(s, args.tenant)
+    finally:
+        engine.dispose()
+    for row in rows:
+        if row["revoked_at"] is not None and not args.all:
+            continue
+        revoked = f"revoked {row['revoked_at'].isoformat()}" if row["revoked_at"] else "active"
+        warehouses = ",".join(row["warehouses"] or []) or "-"
+        print(
+            f"{row['id']}\t{row['tenant_id']}\t{row['role']}\txb_{row['prefix']}_…\t{warehouses}"
+            f"\t{row['label'] or '-'}\t{revoked}"
+        )
+    return 0
+
+
+def _keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from kernel.clock import ScaledClock
+    from kernel.db import Database, make_engine
+    from kernel.errors import NotFound
+    from kernel.identity import revoke_key
+
+    engine = make_engine(settings.database_url)
+    clock = ScaledClock(settings.clock_speed, settings.clock_start)
+    try:
+        with Database(engine).session() as s:
+            revoke_key(s, args.key_id, clock.now())
+    except NotFound as exc:
+        print(f"xborder: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(
+        f"revoked {args.key_id}; running servers refuse it within {settings.auth_cache_seconds:g} s",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -71,7 +120,9 @@ def parser() -> argparse.ArgumentParser:
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     create = keys_sub.add_parser("create", help="create an API key; prints it alone on the last line")
     create.add_argument(
-        "--role", required=True, choices=["admin", "operator", "forwarder", "seller", "device"]
+        "--role",
+        required=True,
+        choices=["admin", "network_operator", "operator", "forwarder", "seller", "device"],
     )
     create.add_argument("--tenant", help="tenant id (default: a new tenant, or the platform for admin)")
     create.add_argument("--name", help="name of the new tenant")
@@ -79,6 +130,11 @@ def parser() -> argparse.ArgumentParser:
         "--warehouse", action="append", help="warehouse code an operator key runs (repeatable)"
     )
     create.add_argument("--label")
+    listing = keys_sub.add_parser("list", help="list API keys (id, tenant, role, prefix, warehouses, label)")
+    listing.add_argument("--tenant", help="only this tenant's keys")
+    listing.add_argument("--all", action="store_true", help="include revoked keys")
+    revoke = keys_sub.add_parser("revoke", help="revoke an API key by its id")
+    revoke.add_argument("key_id")
     for extend in EXTENSIONS:
         extend(sub)
     return p

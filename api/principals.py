@@ -36,6 +36,11 @@ class PrincipalCache:
                 return None
             return found[1]
 
+    def forget_key(self, key_id: str) -> None:
+        """Drop the remembered authentications of one key (just revoked here)."""
+        with self._lock:
+            self._known = {k: v for k, v in self._known.items() if v[1].key_id != key_id}
+
     def put(self, secret: str, principal: Principal) -> None:
         if self.ttl <= 0:
             return

@@ -23,14 +23,19 @@ from kernel.identity import (
 
 DEMO_TENANTS = [
     ("admin", None, "xborder platform"),
+    ("network", None, "xborder platform"),
     ("forwarder", TenantKind.FORWARDER, "Sanjiang Freight Forwarding (Yibin)"),
     ("operator", TenantKind.OPERATOR, "EuroAsia Shared Warehousing"),
     ("seller", TenantKind.SELLER, "Yibin Zaoshan Tea Co."),
     ("seller2", TenantKind.SELLER, "Changning Bamboo Crafts"),
 ]
+# The platform's own keys: its admin, and its network operator who declares disruptions and edits services.
+PLATFORM_ROLES = {"admin": Role.ADMIN, "network": Role.NETWORK_OPERATOR}
 
 
 def _keys_valid(db: Database, keys: dict[str, Any]) -> bool:
+    if any(name not in keys for name, _, _ in DEMO_TENANTS):
+        return False  # written before a demo role was added
     try:
         with db.session() as s:
             for entry in keys.values():
@@ -53,7 +58,7 @@ def seed_demo(db: Database, clock: Clock, keys_file: Path) -> dict[str, Any]:
         for name, kind, label in DEMO_TENANTS:
             if kind is None:
                 tenant_id = "tn_platform"
-                role = Role.ADMIN
+                role = PLATFORM_ROLES[name]
             else:
                 existing = s.execute(select(tenants.c.id).where(tenants.c.name == label)).scalar()
                 tenant_id = existing or str(create_tenant(s, label, kind, now)["id"])

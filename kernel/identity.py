@@ -26,6 +26,9 @@ class TenantKind(StrEnum):
 
 class Role(StrEnum):
     ADMIN = "admin"
+    # Changes the shared network for every tenant (disruptions, service rates, capacity): the platform's own.
+    NETWORK_OPERATOR = "network_operator"
+    # Runs the warehouses its key names, and nothing beyond them.
     OPERATOR = "operator"
     FORWARDER = "forwarder"
     SELLER = "seller"
@@ -36,7 +39,14 @@ ROLE_FOR_KIND = {
     TenantKind.SELLER: {Role.SELLER},
     TenantKind.FORWARDER: {Role.FORWARDER},
     TenantKind.OPERATOR: {Role.OPERATOR},
-    TenantKind.PLATFORM: {Role.ADMIN, Role.DEVICE, Role.OPERATOR, Role.FORWARDER, Role.SELLER},
+    TenantKind.PLATFORM: {
+        Role.ADMIN,
+        Role.NETWORK_OPERATOR,
+        Role.DEVICE,
+        Role.OPERATOR,
+        Role.FORWARDER,
+        Role.SELLER,
+    },
 }
 
 tenants = Table(
@@ -162,6 +172,35 @@ def issue_key(
 def idempotency_cutoff(now: datetime, ttl_hours: float) -> datetime:
     """Idempotency answers stored before this moment have expired."""
     return now - timedelta(hours=ttl_hours)
+
+
+def list_keys(session: Session, tenant_id: str | None = None) -> list[dict[str, Any]]:
+    """The API keys (never their hashes), oldest first; only `tenant_id`'s where one is given."""
+    query = select(
+        api_keys.c.id,
+        api_keys.c.tenant_id,
+        api_keys.c.role,
+        api_keys.c.prefix,
+        api_keys.c.warehouses,
+        api_keys.c.label,
+        api_keys.c.created_at,
+        api_keys.c.revoked_at,
+    ).order_by(api_keys.c.created_at, api_keys.c.id)
+    if tenant_id is not None:
+        query = query.where(api_keys.c.tenant_id == tenant_id)
+    return [dict(row) for row in session.execute(query).mappings()]
+
+
+def revoke_key(session: Session, key_id: str, now: datetime, tenant_id: str | None = None) -> None:
+    """Revoke a key (again: a no-op); NotFound for an unknown key or, given `tenant_id`, another tenant's."""
+    query = select(api_keys.c.revoked_at).where(api_keys.c.id == key_id)
+    if tenant_id is not None:
+        query = query.where(api_keys.c.tenant_id == tenant_id)
+    row = session.execute(query).first()
+    if row is None:
+        raise NotFound(f"API key {key_id} does not exist")
+    if row.revoked_at is None:
+        session.execute(api_keys.update().where(api_keys.c.id == key_id).values(revoked_at=now))
 
 
 def purge_idempotency_keys(session: Session, before: datetime) -> int:

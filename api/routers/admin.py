@@ -1,17 +1,20 @@
-"""Tenants and API keys (admin)."""
+"""Tenants and API keys: admin creates them; a key is revoked by admin or by its own tenant."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends, Header, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import idempotency
-from api.deps import ContainerDep, require
-from kernel.identity import Principal, Role, TenantKind, create_tenant, issue_key
+from api.deps import ContainerDep, CurrentPrincipal, require
+from kernel.errors import InvalidInput
+from kernel.identity import Principal, Role, TenantKind, create_tenant, issue_key, revoke_key
+from warehouse.tables import warehouses as warehouse_table
 
 router = APIRouter(prefix="/v1", tags=["tenants and keys"])
 Admin = Annotated[Principal, Depends(require())]
@@ -56,6 +59,7 @@ def post_api_key(
     `key`, with the header `Secret-Withheld: key`)."""
 
     def create(session: Session) -> tuple[int, dict[str, Any]]:
+        _check_warehouses_exist(session, body.warehouses)
         key_id, secret = issue_key(
             session, body.tenant_id, body.role, container.clock.now(), body.warehouses, body.label
         )
@@ -70,3 +74,35 @@ def post_api_key(
         create,
         secrets=("key",),
     )
+
+
+@router.delete("/api-keys/{key_id}", status_code=204)
+def delete_api_key(key_id: str, container: ContainerDep, principal: CurrentPrincipal) -> Response:
+    """Revoke a key: admin any key, other roles their own tenant's; it is refused at once by this process and
+    by the others within `auth_cache_seconds`. 404 for an unknown key or another tenant's."""
+    with container.db.session() as session:
+        revoke_key(
+            session,
+            key_id,
+            container.clock.now(),
+            tenant_id=None if principal.is_admin else principal.tenant_id,
+        )
+    container.principal_cache.forget_key(key_id)
+    return Response(status_code=204)
+
+
+def _check_warehouses_exist(session: Session, codes: list[str]) -> None:
+    if not codes:
+        return
+    known = set(
+        session.execute(
+            select(warehouse_table.c.code).where(warehouse_table.c.code.in_(set(codes)))
+        ).scalars()
+    )
+    unknown = sorted(set(codes) - known)
+    if unknown:
+        names = ", ".join(unknown)
+        raise InvalidInput(
+            f"unknown warehouses: {names}",
+            errors=[{"field": "warehouses", "message": f"no such warehouse: {names}"}],
+        )

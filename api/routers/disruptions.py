@@ -1,4 +1,5 @@
-"""Disruptions: operators suspend services or departures, close corridors, add delays; bookings re-plan."""
+"""Disruptions: the platform's network operator suspends services or departures, closes corridors, adds
+delays; bookings re-plan. A warehouse operator's key runs its warehouses and cannot change the network."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from logistics import disruption_service, network_edits
 from logistics.waybills import summaries
 
 router = APIRouter(prefix="/v1", tags=["network disruptions"])
-Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
+# Every change here reaches every tenant's bookings, quotes and webhooks: the network operator's (or admin's).
+NetworkOperator = Annotated[Principal, Depends(require(Role.NETWORK_OPERATOR))]
 
 
 class DisruptionIn(BaseModel):
@@ -31,7 +33,7 @@ class DisruptionIn(BaseModel):
 
 
 @router.post("/disruptions", status_code=201)
-def declare(body: DisruptionIn, container: ContainerDep, principal: Operator) -> JSONResponse:
+def declare(body: DisruptionIn, container: ContainerDep, principal: NetworkOperator) -> JSONResponse:
     """Declare a disruption; every booking it hits that has not passed the disrupted point is re-planned."""
     spec = body.model_dump(mode="json", exclude={"kind", "reason"}, exclude_none=True)
     state = container.network_state
@@ -63,7 +65,10 @@ class ServiceEdit(BaseModel):
 
 @router.patch("/network/services/{service_id}")
 def edit_service(
-    service_id: str, body: ServiceEdit, container: ContainerDep, principal: Operator
+    service_id: str,
+    body: ServiceEdit,
+    container: ContainerDep,
+    principal: NetworkOperator,
 ) -> dict[str, Any]:
     """Edit a service's timetable, transit time, rates, capacity or flags; new quotes use it at once."""
     state = container.network_state
@@ -92,7 +97,7 @@ def list_disruptions(
 
 
 @router.post("/disruptions/{disruption_id}/lift")
-def lift(disruption_id: str, container: ContainerDep, principal: Operator) -> dict[str, Any]:
+def lift(disruption_id: str, container: ContainerDep, principal: NetworkOperator) -> dict[str, Any]:
     """End a disruption: new quotes see the service again (booked re-plans stay as they are)."""
     with container.db.session() as session:
         return disruption_service.lift(session, disruption_id, container.clock.now())

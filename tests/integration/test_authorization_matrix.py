@@ -58,15 +58,18 @@ ROUTES: dict[tuple[str, str], Rule] = {
     # tenants and keys: the platform's administration
     ("POST", "/v1/tenants"): Rule(NONE),
     ("POST", "/v1/api-keys"): Rule(NONE),
+    # a tenant revokes its own keys (here a spare key of the seller's; revoking twice is 204 again)
+    ("DELETE", "/v1/api-keys/{key_id}"): owned(ANY, S),
     # the network: shared reference data
     ("GET", "/v1/network/nodes"): Rule(ANY),
     ("GET", "/v1/network/nodes/{node_id}"): Rule(ANY),
     ("GET", "/v1/network/services"): Rule(ANY),
     ("GET", "/v1/network/services/{service_id}/departures"): Rule(ANY),
-    ("PATCH", "/v1/network/services/{service_id}"): Rule(OP),
-    ("POST", "/v1/disruptions"): Rule(OP),
+    # network-wide changes: admin and the platform's network operator (tested in test_network_operator.py)
+    ("PATCH", "/v1/network/services/{service_id}"): Rule(NONE),
+    ("POST", "/v1/disruptions"): Rule(NONE),
     ("GET", "/v1/disruptions"): Rule(ANY),
-    ("POST", "/v1/disruptions/{disruption_id}/lift"): owned(OP, OP),
+    ("POST", "/v1/disruptions/{disruption_id}/lift"): Rule(NONE),
     # quotes, bookings, waybills, devices: the forwarder's
     ("POST", "/v1/quotes"): Rule(F),
     ("GET", "/v1/quotes/{quote_id}"): owned(F, F),
@@ -124,11 +127,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
 
 # Known defects outside the reach of this test's change, one case each, left out until their fix lands; each
 # states the answer the case gives now. The right answer is the one the table above expects.
-LEFT_OUT: dict[tuple[str, str, str], str] = {
-    # defect: issue 16 finding 6, disruptions are not scoped to their operator: another tenant's operator
-    # lifts tenant A's operator's disruption with 200 (expected 404).
-    ("POST", "/v1/disruptions/{disruption_id}/lift", "other operator"): "200, the disruption lifted",
-}
+LEFT_OUT: dict[tuple[str, str, str], str] = {}  # (method, path, who) of a known defect, with what came back
 
 OK_STATUSES = {200, 201, 202, 204, 400, 409, 422}  # success, or a problem with the request itself
 EXPECTED = {
@@ -253,10 +252,13 @@ def make_tenants(w: World, keys: Keys) -> Tenants:
     run = _ok(w.post(f"/v1/warehouses/{de}/delivery-runs", {"date": today, "time_limit_s": 1}, w.operator))
     node = _first_id(_ok(c.get("/v1/network/nodes", headers=w.admin)))
     service = _first_id(_ok(c.get("/v1/network/services", headers=w.admin)))
+    spare_key = _ok(
+        c.post("/v1/api-keys", json={"tenant_id": w.seller_id, "role": "seller"}, headers=w.admin)
+    )
     disruption = _ok(
         c.post(
             "/v1/disruptions",
-            headers=w.operator,
+            headers=w.admin,
             json={
                 "kind": "suspend",
                 "service_id": service,
@@ -270,6 +272,7 @@ def make_tenants(w: World, keys: Keys) -> Tenants:
         "node_id": node,
         "service_id": service,
         "disruption_id": str(disruption["id"]),
+        "key_id": spare_key["id"],
         "quote_id": quote["id"],
         "option_id": quote["options"][0]["id"],
         "booking_id": booking["id"],
