@@ -22,6 +22,7 @@ QUICK = {
     "bench_simulator.py": ["--quick"],
     "bench_embedded_broker.py": ["--quick"],
     "bench_broker_crash.py": ["--quick"],
+    "bench_load.py": ["--quick"],
 }
 
 
