@@ -174,6 +174,7 @@ def test_a_kill_9_after_the_pubacks_loses_no_queued_reading(broker: Broker) -> N
         assert info.rc == paho.MQTT_ERR_SUCCESS
     # Mosquitto reads one packet per connection per pass of its loop and saves at the end of each pass, so the
     # PUBACK of one more publish proves the pass that acknowledged the last reading has finished its save.
+    # (Killed without it, the broker may die in that save and lose the last reading: the documented window.)
     tracker.publish("xborder/v1/barrier", b"").wait_for_publish(30)
     broker.kill()
     tracker.client.loop_stop()
