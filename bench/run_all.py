@@ -21,6 +21,8 @@ QUICK = {
     "bench_floor.py": ["--quick"],
     "bench_simulator.py": ["--quick"],
     "bench_embedded_broker.py": ["--quick"],
+    "bench_broker_crash.py": ["--quick"],
+    "bench_load.py": ["--quick"],
 }
 
 
