@@ -64,6 +64,7 @@ _HTTP_TITLES = {
     401: "Unauthorized",
     403: "Forbidden",
     413: "Content too large",
+    422: "Invalid input",
 }
 
 
