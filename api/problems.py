@@ -95,7 +95,10 @@ def install(app: FastAPI) -> None:
     async def _json(_r: Request, exc: json.JSONDecodeError) -> JSONResponse:
         return problem(400, "Malformed JSON", str(exc), "malformed-json")
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_r: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", exc_info=exc)
-        return problem(500, "Internal error", "the server failed; the request changed nothing", "internal")
+    # No handler for `Exception` here: Starlette would answer with it, then raise the error again to the
+    # server, which logs it a second time and closes the connection: `api.app.UnhandledErrors` answers.
+
+
+def internal_error() -> JSONResponse:
+    """The 500 problem for an error no handler knew."""
+    return problem(500, "Internal error", "the server failed; the request changed nothing", "internal")

@@ -5,12 +5,21 @@ and integer cases reached PostgreSQL as 500s: on SQLite they pass before the fix
 from __future__ import annotations
 
 import json
+import logging
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
+from api.app import create_app
+from api.bootstrap import Container
 from api.input_guard import MAX_JSON_DEPTH
 from kernel.identity import Role
 from tests.conftest import Keys
@@ -144,3 +153,56 @@ def test_a_405_carries_allow(client: TestClient, keys: Keys) -> None:
     r = client.delete("/v1/quotes", headers=keys.headers(Role.FORWARDER))
     _problem(r, 405)
     assert r.headers["allow"] == "POST"
+
+
+@pytest.fixture
+def failing_server(container: Container) -> Iterator[int]:
+    """A real uvicorn serving the application plus a route that fails with an error no handler knows."""
+    app = create_app(container)
+
+    @app.get("/fails")
+    def fails() -> None:
+        raise RuntimeError("a defect")
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(3000):
+        if server.started:
+            break
+        time.sleep(0.01)
+    assert server.started, "uvicorn did not start"
+    yield server.servers[0].sockets[0].getsockname()[1]
+    server.should_exit = True
+    thread.join()
+
+
+def _exchange(sock: socket.socket, path: str) -> bytes:
+    """One request on an open connection, and its whole response (empty if the server closed it)."""
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: test\r\n\r\n".encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))  # type: ignore[union-attr]
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
+def test_a_500_is_a_problem_logged_once_on_a_connection_that_stays_open(
+    failing_server: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR)
+    with socket.create_connection(("127.0.0.1", failing_server), timeout=10) as sock:
+        first = _exchange(sock, "/fails")
+        second = _exchange(sock, "/fails")  # on the same connection: the first 500 did not close it
+    for response in (first, second):
+        assert response.startswith(b"HTTP/1.1 500"), response[:300]
+        assert b"application/problem+json" in response
+    tracebacks = [r for r in caplog.records if r.exc_info is not None]
+    assert len(tracebacks) == 2, [(r.name, r.getMessage()) for r in caplog.records]
+    assert all("a defect" in str(r.exc_info[1]) for r in tracebacks)  # type: ignore[index]
