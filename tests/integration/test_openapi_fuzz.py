@@ -5,6 +5,8 @@ are enforced."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,15 +16,67 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
 from schemathesis.generation.modes import GenerationMode
+from sqlalchemy import create_engine
 
 from api.app import create_app
-from api.bootstrap import Container
+from api.bootstrap import Container, build
+from api.migrate import upgrade
+from kernel.clock import FixedClock
+from kernel.db import Database, make_engine, normalise_url
 from kernel.identity import Role
-from tests.conftest import Keys
+from kernel.settings import Settings
+from tests.conftest import T0, TEST_MQTT_URL, Keys
 
 EXAMPLES = 10
 # /healthz answers 503 by design while the broker is down (the in-process app has no MQTT connection).
 NOT_FUZZED = {"/healthz"}
+
+
+@pytest.fixture(scope="module")
+def fuzz_database(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    """A database of its own, made afresh for each run: what the fuzzing creates (disruptions that suspend
+    services, edited rates) must reach neither the other tests nor the next run."""
+    if database_url.startswith("postgres"):
+        server, _, name = database_url.partition("?")[0].rpartition("/")
+        url = f"{server}/{name}_fuzz"
+        with _maintenance(server) as run:
+            run(f'DROP DATABASE IF EXISTS "{name}_fuzz" WITH (FORCE)')
+            run(f'CREATE DATABASE "{name}_fuzz"')
+    else:
+        url = f"sqlite:///{Path(tmp_path_factory.mktemp('fuzz')) / 'fuzz.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    yield Database(engine)
+    engine.dispose()
+    if database_url.startswith("postgres"):
+        with _maintenance(server) as run:
+            run(f'DROP DATABASE IF EXISTS "{name}_fuzz" WITH (FORCE)')
+
+
+class _maintenance:
+    """Statements run outside a transaction on the server's `postgres` database (CREATE DATABASE needs it)."""
+
+    def __init__(self, server: str) -> None:
+        self.engine = create_engine(normalise_url(f"{server}/postgres"), isolation_level="AUTOCOMMIT")
+
+    def __enter__(self) -> Any:
+        self.connection = self.engine.connect()
+        return self.connection.exec_driver_sql
+
+    def __exit__(self, *_exc: object) -> None:
+        self.connection.close()
+        self.engine.dispose()
+
+
+@pytest.fixture
+def fuzz_container(fuzz_database: Database) -> Container:
+    url = str(fuzz_database.engine.url.render_as_string(hide_password=False))
+    return build(Settings(database_url=url, mqtt_url=TEST_MQTT_URL), clock=FixedClock(T0), db=fuzz_database)
+
+
+@pytest.fixture
+def fuzz_keys(fuzz_database: Database) -> Keys:
+    return Keys(fuzz_database, FixedClock(T0))
 
 
 FUZZ = settings(
@@ -75,11 +129,13 @@ MODES = pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode
 
 @MODES
 def test_no_server_error_for_an_admin(
-    container: Container, admin: dict[str, str], mode: GenerationMode
+    fuzz_container: Container, fuzz_keys: Keys, mode: GenerationMode
 ) -> None:
-    assert _server_errors(container, admin, mode) == []
+    assert _server_errors(fuzz_container, fuzz_keys.headers(Role.ADMIN), mode) == []
 
 
 @MODES
-def test_no_server_error_for_a_forwarder(container: Container, keys: Keys, mode: GenerationMode) -> None:
-    assert _server_errors(container, keys.headers(Role.FORWARDER), mode) == []
+def test_no_server_error_for_a_forwarder(
+    fuzz_container: Container, fuzz_keys: Keys, mode: GenerationMode
+) -> None:
+    assert _server_errors(fuzz_container, fuzz_keys.headers(Role.FORWARDER), mode) == []
