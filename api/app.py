@@ -23,6 +23,7 @@ def create_app(container: Container) -> FastAPI:
         title="xborder",
         version="0.1.0",
         description="Multimodal routes out of Yibin, shared overseas warehouses and real-time tracking.",
+        responses=problems.RESPONSES,
     )
     app.state.container = container
     problems.install(app)

@@ -20,6 +20,25 @@ TYPE_BASE = "https://xborder.dev/problems/"
 CLOSE = {"Connection": "close"}  # after a 413: the rest of the body is not read, so the connection ends
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+# Every operation may answer a 4xx or 5xx, always as an RFC 9457 problem: documented once, on the whole app.
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"description": "Refused: a problem", "content": {PROBLEM: {"schema": PROBLEM_SCHEMA}}},
+    "5XX": {"description": "Failed: a problem", "content": {PROBLEM: {"schema": PROBLEM_SCHEMA}}},
+}
+
+
 def problem(
     status: int,
     title: str,
