@@ -206,3 +206,14 @@ def test_a_500_is_a_problem_logged_once_on_a_connection_that_stays_open(
     tracebacks = [r for r in caplog.records if r.exc_info is not None]
     assert len(tracebacks) == 2, [(r.name, r.getMessage()) for r in caplog.records]
     assert all("a defect" in str(r.exc_info[1]) for r in tracebacks)  # type: ignore[index]
+
+
+@pytest.mark.parametrize("capacity", ["Infinity", "NaN", "1e308"])
+def test_a_van_capacity_that_is_not_a_finite_bounded_number_is_a_422(w: World, capacity: str) -> None:
+    raw = '{"date": "2027-03-02", "vans": [{"id": "V1", "capacity_kg": ' + capacity + "}]}"
+    r = w.client.post(
+        f"/v1/warehouses/{w.wh['de']}/delivery-runs",
+        content=raw,
+        headers={**w.operator, "Content-Type": "application/json"},
+    )
+    _problem(r, 422, "capacity_kg")
