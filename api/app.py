@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from fastapi import APIRouter, FastAPI
@@ -10,8 +11,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import dashboard, problems
 from api.container import Container
+from api.input_guard import InputGuard
 from api.metrics import Metrics
 from api.routers import admin, health
+
+log = logging.getLogger(__name__)
 
 
 def create_app(container: Container) -> FastAPI:
@@ -19,6 +23,7 @@ def create_app(container: Container) -> FastAPI:
         title="xborder",
         version="0.1.0",
         description="Multimodal routes out of Yibin, shared overseas warehouses and real-time tracking.",
+        responses=problems.RESPONSES,
     )
     app.state.container = container
     problems.install(app)
@@ -28,9 +33,43 @@ def create_app(container: Container) -> FastAPI:
         app.include_router(router)
     app.include_router(dashboard.router)
 
+    app.add_middleware(InputGuard)  # inside the body limit: it reads bodies whole
     app.add_middleware(BodyLimit, max_bytes=container.settings.max_body_bytes)
-    app.add_middleware(RequestMetrics, metrics=container.metrics)  # outermost: it counts the 413s too
+    app.add_middleware(UnhandledErrors)
+    app.add_middleware(RequestMetrics, metrics=container.metrics)  # outermost: it counts 413s, 500s
     return app
+
+
+class UnhandledErrors:
+    """Answers an error no handler knew with a 500 problem, logged once, on a connection that stays open.
+
+    Starlette's own last resort answers and then raises the error again to the server, which logs it a second
+    time and closes the keep-alive connection. Only an error after the response has started goes on to the
+    server: the connection cannot be saved then.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception:
+            if started:
+                raise
+            log.exception("unhandled error in %s %s", scope["method"], scope["path"])
+            await problems.internal_error()(scope, receive, send)
 
 
 class BodyLimit:

@@ -20,6 +20,25 @@ TYPE_BASE = "https://xborder.dev/problems/"
 CLOSE = {"Connection": "close"}  # after a 413: the rest of the body is not read, so the connection ends
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+# Every operation may answer a 4xx or 5xx, always as an RFC 9457 problem: documented once, on the whole app.
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"description": "Refused: a problem", "content": {PROBLEM: {"schema": PROBLEM_SCHEMA}}},
+    "5XX": {"description": "Failed: a problem", "content": {PROBLEM: {"schema": PROBLEM_SCHEMA}}},
+}
+
+
 def problem(
     status: int,
     title: str,
@@ -64,6 +83,7 @@ _HTTP_TITLES = {
     401: "Unauthorized",
     403: "Forbidden",
     413: "Content too large",
+    422: "Invalid input",
 }
 
 
@@ -94,7 +114,10 @@ def install(app: FastAPI) -> None:
     async def _json(_r: Request, exc: json.JSONDecodeError) -> JSONResponse:
         return problem(400, "Malformed JSON", str(exc), "malformed-json")
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_r: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", exc_info=exc)
-        return problem(500, "Internal error", "the server failed; the request changed nothing", "internal")
+    # No handler for `Exception` here: Starlette would answer with it, then raise the error again to the
+    # server, which logs it a second time and closes the connection: `api.app.UnhandledErrors` answers.
+
+
+def internal_error() -> JSONResponse:
+    """The 500 problem for an error no handler knew."""
+    return problem(500, "Internal error", "the server failed; the request changed nothing", "internal")

@@ -8,8 +8,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
+from api.bounds import Instant
 from api.deps import ContainerDep, CurrentPrincipal, require
 from kernel.identity import Principal, Role
 from logistics import disruption_service, network_edits
@@ -28,8 +29,8 @@ class DisruptionIn(BaseModel):
     corridor: str | None = Field(default=None, max_length=200)
     node: str | None = Field(default=None, max_length=40)
     hours: float | None = Field(default=None, gt=0, le=24 * 60)
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: Instant | None = None
+    ends_at: Instant | None = None
 
 
 @router.post("/disruptions", status_code=201)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.deps import ContainerDep
@@ -36,6 +36,6 @@ def healthz(container: ContainerDep) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ok else 503)
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse)  # documented as text, which it is
 def metrics(container: ContainerDep) -> Response:
     return Response(generate_latest(container.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from api.bounds import InstantOrNaive
 from api.container import Container
 from api.deps import ContainerDep, CurrentPrincipal
 from kernel.errors import InvalidInput, NotFound
@@ -176,7 +177,7 @@ def get_departures(
     service_id: str,
     container: ContainerDep,
     principal: CurrentPrincipal,
-    since: datetime | None = None,
+    since: InstantOrNaive | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[dict[str, Any]]:
     """Concrete departures of one service from `since` (default: now)."""

@@ -7,10 +7,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.orm import Session
 
 from api import idempotency
+from api.bounds import Instant
 from api.deps import ContainerDep, require
 from kernel.identity import Principal, Role
 from logistics import quoting
@@ -44,8 +45,8 @@ class CargoIn(BaseModel):
 class QuoteIn(BaseModel):
     origin: Annotated[str, Field(max_length=40)] | LatLon  # a node id or UN/LOCODE (waybills.origin: 40)
     destination: Annotated[str, Field(max_length=40)] | LatLon
-    ready_at: AwareDatetime
-    deliver_by: AwareDatetime | None = None
+    ready_at: Instant
+    deliver_by: Instant | None = None
     cargo: CargoIn
     customs_mode: Literal["9610", "9710", "9810", "1210"]
     max_options: int = Field(default=8, ge=1, le=20)

@@ -176,7 +176,11 @@ def list_webhooks(container: ContainerDep, principal: CurrentPrincipal) -> dict[
     }
 
 
-@router.get("/stream")
+@router.get(
+    "/stream",
+    response_class=StreamingResponse,
+    responses={200: {"description": "Server-Sent Events", "content": {"text/event-stream": {}}}},
+)
 async def stream(request: Request, container: ContainerDep, principal: CurrentPrincipal) -> StreamingResponse:
     """Server-Sent Events: `waybill.status` for every change of a waybill the caller may see."""
     broadcaster = container.broadcaster

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from api.bounds import MONEY_MAX
 from api.deps import ContainerDep
 from api.routers.warehouse_http import Admin, Anyone, IdemKey, Seller, SellerOrOperator, create
 from warehouse import catalog, views
@@ -24,19 +25,19 @@ class WarehouseIn(BaseModel):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     node_id: str | None = Field(default=None, max_length=40)
-    handling_cost: Decimal = Field(default=Decimal("0"), ge=0)
+    handling_cost: Decimal = Field(default=Decimal("0"), ge=0, le=MONEY_MAX)
     currency: str = Field(default="USD", max_length=3)
 
 
 class SkuIn(BaseModel):
     sku: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
-    weight_kg: Decimal = Field(gt=0)
-    volume_m3: Decimal = Field(gt=0)
+    weight_kg: Decimal = Field(gt=0, le=1_000_000)  # kg per unit: NUMERIC(12, 3)
+    volume_m3: Decimal = Field(gt=0, le=10_000)  # m3 per unit: NUMERIC(12, 4)
     lot_tracked: bool = False
-    shelf_life_days: int | None = Field(default=None, gt=0)
+    shelf_life_days: int | None = Field(default=None, gt=0, le=36_500)
     dangerous_goods: bool = False
-    unit_value: Decimal | None = Field(default=None, ge=0)
+    unit_value: Decimal | None = Field(default=None, ge=0, le=MONEY_MAX)
     seller_id: str | None = Field(default=None, max_length=40)
 
 

@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1", tags=["warehouse floor"])
 
 class VanIn(BaseModel):
     id: str = Field(min_length=1, max_length=40)
-    capacity_kg: float = Field(gt=0)
+    capacity_kg: float = Field(gt=0, le=100_000, allow_inf_nan=False)  # a van: finite, at most 100 t
     shift_start: dt.time | None = Field(default=None, description="UTC; default 08:00")
     shift_end: dt.time | None = Field(default=None, description="UTC; default 18:00")
 

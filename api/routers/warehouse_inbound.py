@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from api.bounds import QTY_MAX
 from api.deps import ContainerDep
 from api.routers.warehouse_http import (
     IdemKey,
@@ -28,7 +29,7 @@ router = APIRouter(prefix="/v1", tags=["warehouses"])
 
 class InboundLineIn(BaseModel):
     sku: str = Field(max_length=64)
-    qty: int
+    qty: int = Field(ge=-QTY_MAX, le=QTY_MAX)
     lot: str | None = Field(default=None, max_length=64)
     expires_on: date | None = None
 
@@ -42,7 +43,7 @@ class InboundIn(BaseModel):
 
 class CountLineIn(BaseModel):
     sku: str = Field(max_length=64)
-    qty: int
+    qty: int = Field(ge=-QTY_MAX, le=QTY_MAX)
     lot: str | None = Field(default=None, max_length=64)
 
 

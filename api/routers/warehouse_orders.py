@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from api.bounds import INT32_MAX, MONEY_MAX, QTY_MAX
 from api.deps import ContainerDep
 from api.routers.warehouse_http import IdemKey, Operator, Seller, SellerOrOperator, create
 from warehouse import orders, picking_service, views
@@ -27,8 +28,8 @@ class ShipToIn(BaseModel):
 
 class OrderLineIn(BaseModel):
     sku: str = Field(max_length=64)
-    qty: int
-    unit_price: Decimal | None = Field(default=None, ge=0)
+    qty: int = Field(ge=-QTY_MAX, le=QTY_MAX)
+    unit_price: Decimal | None = Field(default=None, ge=0, le=MONEY_MAX)
 
 
 class OrderIn(BaseModel):
@@ -41,9 +42,9 @@ class OrderIn(BaseModel):
 
 class PickLine(BaseModel):
     sku: str = Field(max_length=64)
-    qty: int
+    qty: int = Field(ge=-QTY_MAX, le=QTY_MAX)
     warehouse: str | None = Field(default=None, max_length=12)
-    line_no: int | None = Field(default=None, ge=1)
+    line_no: int | None = Field(default=None, ge=1, le=INT32_MAX)
 
 
 class PickIn(BaseModel):

@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from api.bounds import QTY_MAX
 from api.deps import ContainerDep
 from api.routers.warehouse_http import (
     IdemKey,
@@ -30,7 +31,7 @@ router = APIRouter(prefix="/v1", tags=["warehouses"])
 
 class ReturnLineIn(BaseModel):
     sku: str = Field(max_length=64)
-    qty: int
+    qty: int = Field(ge=-QTY_MAX, le=QTY_MAX)
     reason: str = Field(default="", max_length=200)
 
 
@@ -41,7 +42,7 @@ class ReturnIn(BaseModel):
 
 class ReturnReceiptLine(BaseModel):
     sku: str = Field(max_length=64)
-    qty: int
+    qty: int = Field(ge=-QTY_MAX, le=QTY_MAX)
     lot: str | None = Field(default=None, max_length=64)
 
 
@@ -52,7 +53,7 @@ class ReturnReceiptIn(BaseModel):
 
 class InspectionLine(BaseModel):
     sku: str = Field(max_length=64)
-    qty: int
+    qty: int = Field(ge=-QTY_MAX, le=QTY_MAX)
     grade: Literal["A", "B", "C", "D"]
     lot: str | None = Field(default=None, max_length=64)
 
@@ -68,7 +69,7 @@ class ReturnPolicyIn(BaseModel):
 
 class RefurbishedLine(BaseModel):
     sku: str = Field(max_length=64)
-    qty: int
+    qty: int = Field(ge=-QTY_MAX, le=QTY_MAX)
     outcome: Literal["restock", "dispose"]
     warehouse: str | None = Field(default=None, max_length=12)
     lot: str | None = Field(default=None, max_length=64)

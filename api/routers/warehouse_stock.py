@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from api.bounds import InstantOrNaive
 from api.deps import ContainerDep
 from api.routers.warehouse_http import (
     Admin,
@@ -51,7 +51,7 @@ def get_atp(
     container: ContainerDep,
     principal: Seller,
     sku: Annotated[str, Query(min_length=1)],
-    by: datetime,
+    by: InstantOrNaive,
     seller_id: str | None = None,
 ) -> dict[str, Any]:
     """Available to promise by a date: shelf stock plus stock in transit whose live ETA is earlier."""

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from api.bounds import QTY_MAX
 from api.deps import ContainerDep
 from api.routers.warehouse_http import IdemKey, Operator, Seller, SellerOrOperator, create, warehouse_ports
 from api.routers.warehouse_inbound import ReceiptIn, counted
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/v1", tags=["warehouses"])
 
 class TransferLineIn(BaseModel):
     sku: str = Field(max_length=64)
-    qty: int
+    qty: int = Field(ge=-QTY_MAX, le=QTY_MAX)
     lot: str | None = Field(default=None, max_length=64)
 
 
