@@ -19,7 +19,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.bootstrap import Container
+from api.container import Container
 from api.input_guard import MAX_JSON_DEPTH
 from kernel.identity import Role
 from tests.conftest import Keys

@@ -25,7 +25,8 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import create_engine
 
 from api.app import create_app
-from api.bootstrap import Container, build
+from api.bootstrap import build
+from api.container import Container
 from api.migrate import upgrade
 from kernel.clock import FixedClock
 from kernel.db import Database, make_engine, normalise_url
