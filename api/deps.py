@@ -25,7 +25,7 @@ ContainerDep = Annotated[Container, Depends(get_container)]
 
 
 def _authenticate(container: Container, secret: str) -> Principal:
-    with container.db.session() as session:
+    with container.db.read_session() as session:
         return authenticate(session, secret)
 
 

@@ -46,6 +46,10 @@ class UtcDateTime(TypeDecorator[datetime]):
         return None if value is None else utc(value)
 
 
+# The execution option that marks an engine's connections as read-only (see `Database.read_session`).
+READ_ONLY = "xborder_read_only"
+
+
 def normalise_url(url: str) -> str:
     """Use psycopg 3 for plain `postgresql://` URLs."""
     if url.startswith("postgresql://"):
@@ -88,7 +92,10 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A read session begins DEFERRED: in WAL mode it reads its snapshot beside the one writer
+            # instead of queueing behind it for the write lock.
+            readonly = conn.get_execution_options().get(READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(
@@ -146,6 +153,8 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sessions = sessionmaker(bind=engine, expire_on_commit=False)
+        readonly = {READ_ONLY: True} | ({"postgresql_readonly": True} if is_postgres(engine) else {})
+        self.read_sessions = sessionmaker(bind=engine.execution_options(**readonly), expire_on_commit=False)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions)
@@ -153,6 +162,12 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         with self.uow() as uow:
+            yield uow.session
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session for reads only: no write lock on SQLite, a READ ONLY transaction on PostgreSQL."""
+        with UnitOfWork(self.read_sessions) as uow:
             yield uow.session
 
     def ping(self) -> None:

@@ -1,6 +1,8 @@
 """Lists of inbound notices (ASNs) and returns (RMAs), scoped like every warehouse query: a seller sees its
 own, an operator those of its warehouses. Newest first, keyset-paginated (`limit`, opaque `cursor`), like
-the waybill list: `{"items": [...], "next": cursor | null}`."""
+the waybill list: `{"items": [...], "next": cursor | null}`. A page costs the same few queries whatever its
+size: one for the page's rows, then one per kind of child row for all of them (`views.inbound_views`,
+`views.return_views`)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from kernel.clock import parse_time, rfc3339
 from kernel.errors import InvalidInput
 from warehouse import tables as t
 from warehouse.scope import Scope
-from warehouse.views import get_inbound, get_return
+from warehouse.views import inbound_views, return_views
 
 INBOUND_STATUSES = ("IN_TRANSIT", "ARRIVED", "RECEIVED")
 RETURN_STATUSES = ("AUTHORISED", "RECEIVED", "INSPECTED", "CLOSED")
@@ -52,15 +54,15 @@ def _page(
     table: Any,
     limit: int,
     cursor: str | None,
-    view: Callable[[str], dict[str, Any]],
+    views: Callable[[Sequence[Any]], list[dict[str, Any]]],
 ) -> dict[str, Any]:
     c = table.c
     if cursor:
         at, after = _decode(cursor)
         query = query.where(or_(c.created_at < at, and_(c.created_at == at, c.id < after)))
-    rows = session.execute(query.order_by(c.created_at.desc(), c.id.desc()).limit(limit + 1)).all()
-    items = [view(r.id) for r in rows[:limit]]
-    nxt = _encode(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
+    rows = session.execute(query.order_by(c.created_at.desc(), c.id.desc()).limit(limit + 1)).mappings().all()
+    items = views(rows[:limit])
+    nxt = _encode(rows[limit - 1]["created_at"], rows[limit - 1]["id"]) if len(rows) > limit else None
     return {"items": items, "next": nxt}
 
 
@@ -78,7 +80,7 @@ def list_inbound(
     """Advance shipping notices, newest first."""
     _check(limit, status, INBOUND_STATUSES)
     c = t.inbound.c
-    q = select(c.id, c.created_at)
+    q = select(t.inbound)
     q = scope.filter(q, c.seller_id, c.warehouse, seller_id)
     if status:
         q = q.where(c.status == status)
@@ -86,7 +88,7 @@ def list_inbound(
         q = q.where(c.warehouse == warehouse)
     if waybill_no:
         q = q.where(c.waybill_no == waybill_no)
-    return _page(session, q, t.inbound, limit, cursor, lambda i: get_inbound(session, scope, i))
+    return _page(session, q, t.inbound, limit, cursor, lambda rows: inbound_views(session, rows))
 
 
 def list_returns(
@@ -109,7 +111,7 @@ def list_returns(
         received_at = select(rr.id).where(rr.rma_id == c.id, rr.warehouse.in_(codes)).exists()
         return or_(shipped_from, received_at)
 
-    q = select(c.id, c.created_at)
+    q = select(t.returns)
     q = scope.filter(q, c.seller_id, touches, seller_id)
     if status:
         q = q.where(c.status == status)
@@ -117,4 +119,4 @@ def list_returns(
         q = q.where(c.order_id == order_id)
     if warehouse:
         q = q.where(touches([warehouse]))
-    return _page(session, q, t.returns, limit, cursor, lambda i: get_return(session, scope, i))
+    return _page(session, q, t.returns, limit, cursor, lambda rows: return_views(session, rows))

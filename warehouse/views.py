@@ -14,12 +14,12 @@ from sqlalchemy import ColumnElement, RowMapping, select
 from sqlalchemy.orm import Session
 
 from kernel.clock import rfc3339
+from kernel.errors import NotFound
 from warehouse import tables as t
-from warehouse.domain import DEFAULT_DISPOSITIONS, MoveKind, OrderStatus
+from warehouse.domain import DEFAULT_DISPOSITIONS, Disposition, MoveKind, OrderStatus
 from warehouse.inbound import ReceivedInbound
 from warehouse.ledger import lot_out
 from warehouse.orders import AllocatedOrder
-from warehouse.refurbishment import pending_refurbishment
 from warehouse.returns import Refund, return_policy_of
 from warehouse.scope import Scope, find_inbound, find_order, find_rma, find_transfer
 from warehouse.stock import CycleCounted
@@ -87,15 +87,9 @@ def list_skus(session: Session, scope: Scope, seller_id: str | None = None) -> l
     return [sku_view(dict(r)) for r in session.execute(q).mappings()]
 
 
-def get_order(session: Session, scope: Scope, order_id: str) -> dict[str, Any]:
-    """An order with its lines and where its units are reserved."""
-    row = find_order(session, scope, order_id)
-    res = session.execute(
-        select(t.reservations).where(t.reservations.c.order_id == order_id).order_by(t.reservations.c.id)
-    ).mappings()
-    lines = session.execute(
-        select(t.order_lines).where(t.order_lines.c.order_id == order_id).order_by(t.order_lines.c.line_no)
-    ).mappings()
+def _order_view(
+    row: Mapping[Any, Any], lines: Sequence[Mapping[Any, Any]], res: Sequence[Mapping[Any, Any]]
+) -> dict[str, Any]:
     return {
         "id": row["id"],
         "order_ref": row["order_ref"],
@@ -129,11 +123,30 @@ def get_order(session: Session, scope: Scope, order_id: str) -> dict[str, Any]:
     }
 
 
+def get_order(session: Session, scope: Scope, order_id: str) -> dict[str, Any]:
+    """An order with its lines and where its units are reserved."""
+    row = find_order(session, scope, order_id)
+    res = session.execute(
+        select(t.reservations).where(t.reservations.c.order_id == order_id).order_by(t.reservations.c.id)
+    ).mappings()
+    lines = session.execute(
+        select(t.order_lines).where(t.order_lines.c.order_id == order_id).order_by(t.order_lines.c.line_no)
+    ).mappings()
+    return _order_view(row, list(lines), list(res))
+
+
+def _by_key(rows: Sequence[Mapping[Any, Any]], key: str) -> dict[Any, list[Mapping[Any, Any]]]:
+    grouped: dict[Any, list[Mapping[Any, Any]]] = defaultdict(list)
+    for r in rows:
+        grouped[r[key]].append(r)
+    return grouped
+
+
 def list_orders(
     session: Session, scope: Scope, status: str | None = None, limit: int = 100
 ) -> list[dict[str, Any]]:
-    """The caller's orders, newest first."""
-    q = select(t.orders.c.id).order_by(t.orders.c.created_at.desc(), t.orders.c.id.desc()).limit(limit)
+    """The caller's orders, newest first: three queries for any page (orders, their lines, reservations)."""
+    q = select(t.orders).order_by(t.orders.c.created_at.desc(), t.orders.c.id.desc()).limit(limit)
 
     def shipped_from(codes: Sequence[str]) -> ColumnElement[bool]:
         r = t.reservations.c
@@ -142,17 +155,33 @@ def list_orders(
     q = scope.filter(q, t.orders.c.seller_id, shipped_from)
     if status:
         q = q.where(t.orders.c.status == status)
-    return [get_order(session, scope, oid) for oid in session.execute(q).scalars()]
+    rows = session.execute(q).mappings().all()
+    if not rows:
+        return []
+    ids = [r["id"] for r in rows]
+    ln, rs = t.order_lines.c, t.reservations.c
+    lines = _by_key(
+        session.execute(select(t.order_lines).where(ln.order_id.in_(ids)).order_by(ln.order_id, ln.line_no))
+        .mappings()
+        .all(),
+        "order_id",
+    )
+    res = _by_key(
+        session.execute(select(t.reservations).where(rs.order_id.in_(ids)).order_by(rs.order_id, rs.id))
+        .mappings()
+        .all(),
+        "order_id",
+    )
+    if scope.is_operator:
+        # The same rule as `find_order`, which each listed order went through one by one before.
+        for oid in ids:
+            whs = {r["warehouse"] for r in res[oid]}
+            if not whs or not whs <= set(scope.warehouses):
+                raise NotFound(f"order {oid} does not exist")
+    return [_order_view(r, lines[r["id"]], res[r["id"]]) for r in rows]
 
 
-def get_inbound(session: Session, scope: Scope, inbound_id: str) -> dict[str, Any]:
-    """An inbound notice with its lines: expected, received, short and surplus."""
-    row = find_inbound(session, scope, inbound_id)
-    lines = session.execute(
-        select(t.inbound_lines)
-        .where(t.inbound_lines.c.inbound_id == inbound_id)
-        .order_by(t.inbound_lines.c.id)
-    ).mappings()
+def _inbound_view(row: Mapping[Any, Any], lines: Sequence[Mapping[Any, Any]]) -> dict[str, Any]:
     return {
         "id": row["id"],
         "seller_id": row["seller_id"],
@@ -174,6 +203,22 @@ def get_inbound(session: Session, scope: Scope, inbound_id: str) -> dict[str, An
             for ln in lines
         ],
     }
+
+
+def get_inbound(session: Session, scope: Scope, inbound_id: str) -> dict[str, Any]:
+    """An inbound notice with its lines: expected, received, short and surplus."""
+    row = find_inbound(session, scope, inbound_id)
+    return inbound_views(session, [row])[0]
+
+
+def inbound_views(session: Session, rows: Sequence[Mapping[Any, Any]]) -> list[dict[str, Any]]:
+    """Inbound notices the caller may see (rows of `inbound`) with their lines, in one query for all."""
+    if not rows:
+        return []
+    c = t.inbound_lines.c
+    q = select(t.inbound_lines).where(c.inbound_id.in_([r["id"] for r in rows])).order_by(c.inbound_id, c.id)
+    lines = _by_key(session.execute(q).mappings().all(), "inbound_id")
+    return [_inbound_view(r, lines[r["id"]]) for r in rows]
 
 
 def get_transfer(session: Session, scope: Scope, transfer_id: str) -> dict[str, Any]:
@@ -210,36 +255,68 @@ def get_return(session: Session, scope: Scope, rma_id: str) -> dict[str, Any]:
     """A return authorisation as every returns endpoint shows it: lines, receipts, dispositions, refund,
     and its refurbishments (finished and pending)."""
     row = find_rma(session, scope, rma_id)
-    lines = (
-        session.execute(
-            select(t.return_lines).where(t.return_lines.c.rma_id == rma_id).order_by(t.return_lines.c.sku)
-        )
-        .mappings()
-        .all()
+    return return_views(session, [row])[0]
+
+
+def return_views(session: Session, rows: Sequence[Mapping[Any, Any]]) -> list[dict[str, Any]]:
+    """Return authorisations the caller may see (rows of `returns`) as `get_return` shows each: five
+    queries for any number of them."""
+    if not rows:
+        return []
+    ids = [r["id"] for r in rows]
+    ln, rc, dp, rf, fb = (
+        t.return_lines.c,
+        t.return_receipts.c,
+        t.return_dispositions.c,
+        t.refunds.c,
+        t.refurbishments.c,
     )
-    receipts = (
-        session.execute(
-            select(t.return_receipts)
-            .where(t.return_receipts.c.rma_id == rma_id)
-            .order_by(t.return_receipts.c.id)
+
+    def load(table: Any, rma_id: Any, *order: Any) -> dict[Any, list[Mapping[Any, Any]]]:
+        q = select(table).where(rma_id.in_(ids)).order_by(rma_id, *order)
+        return _by_key(session.execute(q).mappings().all(), "rma_id")
+
+    lines = load(t.return_lines, ln.rma_id, ln.sku)
+    receipts = load(t.return_receipts, rc.rma_id, rc.id)
+    disp = load(t.return_dispositions, dp.rma_id, dp.id)
+    refunds = load(t.refunds, rf.rma_id)
+    refurbished = load(t.refurbishments, fb.rma_id, fb.id)
+    return [
+        _return_view(
+            r,
+            lines[r["id"]],
+            receipts[r["id"]],
+            disp[r["id"]],
+            refunds[r["id"]][0] if refunds[r["id"]] else None,
+            refurbished[r["id"]],
         )
-        .mappings()
-        .all()
-    )
-    disp = (
-        session.execute(
-            select(t.return_dispositions)
-            .where(t.return_dispositions.c.rma_id == rma_id)
-            .order_by(t.return_dispositions.c.id)
-        )
-        .mappings()
-        .all()
-    )
-    refund = session.execute(select(t.refunds).where(t.refunds.c.rma_id == rma_id)).mappings().first()
-    f = t.refurbishments.c
-    refurbished = session.execute(
-        select(t.refurbishments).where(f.rma_id == rma_id).order_by(f.id)
-    ).mappings()
+        for r in rows
+    ]
+
+
+def _awaiting_refurbishment(
+    disp: Sequence[Mapping[Any, Any]], refurbished: Sequence[Mapping[Any, Any]]
+) -> dict[tuple[str, str, str], int]:
+    # `refurbishment.pending_refurbishment` in memory, from rows already loaded for the view.
+    sent: dict[tuple[str, str, str], int] = defaultdict(int)
+    for d in disp:
+        if d["disposition"] == Disposition.REFURBISH.value:
+            sent[(d["warehouse"], d["sku"], d["lot"])] += d["qty"]
+    done: dict[tuple[str, str, str], int] = defaultdict(int)
+    for f in refurbished:
+        done[(f["warehouse"], f["sku"], f["lot"])] += f["qty"]
+    out = {k: q - done.get(k, 0) for k, q in sent.items()}
+    return {k: v for k, v in out.items() if v > 0}
+
+
+def _return_view(
+    row: Mapping[Any, Any],
+    lines: Sequence[Mapping[Any, Any]],
+    receipts: Sequence[Mapping[Any, Any]],
+    disp: Sequence[Mapping[Any, Any]],
+    refund: Mapping[Any, Any] | None,
+    refurbished: Sequence[Mapping[Any, Any]],
+) -> dict[str, Any]:
     received: dict[str, int] = defaultdict(int)
     unexpected: dict[str, int] = defaultdict(int)
     for r in receipts:
@@ -316,7 +393,7 @@ def get_return(session: Session, scope: Scope, rma_id: str) -> dict[str, Any]:
         ],
         "awaiting_refurbishment": [
             {"warehouse": w, "sku": s, "lot": lot_out(lot), "qty": q}
-            for (w, s, lot), q in sorted(pending_refurbishment(session, rma_id).items())
+            for (w, s, lot), q in sorted(_awaiting_refurbishment(disp, refurbished).items())
         ],
     }
 

@@ -93,7 +93,7 @@ def edit_service(
 def list_disruptions(
     container: ContainerDep, principal: CurrentPrincipal, all: bool = False
 ) -> dict[str, Any]:
-    with container.db.session() as session:
+    with container.db.read_session() as session:
         return {"items": disruption_service.list_disruptions(session, include_lifted=all)}
 
 

@@ -102,7 +102,7 @@ def post_quote(
 
 @router.get("/quotes/{quote_id}")
 def get_quote(quote_id: str, container: ContainerDep, principal: Forwarder) -> dict[str, Any]:
-    with container.db.session() as session:
+    with container.db.read_session() as session:
         q = quoting.get_quote(session, principal, quote_id)
     return quoting.quote_view(q)
 

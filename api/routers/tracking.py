@@ -59,7 +59,7 @@ def list_waybills(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    with container.db.session() as session:
+    with container.db.read_session() as session:
         return waybills.list_waybills(
             session,
             principal,
@@ -73,7 +73,7 @@ def list_waybills(
 
 @router.get("/waybills/{waybill_no}")
 def get_waybill(waybill_no: str, container: ContainerDep, principal: CurrentPrincipal) -> dict[str, Any]:
-    with container.db.session() as session:
+    with container.db.read_session() as session:
         return waybills.get_waybill(session, principal, waybill_no)
 
 
@@ -85,7 +85,7 @@ def waybill_events(
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> dict[str, Any]:
-    with container.db.session() as session:
+    with container.db.read_session() as session:
         require_visible(session, principal, waybill_no)
         items = events.list_events(session, waybill_no, after, limit)
     return {"items": items, "next_after": items[-1]["id"] if len(items) == limit else None}
@@ -125,7 +125,7 @@ def post_device(
 
 @router.get("/devices/{device_id}")
 def get_device(device_id: str, container: ContainerDep, principal: Shipper) -> dict[str, Any]:
-    with container.db.session() as session:
+    with container.db.read_session() as session:
         return devices.get_device(session, principal, device_id)
 
 
@@ -169,7 +169,7 @@ def post_webhook(
 
 @router.get("/webhooks")
 def list_webhooks(container: ContainerDep, principal: CurrentPrincipal) -> dict[str, Any]:
-    with container.db.session() as session:
+    with container.db.read_session() as session:
         found = webhooks.list_webhooks(session, principal.tenant_id)
     return {
         "items": [{"id": w.id, "url": w.url, "events": list(w.events), "active": w.active} for w in found]
@@ -191,7 +191,7 @@ async def stream(request: Request, container: ContainerDep, principal: CurrentPr
         if principal.role is Role.ADMIN:
             return True
         if waybill_no not in allowed:
-            with container.db.session() as session:
+            with container.db.read_session() as session:
                 try:
                     require_visible(session, principal, waybill_no)
                     allowed[waybill_no] = True

@@ -68,7 +68,7 @@ def post_warehouse(
 
 @router.get("/warehouses")
 def get_warehouses(container: ContainerDep, principal: Anyone) -> list[dict[str, Any]]:
-    with container.db.session() as s:
+    with container.db.read_session() as s:
         return views.list_warehouses(s, Scope.of(principal))
 
 
@@ -95,5 +95,5 @@ def post_sku(body: SkuIn, container: ContainerDep, principal: Seller, key: IdemK
 def get_skus(
     container: ContainerDep, principal: SellerOrOperator, seller_id: str | None = None
 ) -> list[dict[str, Any]]:
-    with container.db.session() as s:
+    with container.db.read_session() as s:
         return views.list_skus(s, Scope.of(principal), seller_id)

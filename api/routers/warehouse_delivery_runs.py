@@ -66,11 +66,11 @@ def post_delivery_run(
 def get_delivery_runs(
     code: str, container: ContainerDep, principal: Operator, date: dt.date | None = None
 ) -> list[dict[str, Any]]:
-    with container.db.session() as s:
+    with container.db.read_session() as s:
         return delivery_runs.list_runs(s, Scope.of(principal), code, date)
 
 
 @router.get("/delivery-runs/{run_id}")
 def get_delivery_run(run_id: str, container: ContainerDep, principal: Operator) -> dict[str, Any]:
-    with container.db.session() as s:
+    with container.db.read_session() as s:
         return delivery_runs.get_run(s, Scope.of(principal), run_id)

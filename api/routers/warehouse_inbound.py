@@ -81,7 +81,7 @@ def post_inbound(
 
 @router.get("/inbound/{inbound_id}")
 def get_inbound(inbound_id: str, container: ContainerDep, principal: SellerOrOperator) -> dict[str, Any]:
-    with container.db.session() as s:
+    with container.db.read_session() as s:
         return views.get_inbound(s, Scope.of(principal), inbound_id)
 
 
@@ -113,7 +113,7 @@ def get_inbound_list(
     cursor: str | None = None,
 ) -> dict[str, Any]:
     """Advance shipping notices the caller may see, newest first: `{"items", "next"}`."""
-    with container.db.session() as s:
+    with container.db.read_session() as s:
         return listings.list_inbound(
             s,
             Scope.of(principal),

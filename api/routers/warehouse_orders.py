@@ -85,13 +85,13 @@ def get_orders(
     status: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
-    with container.db.session() as s:
+    with container.db.read_session() as s:
         return views.list_orders(s, Scope.of(principal), status, limit)
 
 
 @router.get("/orders/{order_id}")
 def get_order(order_id: str, container: ContainerDep, principal: SellerOrOperator) -> dict[str, Any]:
-    with container.db.session() as s:
+    with container.db.read_session() as s:
         return views.get_order(s, Scope.of(principal), order_id)
 
 

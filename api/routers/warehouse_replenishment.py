@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1", tags=["warehouses"])
 
 @router.get("/replenishment")
 def get_replenishment(container: ContainerDep, principal: SellerOrOperator) -> list[dict[str, Any]]:
-    with container.db.session() as s:
+    with container.db.read_session() as s:
         return replenishment.list_replenishment(s, Scope.of(principal))
 
 
@@ -31,5 +31,5 @@ def post_replenishment_run(container: ContainerDep, principal: Admin) -> list[di
 @router.get("/stats/warehouses")
 def get_warehouse_stats(container: ContainerDep, principal: SellerOrOperator) -> list[dict[str, Any]]:
     """Volumes per warehouse and month (units and orders shipped) and current stock by zone."""
-    with container.db.session() as s:
+    with container.db.read_session() as s:
         return stats.warehouse_stats(s, Scope.of(principal))

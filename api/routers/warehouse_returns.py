@@ -99,7 +99,7 @@ def post_return(
 
 @router.get("/returns/{rma_id}")
 def get_return(rma_id: str, container: ContainerDep, principal: SellerOrOperator) -> dict[str, Any]:
-    with container.db.session() as s:
+    with container.db.read_session() as s:
         return views.get_return(s, Scope.of(principal), rma_id)
 
 
@@ -186,7 +186,7 @@ def get_return_list(
     cursor: str | None = None,
 ) -> dict[str, Any]:
     """Return authorisations the caller may see, newest first: `{"items", "next"}`."""
-    with container.db.session() as s:
+    with container.db.read_session() as s:
         return listings.list_returns(
             s,
             Scope.of(principal),
@@ -203,7 +203,7 @@ def get_return_list(
 def get_return_policy(
     container: ContainerDep, principal: Seller, seller_id: str | None = None
 ) -> dict[str, Any]:
-    with container.db.session() as s:
+    with container.db.read_session() as s:
         return views.get_return_policy(s, Scope.of(principal), seller_id)
 
 

@@ -42,7 +42,7 @@ def get_inventory(
     seller_id: str | None = None,
 ) -> list[dict[str, Any]]:
     today = container.clock.now().date()
-    with container.db.session() as s:
+    with container.db.read_session() as s:
         return stock.inventory(s, Scope.of(principal), sku, warehouse, today, seller_id)
 
 
@@ -55,7 +55,7 @@ def get_atp(
     seller_id: str | None = None,
 ) -> dict[str, Any]:
     """Available to promise by a date: shelf stock plus stock in transit whose live ETA is earlier."""
-    with container.db.session() as s:
+    with container.db.read_session() as s:
         eta = warehouse_ports(container, s).eta
         return stock.available_to_promise(
             s, Scope.of(principal), sku, utc(by), container.clock.now(), eta, seller_id

@@ -56,7 +56,7 @@ def post_transfer(
 
 @router.get("/transfers/{transfer_id}")
 def get_transfer(transfer_id: str, container: ContainerDep, principal: SellerOrOperator) -> dict[str, Any]:
-    with container.db.session() as s:
+    with container.db.read_session() as s:
         return views.get_transfer(s, Scope.of(principal), transfer_id)
 
 
