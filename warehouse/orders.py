@@ -5,13 +5,13 @@ Concurrency: the rules stated once in `warehouse.ledger`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import RowMapping, select, update
 from sqlalchemy.orm import Session
 
 from kernel.errors import Conflict, InvalidInput
@@ -179,21 +179,23 @@ def _transition(session: Session, order_id: str, to: OrderStatus, stamp: str, no
         )
 
 
+def _active_reservations(session: Session, order_id: str) -> Sequence[RowMapping]:
+    """An order's active reservations in balance-id order (the lock order of every stock writer)."""
+    query = (
+        select(t.reservations)
+        .where(
+            t.reservations.c.order_id == order_id,
+            t.reservations.c.status == ReservationStatus.ACTIVE.value,
+        )
+        .order_by(t.reservations.c.balance_id)
+    )
+    return session.execute(query).mappings().all()
+
+
 def _cancel_allocated(session: Session, order_id: str, now: datetime) -> None:
     """Cancel an allocated order and release its reservations."""
     _transition(session, order_id, OrderStatus.CANCELLED, "cancelled_at", now)
-    res = (
-        session.execute(
-            select(t.reservations)
-            .where(
-                t.reservations.c.order_id == order_id,
-                t.reservations.c.status == ReservationStatus.ACTIVE.value,
-            )
-            .order_by(t.reservations.c.balance_id)
-        )
-        .mappings()
-        .all()
-    )
+    res = _active_reservations(session, order_id)
     b = t.balances.c
     for r in res:
         session.execute(
@@ -212,18 +214,7 @@ def _ship_allocated(session: Session, order: Mapping[str, Any], now: datetime) -
     """Ship an allocated order: its reserved units leave the warehouse for the customer."""
     order_id = order["id"]
     _transition(session, order_id, OrderStatus.SHIPPED, "shipped_at", now)
-    res = (
-        session.execute(
-            select(t.reservations)
-            .where(
-                t.reservations.c.order_id == order_id,
-                t.reservations.c.status == ReservationStatus.ACTIVE.value,
-            )
-            .order_by(t.reservations.c.balance_id)
-        )
-        .mappings()
-        .all()
-    )
+    res = _active_reservations(session, order_id)
     b = t.balances.c
     for r in res:
         ok = touched(

@@ -232,32 +232,24 @@ def receive_return(session: Session, scope: Scope, cmd: ReceiveReturn, now: date
     split = split_return_receipt(authorised, {k: int(v) for k, v in prior.items()}, counted)
     parts = []
     cust = Location.virtual(Virtual.CUSTOMER)
-    for sku, q in sorted(split.expected.items()):
-        parts.append((cust, Location.at(wh["code"], Zone.RETURNS), sku, lot_of[sku], q))
-        session.execute(
-            t.return_receipts.insert().values(
-                rma_id=rma_id,
-                warehouse=wh["code"],
-                sku=sku,
-                lot=lot_of[sku],
-                qty=q,
-                unexpected=False,
-                received_at=now,
+    # Expected units go to the returns zone; units nobody authorised, to quarantine.
+    for found, zone, unexpected in (
+        (split.expected, Zone.RETURNS, False),
+        (split.unexpected, Zone.QUARANTINE, True),
+    ):
+        for sku, q in sorted(found.items()):
+            parts.append((cust, Location.at(wh["code"], zone), sku, lot_of[sku], q))
+            session.execute(
+                t.return_receipts.insert().values(
+                    rma_id=rma_id,
+                    warehouse=wh["code"],
+                    sku=sku,
+                    lot=lot_of[sku],
+                    qty=q,
+                    unexpected=unexpected,
+                    received_at=now,
+                )
             )
-        )
-    for sku, q in sorted(split.unexpected.items()):
-        parts.append((cust, Location.at(wh["code"], Zone.QUARANTINE), sku, lot_of[sku], q))
-        session.execute(
-            t.return_receipts.insert().values(
-                rma_id=rma_id,
-                warehouse=wh["code"],
-                sku=sku,
-                lot=lot_of[sku],
-                qty=q,
-                unexpected=True,
-                received_at=now,
-            )
-        )
     apply_move(session, move(rma["seller_id"], MoveKind.RETURN_RECEIVED, rma_id, parts), now)
     return rma_id
 
