@@ -103,7 +103,7 @@ class PlannerShipmentBooker:
             )
         state = self.container.network_state
         now = self.container.clock.now()
-        q = quoting.QuoteInput(
+        q = quoting.RequestQuote(
             origin=from_node,
             destination=to_node,
             ready_at=max(ready_at, now),
@@ -117,12 +117,10 @@ class PlannerShipmentBooker:
             max_options=8,
         )
         ensure_platform_tenant(session, now)
-        quote = quoting.request_quote(session, state, PLATFORM, q, now)
-        cheapest = min(quote["options"], key=lambda o: Decimal(o["cost"]["amount"]))
-        booking = quoting.book(
-            session, state, PLATFORM, quote["id"], cheapest["id"], {"name": reference}, {}, [reference], now
-        )
-        return str(booking["waybill_no"])
+        quote = quoting.quote(session, state, PLATFORM, q, now)
+        cheapest = min(quote.options, key=lambda o: Decimal(o["cost"]["amount"]))
+        cmd = quoting.BookShipment(quote.id, cheapest["id"], {"name": reference}, {}, [reference])
+        return quoting.book_shipment(session, state, PLATFORM, cmd, now).waybill_no
 
 
 class WaybillEta:

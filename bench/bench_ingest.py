@@ -234,14 +234,15 @@ def main() -> int:
         tenant = create_tenant(s, "bench forwarder", TenantKind.FORWARDER, now)["id"]
     principal = Principal("bench", tenant, Role.FORWARDER)
     state = NetworkState()
-    q = quoting.QuoteInput("CNYIB", "CNCTU", now, None, 100, 0.5, "LCL", False, None, "9610", 8)
+    q = quoting.RequestQuote("CNYIB", "CNCTU", now, None, 100, 0.5, "LCL", False, None, "9610", 8)
     with db.session() as s:
-        quote = quoting.request_quote(s, state, principal, q, now)
-    option = quote["options"][0]
+        quote = quoting.quote(s, state, principal, q, now)
+    option = quote.options[0]
     waybill_of: dict[str, str] = {}
     for w in range(n_dev // 10):
         with db.session() as s:
-            no = quoting.book(s, state, principal, quote["id"], option["id"], {}, {}, [], now)["waybill_no"]
+            cmd = quoting.BookShipment(quote.id, option["id"])
+            no = quoting.book_shipment(s, state, principal, cmd, now).waybill_no
             for k in range(10):
                 dev = f"bench-{w}-{k}"
                 registry.register(s, principal, dev, "parcel", 60, now)

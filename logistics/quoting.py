@@ -37,19 +37,14 @@ __all__ = [
     "CancelBooking",
     "Cancellation",
     "Quote",
-    "QuoteInput",
     "RequestQuote",
-    "book",
     "book_shipment",
     "booking_view",
     "cancel_booking",
     "cancellation_view",
-    "capacity_left",
     "get_quote",
-    "hold_capacity",
     "quote",
     "quote_view",
-    "request_quote",
 ]
 
 QUOTE_VALIDITY = timedelta(hours=48)
@@ -76,7 +71,6 @@ class RequestQuote:
 
 
 # The command's earlier name; same fields in the same order, so positional callers keep working.
-QuoteInput = RequestQuote
 
 
 @dataclass(frozen=True)
@@ -393,29 +387,3 @@ def cancel_booking(session: Session, principal: Principal, cmd: CancelBooking, n
         session, row["waybill_no"], kind="status", code="CANCELLED", event_time=now, recorded_time=now
     )
     return cancelled
-
-
-# ------------------------------------------------------------------------------------------ compatibility
-
-
-def request_quote(
-    session: Session, state: NetworkState, principal: Principal, q: RequestQuote, now: datetime
-) -> dict[str, Any]:
-    """`quote`, answered in the shape of POST /v1/quotes (for callers that read the JSON)."""
-    return quote_view(quote(session, state, principal, q, now))
-
-
-def book(
-    session: Session,
-    state: NetworkState,
-    principal: Principal,
-    quote_id: str,
-    option_id: str,
-    shipper: Mapping[str, Any],
-    consignee: Mapping[str, Any],
-    references: Sequence[Any],
-    now: datetime,
-) -> dict[str, Any]:
-    """`book_shipment`, answered in the shape of POST /v1/bookings (for callers that read the JSON)."""
-    cmd = BookShipment(quote_id, option_id, shipper, consignee, references)
-    return booking_view(book_shipment(session, state, principal, cmd, now))
