@@ -68,7 +68,8 @@ class InputGuard:
         where = _nul_in_target(scope)
         if where is not None:
             detail = nul_detail(where)
-            response = problems.problem(422, "Invalid input", detail, "validation")
+            # The same problem type as the body refusals below (answered by `problems` as any 422 HTTP error).
+            response = problems.problem(422, "Invalid input", detail, "invalid-input")
             await response(scope, receive, send)
             return
         read = False
