@@ -163,6 +163,7 @@ ROUTER_MODULES: list[str] = [
     "api.routers.network",
     "api.routers.shipments",
     "api.routers.tracking",
+    "api.routers.customs",
     "api.routers.disruptions",
     "api.routers.warehouse_catalog",
     "api.routers.warehouse_inbound",

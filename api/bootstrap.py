@@ -6,7 +6,7 @@ import logging
 
 from api.container import Container
 from api.principals import PrincipalCache
-from api.wiring import ingest_hooks, scheduled_jobs, wire_warehouse_ports
+from api.wiring import ingest_hooks, scheduled_jobs, wire_customs, wire_warehouse_ports
 from kernel.clock import Clock, ScaledClock
 from kernel.db import Database, make_engine
 from kernel.settings import Settings
@@ -31,6 +31,7 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Database | None
         mqtt_url=settings.mqtt_url,
     )
     wire_warehouse_ports(container)
+    wire_customs(container)
     container.ingest_hooks = ingest_hooks(container)
     container.jobs = scheduled_jobs(container)
     return container

@@ -19,6 +19,8 @@ from kernel.clock import Clock
 from kernel.db import Database
 from kernel.mqtt import Communicator
 from kernel.settings import Settings
+from logistics.customs.filing import CustomsDesk
+from logistics.customs.gateway import NoSingleWindow, SingleWindow
 from logistics.ingest import Hook
 from logistics.network_state import NetworkState
 from warehouse.ports import EtaLookup, NoEta, NoRoutePlanner, NoTransitTimes, ShipmentBooker, TransitTimes
@@ -39,6 +41,8 @@ class Container:
     eta_lookup: EtaLookup = field(default_factory=NoEta)
     transit_times: TransitTimes = field(default_factory=NoTransitTimes)
     ingest_hooks: list[Hook] = field(default_factory=list)
+    customs: CustomsDesk | None = None  # None: bookings file no customs declarations
+    customs_gateway: SingleWindow = field(default_factory=NoSingleWindow)
     jobs: list[Job] = field(default_factory=list)
     # Why this process's telemetry ingest is not working (None: it is), when one runs here (`/healthz`).
     ingest_liveness: Callable[[], str | None] | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import kernel.identity  # noqa: F401  (registers tables)
+import logistics.customs.tables  # noqa: F401
 import logistics.tables  # noqa: F401
 import warehouse.tables  # noqa: F401
 from kernel.db import metadata

@@ -4,6 +4,9 @@
   (`warehouse.inbound.on_shipment_arrived`), in the same transaction as the arrival.
 - The warehouse side books transfers and returns to origin, reads live ETAs and asks for transit times
   through ports (`warehouse.ports`); the adapters below serve them from `logistics` and `routing`.
+- Customs declarations (`logistics.customs`) learn a node's country from the network and whether a node is
+  an overseas warehouse's from `warehouse`; the ingest files them when tracking records a trigger milestone,
+  and the scheduler delivers them through the gateway of `XB_CUSTOMS_GATEWAY`.
 - Each package's scheduled jobs (`logistics.scheduled`, `warehouse.scheduled`, `kernel.scheduled`) become the
   scheduler's `Job`s.
 
@@ -24,6 +27,10 @@ from api.scheduler import Job
 from kernel.identity import PLATFORM_TENANT_ID, Principal, Role, ensure_platform_tenant
 from kernel.scheduled import IDEMPOTENCY_PURGE_EVERY_HOURS, IDEMPOTENCY_PURGE_JOB_ID, idempotency_purge_job
 from logistics import quoting, webhook_delivery
+from logistics.customs import delivery as customs_delivery
+from logistics.customs.filing import CustomsDesk
+from logistics.customs.filing import Network as CustomsNetwork
+from logistics.customs.gateway import gateway_from_setting
 from logistics.ingest import Hook
 from logistics.scheduled import (
     OFFLINE_JOB_ID,
@@ -65,7 +72,34 @@ def ingest_hooks(container: Container) -> list[Hook]:
         for code in codes:
             warehouse_inbound.on_shipment_arrived(session, changes.waybill_no, code, container.clock.now())
 
-    return [shipment_arrived]
+    def customs_milestones(session: Session, changes: Changes) -> None:
+        if container.customs is None or not changes.new_milestones:
+            return
+        codes = {m["code"] for m in changes.new_milestones}
+        container.customs.on_milestones(session, changes.waybill_no, codes, container.clock.now())
+
+    return [shipment_arrived, customs_milestones]
+
+
+def wire_customs(container: Container) -> None:
+    """The customs desk (node countries from the network, overseas warehouses from `warehouse`) and the
+    single window of `XB_CUSTOMS_GATEWAY`."""
+
+    def country_of(node_id: str) -> str | None:
+        node = container.network_state.network.nodes.get(node_id)
+        return node.country if node is not None else None
+
+    def is_overseas_warehouse(session: Session, node_id: str) -> bool:
+        found = session.execute(
+            select(warehouse_tables.warehouses.c.code).where(
+                warehouse_tables.warehouses.c.node_id == node_id,
+                warehouse_tables.warehouses.c.country != "CN",
+            )
+        ).first()
+        return found is not None
+
+    container.customs = CustomsDesk(CustomsNetwork(country_of, is_overseas_warehouse))
+    container.customs_gateway = gateway_from_setting(container.settings.customs_gateway, container.clock.now)
 
 
 def equipment_for(cargo: Cargo) -> str:
@@ -195,7 +229,8 @@ def every_service_hours(container: Container, hours: float) -> float:
 
 
 def logistics_jobs(container: Container) -> list[Job]:
-    """Offline trackers, every `XB_SCHEDULER_INTERVAL_SECONDS`; due webhook calls, every two seconds."""
+    """Offline trackers, every `XB_SCHEDULER_INTERVAL_SECONDS`; due webhook calls and customs messages, every
+    two seconds."""
     # The HTTP client (and its TLS context) is made by the first delivery run: only the scheduler's leader
     # needs one, not every container a process or a test builds.
     sender = functools.cache(
@@ -206,6 +241,9 @@ def logistics_jobs(container: Container) -> list[Job]:
 
     def offline() -> object:
         return offline_job(container.db, container.clock)
+
+    def customs() -> object:
+        return customs_delivery.deliver(container.db, container.clock, container.customs_gateway)
 
     def webhooks() -> object:
         return webhook_job(
@@ -219,6 +257,7 @@ def logistics_jobs(container: Container) -> list[Job]:
     return [
         Job(OFFLINE_JOB_ID, container.settings.scheduler_interval_seconds, offline),
         Job(WEBHOOK_JOB_ID, WEBHOOK_EVERY_SECONDS, webhooks),
+        Job(customs_delivery.CUSTOMS_JOB_ID, customs_delivery.CUSTOMS_EVERY_SECONDS, customs),
     ]
 
 

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     webhook_allow_hosts: str = ""
     # The largest request body accepted (bytes); a larger one is answered 413 before it is read to the end.
     max_body_bytes: int = 1_048_576
+    # Where customs declarations go: `simulated` (an in-process single window answering receipts, for the
+    # demo and tests), `directory:/path` (files in /path/out, receipts read from /path/in) or `none`.
+    customs_gateway: str = "simulated"
 
     @field_validator("clock_speed")
     @classmethod

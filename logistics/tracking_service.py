@@ -414,7 +414,7 @@ def _record_alarms(
     session: Session, row: Any, track: Track, changes: Changes, now: datetime
 ) -> list[dict[str, Any]]:
     """The fold's alarms, raised once and cleared when they end, with those kept outside the fold (offline,
-    delay and re-plan alarms): the waybill's alarms after this refresh."""
+    delay, re-plan and customs rejection alarms): the waybill's alarms after this refresh."""
     waybill_no = row["waybill_no"]
     alarms = [_alarm_json(a) for a in track.alarms]
     before = {(a["kind"], a["raised_at"]): a for a in (row["alarms"] or [])}
@@ -445,7 +445,7 @@ def _record_alarms(
     kept = [
         a
         for a in (row["alarms"] or [])
-        if a["kind"] in ("offline", "delay", "replan")
+        if a["kind"] in ("offline", "delay", "replan", "customs_rejected")
         and not any(x["kind"] == a["kind"] and x["raised_at"] == a["raised_at"] for x in alarms)
     ]
     return alarms + kept

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header
@@ -15,6 +16,7 @@ from api.bounds import Instant
 from api.deps import ContainerDep, require
 from kernel.identity import Principal, Role
 from logistics import quoting
+from logistics.customs.declaration import CustomsData
 
 router = APIRouter(prefix="/v1", tags=["quotes and bookings"])
 Forwarder = Annotated[Principal, Depends(require(Role.FORWARDER))]
@@ -56,12 +58,57 @@ def _place(p: str | LatLon) -> str | tuple[float, float]:
     return p if isinstance(p, str) else (p.lat, p.lon)
 
 
+class EnterpriseIn(BaseModel):
+    code: str = Field(max_length=18, description="customs registration code (10) or USCC (18)")
+    name: str = Field(min_length=1, max_length=100)
+
+
+class MoneyIn(BaseModel):
+    amount: Decimal = Field(gt=0, le=Decimal("1e12"), max_digits=17, decimal_places=2)
+    currency: str = Field(min_length=3, max_length=3, description="ISO 4217: CNY, USD, EUR, GBP, JPY, HKD")
+
+
+class GoodsLineIn(BaseModel):
+    hs_code: str = Field(max_length=10, description="10-digit China tariff code, e.g. 0902109000")
+    description: str = Field(min_length=1, max_length=100)
+    quantity: Decimal = Field(gt=0, le=Decimal("1e9"), max_digits=14, decimal_places=4)
+    unit: str = Field(min_length=1, max_length=10, description="unit of quantity, e.g. kg, pcs")
+    value: MoneyIn = Field(description="declared value with its currency")
+
+
+class ParcelIn(BaseModel):
+    logistics_no: str = Field(min_length=1, max_length=20, pattern=r"^[0-9A-Za-z-]+$")
+    gross_weight_kg: Decimal = Field(gt=0, le=Decimal("100000"), max_digits=14, decimal_places=5)
+    packages: int = Field(default=1, ge=1, le=100_000)
+    goods: list[GoodsLineIn] = Field(min_length=1, max_length=100)
+
+
+class CustomsIn(BaseModel):
+    """What the customs declarations of the booking need (omit it: nothing is filed for the waybill)."""
+
+    ecommerce_enterprise: EnterpriseIn
+    platform: EnterpriseIn | None = None
+    logistics_enterprise: EnterpriseIn
+    declaration_customs: str = Field(max_length=4, description="customs office of declaration, 4 digits")
+    exit_customs: str = Field(max_length=4, description="customs office of the exit point, 4 digits")
+    supervision_site: str | None = Field(default=None, max_length=10, description="supervised site code")
+    consignee_country: str = Field(min_length=2, max_length=2, description="ISO 3166 alpha-2")
+    gross_weight_kg: Decimal = Field(gt=0, le=Decimal("500000"), max_digits=14, decimal_places=5)
+    net_weight_kg: Decimal = Field(gt=0, le=Decimal("500000"), max_digits=14, decimal_places=5)
+    packages: int = Field(ge=1, le=1_000_000)
+    goods: list[GoodsLineIn] = Field(default_factory=list, max_length=100)
+    vehicle: str | None = Field(default=None, max_length=100, description="train, vessel or flight")
+    voyage: str | None = Field(default=None, max_length=32)
+    parcels: list[ParcelIn] = Field(default_factory=list, max_length=100, description="9610 only")
+
+
 class BookingIn(BaseModel):
     quote_id: str = Field(max_length=40)
     option_id: str = Field(max_length=80)
     shipper: dict[str, Any] = Field(default_factory=dict)
     consignee: dict[str, Any] = Field(default_factory=dict)
     references: list[Any] = Field(default_factory=list)
+    customs: CustomsIn | None = None
 
 
 @router.post("/quotes", status_code=201)
@@ -125,7 +172,11 @@ def post_booking(
     )
 
     def create(session: Session) -> tuple[int, dict[str, Any]]:
-        booked = quoting.book_shipment(session, state, principal, cmd, container.clock.now())
+        now = container.clock.now()
+        booked = quoting.book_shipment(session, state, principal, cmd, now)
+        if container.customs is not None and body.customs is not None:
+            customs = CustomsData.from_json(body.customs.model_dump(mode="json"))
+            container.customs.declare(session, booked.waybill_no, customs, now)
         return 201, quoting.booking_view(booked)
 
     return idempotency.run(
@@ -136,7 +187,8 @@ def post_booking(
 @router.post("/bookings/{booking_id}/cancel")
 def cancel_booking(booking_id: str, container: ContainerDep, principal: Forwarder) -> dict[str, Any]:
     with container.db.session() as session:
-        cancelled = quoting.cancel_booking(
-            session, principal, quoting.CancelBooking(booking_id), container.clock.now()
-        )
+        now = container.clock.now()
+        cancelled = quoting.cancel_booking(session, principal, quoting.CancelBooking(booking_id), now)
+        if container.customs is not None:
+            container.customs.cancel(session, cancelled.waybill_no, now)
     return quoting.cancellation_view(cancelled)

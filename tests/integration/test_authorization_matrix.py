@@ -78,6 +78,10 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/waybills"): Rule(ANY),
     ("GET", "/v1/waybills/{waybill_no}"): owned(ANY, F),
     ("GET", "/v1/waybills/{waybill_no}/events"): owned(ANY, F),
+    ("GET", "/v1/waybills/{waybill_no}/customs"): owned(ANY, F),
+    ("GET", "/v1/customs/messages/{message_id}"): owned(ANY, F),
+    # an XML receipt; the matrix's JSON body is no receipt (422), another tenant's never applies
+    ("POST", "/v1/customs/receipts"): Rule(F),
     ("POST", "/v1/devices"): Rule(F),
     ("GET", "/v1/devices/{device_id}"): owned(F, F),
     ("POST", "/v1/waybills/{waybill_no}/trackers"): owned(F, F),
@@ -198,13 +202,32 @@ def make_tenants(w: World, keys: Keys) -> Tenants:
             },
         )
     )
+    tea = {
+        "hs_code": "0902109000",
+        "description": "green tea",
+        "quantity": "1",
+        "unit": "pcs",
+        "value": {"amount": "10", "currency": "USD"},
+    }
+    customs = {
+        "ecommerce_enterprise": {"code": "5115960001", "name": "Yibin Tea Export Co"},
+        "logistics_enterprise": {"code": "5115960002", "name": "Chengdu Freight"},
+        "declaration_customs": "7920",
+        "exit_customs": "7609",
+        "consignee_country": "DE",
+        "gross_weight_kg": "900",
+        "net_weight_kg": "800",
+        "packages": 1,
+        "parcels": [{"logistics_no": f"MX{tag}P1", "gross_weight_kg": "900", "goods": [tea]}],
+    }
     booking = _ok(
         c.post(
             "/v1/bookings",
             headers=fwd,
-            json={"quote_id": quote["id"], "option_id": quote["options"][0]["id"]},
+            json={"quote_id": quote["id"], "option_id": quote["options"][0]["id"], "customs": customs},
         )
     )
+    message = _ok(c.get(f"/v1/waybills/{booking['waybill_no']}/customs", headers=fwd))["messages"][0]
     cancelled = _ok(
         c.post(
             "/v1/bookings",
@@ -278,6 +301,7 @@ def make_tenants(w: World, keys: Keys) -> Tenants:
         "booking_id": booking["id"],
         "cancelled_booking_id": cancelled["id"],
         "waybill_no": booking["waybill_no"],
+        "message_id": message["id"],
         "device_id": device,
         "sku": sku,
         "inbound_id": inbound["id"],
@@ -299,6 +323,7 @@ def make_tenants(w: World, keys: Keys) -> Tenants:
         cancelled["id"],
         cancelled["waybill_no"],
         booking["waybill_no"],
+        message["id"],
         device,
         hook["id"],
         sku,

@@ -18,6 +18,7 @@ from kernel.db import Database
 from kernel.identity import Role, TenantKind
 from kernel.mqtt import Message
 from kernel.scheduled import IDEMPOTENCY_PURGE_JOB_ID
+from logistics.customs.delivery import CUSTOMS_JOB_ID
 from logistics.ingest import process_batch
 from logistics.scheduled import OFFLINE_JOB_ID, WEBHOOK_JOB_ID
 from tests.conftest import Keys
@@ -169,10 +170,11 @@ def test_build_serves_the_warehouse_ports_from_the_planner_and_schedules_every_p
     assert isinstance(container.shipment_booker, PlannerShipmentBooker)
     assert isinstance(container.eta_lookup, WaybillEta)
     assert isinstance(container.transit_times, PlannerTransitTimes)
-    assert len(container.ingest_hooks) == 1
+    assert len(container.ingest_hooks) == 2  # shipments reaching warehouses; customs milestones
     assert [job.name for job in container.jobs] == [
         OFFLINE_JOB_ID,
         WEBHOOK_JOB_ID,
+        CUSTOMS_JOB_ID,
         REPLENISHMENT_JOB_ID,
         EXPIRY_JOB_ID,
         IDEMPOTENCY_PURGE_JOB_ID,

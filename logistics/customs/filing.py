@@ -1,0 +1,446 @@
+"""Filing: the customs data of a booking, the outbox of messages, receipts, and the rejection alarm.
+
+Writers, each in the caller's transaction:
+- `declare_booking`: at booking, check and keep the customs data and queue the CEB505 (one per parcel under
+  9610); `cancel_declaration`: queue the CEB505 cancellations of the waybills filed.
+- `file_due`: queue the CEB507 / CEB509 the waybill's current ACT milestones call for (`triggers.due`). Run
+  by the ingest hook in the transaction that recorded the milestones, so a milestone and its filing commit
+  together; the unique fact key makes a second run (a retry, a replay) file nothing.
+- `apply_receipt`: a CEB506/508/510 moves its message to ACCEPTED or REJECTED; a rejection raises a
+  `customs_rejected` alarm on the waybill (its row and its event log, like every alarm), cleared when a
+  later filing of the same kind and subject is accepted.
+Every message is validated against `spec` before it is queued: one that fails is a defect here, not the
+forwarder's, and raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from kernel.clock import parse_time, rfc3339
+from kernel.errors import Conflict, InvalidInput, NotFound
+from logistics import events
+from logistics.customs import declaration, messages, triggers
+from logistics.customs.spec import SchemaError, local, q, validate, validate_receipt
+from logistics.customs.tables import customs_declarations, customs_messages
+from logistics.tables import bookings, waybill_events, waybills
+
+ACCEPTED_STATUSES = frozenset({"120", "399", "800", "899"})  # entered, concluded, released, cleared (S4)
+REJECTED_STATUSES = frozenset({"100", "4"})  # returned by customs, sending to customs failed (S4)
+TRIGGER_CODES = frozenset({"GTOT", "CROS", "DEPA"})
+ALARM = "customs_rejected"
+RECEIPT_FOR = {"CEB506": "CEB505", "CEB508": "CEB507", "CEB510": "CEB509"}
+
+
+@dataclass(frozen=True)
+class Network:
+    """What filing needs of the network: a node's country, and whether a node is an overseas warehouse's."""
+
+    country_of: Callable[[str], str | None]
+    is_overseas_warehouse: Callable[[Session, str], bool]
+
+
+def _dxp_id(data: declaration.CustomsData) -> str:
+    # The enterprise's DXP id is set by its own single-window client; this stands in for it (documented).
+    return f"DXPENT{data.logistics_enterprise.code}"[:30]
+
+
+def _queue(
+    session: Session,
+    *,
+    guid: str,
+    waybill_no: str,
+    tenant_id: str,
+    type_: str,
+    app_type: str,
+    subject: str,
+    fact_key: str,
+    xml: bytes,
+    trigger: dict[str, Any] | None,
+    now: datetime,
+) -> bool:
+    """Queue one validated message; False when its fact was filed already (nothing is written)."""
+    try:
+        validate(xml)
+    except SchemaError as exc:
+        raise RuntimeError(f"{type_} for {waybill_no} does not validate: {exc}") from exc
+    if session.execute(select(customs_messages.c.seq).where(customs_messages.c.fact_key == fact_key)).first():
+        return False
+    try:
+        with session.begin_nested():
+            session.execute(
+                customs_messages.insert().values(
+                    id=guid,
+                    waybill_no=waybill_no,
+                    tenant_id=tenant_id,
+                    type=type_,
+                    app_type=app_type,
+                    subject=subject,
+                    fact_key=fact_key,
+                    status="QUEUED",
+                    trigger=trigger,
+                    xml=xml.decode("utf-8"),
+                    receipt=None,
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+    except IntegrityError:
+        return False  # another transaction filed the same fact first
+    return True
+
+
+def _shipment(waybill_no: str, route: Mapping[str, Any]) -> messages.Shipment:
+    dep = route.get("exit_departure")
+    return messages.Shipment(
+        waybill_no=waybill_no,
+        freight=Decimal(route["freight"]),
+        freight_currency=route["freight_currency"],
+        exit_mode=route.get("exit_mode"),
+        exit_service=route.get("exit_service"),
+        exit_departure=parse_time(dep) if dep else None,
+    )
+
+
+def _exit_departure(itinerary: Mapping[str, Any], node: str | None) -> str | None:
+    for stop in itinerary["stops"]:
+        if stop["node_id"] == node:
+            value = stop.get("planned_departure") or stop.get("planned_arrival")
+            return str(value) if value else None
+    return None
+
+
+def declare_booking(
+    session: Session,
+    network: Network,
+    waybill_no: str,
+    data: declaration.CustomsData | None,
+    now: datetime,
+) -> int:
+    """Keep a booking's customs data and queue its CEB505s; the number queued (0 without customs data)."""
+    if data is None:
+        return 0
+    wb = session.execute(select(waybills).where(waybills.c.waybill_no == waybill_no)).mappings().one()
+    booking = session.execute(select(bookings).where(bookings.c.waybill_no == waybill_no)).mappings().one()
+    route = triggers.customs_route(wb["itinerary"], network.country_of)
+    declaration.check(
+        wb["customs_mode"],
+        data,
+        declaration.Route(
+            origin=wb["origin"],
+            destination=wb["destination"],
+            exit_node=route.exit_node,
+            destination_is_overseas_warehouse=network.is_overseas_warehouse(session, wb["destination"]),
+        ),
+    )
+    route_doc = {
+        "origin_site": route.origin_site,
+        "exit_node": route.exit_node,
+        "exit_milestone": route.exit_milestone,
+        "exit_mode": route.exit_mode,
+        "exit_service": route.exit_service,
+        "exit_departure": _exit_departure(wb["itinerary"], route.exit_node),
+        "freight": str(booking["cost_amount"]),
+        "freight_currency": booking["currency"],
+    }
+    session.execute(
+        customs_declarations.insert().values(
+            waybill_no=waybill_no,
+            tenant_id=wb["tenant_id"],
+            mode=wb["customs_mode"],
+            data=data.to_json(),
+            route=route_doc,
+            created_at=now,
+        )
+    )
+    return _file_waybills(session, wb["tenant_id"], waybill_no, data, route_doc, "1", now)
+
+
+def _file_waybills(
+    session: Session,
+    tenant_id: str,
+    waybill_no: str,
+    data: declaration.CustomsData,
+    route_doc: Mapping[str, Any],
+    app_type: str,
+    now: datetime,
+) -> int:
+    count = len(data.parcels) or 1
+    guids = [messages.new_guid() for _ in range(count)]
+    built = messages.waybill_messages(
+        guids, app_type, now, data, _shipment(waybill_no, route_doc), _dxp_id(data)
+    )
+    queued = 0
+    version = {"1": "new", "2": "change", "3": "cancel"}[app_type]
+    for guid, (no, xml) in zip(guids, built, strict=True):
+        queued += _queue(
+            session,
+            guid=guid,
+            waybill_no=waybill_no,
+            tenant_id=tenant_id,
+            type_="CEB505",
+            app_type=app_type,
+            subject=no,
+            fact_key=f"{waybill_no}|CEB505|{no}|{version}",
+            xml=xml,
+            trigger=None,
+            now=now,
+        )
+    return queued
+
+
+def _declaration(session: Session, waybill_no: str) -> Any:
+    return (
+        session.execute(select(customs_declarations).where(customs_declarations.c.waybill_no == waybill_no))
+        .mappings()
+        .first()
+    )
+
+
+def cancel_declaration(session: Session, waybill_no: str, now: datetime) -> int:
+    """Queue the CEB505 cancellations (appType 3) of a cancelled booking's waybills; 0 if none were filed."""
+    decl = _declaration(session, waybill_no)
+    if decl is None:
+        return 0
+    data = declaration.CustomsData.from_json(decl["data"])
+    return _file_waybills(session, decl["tenant_id"], waybill_no, data, decl["route"], "3", now)
+
+
+def file_due(session: Session, waybill_no: str, now: datetime) -> int:
+    """Queue the arrival and departure messages the waybill's current ACT milestones call for."""
+    decl = _declaration(session, waybill_no)
+    if decl is None:
+        return 0
+    route_doc = decl["route"]
+    route = triggers.CustomsRoute(
+        route_doc["origin_site"],
+        route_doc["exit_node"],
+        route_doc["exit_milestone"],
+        route_doc["exit_mode"],
+        route_doc["exit_service"],
+    )
+    rows = session.execute(
+        select(
+            waybill_events.c.code,
+            waybill_events.c.node_id,
+            waybill_events.c.event_time,
+            waybill_events.c.inferred,
+        ).where(
+            waybill_events.c.waybill_no == waybill_no,
+            waybill_events.c.kind == "milestone",
+            waybill_events.c.classifier == "ACT",
+            waybill_events.c.superseded_by.is_(None),
+            waybill_events.c.code.in_(TRIGGER_CODES),
+        )
+    ).all()
+    current = [
+        triggers.ActMilestone(r.code, r.node_id, parse_time(rfc3339(r.event_time)), bool(r.inferred))
+        for r in rows
+    ]
+    filed = session.execute(
+        select(customs_messages.c.fact_key).where(
+            customs_messages.c.waybill_no == waybill_no, customs_messages.c.type.in_(("CEB507", "CEB509"))
+        )
+    ).scalars()
+    data = declaration.CustomsData.from_json(decl["data"])
+    shipment = _shipment(waybill_no, route_doc)
+    queued = 0
+    for d in triggers.due(waybill_no, route, current, filed):
+        guid = messages.new_guid()
+        if d.type == "CEB507":
+            xml = messages.arrival_message(guid, d.app_type, now, data, shipment, _dxp_id(data))
+        else:
+            xml = messages.departure_message(guid, d.app_type, now, d.time, data, shipment, _dxp_id(data))
+        queued += _queue(
+            session,
+            guid=guid,
+            waybill_no=waybill_no,
+            tenant_id=decl["tenant_id"],
+            type_=d.type,
+            app_type=d.app_type,
+            subject=d.node_id,
+            fact_key=d.fact_key,
+            xml=xml,
+            trigger={"milestone": d.milestone, "location": d.node_id, "time": rfc3339(d.time)},
+            now=now,
+        )
+    return queued
+
+
+# ------------------------------------------------------------------------------------------ receipts
+
+
+@dataclass(frozen=True)
+class ReceiptApplied:
+    message_id: str
+    waybill_no: str
+    status: str
+
+
+def parse_receipt(xml: bytes) -> tuple[str, str, dict[str, str]]:
+    """(receipt type, message guid, its fields) of a CEB506/508/510; InvalidInput when it is none."""
+    try:
+        type_, block = validate_receipt(xml)
+    except SchemaError as exc:
+        raise InvalidInput(
+            "not a CEB506/508/510 receipt of the schema",
+            errors=[{"field": "body", "message": p} for p in exc.problems[:20]],
+        ) from exc
+    fields = {local(e.tag): (e.text or "") for e in block}
+    return type_, fields["guid"], fields
+
+
+def apply_receipt(
+    session: Session, xml: bytes, now: datetime, visible_to: str | None = None
+) -> ReceiptApplied:
+    """Move the receipt's message to ACCEPTED / REJECTED (a rejection raises the waybill's alarm).
+
+    `visible_to`: the tenant the caller may act for (None: any, the platform's gateway or an admin)."""
+    type_, guid, fields = parse_receipt(xml)
+    query = select(customs_messages).where(customs_messages.c.id == guid)
+    if visible_to is not None:
+        query = query.where(customs_messages.c.tenant_id == visible_to)
+    msg = session.execute(query.with_for_update()).mappings().first()
+    if msg is None:
+        raise NotFound(f"customs message {guid} does not exist")
+    if RECEIPT_FOR[type_] != msg["type"]:
+        raise Conflict(f"a {type_} answers a {RECEIPT_FOR[type_]}, and message {guid} is a {msg['type']}")
+    code = fields["returnStatus"]
+    status = (
+        "ACCEPTED"
+        if code in ACCEPTED_STATUSES
+        else "REJECTED"
+        if code in REJECTED_STATUSES or code.startswith("-")
+        else "SENT"
+    )
+    receipt = {
+        "type": type_,
+        "return_status": code,
+        "return_info": fields.get("returnInfo", ""),
+        "return_time": fields["returnTime"],
+        "received": rfc3339(now),
+    }
+    if msg["status"] in ("ACCEPTED", "REJECTED"):
+        if msg["receipt"] and msg["receipt"].get("return_status") == code:
+            return ReceiptApplied(guid, msg["waybill_no"], msg["status"])  # the same receipt again
+        if status == "SENT":
+            status = msg["status"]  # an intermediate receipt after the final one changes nothing
+    session.execute(
+        update(customs_messages)
+        .where(customs_messages.c.id == guid)
+        .values(status=status, receipt=receipt, sent_at=msg["sent_at"] or now)
+    )
+    if status == "REJECTED" and msg["status"] != "REJECTED":
+        _raise_alarm(session, msg, receipt, now)
+    elif status == "ACCEPTED":
+        _clear_alarm(session, msg, now)
+    return ReceiptApplied(guid, msg["waybill_no"], status)
+
+
+def _raise_alarm(session: Session, msg: Any, receipt: Mapping[str, Any], now: datetime) -> None:
+    row = (
+        session.execute(
+            select(waybills.c.alarms).where(waybills.c.waybill_no == msg["waybill_no"]).with_for_update()
+        )
+        .mappings()
+        .one()
+    )
+    alarm = {
+        "kind": ALARM,
+        "raised_at": rfc3339(now),
+        "cleared_at": None,
+        "detail": f"{msg['type']} {msg['id']} ({msg['subject']}) rejected: "
+        f"{receipt['return_status']} {receipt['return_info']}"[:500],
+        "message_id": msg["id"],
+        "subject": f"{msg['type']}|{msg['subject']}",
+    }
+    session.execute(
+        update(waybills)
+        .where(waybills.c.waybill_no == msg["waybill_no"])
+        .values(alarms=[*(row["alarms"] or []), alarm], updated_at=now)
+    )
+    events.append(
+        session,
+        msg["waybill_no"],
+        kind="alarm",
+        code="CUSTOMS_REJECTED",
+        event_time=now,
+        recorded_time=now,
+        detail=alarm,
+    )
+
+
+def _clear_alarm(session: Session, msg: Any, now: datetime) -> None:
+    row = (
+        session.execute(
+            select(waybills.c.alarms).where(waybills.c.waybill_no == msg["waybill_no"]).with_for_update()
+        )
+        .mappings()
+        .one()
+    )
+    subject = f"{msg['type']}|{msg['subject']}"
+    alarms = [dict(a) for a in row["alarms"] or []]
+    cleared = [
+        a for a in alarms if a["kind"] == ALARM and not a.get("cleared_at") and a.get("subject") == subject
+    ]
+    if not cleared:
+        return
+    for a in cleared:
+        a["cleared_at"] = rfc3339(now)
+        events.append(
+            session,
+            msg["waybill_no"],
+            kind="alarm",
+            code="CUSTOMS_REJECTED_CLEARED",
+            event_time=now,
+            recorded_time=now,
+            detail=a,
+        )
+    session.execute(
+        update(waybills)
+        .where(waybills.c.waybill_no == msg["waybill_no"])
+        .values(alarms=alarms, updated_at=now)
+    )
+
+
+__all__ = [
+    "ALARM",
+    "Network",
+    "ReceiptApplied",
+    "apply_receipt",
+    "cancel_declaration",
+    "declare_booking",
+    "file_due",
+    "parse_receipt",
+    "q",
+]
+
+
+class CustomsDesk:
+    """The customs side of bookings and tracking, bound to the network once (`api.wiring` builds it)."""
+
+    def __init__(self, network: Network) -> None:
+        self.network = network
+
+    def declare(
+        self, session: Session, waybill_no: str, data: declaration.CustomsData | None, now: datetime
+    ) -> int:
+        """After a booking: keep its customs data and queue its waybill messages."""
+        return declare_booking(session, self.network, waybill_no, data, now)
+
+    def cancel(self, session: Session, waybill_no: str, now: datetime) -> int:
+        """After a cancellation: queue the waybill cancellations."""
+        return cancel_declaration(session, waybill_no, now)
+
+    def on_milestones(self, session: Session, waybill_no: str, codes: set[str], now: datetime) -> int:
+        """After tracking recorded milestones: queue what a trigger milestone among them calls for."""
+        return file_due(session, waybill_no, now) if codes & TRIGGER_CODES else 0

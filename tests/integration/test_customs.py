@@ -1,0 +1,245 @@
+"""Customs declarations driven by the cargo: a 9810 container to Duisburg and a 9610 parcel consolidation are
+booked with their customs data and tracked from Yibin out of China; the waybill, arrival and departure
+messages are queued, sent through the simulated single window and accepted, in order. A rejected receipt
+raises the waybill's alarm; a delivery that crashes after the hand-over files nothing twice."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.container import Container
+from api.wiring import ingest_hooks
+from kernel.clock import FixedClock
+from kernel.identity import Role
+from kernel.mqtt import Message
+from logistics.customs import delivery, messages
+from logistics.customs.gateway import Outgoing, SimulatedSingleWindow
+from logistics.ingest import process_batch
+from tests.conftest import Keys
+
+TEA = {
+    "hs_code": "0902109000",
+    "description": "Yibin green tea 250 g",
+    "quantity": "400",
+    "unit": "pcs",
+    "value": {"amount": "2400.00", "currency": "USD"},
+}
+
+
+def customs(**extra: Any) -> dict[str, Any]:
+    return {
+        "ecommerce_enterprise": {"code": "5115960001", "name": "Yibin Tea Export Co"},
+        "logistics_enterprise": {"code": "91511500MA62XBXB01", "name": "Xborder Logistics Yibin"},
+        "declaration_customs": "7920",
+        "exit_customs": "7609",
+        "consignee_country": "DE",
+        "gross_weight_kg": "3000",
+        "net_weight_kg": "2800",
+        "packages": 40,
+        "goods": [TEA],
+        **extra,
+    }
+
+
+def parcels(n: int) -> list[dict[str, Any]]:
+    tag = uuid.uuid4().hex[:8].upper()
+    return [
+        {"logistics_no": f"YB{tag}{i:03d}", "gross_weight_kg": "2.5", "packages": 1, "goods": [TEA]}
+        for i in range(n)
+    ]
+
+
+def _dt(s: str) -> datetime:
+    return datetime.fromisoformat(s.replace("Z", "+00:00"))
+
+
+def book(client: TestClient, fwd: dict[str, str], mode: str, body: dict[str, Any] | None) -> Any:
+    quote = client.post(
+        "/v1/quotes",
+        headers=fwd,
+        json={
+            "origin": "CNYIB",
+            "destination": "DUI",
+            "ready_at": "2027-03-01T06:00:00Z",
+            "cargo": {"weight_kg": 3000, "volume_m3": 20, "equipment": "20GP"},
+            "customs_mode": mode,
+        },
+    ).json()
+    rail = [o for o in quote["options"] if all(leg["mode"] in ("rail", "road") for leg in o["legs"])]
+    option = min(rail or quote["options"], key=lambda o: len(o["legs"]))
+    payload: dict[str, Any] = {"quote_id": quote["id"], "option_id": option["id"]}
+    if body is not None:
+        payload["customs"] = body
+    return client.post("/v1/bookings", headers=fwd, json=payload)
+
+
+def track(
+    client: TestClient, container: Container, clock: FixedClock, fwd: dict[str, str], no: str
+) -> list[Message]:
+    """A tracker on the waybill reporting along every stop of its itinerary, processed by the ingest."""
+    dev = f"dev-cus-{no}"
+    client.post("/v1/devices", headers=fwd, json={"device_id": dev, "kind": "container"})
+    client.post(f"/v1/waybills/{no}/trackers", headers=fwd, json={"device_id": dev})
+    stops = client.get(f"/v1/waybills/{no}", headers=fwd).json()["itinerary"]["stops"]
+    fixes = [(_dt(stops[0]["planned_departure"]) - timedelta(hours=2), stops[0]["lat"], stops[0]["lon"])]
+    for a, b in zip(stops, stops[1:], strict=False):
+        t0 = _dt(a["planned_departure"] or a["planned_arrival"])
+        t1 = _dt(b["planned_arrival"])
+        for i in range(4):
+            f = i / 4
+            fixes.append(
+                (
+                    t0 + (t1 - t0) * f,
+                    a["lat"] + f * (b["lat"] - a["lat"]),
+                    a["lon"] + f * (b["lon"] - a["lon"]),
+                )
+            )
+        fixes.append((t1, b["lat"], b["lon"]))
+    clock.set(fixes[-1][0] + timedelta(hours=1))
+    topic = f"xborder/v1/devices/{dev}/telemetry"
+    msgs = [
+        Message(topic, json.dumps({"seq": i + 1, "ts": t.isoformat(), "lat": lat, "lon": lon}).encode(), 1)
+        for i, (t, lat, lon) in enumerate(fixes)
+    ]
+    with container.db.session() as s:
+        process_batch(s, msgs, clock.now(), hooks=ingest_hooks(container))
+    return msgs
+
+
+def warehouse_at_duisburg(client: TestClient, admin: dict[str, str]) -> None:
+    code = "W" + uuid.uuid4().hex[:8].upper()
+    r = client.post(
+        "/v1/warehouses",
+        headers=admin,
+        json={"code": code, "name": "Duisburg", "country": "DE", "lat": 51.43, "lon": 6.76, "node_id": "DUI"},
+    )
+    assert r.status_code == 201, r.text
+
+
+def test_declarations_follow_the_cargo_and_are_accepted_in_order(
+    client: TestClient, keys: Keys, admin: dict[str, str], container: Container, clock: FixedClock
+) -> None:
+    warehouse_at_duisburg(client, admin)
+    fwd = keys.headers(Role.FORWARDER)
+    b2b = book(client, fwd, "9810", customs())
+    assert b2b.status_code == 201, b2b.text
+    consolidated = book(
+        client, fwd, "9610", customs(goods=[], parcels=parcels(3), gross_weight_kg="7.5", net_weight_kg="6")
+    )
+    assert consolidated.status_code == 201, consolidated.text
+    nos = [b2b.json()["waybill_no"], consolidated.json()["waybill_no"]]
+    before = {no: client.get(f"/v1/waybills/{no}/customs", headers=fwd).json() for no in nos}
+    assert [m["type"] for m in before[nos[0]]["messages"]] == ["CEB505"]
+    assert [m["type"] for m in before[nos[1]]["messages"]] == ["CEB505"] * 3  # one waybill per parcel
+    assert {m["status"] for no in nos for m in before[no]["messages"]} == {"QUEUED"}
+
+    replay = {no: track(client, container, clock, fwd, no) for no in nos}
+    run = delivery.deliver(container.db, clock, container.customs_gateway)
+    assert (run.failed, run.unmatched) == (0, 0)
+    for no, expected in zip(
+        nos, (["CEB505", "CEB507", "CEB509"], ["CEB505"] * 3 + ["CEB507", "CEB509"]), strict=True
+    ):
+        doc = client.get(f"/v1/waybills/{no}/customs", headers=fwd).json()
+        assert [m["type"] for m in doc["messages"]] == expected
+        assert [m["status"] for m in doc["messages"]] == ["ACCEPTED"] * len(expected), doc
+        assert [m["trigger"]["milestone"] if m["trigger"] else None for m in doc["messages"]][-2:] == [
+            "GTOT",
+            "CROS",
+        ]
+        assert doc["messages"][-1]["trigger"]["location"] in ("AKL", "HRS", "ERENHOT", "MANZHOULI")
+        assert doc["messages"][-1]["receipt"]["type"] == "CEB510"
+        xml = client.get(f"/v1/customs/messages/{doc['messages'][-1]['id']}", headers=fwd)
+        assert xml.headers["content-type"].startswith("application/xml")
+        assert b"<ceb:CEB509Message" in xml.content
+    # the same readings again (a redelivery by the broker): nothing new is filed
+    for no in nos:
+        with container.db.session() as s:
+            process_batch(s, replay[no], clock.now(), hooks=ingest_hooks(container))
+    assert (
+        sum(len(client.get(f"/v1/waybills/{no}/customs", headers=fwd).json()["messages"]) for no in nos) == 8
+    )
+    # another tenant sees none of it
+    other = keys.headers(Role.FORWARDER)
+    assert client.get(f"/v1/waybills/{nos[0]}/customs", headers=other).status_code == 404
+    assert client.get(f"/v1/customs/messages/{doc['messages'][0]['id']}", headers=other).status_code == 404
+
+
+def test_a_rejected_receipt_raises_the_waybill_alarm(
+    client: TestClient, keys: Keys, container: Container, clock: FixedClock
+) -> None:
+    fwd = keys.headers(Role.FORWARDER)
+    r = book(client, fwd, "9710", customs())
+    assert r.status_code == 201, r.text
+    no = r.json()["waybill_no"]
+    [msg] = client.get(f"/v1/waybills/{no}/customs", headers=fwd).json()["messages"]
+    receipt = messages.receipt_message(
+        "CEB505", msg["id"], "91511500MA62XBXB01", "100", "运单重复 (duplicate)", clock.now()
+    )
+    other = keys.headers(Role.FORWARDER)
+    assert client.post("/v1/customs/receipts", headers=other, content=receipt).status_code == 404
+    posted = client.post(
+        "/v1/customs/receipts",
+        headers=fwd,
+        content=receipt,
+    )
+    assert posted.status_code == 200, posted.text
+    assert posted.json()["status"] == "REJECTED"
+    doc = client.get(f"/v1/waybills/{no}/customs", headers=fwd).json()
+    assert doc["messages"][0]["status"] == "REJECTED"
+    assert doc["messages"][0]["receipt"]["return_info"] == "运单重复 (duplicate)"
+    alarms = client.get(f"/v1/waybills/{no}", headers=fwd).json()["alarms"]
+    assert [a["kind"] for a in alarms] == ["customs_rejected"]
+    bad = client.post("/v1/customs/receipts", headers=fwd, content=b"<not-a-receipt/>")
+    assert bad.status_code == 422
+
+
+def test_a_retry_after_a_crash_files_nothing_twice(
+    client: TestClient, keys: Keys, container: Container, clock: FixedClock
+) -> None:
+    fwd = keys.headers(Role.FORWARDER)
+    no = book(
+        client, fwd, "9610", customs(goods=[], parcels=parcels(2), gross_weight_kg="5", net_weight_kg="4")
+    ).json()["waybill_no"]
+    window = SimulatedSingleWindow(clock.now)
+
+    class Crash(Exception):
+        pass
+
+    class CrashAfterHandOver:
+        def send(self, message: Outgoing) -> None:
+            window.send(message)
+            raise Crash  # the process dies before the outbox commits SENT
+
+        def receipts(self) -> list[Any]:
+            return []
+
+        def ack(self, handle: str) -> None:
+            return None
+
+    with pytest.raises(Crash):
+        delivery.deliver(container.db, clock, CrashAfterHandOver())
+    doc = client.get(f"/v1/waybills/{no}/customs", headers=fwd).json()
+    assert [m["status"] for m in doc["messages"]] == ["QUEUED", "QUEUED"]
+    delivery.deliver(container.db, clock, window)
+    doc = client.get(f"/v1/waybills/{no}/customs", headers=fwd).json()
+    assert [m["status"] for m in doc["messages"]] == ["ACCEPTED", "ACCEPTED"]
+    ours = {m["id"] for m in doc["messages"]}
+    assert sum(1 for guid in window.filed if guid in ours) == 2
+
+
+def test_a_booking_without_customs_data_files_nothing_and_says_so(
+    client: TestClient, keys: Keys, container: Container
+) -> None:
+    fwd = keys.headers(Role.FORWARDER)
+    no = book(client, fwd, "9710", None).json()["waybill_no"]
+    doc = client.get(f"/v1/waybills/{no}/customs", headers=fwd).json()
+    assert (doc["mode"], doc["declared"], doc["messages"]) == ("9710", False, [])
+    bad = book(client, fwd, "9610", customs())  # 9610 without parcels
+    assert bad.status_code == 422
+    assert [e["field"] for e in bad.json()["errors"]] == ["customs.parcels"]
