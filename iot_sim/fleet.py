@@ -21,6 +21,7 @@ import httpx
 
 from iot_sim.api import ApiError, XborderApi
 from iot_sim.clock import ServiceClock
+from iot_sim.customs import customs_block
 from iot_sim.devices import DeviceCredentials, DeviceStore
 from iot_sim.faults import (
     DEFAULT_RATES,
@@ -231,16 +232,24 @@ class Simulation:
                 return None
             raise
         for option in choose_option(quote.get("options", []), prefer):
+            order: dict[str, Any] = {
+                "quote_id": quote["id"],
+                "option_id": option["id"],
+                "shipper": {"name": shipper, "city": "Yibin", "country": "CN"},
+                "consignee": {"name": CONSIGNEES.get(destination, f"Consignee at {destination}")},
+                "references": [f"SIM-{self.config.seed}"],
+                "customs": customs_block(shipper, destination, weight),
+            }
             try:
-                booking = self.api.book(
-                    {
-                        "quote_id": quote["id"],
-                        "option_id": option["id"],
-                        "shipper": {"name": shipper, "city": "Yibin", "country": "CN"},
-                        "consignee": {"name": CONSIGNEES.get(destination, f"Consignee at {destination}")},
-                        "references": [f"SIM-{self.config.seed}"],
-                    }
-                )
+                try:
+                    booking = self.api.book(order)
+                except ApiError as exc:
+                    fields = [str(e.get("field", "")) for e in exc.problem.get("errors") or []]
+                    if exc.status != 422 or not fields or not all(f.startswith("customs") for f in fields):
+                        raise
+                    # 9810 declares only what ends at an overseas warehouse: book it without declarations
+                    log.info("no customs declarations for %s: %s", destination, exc.detail)
+                    booking = self.api.book({k: v for k, v in order.items() if k != "customs"})
             except ApiError as exc:
                 if exc.status == 409:  # a departure filled up: the next option
                     log.info("option %s is full: %s", option["id"], exc.detail)

@@ -9,8 +9,12 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ContainerDep, CurrentPrincipal, require
+from api.routers.shipments import CustomsIn
+from kernel.errors import Conflict
 from kernel.identity import Principal, Role
 from logistics.customs import filing, views
+from logistics.customs.declaration import CustomsData
+from logistics.waybills import require_visible
 
 router = APIRouter(prefix="/v1", tags=["customs"])
 Forwarder = Annotated[Principal, Depends(require(Role.FORWARDER))]
@@ -31,6 +35,21 @@ def get_waybill_customs(
     """The waybill's customs mode and its declarations (CEB505/507/509) in filing order, with their status,
     trigger milestone and receipt."""
     with container.db.read_session() as session:
+        return views.waybill_customs(session, principal, waybill_no)
+
+
+@router.put("/waybills/{waybill_no}/customs")
+def put_waybill_customs(
+    waybill_no: str, body: CustomsIn, container: ContainerDep, principal: Forwarder
+) -> dict[str, Any]:
+    """Correct the waybill's customs data (after a rejection, say): the waybill messages are filed again as
+    corrections (appType 2); a waybill booked without customs data is declared now."""
+    if container.customs is None:
+        raise Conflict("customs declarations are not wired in this process")
+    with container.db.session() as session:
+        require_visible(session, principal, waybill_no)
+        data = CustomsData.from_json(body.model_dump(mode="json"))
+        container.customs.correct(session, waybill_no, data, container.clock.now())
         return views.waybill_customs(session, principal, waybill_no)
 
 

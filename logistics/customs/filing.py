@@ -173,6 +173,7 @@ def _file_waybills(
     route_doc: Mapping[str, Any],
     app_type: str,
     now: datetime,
+    revision: int = 0,
 ) -> int:
     count = len(data.parcels) or 1
     guids = [messages.new_guid() for _ in range(count)]
@@ -190,12 +191,58 @@ def _file_waybills(
             type_="CEB505",
             app_type=app_type,
             subject=no,
-            fact_key=f"{waybill_no}|CEB505|{no}|{version}",
+            fact_key=f"{waybill_no}|CEB505|{no}|{version}{revision or ''}",
             xml=xml,
             trigger=None,
             now=now,
         )
     return queued
+
+
+def correct_declaration(
+    session: Session, network: Network, waybill_no: str, data: declaration.CustomsData, now: datetime
+) -> int:
+    """Replace a waybill's customs data and queue its CEB505 corrections (appType 2); a waybill declared
+    for the first time files its waybills as at booking. The number of messages queued."""
+    decl = (
+        session.execute(
+            select(customs_declarations)
+            .where(customs_declarations.c.waybill_no == waybill_no)
+            .with_for_update()
+        )
+        .mappings()
+        .first()
+    )
+    if decl is None:
+        return declare_booking(session, network, waybill_no, data, now)
+    wb = session.execute(select(waybills).where(waybills.c.waybill_no == waybill_no)).mappings().one()
+    if wb["status"] == "CANCELLED":
+        raise Conflict(f"waybill {waybill_no} is cancelled: its declarations are withdrawn")
+    route = triggers.customs_route(wb["itinerary"], network.country_of)
+    declaration.check(
+        wb["customs_mode"],
+        data,
+        declaration.Route(
+            origin=wb["origin"],
+            destination=wb["destination"],
+            exit_node=route.exit_node,
+            destination_is_overseas_warehouse=network.is_overseas_warehouse(session, wb["destination"]),
+        ),
+    )
+    session.execute(
+        update(customs_declarations)
+        .where(customs_declarations.c.waybill_no == waybill_no)
+        .values(data=data.to_json())
+    )
+    changes = session.execute(
+        select(customs_messages.c.seq).where(
+            customs_messages.c.waybill_no == waybill_no,
+            customs_messages.c.type == "CEB505",
+            customs_messages.c.app_type == "2",
+        )
+    ).all()
+    revision = len(changes) // max(1, len(data.parcels) or 1) + 1
+    return _file_waybills(session, decl["tenant_id"], waybill_no, data, decl["route"], "2", now, revision)
 
 
 def _declaration(session: Session, waybill_no: str) -> Any:
@@ -436,6 +483,10 @@ class CustomsDesk:
     ) -> int:
         """After a booking: keep its customs data and queue its waybill messages."""
         return declare_booking(session, self.network, waybill_no, data, now)
+
+    def correct(self, session: Session, waybill_no: str, data: declaration.CustomsData, now: datetime) -> int:
+        """A forwarder's corrected customs data: queue the waybill corrections."""
+        return correct_declaration(session, self.network, waybill_no, data, now)
 
     def cancel(self, session: Session, waybill_no: str, now: datetime) -> int:
         """After a cancellation: queue the waybill cancellations."""

@@ -11,7 +11,9 @@ under its guid, so the same message is never filed twice.
 - `SimulatedSingleWindow`: the single window's behaviour in-process, for tests and the demo: it validates
   what it receives against the schema, returns 100 (rejected) with the reason for a malformed message, an
   enterprise it does not know (`unregistered`), or an arrival or departure of a logistics number with no
-  accepted waybill, and 120 (accepted) otherwise.
+  accepted waybill, and 120 (accepted) otherwise. The one built from `XB_CUSTOMS_GATEWAY=simulated` does not
+  know the enterprise `UNREGISTERED_DEMO_CODE`, so a demo booking declaring it is rejected (and can be
+  corrected with `PUT /v1/waybills/{waybill_no}/customs`).
 """
 
 from __future__ import annotations
@@ -80,6 +82,9 @@ class DirectoryDrop:
         source = self.inbox / handle
         if source.exists():
             os.replace(source, self.done / handle)
+
+
+UNREGISTERED_DEMO_CODE = "91511500MA00000000"
 
 
 class SimulatedSingleWindow:
@@ -152,7 +157,7 @@ class NoSingleWindow:
 def gateway_from_setting(value: str, now: Callable[[], datetime]) -> SingleWindow:
     """`simulated`, `directory:/path` or `none` (XB_CUSTOMS_GATEWAY)."""
     if value == "simulated":
-        return SimulatedSingleWindow(now)
+        return SimulatedSingleWindow(now, unregistered=frozenset({UNREGISTERED_DEMO_CODE}))
     if value.startswith("directory:") and len(value) > len("directory:"):
         return DirectoryDrop(value.split(":", 1)[1])
     if value == "none":

@@ -79,6 +79,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/waybills/{waybill_no}"): owned(ANY, F),
     ("GET", "/v1/waybills/{waybill_no}/events"): owned(ANY, F),
     ("GET", "/v1/waybills/{waybill_no}/customs"): owned(ANY, F),
+    ("PUT", "/v1/waybills/{waybill_no}/customs"): owned(F, F),
     ("GET", "/v1/customs/messages/{message_id}"): owned(ANY, F),
     # an XML receipt; the matrix's JSON body is no receipt (422), another tenant's never applies
     ("POST", "/v1/customs/receipts"): Rule(F),
@@ -302,6 +303,7 @@ def make_tenants(w: World, keys: Keys) -> Tenants:
         "cancelled_booking_id": cancelled["id"],
         "waybill_no": booking["waybill_no"],
         "message_id": message["id"],
+        "customs": customs,
         "device_id": device,
         "sku": sku,
         "inbound_id": inbound["id"],
@@ -364,6 +366,7 @@ def request_body(t: Tenants, method: str, path: str) -> Any:
             "max_options": 1,
         },
         ("POST", "/v1/bookings"): {"quote_id": i["quote_id"], "option_id": i["option_id"]},
+        ("PUT", "/v1/waybills/{waybill_no}/customs"): i["customs"],
         ("POST", "/v1/devices"): {"device_id": f"md-{n}-{i['tag'].lower()}", "kind": "container"},
         ("POST", "/v1/waybills/{waybill_no}/trackers"): {"device_id": i["device_id"]},
         ("POST", "/v1/webhooks"): {

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ from kernel.clock import FixedClock
 from kernel.identity import Role
 from kernel.mqtt import Message
 from logistics.customs import delivery, messages
-from logistics.customs.gateway import Outgoing, SimulatedSingleWindow
+from logistics.customs.gateway import DirectoryDrop, Outgoing, SimulatedSingleWindow
 from logistics.ingest import process_batch
 from tests.conftest import Keys
 
@@ -243,3 +244,48 @@ def test_a_booking_without_customs_data_files_nothing_and_says_so(
     bad = book(client, fwd, "9610", customs())  # 9610 without parcels
     assert bad.status_code == 422
     assert [e["field"] for e in bad.json()["errors"]] == ["customs.parcels"]
+
+
+def test_a_declaration_rejected_by_the_single_window_is_corrected(
+    client: TestClient, keys: Keys, container: Container, clock: FixedClock
+) -> None:
+    fwd = keys.headers(Role.FORWARDER)
+    unknown = {"code": "91511500MA00000000", "name": "Unregistered Trading Co"}
+    no = book(client, fwd, "9710", customs(ecommerce_enterprise=unknown)).json()["waybill_no"]
+    window = SimulatedSingleWindow(clock.now, unregistered=frozenset({unknown["code"]}))
+    delivery.deliver(container.db, clock, window)
+    [rejected] = client.get(f"/v1/waybills/{no}/customs", headers=fwd).json()["messages"]
+    assert (rejected["status"], rejected["receipt"]["return_status"]) == ("REJECTED", "100")
+    assert "91511500MA00000000" in rejected["receipt"]["return_info"]
+    alarms = client.get(f"/v1/waybills/{no}", headers=fwd).json()["alarms"]
+    assert [(a["kind"], a["cleared_at"]) for a in alarms] == [("customs_rejected", None)]
+
+    fixed = client.put(f"/v1/waybills/{no}/customs", headers=fwd, json=customs())
+    assert fixed.status_code == 200, fixed.text
+    assert [(m["app_type"], m["status"]) for m in fixed.json()["messages"]] == [
+        ("1", "REJECTED"),
+        ("2", "QUEUED"),
+    ]
+    delivery.deliver(container.db, clock, window)
+    doc = client.get(f"/v1/waybills/{no}/customs", headers=fwd).json()
+    assert [m["status"] for m in doc["messages"]] == ["REJECTED", "ACCEPTED"]
+    [alarm] = client.get(f"/v1/waybills/{no}", headers=fwd).json()["alarms"]
+    assert alarm["kind"] == "customs_rejected" and alarm["cleared_at"] is not None
+
+
+def test_the_directory_drop_hands_messages_over_as_files_and_reads_receipts(
+    client: TestClient, keys: Keys, container: Container, clock: FixedClock, tmp_path: Path
+) -> None:
+    fwd = keys.headers(Role.FORWARDER)
+    no = book(client, fwd, "9710", customs()).json()["waybill_no"]
+    [msg] = client.get(f"/v1/waybills/{no}/customs", headers=fwd).json()["messages"]
+    drop = DirectoryDrop(tmp_path)
+    delivery.deliver(container.db, clock, drop)
+    filed = tmp_path / "out" / f"{msg['id']}.xml"
+    assert filed.read_bytes().startswith(b"<?xml")
+    (tmp_path / "in").mkdir()
+    receipt = messages.receipt_message("CEB505", msg["id"], "91511500MA62XBXB01", "120", "ok", clock.now())
+    (tmp_path / "in" / "r1.xml").write_bytes(receipt)
+    delivery.deliver(container.db, clock, drop)
+    assert client.get(f"/v1/waybills/{no}/customs", headers=fwd).json()["messages"][0]["status"] == "ACCEPTED"
+    assert (tmp_path / "in" / "done" / "r1.xml").exists()
