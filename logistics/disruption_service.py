@@ -10,7 +10,7 @@ then least cost. The new plan is recorded as PLN milestones with the reason; the
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -25,6 +25,7 @@ from kernel.identity import Principal
 from kernel.ids import new_id
 from logistics import events
 from logistics.capacity import capacity_left, hold_capacity, release_capacity
+from logistics.customs import filing as customs_filing
 from logistics.disruption_records import active, to_domain
 from logistics.itinerary import build_itinerary, option_json, planned_milestones
 from logistics.network_state import NetworkState
@@ -297,6 +298,7 @@ def _apply_new_plan(
     )
     cost = sum(Decimal(leg["cost"]["amount"]) for leg in itinerary["legs"])
     session.execute(update(bookings).where(bookings.c.id == row["bk_id"]).values(cost_amount=cost))
+    customs_filing.replanned(session, _country_of(state), row["waybill_no"], now)  # CEB505 modifications
     _notify(
         session,
         row,
@@ -304,6 +306,14 @@ def _apply_new_plan(
         {"waybill_no": row["waybill_no"], "reason": reason, "eta": rfc3339(arrival)},
         now,
     )
+
+
+def _country_of(state: NetworkState) -> Callable[[str], str | None]:
+    def country_of(node_id: str) -> str | None:
+        node = state.network.nodes.get(node_id)
+        return node.country if node is not None else None
+
+    return country_of
 
 
 def _needs_attention(session: Session, row: Any, reason: str, why: str, now: datetime) -> None:

@@ -234,6 +234,50 @@ def correct_declaration(
         .where(customs_declarations.c.waybill_no == waybill_no)
         .values(data=data.to_json())
     )
+    revision = _revision(session, waybill_no, data)
+    return _file_waybills(session, decl["tenant_id"], waybill_no, data, decl["route"], "2", now, revision)
+
+
+def replanned(
+    session: Session, country_of: Callable[[str], str | None], waybill_no: str, now: datetime
+) -> int:
+    """After a re-plan (a disruption): take the new route and price, and queue the CEB505 modifications
+    (appType 2) of a declared waybill; 0 for one without customs data."""
+    decl = _declaration(session, waybill_no)
+    if decl is None:
+        return 0
+    wb = session.execute(select(waybills).where(waybills.c.waybill_no == waybill_no)).mappings().one()
+    booking = session.execute(select(bookings).where(bookings.c.waybill_no == waybill_no)).mappings().one()
+    route = triggers.customs_route(wb["itinerary"], country_of)
+    route_doc = {
+        **decl["route"],
+        "exit_node": route.exit_node,
+        "exit_milestone": route.exit_milestone,
+        "exit_mode": route.exit_mode,
+        "exit_service": route.exit_service,
+        "exit_departure": _exit_departure(wb["itinerary"], route.exit_node),
+        "freight": str(booking["cost_amount"]),
+    }
+    session.execute(
+        update(customs_declarations)
+        .where(customs_declarations.c.waybill_no == waybill_no)
+        .values(route=route_doc)
+    )
+    data = declaration.CustomsData.from_json(decl["data"])
+    return _file_waybills(
+        session,
+        decl["tenant_id"],
+        waybill_no,
+        data,
+        route_doc,
+        "2",
+        now,
+        _revision(session, waybill_no, data),
+    )
+
+
+def _revision(session: Session, waybill_no: str, data: declaration.CustomsData) -> int:
+    """The number of the next modification of a waybill's CEB505s (its fact keys differ per revision)."""
     changes = session.execute(
         select(customs_messages.c.seq).where(
             customs_messages.c.waybill_no == waybill_no,
@@ -241,8 +285,7 @@ def correct_declaration(
             customs_messages.c.app_type == "2",
         )
     ).all()
-    revision = len(changes) // max(1, len(data.parcels) or 1) + 1
-    return _file_waybills(session, decl["tenant_id"], waybill_no, data, decl["route"], "2", now, revision)
+    return len(changes) // max(1, len(data.parcels) or 1) + 1
 
 
 def _declaration(session: Session, waybill_no: str) -> Any:
@@ -447,7 +490,7 @@ def _clear_alarm(session: Session, msg: Any, now: datetime) -> None:
             session,
             msg["waybill_no"],
             kind="alarm",
-            code="CUSTOMS_REJECTED_CLEARED",
+            code="CUSTOMS_REJ_CLEARED",  # waybill_events.code holds 20 characters
             event_time=now,
             recorded_time=now,
             detail=a,

@@ -6,6 +6,7 @@ raises the waybill's alarm; a delivery that crashes after the hand-over files no
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,13 +16,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.container import Container
-from api.wiring import ingest_hooks
 from kernel.clock import FixedClock
 from kernel.identity import Role
-from kernel.mqtt import Message
+from kernel.mqtt import BrokerAddress, PahoCommunicator
 from logistics.customs import delivery, messages
 from logistics.customs.gateway import DirectoryDrop, Outgoing, SimulatedSingleWindow
-from logistics.ingest import process_batch
+from logistics.ingest import TelemetryIngest
 from tests.conftest import Keys
 
 TEA = {
@@ -80,10 +80,40 @@ def book(client: TestClient, fwd: dict[str, str], mode: str, body: dict[str, Any
     return client.post("/v1/bookings", headers=fwd, json=payload)
 
 
+class MqttTracking:
+    """The ingest on a real broker (Mosquitto under XB_TEST_MQTT_URL), with the container's hooks, under a
+    topic root of its own; readings are published as trackers do."""
+
+    def __init__(self, broker_url: str, container: Container, clock: FixedClock) -> None:
+        tag = f"xbt-customs-{uuid.uuid4().hex[:8]}"
+        self.root = f"{tag}/v1"
+        address = BrokerAddress.parse(broker_url)
+        self.ingest_comm = PahoCommunicator(address, f"{tag}-ingest").start()
+        self.ingest = TelemetryIngest(
+            container.db, clock, self.ingest_comm, root=self.root, hooks=container.ingest_hooks
+        ).start()
+        self.tracker = PahoCommunicator(address, f"{tag}-tracker").start()
+        time.sleep(0.5)  # the ingest's SUBSCRIBE applied
+
+    def publish(self, dev: str, payloads: list[bytes]) -> None:
+        done = self.ingest.processed + len(payloads)
+        for payload in payloads:
+            self.tracker.publish(f"{self.root}/devices/{dev}/telemetry", payload, qos=1)
+        deadline = time.monotonic() + 60
+        while self.ingest.processed < done and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert self.ingest.processed >= done, f"{self.ingest.processed} of {done} processed"
+
+    def stop(self) -> None:
+        self.tracker.stop()
+        self.ingest.stop()
+        self.ingest_comm.stop()
+
+
 def track(
-    client: TestClient, container: Container, clock: FixedClock, fwd: dict[str, str], no: str
-) -> list[Message]:
-    """A tracker on the waybill reporting along every stop of its itinerary, processed by the ingest."""
+    client: TestClient, clock: FixedClock, fwd: dict[str, str], no: str, mqtt: MqttTracking
+) -> tuple[str, list[bytes]]:
+    """A tracker on the waybill reporting along every stop of its itinerary over MQTT."""
     dev = f"dev-cus-{no}"
     client.post("/v1/devices", headers=fwd, json={"device_id": dev, "kind": "container"})
     client.post(f"/v1/waybills/{no}/trackers", headers=fwd, json={"device_id": dev})
@@ -102,15 +132,13 @@ def track(
                 )
             )
         fixes.append((t1, b["lat"], b["lon"]))
-    clock.set(fixes[-1][0] + timedelta(hours=1))
-    topic = f"xborder/v1/devices/{dev}/telemetry"
-    msgs = [
-        Message(topic, json.dumps({"seq": i + 1, "ts": t.isoformat(), "lat": lat, "lon": lon}).encode(), 1)
+    clock.set(max(clock.now(), fixes[-1][0] + timedelta(hours=1)))
+    payloads = [
+        json.dumps({"seq": i + 1, "ts": t.isoformat(), "lat": lat, "lon": lon}).encode()
         for i, (t, lat, lon) in enumerate(fixes)
     ]
-    with container.db.session() as s:
-        process_batch(s, msgs, clock.now(), hooks=ingest_hooks(container))
-    return msgs
+    mqtt.publish(dev, payloads)
+    return dev, payloads
 
 
 def warehouse_at_duisburg(client: TestClient, admin: dict[str, str]) -> None:
@@ -124,7 +152,12 @@ def warehouse_at_duisburg(client: TestClient, admin: dict[str, str]) -> None:
 
 
 def test_declarations_follow_the_cargo_and_are_accepted_in_order(
-    client: TestClient, keys: Keys, admin: dict[str, str], container: Container, clock: FixedClock
+    client: TestClient,
+    keys: Keys,
+    admin: dict[str, str],
+    container: Container,
+    clock: FixedClock,
+    broker_url: str,
 ) -> None:
     warehouse_at_duisburg(client, admin)
     fwd = keys.headers(Role.FORWARDER)
@@ -140,7 +173,27 @@ def test_declarations_follow_the_cargo_and_are_accepted_in_order(
     assert [m["type"] for m in before[nos[1]]["messages"]] == ["CEB505"] * 3  # one waybill per parcel
     assert {m["status"] for no in nos for m in before[no]["messages"]} == {"QUEUED"}
 
-    replay = {no: track(client, container, clock, fwd, no) for no in nos}
+    mqtt = MqttTracking(broker_url, container, clock)
+    try:
+        sent = {no: track(client, clock, fwd, no, mqtt) for no in nos}
+        _check_declarations(client, container, clock, fwd, nos)
+        for dev, payloads in sent.values():  # the same readings again (a redelivery): nothing new is filed
+            mqtt.publish(dev, payloads)
+    finally:
+        mqtt.stop()
+    assert (
+        sum(len(client.get(f"/v1/waybills/{no}/customs", headers=fwd).json()["messages"]) for no in nos) == 8
+    )
+    # another tenant sees none of it
+    other = keys.headers(Role.FORWARDER)
+    assert client.get(f"/v1/waybills/{nos[0]}/customs", headers=other).status_code == 404
+    first = client.get(f"/v1/waybills/{nos[0]}/customs", headers=fwd).json()["messages"][0]
+    assert client.get(f"/v1/customs/messages/{first['id']}", headers=other).status_code == 404
+
+
+def _check_declarations(
+    client: TestClient, container: Container, clock: FixedClock, fwd: dict[str, str], nos: list[str]
+) -> None:
     run = delivery.deliver(container.db, clock, container.customs_gateway)
     assert (run.failed, run.unmatched) == (0, 0)
     for no, expected in zip(
@@ -155,20 +208,13 @@ def test_declarations_follow_the_cargo_and_are_accepted_in_order(
         ]
         assert doc["messages"][-1]["trigger"]["location"] in ("AKL", "HRS", "ERENHOT", "MANZHOULI")
         assert doc["messages"][-1]["receipt"]["type"] == "CEB510"
+        ids = [m["id"] for m in doc["messages"]]
+        window = container.customs_gateway
+        assert isinstance(window, SimulatedSingleWindow)
+        assert [guid for guid in window.filed if guid in ids] == ids  # handed over in filing order
         xml = client.get(f"/v1/customs/messages/{doc['messages'][-1]['id']}", headers=fwd)
         assert xml.headers["content-type"].startswith("application/xml")
         assert b"<ceb:CEB509Message" in xml.content
-    # the same readings again (a redelivery by the broker): nothing new is filed
-    for no in nos:
-        with container.db.session() as s:
-            process_batch(s, replay[no], clock.now(), hooks=ingest_hooks(container))
-    assert (
-        sum(len(client.get(f"/v1/waybills/{no}/customs", headers=fwd).json()["messages"]) for no in nos) == 8
-    )
-    # another tenant sees none of it
-    other = keys.headers(Role.FORWARDER)
-    assert client.get(f"/v1/waybills/{nos[0]}/customs", headers=other).status_code == 404
-    assert client.get(f"/v1/customs/messages/{doc['messages'][0]['id']}", headers=other).status_code == 404
 
 
 def test_a_rejected_receipt_raises_the_waybill_alarm(
@@ -289,3 +335,49 @@ def test_the_directory_drop_hands_messages_over_as_files_and_reads_receipts(
     delivery.deliver(container.db, clock, drop)
     assert client.get(f"/v1/waybills/{no}/customs", headers=fwd).json()["messages"][0]["status"] == "ACCEPTED"
     assert (tmp_path / "in" / "done" / "r1.xml").exists()
+
+
+def test_a_replanned_booking_files_its_waybill_again_as_a_modification(
+    client: TestClient, keys: Keys, admin: dict[str, str]
+) -> None:
+    fwd = keys.headers(Role.FORWARDER)
+    quote = client.post(
+        "/v1/quotes",
+        headers=fwd,
+        json={
+            "origin": "CNYIB",
+            "destination": "PLLOD",
+            "ready_at": "2027-03-01T06:00:00Z",
+            "cargo": {"weight_kg": 8000, "volume_m3": 30, "equipment": "40HC"},
+            "customs_mode": "9710",
+        },
+    ).json()
+    option = min(
+        (
+            o
+            for o in quote["options"]
+            if any(leg["mode"] == "rail" and leg["service_id"] for leg in o["legs"])
+        ),
+        key=lambda o: float(o["cost"]["amount"]),
+    )
+    r = client.post(
+        "/v1/bookings",
+        headers=fwd,
+        json={"quote_id": quote["id"], "option_id": option["id"], "customs": customs(consignee_country="PL")},
+    )
+    assert r.status_code == 201, r.text
+    no = r.json()["waybill_no"]
+    main = max((leg for leg in option["legs"] if leg["service_id"]), key=lambda leg: leg["distance_km"])
+    d = client.post(
+        "/v1/disruptions",
+        headers=admin,
+        json={"kind": "suspend", "service_id": main["service_id"], "reason": "customs test: trains held"},
+    )
+    assert d.status_code == 201, d.text
+    try:
+        replanned = [b for b in d.json()["bookings"] if b["waybill_no"] == no]
+        assert replanned and replanned[0]["replanned"], replanned
+        doc = client.get(f"/v1/waybills/{no}/customs", headers=fwd).json()
+        assert [(m["type"], m["app_type"]) for m in doc["messages"]] == [("CEB505", "1"), ("CEB505", "2")]
+    finally:
+        assert client.post(f"/v1/disruptions/{d.json()['id']}/lift", headers=admin).status_code == 200
