@@ -313,3 +313,38 @@ def test_an_api_outage_mid_run_is_survived(tmp_path, monkeypatch):
     fake.waybills["WB1"]["status"] = "CANCELLED"
     sim._guard(sim.discover)
     assert sim.trackers == {}
+
+
+def test_bookings_carry_customs_data_and_go_without_where_the_mode_cannot_declare(tmp_path):
+    fake = FakeXborder()
+    refused: list[str] = []
+    handle = fake.handle
+
+    def no_warehouse_at_the_first(request):  # the service refuses the first booking's customs block (9810)
+        if request.method == "POST" and request.url.path == "/v1/bookings":
+            body = json.loads(request.content)
+            if "customs" in body and not refused:
+                refused.append(body["quote_id"])
+                return httpx.Response(
+                    422,
+                    json={
+                        "type": "about:blank",
+                        "title": "Invalid input",
+                        "status": 422,
+                        "detail": "the booking's customs data cannot be declared",
+                        "errors": [
+                            {"field": "customs_mode", "message": "9810 must end at an overseas warehouse"}
+                        ],
+                    },
+                    headers={"content-type": "application/problem+json"},
+                )
+        return handle(request)
+
+    fake.handle = no_warehouse_at_the_first  # type: ignore[method-assign]
+    sim, *_ = make(tmp_path, fake, seed=1)
+    assert len(sim.book(2)) == 2
+    bookings = [c[2] for c in fake.calls if c[1] == "/v1/bookings"]
+    assert ["customs" in b for b in bookings] == [False, True]  # the refused one again without it; then with
+    block = bookings[1]["customs"]
+    assert block["goods"][0]["hs_code"].isdigit() and len(block["goods"][0]["hs_code"]) == 10
+    assert block["logistics_enterprise"]["code"] == "91511500MA62XBXB01"
