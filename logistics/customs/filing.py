@@ -235,7 +235,50 @@ def correct_declaration(
         .values(data=data.to_json())
     )
     revision = _revision(session, waybill_no, data)
-    return _file_waybills(session, decl["tenant_id"], waybill_no, data, decl["route"], "2", now, revision)
+    queued = _file_waybills(session, decl["tenant_id"], waybill_no, data, decl["route"], "2", now, revision)
+    return queued + _refile_rejected(session, decl, data, revision, now)
+
+
+def _refile_rejected(
+    session: Session, decl: Any, data: declaration.CustomsData, revision: int, now: datetime
+) -> int:
+    """Arrivals and departures the single window rejected (for the waybill it had refused, say), filed again
+    from the corrected data after the waybill corrections: the window never entered them, so appType 1."""
+    rows = session.execute(
+        select(customs_messages)
+        .where(
+            customs_messages.c.waybill_no == decl["waybill_no"],
+            customs_messages.c.type.in_(("CEB507", "CEB509")),
+        )
+        .order_by(customs_messages.c.seq)
+    ).mappings()
+    latest: dict[tuple[str, str], Any] = {}
+    for r in rows:
+        latest[(r["type"], r["subject"])] = r
+    shipment = _shipment(decl["waybill_no"], decl["route"])
+    queued = 0
+    for (type_, subject), r in latest.items():
+        if r["status"] != "REJECTED" or not r["trigger"]:
+            continue
+        guid, at = messages.new_guid(), parse_time(r["trigger"]["time"])
+        if type_ == "CEB507":
+            xml = messages.arrival_message(guid, "1", now, data, shipment, _dxp_id(data))
+        else:
+            xml = messages.departure_message(guid, "1", now, at, data, shipment, _dxp_id(data))
+        queued += _queue(
+            session,
+            guid=guid,
+            waybill_no=decl["waybill_no"],
+            tenant_id=decl["tenant_id"],
+            type_=type_,
+            app_type="1",
+            subject=subject,
+            fact_key=f"{r['fact_key'].split('|refiled')[0]}|refiled{revision}"[:200],
+            xml=xml,
+            trigger=r["trigger"],
+            now=now,
+        )
+    return queued
 
 
 def replanned(

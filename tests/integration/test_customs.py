@@ -293,30 +293,41 @@ def test_a_booking_without_customs_data_files_nothing_and_says_so(
 
 
 def test_a_declaration_rejected_by_the_single_window_is_corrected(
-    client: TestClient, keys: Keys, container: Container, clock: FixedClock
+    client: TestClient, keys: Keys, container: Container, clock: FixedClock, broker_url: str
 ) -> None:
     fwd = keys.headers(Role.FORWARDER)
     unknown = {"code": "91511500MA00000000", "name": "Unregistered Trading Co"}
     no = book(client, fwd, "9710", customs(ecommerce_enterprise=unknown)).json()["waybill_no"]
+    mqtt = MqttTracking(broker_url, container, clock)
+    try:
+        track(client, clock, fwd, no, mqtt)
+    finally:
+        mqtt.stop()
     window = SimulatedSingleWindow(clock.now, unregistered=frozenset({unknown["code"]}))
     delivery.deliver(container.db, clock, window)
-    [rejected] = client.get(f"/v1/waybills/{no}/customs", headers=fwd).json()["messages"]
-    assert (rejected["status"], rejected["receipt"]["return_status"]) == ("REJECTED", "100")
-    assert "91511500MA00000000" in rejected["receipt"]["return_info"]
+    rejected = client.get(f"/v1/waybills/{no}/customs", headers=fwd).json()["messages"]
+    assert [(m["type"], m["status"]) for m in rejected] == [
+        ("CEB505", "REJECTED"),
+        ("CEB507", "REJECTED"),  # the window has no accepted waybill for it
+        ("CEB509", "REJECTED"),
+    ]
+    assert "91511500MA00000000" in rejected[0]["receipt"]["return_info"]
     alarms = client.get(f"/v1/waybills/{no}", headers=fwd).json()["alarms"]
-    assert [(a["kind"], a["cleared_at"]) for a in alarms] == [("customs_rejected", None)]
+    assert [(a["kind"], a["cleared_at"]) for a in alarms] == [("customs_rejected", None)] * 3
 
     fixed = client.put(f"/v1/waybills/{no}/customs", headers=fwd, json=customs())
     assert fixed.status_code == 200, fixed.text
-    assert [(m["app_type"], m["status"]) for m in fixed.json()["messages"]] == [
-        ("1", "REJECTED"),
-        ("2", "QUEUED"),
+    assert [(m["type"], m["app_type"], m["status"]) for m in fixed.json()["messages"][3:]] == [
+        ("CEB505", "2", "QUEUED"),  # the correction
+        ("CEB507", "1", "QUEUED"),  # filed again from the corrected data, after it
+        ("CEB509", "1", "QUEUED"),
     ]
     delivery.deliver(container.db, clock, window)
     doc = client.get(f"/v1/waybills/{no}/customs", headers=fwd).json()
-    assert [m["status"] for m in doc["messages"]] == ["REJECTED", "ACCEPTED"]
-    [alarm] = client.get(f"/v1/waybills/{no}", headers=fwd).json()["alarms"]
-    assert alarm["kind"] == "customs_rejected" and alarm["cleared_at"] is not None
+    assert [m["status"] for m in doc["messages"]] == ["REJECTED"] * 3 + ["ACCEPTED"] * 3
+    alarms = client.get(f"/v1/waybills/{no}", headers=fwd).json()["alarms"]
+    assert [a["kind"] for a in alarms] == ["customs_rejected"] * 3
+    assert all(a["cleared_at"] is not None for a in alarms)
 
 
 def test_the_directory_drop_hands_messages_over_as_files_and_reads_receipts(
