@@ -14,14 +14,17 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from api.container import Container
 from kernel.clock import FixedClock
 from kernel.identity import Role
 from kernel.mqtt import BrokerAddress, PahoCommunicator
-from logistics.customs import delivery, messages
+from logistics import events
+from logistics.customs import delivery, filing, messages
 from logistics.customs.gateway import DirectoryDrop, Outgoing, SimulatedSingleWindow
 from logistics.ingest import TelemetryIngest
+from logistics.tables import waybill_events
 from tests.conftest import Keys
 
 TEA = {
@@ -392,3 +395,48 @@ def test_a_replanned_booking_files_its_waybill_again_as_a_modification(
         assert [(m["type"], m["app_type"]) for m in doc["messages"]] == [("CEB505", "1"), ("CEB505", "2")]
     finally:
         assert client.post(f"/v1/disruptions/{d.json()['id']}/lift", headers=admin).status_code == 200
+
+
+def test_file_due_follows_the_event_log_inferred_confirmed_and_moved(
+    client: TestClient, keys: Keys, container: Container, clock: FixedClock
+) -> None:
+    fwd = keys.headers(Role.FORWARDER)
+    no = book(client, fwd, "9710", customs()).json()["waybill_no"]
+    exit_node = client.get(f"/v1/waybills/{no}", headers=fwd).json()["itinerary"]["stops"]
+    t = clock.now()
+
+    def act(code: str, node: str, hours: int, inferred: bool = False) -> int:
+        with container.db.session() as s:
+            return events.append(
+                s, no, kind="milestone", code=code, classifier="ACT", node_id=node,
+                event_time=t + timedelta(hours=hours), recorded_time=t, inferred=inferred,
+            )  # fmt: skip
+
+    def file() -> int:
+        with container.db.session() as s:
+            return filing.file_due(s, no, t)
+
+    border = next(s["node_id"] for s in exit_node if s["role"] == "border")
+    gtot = act("GTOT", "YIB", 1)
+    assert file() == 1  # CEB507
+    assert file() == 0  # the same fact again files nothing
+    cros = act("CROS", border, 90, inferred=True)
+    assert file() == 0  # inferred: nothing until confirmed
+    with container.db.session() as s:  # a reading confirms it (the log supersedes the inferred one)
+        s.execute(update(waybill_events).where(waybill_events.c.id == cros).values(superseded_by=-9))
+    act("CROS", border, 91)
+    assert file() == 1  # CEB509
+    with container.db.session() as s:  # a late reading moved the gate-out
+        s.execute(update(waybill_events).where(waybill_events.c.id == gtot).values(superseded_by=-9))
+    act("GTOT", "YIB", 2)
+    assert file() == 1
+    doc = client.get(f"/v1/waybills/{no}/customs", headers=fwd).json()
+    assert [
+        (m["type"], m["app_type"], m["trigger"]["milestone"] if m["trigger"] else None)
+        for m in doc["messages"]
+    ] == [
+        ("CEB505", "1", None),
+        ("CEB507", "1", "GTOT"),
+        ("CEB509", "1", "CROS"),
+        ("CEB507", "2", "GTOT"),  # the correction
+    ]
