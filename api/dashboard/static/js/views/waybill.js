@@ -2,6 +2,11 @@
 // an SVG route map fitted to the stops, legs and the event log. Refreshes when the stream reports a change.
 
 import * as api from "../api.js";
+import { createMap } from "../map.js";
+import { t } from "../i18n.js";
+
+// Positions seen on the stream while this page is open, per waybill: the live part of the actual track.
+const liveTrack = new Map();
 import {
   h, s, clear, problemBox, statusPill, timeEl, fmtTime, fmtPosition, fmtDelta, fmtMoney, fmtNumber, hoursBetween, failure,
   emptyRow, table,
@@ -162,6 +167,51 @@ function legsTable(legs, stopNames) {
     { id: "legs", label: "Legs" });
 }
 
+const EVENTS_PAGE = 25;
+
+/** The event log, newest first, a page of 25 at a time. */
+function eventsPaged(events) {
+  const box = h("div", { class: "events-paged" });
+  const newest = events.slice().reverse();
+  let page = 0;
+  const pages = Math.max(1, Math.ceil(newest.length / EVENTS_PAGE));
+  const draw = () => {
+    const slice = newest.slice(page * EVENTS_PAGE, (page + 1) * EVENTS_PAGE).reverse();
+    clear(box).append(eventsTable(slice),
+      pages > 1 ? h("div", { class: "pager" },
+        h("button", { class: "btn small", type: "button", disabled: page === 0, onclick: () => { page -= 1; draw(); } }, "Newer"),
+        h("span", { class: "muted" }, t("page {p} of {n}", { p: page + 1, n: pages })),
+        h("button", { class: "btn small", type: "button", disabled: page >= pages - 1, onclick: () => { page += 1; draw(); } }, "Older")) : null);
+  };
+  draw();
+  return box;
+}
+
+/** The actual track: ACT milestones' stops in time order, then the live fixes and the last position. */
+function actualTrack(w, stops) {
+  const at = new Map(stops.map((p) => [p.node_id, [p.lon, p.lat]]));
+  const points = (w.milestones || []).filter((m) => m.classifier === "ACT" && at.has(m.location))
+    .sort((a, b) => String(a.time).localeCompare(String(b.time))).map((m) => at.get(m.location));
+  for (const p of liveTrack.get(w.waybill_no) || []) points.push(p);
+  if (w.position && w.position.lat !== undefined && w.position.lat !== null) points.push([w.position.lon, w.position.lat]);
+  return points;
+}
+
+function geoCard(w, stops) {
+  const host = h("div", { class: "map-host small", id: "waybill-geo" });
+  const card = h("div", { class: "card" }, h("h2", {}, "Map"), host,
+    h("p", { class: "help map-legend" }, h("span", { class: "swatch planned" }), t("planned route"), " ",
+      h("span", { class: "swatch actual" }), t("actual track")));
+  const map = createMap(host, { height: 360, label: "Route map" });
+  Promise.all([map.ready, api.network()]).then(async ([, net]) => {
+    await map.setNetwork(net.nodes, []);
+    await map.route(w.itinerary?.legs || [], actualTrack(w, stops), net.services);
+    map.setShipments([w]);
+    map.fit(stops.map((p) => [p.lon, p.lat]));
+  }).catch((err) => host.append(failure("The network", err)));
+  return card;
+}
+
 function eventsTable(events) {
   if (!events.length) return h("p", { class: "muted" }, "No events recorded.");
   return table([["#", "num"], ["Kind"], ["Code"], ["Class"], ["Location"], ["Event time", "time"], ["Recorded", "time"], ["Note"]],
@@ -271,6 +321,7 @@ export async function waybillView({ main, bus, me }, waybillNo) {
       h("div", { class: "detail-grid" },
         h("div", { class: "card" }, summary(w)),
         h("div", { class: "card map-card" }, h("h2", {}, "Route"), routeMap(stops, w.position))),
+      geoCard(w, stops),
       h("div", { class: "card" }, h("h2", {}, "Milestones"),
         h("p", { class: "help" }, "Planned (PLN), estimated (EST) and actual (ACT) side by side; Δ is actual or estimate against plan."),
         timeline(w.milestones, stopNames)),
@@ -279,12 +330,17 @@ export async function waybillView({ main, bus, me }, waybillNo) {
       trackersCard(w, { me, credsBox, refresh: render }),
       h("div", { class: "card" }, h("h2", {}, "Legs"), legsTable(w.itinerary?.legs, stopNames)),
       h("div", { class: "card" }, h("h2", {}, "Event log"),
-        ev.status === "fulfilled" ? eventsTable(api.items(ev.value)) : failure("The event log", ev.reason)));
+        ev.status === "fulfilled" ? eventsPaged(api.items(ev.value)) : failure("The event log", ev.reason)));
     window.scrollTo({ top: scroll });
   }
 
   const onStatus = (ev) => {
     if (ev.detail?.waybill_no !== waybillNo) return;
+    const pos = ev.detail.position;
+    if (pos && pos.lat !== undefined && pos.lat !== null) {
+      if (!liveTrack.has(waybillNo)) liveTrack.set(waybillNo, []);
+      liveTrack.get(waybillNo).push([pos.lon, pos.lat]);
+    }
     clearTimeout(timer); // coalesce bursts of updates into one reload
     timer = setTimeout(render, 300);
   };
