@@ -137,7 +137,7 @@ function tickClock() {
 function showWhoAmI(me) {
   const el = document.getElementById("whoami");
   const scope = me.warehouses?.length ? ` · ${me.warehouses.join(", ")}` : "";
-  el.replaceChildren(h("span", { class: `role role-${me.role}` }, t(me.role)), raw(` ${me.tenant_name || me.tenant_id || ""}${scope}`, "span", { class: "tenant" }));
+  el.replaceChildren(h("span", { class: `role role-${me.role}` }, t(me.role)), me.tenant_name || scope ? raw(` ${me.tenant_name || ""}${scope}`, "span", { class: "tenant" }) : "");
   el.title = `key ${me.key_id || "?"} of tenant ${me.tenant_id || "?"}`;
   el.hidden = false;
   document.getElementById("signout").hidden = false;
@@ -216,6 +216,7 @@ function translateShell() {
   }
   const lang = document.getElementById("lang");
   lang.setAttribute("aria-label", t("Language"));
+  document.getElementById("nav").setAttribute("aria-label", t("Views"));
   document.title = t("xborder");
 }
 

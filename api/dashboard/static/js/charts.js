@@ -14,10 +14,10 @@ function el(tag, attrs = {}) {
  * Horizontal bars: rows [{label, value, href?, tone?, raw?}] -> an SVG whose bars are links.
  * `raw` labels (codes, names from the API) are marked translate="no"; others go through t().
  */
-export function barChart(rows, { label, digits = 0, width = 420 } = {}) {
+export function barChart(rows, { label, digits = 0, width = 340 } = {}) {
   const d3 = window.d3;
   const barH = 22;
-  const left = 130;
+  const left = Math.min(150, width * 0.36);
   const height = Math.max(1, rows.length) * barH + 6;
   const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, class: "bar-chart", role: "img", "aria-label": t(label || "Chart") });
   const max = d3.max(rows, (r) => Number(r.value) || 0) || 1;

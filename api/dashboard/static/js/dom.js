@@ -9,6 +9,8 @@ const TRANSLATED_ATTRS = new Set(["title", "placeholder", "aria-label"]);
 /** h("td", {class: "num"}, "12") builds an element; attributes starting with "on" become listeners. */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
+  // monospace cells hold codes and ids, name and detail cells data from the API: never translated
+  if (typeof attrs?.class === "string" && /\b(mono|code|name|detail)\b/.test(attrs.class)) el.setAttribute("translate", "no");
   for (const [name, value] of Object.entries(attrs || {})) {
     if (value === undefined || value === null || value === false) continue;
     if (name.startsWith("on") && typeof value === "function") el.addEventListener(name.slice(2), value);

@@ -5,7 +5,7 @@ import { addTranslations } from "./i18n.js";
 addTranslations("zh-CN", {
   // shell
   "xborder": "xborder 跨境物流", "Overview": "总览", "Exceptions": "异常", "Shipments": "运单", "Quote & book": "询价与订舱",
-  "Warehouses": "海外仓", "Statistics": "统计", "Sign out": "退出", "Skip to content": "跳到正文", "Language": "语言",
+  "Warehouses": "海外仓", "Statistics": "统计", "Sign out": "退出", "Skip to content": "跳到正文", "Language": "语言", "Views": "视图",
   "Sign in": "登录", "API key": "API 密钥", "Paste the key you were given ({cli} or your administrator).": "粘贴您获得的密钥（{cli} 或管理员提供）。",
   "It is kept in this browser tab only and sent as a Bearer token.": "密钥只保存在本浏览器标签页中，并作为 Bearer 令牌发送。",
   "Signed out; the key was removed from this tab.": "已退出，密钥已从本标签页删除。", "Retry": "重试",
@@ -135,5 +135,6 @@ addTranslations("zh-CN", {
   "Per day": "日均", "Stock-out": "断货时间", "Ship by": "最晚发运", "Qty": "数量", "Expires": "到期",
   "No suggestions: no SKU is heading for a stock-out.": "暂无建议：没有 SKU 即将断货。",
   "the ship-by date had passed when this was computed": "计算时已过最晚发运日期", "Plan run": "规划配送",
-  "Handling": "处理", "Inbound ": "入库单 ", "RMA ": "退货单 ", "Waybill ": "运单 ",
+  "Handling": "处理", "{d} vs plan": "较计划 {d}", "superseded by #{n}": "已被 #{n} 取代", "status": "状态", "From": "从", "To": "到",
+  "km": "公里", "e.g. TRK-0042": "例如 TRK-0042", "Views": "视图", "Warehouse pages": "海外仓页面", "Inbound ": "入库单 ", "RMA ": "退货单 ", "Waybill ": "运单 ",
 });

@@ -36,6 +36,13 @@ function el(tag, attrs = {}) {
   return e;
 }
 
+/** An SVG <title> (the hover text) with `text`. */
+function titled(parent, text) {
+  const title = el("title");
+  title.textContent = text;
+  parent.append(title);
+}
+
 /** Node lookup by id or UN/LOCODE (answers may carry either). */
 export function nodeIndex(nodes) {
   const index = new Map();
@@ -73,10 +80,10 @@ export function legLine(leg, index, laneTable, services) {
  * A map in `host` (an element); returns {setNetwork, setShipments, update, route, track, fit, ready}.
  * `onSelect(waybill_no)` is called when a marker is clicked or activated with Enter.
  */
-export function createMap(host, { height = 420, onSelect, label = "Map" } = {}) {
+export function createMap(host, { height = 420, onSelect, label = "Map", id, markerId } = {}) {
   const d3 = window.d3;
   const width = 960;
-  const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, class: "geo-map", role: "img", "aria-label": t(label) });
+  const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, class: "geo-map", role: "img", "aria-label": t(label), id });
   const zoomLayer = el("g", { class: "zoom" });
   const gSphere = el("g", { class: "sphere" });
   const gLand = el("g", { class: "land" });
@@ -132,14 +139,14 @@ export function createMap(host, { height = 420, onSelect, label = "Map" } = {}) 
         const line = legLine({ origin: s.origin, destination: s.destination, mode: s.mode, via: s.via }, index, laneTable, byId);
         if (!line) continue;
         const p = el("path", { d: path({ type: "LineString", coordinates: line }), class: `corridor mode-${s.mode}` });
-        p.append(el("title")).textContent = `${s.corridor || s.id} · ${t(s.mode)}`;
+        titled(p, `${s.corridor || s.id} · ${t(s.mode)}`);
         gCorridors.append(p);
       }
       for (const n of nodes || []) {
         const xy = point(n.lon, n.lat);
         if (!xy) continue;
         const c = circle(xy[0], xy[1], 2.6, { class: `node kind-${n.kind || "node"}`, "data-node": n.id });
-        c.append(el("title")).textContent = `${n.name} (${n.unlocode || n.id})`;
+        titled(c, `${n.name} (${n.unlocode || n.id})`);
         gNodes.append(c);
       }
     });
@@ -163,11 +170,11 @@ export function createMap(host, { height = 420, onSelect, label = "Map" } = {}) 
     const tone = STATUS_TONE[merged.status] || "planned";
     const g = el("g", {
       class: `ship tone-${tone}${active.length ? " alarmed" : ""}${merged.position ? "" : " unfixed"}`,
-      "data-waybill": merged.waybill_no, "data-status": merged.status, tabindex: "0", role: "button",
+      "data-waybill": merged.waybill_no, "data-status": merged.status, tabindex: "0", role: "button", id: markerId,
     });
     if (active.length) g.append(circle(xy[0], xy[1], 9, { class: "halo" }));
     g.append(circle(xy[0], xy[1], 5.5, { class: "dot" }));
-    g.append(el("title")).textContent = `${merged.waybill_no} · ${t(String(merged.status || "").replaceAll("_", " "))}${active.length ? ` · ${t("{n} open alarms", { n: active.length })}` : ""}`;
+    titled(g, `${merged.waybill_no} · ${t(String(merged.status || "").replaceAll("_", " "))}${active.length ? ` · ${t("{n} open alarms", { n: active.length })}` : ""}`);
     if (onSelect) {
       g.addEventListener("click", () => onSelect(merged.waybill_no));
       g.addEventListener("keydown", (ev) => { if (ev.key === "Enter") onSelect(merged.waybill_no); });
@@ -189,7 +196,7 @@ export function createMap(host, { height = 420, onSelect, label = "Map" } = {}) 
   }
 
   /** A waybill's planned route (its legs) and its actual track ([lon, lat] points, oldest first). */
-  function route(legs, actual = [], services = []) {
+  function route(legs, actual = [], services = [], stops = []) {
     gRoute.replaceChildren();
     return lanes().then((laneTable) => {
       const byId = new Map((services || []).map((s) => [s.id, s]));
@@ -197,6 +204,13 @@ export function createMap(host, { height = 420, onSelect, label = "Map" } = {}) 
         const line = legLine(leg, index, laneTable, byId);
         if (!line) continue;
         gRoute.append(el("path", { d: path({ type: "LineString", coordinates: line }), class: `planned mode-${leg.mode}`, "data-leg": `${leg.origin}-${leg.destination}` }));
+      }
+      for (const stop of stops) {
+        const xy = point(stop.lon, stop.lat);
+        if (!xy) continue;
+        const c = circle(xy[0], xy[1], 4, { class: `stop role-${stop.role || "via"}`, "data-node": stop.node_id });
+        titled(c, stop.name || stop.node_id);
+        gRoute.append(c);
       }
       if (actual.length > 1) gRoute.append(el("path", { d: path({ type: "LineString", coordinates: actual }), class: "actual" }));
       for (const [lon, lat] of actual) {

@@ -18,6 +18,14 @@ function milestoneText(m) {
   return [m.code, m.classifier, m.location].filter(Boolean).join(" ");
 }
 
+/** "Duisburg · DUI": the node's short name and its code (ids and UN/LOCODEs both look up). */
+export function place(code, names) {
+  if (!code) return "—";
+  const name = names.get(code);
+  const short = name ? name.split(/ \(| \+ | - /)[0] : null;
+  return h("span", { translate: "no" }, short && short !== code ? [short, " ", h("small", { class: "muted" }, `· ${code}`)] : code);
+}
+
 export function row(w, navigate, names = new Map()) {
   const delta = hoursBetween(w.planned_arrival, w.eta);
   const late = w.deliver_by && w.eta && hoursBetween(w.deliver_by, w.eta) > 0;
@@ -30,8 +38,8 @@ export function row(w, navigate, names = new Map()) {
   },
   h("td", { class: "mono" }, link),
   h("td", {}, statusPill(w.status)),
-  h("td", { title: w.origin }, raw(names.get(w.origin) || w.origin)),
-  h("td", { title: w.destination }, raw(names.get(w.destination) || w.destination)),
+  h("td", { title: names.get(w.origin) }, place(w.origin, names)),
+  h("td", { title: names.get(w.destination) }, place(w.destination, names)),
   h("td", { class: "mono", translate: "no" }, milestoneText(w.last_milestone)),
   h("td", { class: "mono", title: w.position?.at ? `fix at ${w.position.at}` : null }, fmtPosition(w.position)),
   h("td", { class: "time" }, timeEl(w.eta)),
@@ -92,10 +100,10 @@ export async function shipmentsView({ main, bus, navigate }) {
       const rows = api.items(page);
       next = page?.next || null;
       if (!cursor) {
-        const t = table(HEAD, rows.length ? rows.map((w) => row(w, navigate, names)) : [emptyRow(HEAD.length, status.value ? t("No waybills with status {status}.", { status: t(status.value.replaceAll("_", " ")) }) : t("No waybills yet."))],
+        const grid = table(HEAD, rows.length ? rows.map((w) => row(w, navigate, names)) : [emptyRow(HEAD.length, status.value ? t("No waybills with status {status}.", { status: t(status.value.replaceAll("_", " ")) }) : t("No waybills yet."))],
           { id: "waybills", label: "Waybills" });
-        tbody = t.querySelector("tbody");
-        clear(body).append(t);
+        tbody = grid.querySelector("tbody");
+        clear(body).append(grid);
       } else {
         tbody.append(...rows.map((w) => row(w, navigate, names)));
       }

@@ -73,5 +73,11 @@ export async function statsView({ main }) {
   });
 
   group.addEventListener("change", load);
+  if (!(await api.hasPath("/v1/stats/shipments"))) {
+    // built ahead of its endpoint: say so instead of asking for a page the server does not have
+    csv.disabled = true;
+    clear(out).append(h("p", { class: "note unavailable", "data-unavailable": "stats" }, "The statistics service is not available on this server yet."));
+    return;
+  }
   await load();
 }
