@@ -24,6 +24,19 @@ from tests.browser.test_dashboard import book_through_api, publish_status
 pytestmark = pytest.mark.usefixtures("chromium_executable")
 
 SIZES = {"laptop": (1366, 768), "phone": (390, 844)}
+QUOTE_REEFER = {
+    "origin": "CNYIB",
+    "destination": "DEDUI",
+    "ready_at": "2027-03-01T06:00:00Z",
+    "cargo": {
+        "weight_kg": 8000,
+        "volume_m3": 50,
+        "equipment": "40RF",
+        "dangerous_goods": False,
+        "temperature": [2, 8],
+    },
+    "customs_mode": "9810",
+}
 
 # Visible text left in English in zh-CN: units, standard codes and abbreviations used as they are.
 ALLOWED_LATIN = {
@@ -412,3 +425,42 @@ def test_booking_from_the_quote_screen_succeeds_at_3600x(
     page.wait_for_url("**/#/waybills/*", timeout=30_000)
     page.locator("#waybill-h").wait_for()
     page.close()
+
+
+def test_readings_on_the_stream_draw_the_condition_chart_against_the_cargo_range(
+    page: Any, server: Server
+) -> None:
+    key = server.key("forwarder")
+    with server.api(key) as api:
+        cold = {**QUOTE_REEFER}
+        quote = api.post("/v1/quotes", json=cold)
+        assert quote.status_code == 201, quote.text
+        option = quote.json()["options"][0]
+        booking = api.post("/v1/bookings", json={"quote_id": quote.json()["id"], "option_id": option["id"]})
+        assert booking.status_code == 201, booking.text
+    no = booking.json()["waybill_no"]
+    sign_in(page, key)
+    page.goto(server.base + f"/#/waybills/{no}")
+    page.locator("#condition").wait_for()
+    assert page.locator("#condition svg.line-chart").count() == 0
+    assert "2 to 8 °C" in page.locator("#condition").inner_text()
+    page.wait_for_selector("#live[data-state='open']")
+    for i, temp in enumerate((4.0, 9.5)):
+        at = f"2027-03-01T0{i + 1}:00:00Z"
+        publish_status(
+            server,
+            {
+                "waybill_no": no,
+                "status": "IN_TRANSIT",
+                "position": {"lat": 28.9, "lon": 104.9 + i, "at": at, "temp_c": temp, "battery_pct": 90 - i},
+                "alarms": [],
+                "updated_at": at,
+            },
+        )
+        page.wait_for_function(
+            "(t) => document.querySelector('#condition')?.textContent.includes(t)", arg=f"{temp} °C"
+        )
+    chart = page.locator("#condition svg.line-chart").first
+    chart.wait_for()
+    assert chart.locator("rect.band").count() == 1  # the allowed range
+    assert chart.locator("path.series").count() == 1

@@ -115,7 +115,7 @@ addTranslations("zh-CN", {
   "Quarantine": "隔离", "In transit": "在途", "No stock matches.": "没有匹配的库存。", "Order ref": "订单号", "Ship-to country": "收货国家",
   "Postcode": "邮编", "Lines": "明细", "Place order": "下单", "e.g. SHOP-10023": "例如 SHOP-10023", "SKU quantity, one per line": "SKU 数量，每行一条",
   "Order": "订单", "Returned lines": "退货明细", "Authorise return": "授权退货", "or look up": "或查询", "Show RMA": "查看退货单",
-  "order id": "订单编号", "RMA id": "退货单号", "SKU quantity reason, one per line": "SKU 数量 原因，每行一条", "Ref": "编号", "Id": "编号",
+  "order id": "订单编号", "RMA id": "退货单号", "SKU quantity reason, one per line": "SKU 数量 原因，每行一条", "Ref": "订单号", "Id": "系统编号",
   "Ship to": "收货地", "Allocation": "分配", "No orders.": "没有订单。", "Pick": "拣货", "Ship": "发货", "Cancel": "取消",
   "Return…": "退货…", "Cancel order {ref}? Its reserved stock is released.": "确定取消订单 {ref}？其预留库存将被释放。",
   "Dispose of {qty} × {sku}? This cannot be undone.": "确定报废 {qty} × {sku}？此操作无法撤销。", "The order list": "订单列表",
@@ -135,6 +135,8 @@ addTranslations("zh-CN", {
   "Per day": "日均", "Stock-out": "断货时间", "Ship by": "最晚发运", "Qty": "数量", "Expires": "到期",
   "No suggestions: no SKU is heading for a stock-out.": "暂无建议：没有 SKU 即将断货。",
   "the ship-by date had passed when this was computed": "计算时已过最晚发运日期", "Plan run": "规划配送",
-  "Handling": "处理", "{d} vs plan": "较计划 {d}", "superseded by #{n}": "已被 #{n} 取代", "status": "状态", "From": "从", "To": "到",
+  "Handling": "处理", "Condition": "货物状况", "Battery": "电量", "Shock alarms": "冲击告警", "allowed {lo} to {hi} °C": "允许 {lo} 至 {hi} °C",
+  "Temperature against the cargo's range (readings seen since this page opened)": "温度与货物允许范围对比（本页打开以来收到的读数）",
+  "Charts appear as readings arrive on the live stream.": "实时数据到达后显示图表。", "{d} vs plan": "较计划 {d}", "superseded by #{n}": "已被 #{n} 取代", "status": "状态", "From": "从", "To": "到",
   "km": "公里", "e.g. TRK-0042": "例如 TRK-0042", "Views": "视图", "Warehouse pages": "海外仓页面", "Inbound ": "入库单 ", "RMA ": "退货单 ", "Waybill ": "运单 ",
 });

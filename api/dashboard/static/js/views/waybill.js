@@ -3,10 +3,40 @@
 
 import * as api from "../api.js";
 import { createMap } from "../map.js";
+import { lineChart } from "../charts.js";
 import { t } from "../i18n.js";
 
 // Positions seen on the stream while this page is open, per waybill: the live part of the actual track.
 const liveTrack = new Map();
+// Readings ({at, temp_c, battery_pct}) seen on the stream and in the last position, per waybill.
+const liveReadings = new Map();
+
+function remember(waybillNo, pos) {
+  if (!pos || !pos.at) return;
+  if (!liveReadings.has(waybillNo)) liveReadings.set(waybillNo, new Map());
+  liveReadings.get(waybillNo).set(pos.at, pos);
+}
+
+/** Condition: temperature against the cargo's range, battery, shock alarms; charts once there are readings. */
+function conditionCard(w) {
+  remember(w.waybill_no, w.position);
+  const readings = [...(liveReadings.get(w.waybill_no)?.values() || [])].sort((a, b) => String(a.at).localeCompare(String(b.at)));
+  const range = Array.isArray(w.cargo?.temperature) ? w.cargo.temperature : null;
+  const series = (key) => readings.filter((r) => r[key] !== undefined && r[key] !== null).map((r) => [new Date(r.at), Number(r[key])]);
+  const temp = series("temp_c");
+  const battery = series("battery_pct");
+  const shocks = (w.alarms || []).filter((a) => a.kind === "shock");
+  const last = readings.at(-1) || {};
+  const figures = h("dl", { class: "facts condition" },
+    h("div", {}, h("dt", {}, "Temperature"), h("dd", {}, last.temp_c !== undefined && last.temp_c !== null ? `${fmtNumber(last.temp_c, 1)} °C` : "—",
+      range ? h("span", { class: "muted" }, " ", t("allowed {lo} to {hi} °C", { lo: range[0], hi: range[1] })) : null)),
+    h("div", {}, h("dt", {}, "Battery"), h("dd", {}, last.battery_pct !== undefined && last.battery_pct !== null ? `${fmtNumber(last.battery_pct)} %` : "—")),
+    h("div", {}, h("dt", {}, "Shock alarms"), h("dd", {}, String(shocks.length))));
+  return h("div", { class: "card", id: "condition" }, h("h2", {}, "Condition"), figures,
+    temp.length > 1 ? h("figure", { class: "chart" }, lineChart(temp, { band: range, label: "Temperature", unit: "°" }), h("figcaption", { class: "help" }, "Temperature against the cargo's range (readings seen since this page opened)")) : null,
+    battery.length > 1 ? h("figure", { class: "chart" }, lineChart(battery, { label: "Battery", unit: "%" }), h("figcaption", { class: "help" }, "Battery")) : null,
+    temp.length <= 1 && battery.length <= 1 ? h("p", { class: "help" }, "Charts appear as readings arrive on the live stream.") : null);
+}
 import {
   h, s, raw, append, clear, problemBox, statusPill, timeEl, fmtTime, fmtPosition, fmtDelta, fmtMoney, fmtNumber, hoursBetween, failure,
   emptyRow, table,
@@ -247,6 +277,7 @@ export async function waybillView({ main, bus, me }, waybillNo) {
         h("p", { class: "help" }, "Planned (PLN), estimated (EST) and actual (ACT) side by side; Δ is actual or estimate against plan."),
         timeline(w.milestones, stopNames)),
       h("div", { class: "card" }, h("h2", {}, "Alarms"), alarmsList(w.alarms)),
+      conditionCard(w),
       credsBox,
       trackersCard(w, { me, credsBox, refresh: render }),
       h("div", { class: "card" }, h("h2", {}, "Legs"), legsTable(w.itinerary?.legs, stopNames)),
@@ -258,6 +289,7 @@ export async function waybillView({ main, bus, me }, waybillNo) {
   const onStatus = (ev) => {
     if (ev.detail?.waybill_no !== waybillNo) return;
     const pos = ev.detail.position;
+    remember(waybillNo, pos);
     if (pos && pos.lat !== undefined && pos.lat !== null) {
       if (!liveTrack.has(waybillNo)) liveTrack.set(waybillNo, []);
       liveTrack.get(waybillNo).push([pos.lon, pos.lat]);
