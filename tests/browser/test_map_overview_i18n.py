@@ -464,3 +464,31 @@ def test_readings_on_the_stream_draw_the_condition_chart_against_the_cargo_range
     chart.wait_for()
     assert chart.locator("rect.band").count() == 1  # the allowed range
     assert chart.locator("path.series").count() == 1
+
+
+def test_an_expired_quote_counts_down_to_a_requote_with_the_same_inputs(page: Any, server: Server) -> None:
+    key = server.key("forwarder")
+    bodies: list[dict[str, Any]] = []
+
+    def expire(route: Any) -> None:
+        # the first answer comes back already expired on the service clock; later ones as the API gives them
+        response = route.fetch()
+        quote = response.json()
+        bodies.append(json.loads(route.request.post_data))
+        if len(bodies) == 1:
+            quote["expires_at"] = _past(1)
+        route.fulfill(response=response, body=json.dumps(quote))
+
+    page.route("**/v1/quotes", expire)
+    sign_in(page, key)
+    page.goto(server.base + "/#/quote")
+    page.fill("#q-destination", "DEDUI")
+    page.fill("#q-ready_at", "2027-03-01T06:00")
+    page.click("#quote-form button[type=submit]")
+    page.locator("#quote-countdown.expired").wait_for(timeout=30_000)
+    first = page.locator("#options button.book").first
+    assert first.inner_text() == "Re-quote"
+    first.click()
+    page.locator("#quote-countdown:not(.expired)").wait_for(timeout=30_000)
+    assert len(bodies) == 2 and bodies[1] == bodies[0]  # the same inputs (the ready time had not passed)
+    assert page.locator("#options button.book").first.inner_text() == "Book"

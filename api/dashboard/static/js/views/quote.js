@@ -39,12 +39,12 @@ function legsSummary(legs, names) {
 }
 
 /**
- * The default ready time: the service clock's now plus two real minutes of service time (at least an
+ * The default ready time: the service clock's now plus one real minute of service time (at least an
  * hour), rounded up to the hour, so an option's first departure does not leave while the user reads the
- * options at a fast demo clock (x3600: two minutes are five service days).
+ * options at a fast demo clock (x3600: a minute is 60 service hours, longer than a quote is valid).
  */
 export function defaultReady(now, speed) {
-  const ahead = Math.max(3.6e6, 120e3 * (speed || 1));
+  const ahead = Math.max(3.6e6, 60e3 * (speed || 1));
   const t0 = new Date(now.getTime() + ahead);
   if (t0.getUTCMinutes() || t0.getUTCSeconds() || t0.getUTCMilliseconds()) t0.setUTCHours(t0.getUTCHours() + 1, 0, 0, 0);
   return t0;
@@ -212,7 +212,18 @@ export async function quoteView({ main, navigate, serviceNow }) {
 
   let countdownEl = null;
   let shownQuote = null;
+  /** A Book button whose option can no longer be booked becomes a re-quote with the same inputs. */
+  function toRequote(b) {
+    if (b.classList.contains("requote")) return;
+    b.textContent = t("Re-quote");
+    b.classList.add("requote");
+  }
+
   function tickCountdown() {
+    // an option whose first departure has passed on the service clock has left
+    for (const b of out.querySelectorAll("button.book[data-departure]")) {
+      if (Date.parse(b.dataset.departure) <= clockNow().getTime()) toRequote(b);
+    }
     if (!countdownEl || !shownQuote?.expires_at) return;
     const left = (Date.parse(shownQuote.expires_at) - clockNow().getTime()) / 1000;
     if (left > 0) {
@@ -221,11 +232,7 @@ export async function quoteView({ main, navigate, serviceNow }) {
     } else {
       countdownEl.textContent = t("expired");
       countdownEl.className = "countdown expired";
-      for (const b of out.querySelectorAll("button.book")) {
-        b.textContent = t("Re-quote");
-        b.classList.add("requote");
-        b.onclick = (e) => { e.stopImmediatePropagation(); requote(); };
-      }
+      for (const b of out.querySelectorAll("button.book")) toRequote(b);
     }
   }
   timers.push(setInterval(tickCountdown, 1000));
@@ -236,8 +243,11 @@ export async function quoteView({ main, navigate, serviceNow }) {
     if (!options.length) { clear(out).append(h("p", { class: "note" }, "No options.")); return; }
     const fastest = Math.min(...options.map((o) => o.transit_hours));
     const rows = options.map((o) => {
-      const button = h("button", { class: "btn small primary book", type: "button", "aria-label": t("Book option {id}", { id: o.id }) }, "Book");
-      button.addEventListener("click", () => book(quote, o, button));
+      const button = h("button", {
+        class: "btn small primary book", type: "button", "aria-label": t("Book option {id}", { id: o.id }),
+        "data-departure": o.departure || o.legs?.[0]?.departure,
+      }, "Book");
+      button.addEventListener("click", () => (button.classList.contains("requote") ? requote() : book(quote, o, button)));
       return h("tr", { dataset: { option: o.id } },
         h("td", {}, (o.labels || []).map((l) => h("span", { class: `label label-${l}` }, l))),
         h("td", { class: "num money" }, fmtMoney(o.cost), breakdown(o)),

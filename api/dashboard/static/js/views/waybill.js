@@ -27,7 +27,7 @@ function conditionCard(w) {
   const battery = series("battery_pct");
   const shocks = (w.alarms || []).filter((a) => a.kind === "shock");
   const last = readings.at(-1) || {};
-  const figures = h("dl", { class: "facts condition" },
+  const figures = h("dl", { class: "condition" },
     h("div", {}, h("dt", {}, "Temperature"), h("dd", {}, last.temp_c !== undefined && last.temp_c !== null ? `${fmtNumber(last.temp_c, 1)} °C` : "—",
       range ? h("span", { class: "muted" }, " ", t("allowed {lo} to {hi} °C", { lo: range[0], hi: range[1] })) : null)),
     h("div", {}, h("dt", {}, "Battery"), h("dd", {}, last.battery_pct !== undefined && last.battery_pct !== null ? `${fmtNumber(last.battery_pct)} %` : "—")),
