@@ -492,3 +492,52 @@ def test_an_expired_quote_counts_down_to_a_requote_with_the_same_inputs(page: An
     page.locator("#quote-countdown:not(.expired)").wait_for(timeout=30_000)
     assert len(bodies) == 2 and bodies[1] == bodies[0]  # the same inputs (the ready time had not passed)
     assert page.locator("#options button.book").first.inner_text() == "Book"
+
+
+STATS_ANSWER = {
+    "rows": [
+        {"customs_mode": "9810", "shipments": 12, "teu": 24.0, "gross_kg": 144000, "co2e_kg": 39000.5},
+        {"customs_mode": "9610", "shipments": 3, "parcels": 1200, "gross_kg": 900, "co2e_kg": 410.2},
+    ],
+    "totals": {"shipments": 15, "teu": 24.0, "parcels": 1200, "gross_kg": 144900, "co2e_kg": 39410.7},
+}
+STATS_CSV = "customs_mode,shipments,teu,gross_kg,co2e_kg\n9810,12,24.0,144000,39000.5\n9610,3,,900,410.2\n"
+
+
+def test_the_statistics_page_draws_the_contracts_shape_and_downloads_its_csv(
+    page: Any, server: Server
+) -> None:
+    """The page against the contract's answer (`{"rows", "totals"}`, `&format=csv`), served here by the
+    browser because this build has no stats endpoint; the test above uses the real one where it exists."""
+    asked: list[str] = []
+
+    def openapi(route: Any) -> None:
+        doc = route.fetch().json()
+        doc["paths"].setdefault("/v1/stats/shipments", {"get": {}})
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(doc))
+
+    def stats(route: Any) -> None:
+        asked.append(route.request.url)
+        assert route.request.headers["authorization"].startswith("Bearer ")
+        if "format=csv" in route.request.url:
+            route.fulfill(status=200, content_type="text/csv", body=STATS_CSV)
+        else:
+            route.fulfill(status=200, content_type="application/json", body=json.dumps(STATS_ANSWER))
+
+    page.route("**/openapi.json", openapi)
+    page.route("**/v1/stats/shipments?*", stats)
+    sign_in(page, server.key("forwarder"))
+    page.goto(server.base + "/#/stats")
+    rows = page.locator("[data-testid=stats] #stats-table tbody tr")
+    rows.nth(2).wait_for()
+    assert rows.count() == 3  # two groups and the totals
+    assert rows.nth(0).locator("td").first.inner_text() == "9810"
+    assert "39,411" in rows.nth(2).inner_text()
+    assert (
+        page.locator("[data-testid=stats] svg.bar-chart a, [data-testid=stats] svg.bar-chart g").count() >= 2
+    )
+    with page.expect_download() as download:
+        page.click("[data-testid=stats-csv]")
+    assert Path(download.value.path()).read_text() == STATS_CSV
+    assert download.value.suggested_filename == "xborder-shipments-by-customs_mode.csv"
+    assert any("group_by=customs_mode" in u and "format=csv" in u for u in asked)
