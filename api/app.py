@@ -24,6 +24,9 @@ def create_app(container: Container) -> FastAPI:
         version="0.1.0",
         description="Multimodal routes out of Yibin, shared overseas warehouses and real-time tracking.",
         responses=problems.RESPONSES,
+        # /docs is served by the dashboard from vendored Swagger UI files (it renders offline); no ReDoc.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.container = container
     problems.install(app)

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from api.deps import CurrentPrincipal
 from kernel.errors import NotFound
@@ -24,7 +25,9 @@ MEDIA_TYPES = {
     ".svg": "image/svg+xml",
     ".json": "application/json",
     ".ico": "image/x-icon",
+    ".png": "image/png",
 }
+SWAGGER = "/static/vendor/swagger-ui"  # swagger-ui-dist's built files, vendored (see its VERSION)
 
 # No inline script or style anywhere, so the page can forbid both; data is drawn with textContent only.
 SECURITY_HEADERS = {
@@ -44,6 +47,18 @@ router = APIRouter(tags=["dashboard"])
 @router.get("/", include_in_schema=False)
 def index() -> Response:
     return FileResponse(STATIC / "index.html", media_type=MEDIA_TYPES[".html"], headers=SECURITY_HEADERS)
+
+
+@router.get("/docs", include_in_schema=False)
+def docs() -> HTMLResponse:
+    """Swagger UI from the project's own files, so the docs render where the zone has no internet."""
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="xborder API",
+        swagger_js_url=f"{SWAGGER}/swagger-ui-bundle.js",
+        swagger_css_url=f"{SWAGGER}/swagger-ui.css",
+        swagger_favicon_url=f"{SWAGGER}/favicon-32x32.png",
+    )
 
 
 @router.get("/static/{path:path}", include_in_schema=False)

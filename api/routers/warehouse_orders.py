@@ -105,8 +105,10 @@ def post_cancel(order_id: str, container: ContainerDep, principal: SellerOrOpera
 
 
 @router.post("/orders/{order_id}/ship")
-def post_ship(order_id: str, container: ContainerDep, principal: SellerOrOperator) -> dict[str, Any]:
-    """Ship the whole order, or, once picks are recorded, exactly the picked units (a partial shipment)."""
+def post_ship(order_id: str, container: ContainerDep, principal: Operator) -> dict[str, Any]:
+    """Ship the whole order, or, once picks are recorded, exactly the picked units (a partial shipment).
+
+    The floor's work: only the warehouse's operator ships (a seller orders and cancels, never ships)."""
     scope = Scope.of(principal)
     with container.db.session() as s:
         shipped = orders.ship_order(s, scope, orders.ShipOrder(order_id), container.clock.now())

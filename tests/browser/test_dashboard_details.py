@@ -93,6 +93,7 @@ def test_waybill_under_way_shows_plan_estimate_and_actual_side_by_side(
     assert page.locator("#alarms tbody tr.cleared").count() == 1
     assert "temperature" in page.locator("#alarms tbody tr.active").inner_text()
     # the last position is drawn on the map, and the ETA says it is behind plan
+    page.locator("#route-map #map-position").wait_for(state="attached")
     assert page.locator("#route-map #map-position").count() == 1
     assert "+30.0 h vs plan" in page.locator("dl.facts").inner_text()
     shoot(page, shots, "waybill-under-way")
@@ -202,6 +203,9 @@ def test_keyboard_g_then_a_letter_switches_views_and_j_k_walk_the_rows(page: Any
     key = server.key("forwarder")
     first, second = book_through_api(server, key), book_through_api(server, key)
     sign_in(page, key)
+    page.locator("[data-testid=overview]").wait_for()  # the overview comes first
+    page.keyboard.press("g")
+    page.keyboard.press("s")
     page.locator("#waybills tbody tr").nth(1).wait_for()
     page.keyboard.press("j")
     page.keyboard.press("j")

@@ -218,8 +218,17 @@ def test_operator_restocks_and_disposes_units_waiting_for_refurbishment(page: An
     assert stock() == (4, 1)
     # dispose the last one: nothing waits any more, the unit went to scrap
     line = row.locator(".refurbish-line", has_text=sku)
+    # disposing cannot be undone: the dashboard asks first, naming what goes
+    asked: list[str] = []
+
+    def accept(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
     line.get_by_role("button", name="Dispose").click()
     row.locator(".refurbish-none").wait_for()
+    assert len(asked) == 1 and sku in asked[0]
     assert stock() == (4, 0)
     with server.api(operator) as api:
         got = api.get(f"/v1/returns/{rma['id']}").json()

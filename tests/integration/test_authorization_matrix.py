@@ -108,7 +108,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/orders"): Rule(SO),
     ("GET", "/v1/orders/{order_id}"): owned(SO, SO),
     ("POST", "/v1/orders/{order_id}/cancel"): owned(SO, SO),
-    ("POST", "/v1/orders/{order_id}/ship"): owned(SO, SO),
+    ("POST", "/v1/orders/{order_id}/ship"): owned(OP, OP),  # the floor ships, not the seller
     ("POST", "/v1/orders/{order_id}/picks"): owned(OP, OP),
     ("POST", "/v1/transfers"): Rule(S, other="refused"),  # another seller moves tenant A's SKU
     ("GET", "/v1/transfers/{transfer_id}"): owned(SO, SO),

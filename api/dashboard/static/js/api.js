@@ -114,3 +114,46 @@ export function nodeNames() {
   }).catch(() => { nodeNamesCache = null; return new Map(); });
   return nodeNamesCache;
 }
+
+/**
+ * Every row of a list endpoint, whether it answers a bare array or `{"items": [...], "next": cursor}`;
+ * follows `next` (as `cursor`) up to `max` rows. Every list fetch of the dashboard goes through here.
+ */
+export async function list(path, query = {}, { max = 1000 } = {}) {
+  const rows = [];
+  let cursor = null;
+  for (let guard = 0; guard < 50; guard += 1) {
+    const page = await get(path, cursor ? { ...query, cursor } : query);
+    rows.push(...items(page));
+    cursor = !Array.isArray(page) && page ? page.next : null;
+    if (!cursor || rows.length >= max) break;
+  }
+  return rows;
+}
+
+let networkCache = null;
+/** The network once per page: `{nodes, services, node(idOrLocode), name(idOrLocode)}`. */
+export function network() {
+  networkCache ??= Promise.all([list("/v1/network/nodes"), list("/v1/network/services").catch(() => [])])
+    .then(([nodes, services]) => {
+      const byKey = new Map();
+      for (const n of nodes) {
+        byKey.set(n.id || n.node_id, n);
+        if (n.unlocode) byKey.set(n.unlocode, n);
+      }
+      return {
+        nodes, services,
+        node: (key) => byKey.get(key) || null,
+        name: (key) => byKey.get(key)?.name || key,
+      };
+    })
+    .catch((err) => { networkCache = null; throw err; });
+  return networkCache;
+}
+
+/** Does the served OpenAPI document have this path (for pages built ahead of their endpoint)? */
+let openapiPaths = null;
+export async function hasPath(path) {
+  openapiPaths ??= fetch("/openapi.json").then((r) => r.json()).then((d) => new Set(Object.keys(d.paths || {}))).catch(() => new Set());
+  return (await openapiPaths).has(path);
+}

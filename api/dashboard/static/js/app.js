@@ -1,7 +1,12 @@
 // The shell: sign-in, the header (service clock, health, role, live stream), hash routing, keyboard.
 
 import * as api from "./api.js";
-import { h, clear, problemBox, toast, fmtTime } from "./dom.js";
+import { h, clear, problemBox, toast, fmtTime, raw } from "./dom.js";
+import { t, locale, setLocale, onLocaleChange, LOCALES } from "./i18n.js";
+import "./i18n-zh-CN.js";
+import { overviewView } from "./views/overview.js";
+import { alertsView } from "./views/alerts.js";
+import { statsView } from "./views/stats.js";
 import { openStream } from "./sse.js";
 import { shipmentsView } from "./views/shipments.js";
 import { waybillView } from "./views/waybill.js";
@@ -15,14 +20,17 @@ const state = { me: null, stream: null, clock: null, clockTimer: null, healthTim
 const main = document.getElementById("main");
 
 const ROUTES = [
-  [/^#\/shipments\/?$/, () => shipmentsView],
+  [/^#\/overview\/?$/, () => overviewView],
+  [/^#\/alerts\/?$/, () => alertsView],
+  [/^#\/stats\/?$/, () => statsView],
+  [/^#\/shipments\/?(?:\?(.*))?$/, () => shipmentsView],
   [/^#\/waybills\/([^/]+)$/, (m) => (ctx) => waybillView(ctx, decodeURIComponent(m[1]))],
   [/^#\/quote\/?$/, () => quoteView],
-  [/^#\/warehouses\/?$/, () => warehousesView],
+  [/^#\/warehouses(?:\/(\w+))?\/?$/, (m) => (ctx) => warehousesView(ctx, m[1] || null)],
 ];
 
-function defaultRoute(role) {
-  return role === "operator" || role === "seller" ? "#/warehouses" : "#/shipments";
+function defaultRoute() {
+  return "#/overview";
 }
 
 // ---- sign-in ------------------------------------------------------------------------------------------
@@ -38,7 +46,7 @@ function signInView(error) {
     h("label", { for: "api-key" }, "API key"),
     input,
     h("p", { id: "api-key-help", class: "help" },
-      "Paste the key you were given (", h("code", {}, "xborder keys create"), " or your administrator). ",
+      t("Paste the key you were given ({cli} or your administrator).", { cli: "xborder keys create" }), " ",
       "It is kept in this browser tab only and sent as a Bearer token."),
     h("button", { class: "btn primary", type: "submit" }, "Sign in"),
     status);
@@ -102,10 +110,10 @@ async function refreshHealth() {
     state.clock = { now: Date.parse(body.now), at: performance.now(), speed: Number(body.clock_speed) || 1 };
     const parts = [["db", body.database], ["mqtt", body.mqtt]];
     clear(healthEl).append(...parts.map(([name, value]) =>
-      h("span", { class: `dot ${value === "ok" ? "ok" : "bad"}`, title: `${name}: ${value}` }, name)));
+      h("span", { class: `dot ${value === "ok" ? "ok" : "bad"}`, title: `${name}: ${value}` }, raw(name))));
     clockEl.classList.remove("stale");
   } catch {
-    clear(healthEl).append(h("span", { class: "dot bad", title: "the service does not answer" }, "offline"));
+    clear(healthEl).append(h("span", { class: "dot bad", title: "the service does not answer" }, t("offline")));
     clockEl.classList.add("stale");
   }
   tickClock();
@@ -122,19 +130,23 @@ function tickClock() {
   if (!now) return;
   const speed = state.clock.speed;
   el.textContent = `${fmtTime(now.toISOString(), { seconds: true })}${speed !== 1 ? ` ×${speed}` : ""}`;
+  el.setAttribute("translate", "no");
   el.dateTime = now.toISOString();
 }
 
 function showWhoAmI(me) {
   const el = document.getElementById("whoami");
   const scope = me.warehouses?.length ? ` · ${me.warehouses.join(", ")}` : "";
-  el.replaceChildren(h("span", { class: `role role-${me.role}` }, me.role), h("span", { class: "tenant" }, ` ${me.tenant_id || ""}${scope}`));
+  el.replaceChildren(h("span", { class: `role role-${me.role}` }, t(me.role)), me.tenant_name || scope ? raw(` ${me.tenant_name || ""}${scope}`, "span", { class: "tenant" }) : "");
   el.title = `key ${me.key_id || "?"} of tenant ${me.tenant_id || "?"}`;
   el.hidden = false;
   document.getElementById("signout").hidden = false;
   const nav = document.getElementById("nav");
   nav.hidden = false;
   const show = {
+    overview: true,
+    alerts: true,
+    stats: true,
     shipments: true,
     quote: ["forwarder", "admin", "unknown"].includes(me.role),
     warehouses: ["operator", "seller", "admin", "unknown"].includes(me.role),
@@ -151,7 +163,7 @@ function connectStream() {
     onEvent: (ev) => bus.dispatchEvent(new CustomEvent(ev.event, { detail: ev.data })),
     onState: (st, info) => {
       live.className = `live live-${st}`;
-      live.textContent = labels[st] || st;
+      live.textContent = t(labels[st] || st);
       live.title = st === "retrying" ? `stream: ${info.reason}; next try in ${Math.round(info.delay / 1000)} s` : `stream: ${st}`;
       live.dataset.state = st;
     },
@@ -163,6 +175,7 @@ function connectStream() {
 async function route() {
   if (!state.me) return;
   const hash = location.hash || defaultRoute(state.me.role);
+  state.hash = hash;
   let view = null;
   for (const [re, make] of ROUTES) {
     const m = hash.match(re);
@@ -175,7 +188,7 @@ async function route() {
     if (current) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
   }
   clear(main);
-  const ctx = { main, me: state.me, bus, navigate: (to) => { location.hash = to; } };
+  const ctx = { main, me: state.me, bus, navigate: (to) => { location.hash = to; }, serviceNow };
   try {
     state.view = (await view(ctx)) || null;
   } catch (err) {
@@ -192,7 +205,40 @@ async function start(me) {
 }
 
 window.addEventListener("hashchange", route);
-document.getElementById("signout").addEventListener("click", () => { signOut(); toast("Signed out; the key was removed from this tab."); });
+
+// ---- language ------------------------------------------------------------------------------------------
+
+/** Static text of index.html, kept in English in data-en and drawn in the active language. */
+function translateShell() {
+  for (const el of document.querySelectorAll("#nav a, #signout, .skip, label[for=lang]")) {
+    el.dataset.en ??= el.textContent;
+    el.textContent = t(el.dataset.en);
+  }
+  const lang = document.getElementById("lang");
+  lang.setAttribute("aria-label", t("Language"));
+  document.getElementById("nav").setAttribute("aria-label", t("Views"));
+  document.title = t("xborder");
+}
+
+const langSelect = document.getElementById("lang");
+for (const [tag, name] of LOCALES) langSelect.append(h("option", { value: tag, lang: tag, translate: "no" }, name));
+langSelect.value = locale();
+langSelect.addEventListener("change", () => setLocale(langSelect.value));
+onLocaleChange(() => {
+  langSelect.value = locale();
+  translateShell();
+  tickClock();
+  if (state.me) {
+    showWhoAmI(state.me);
+    const live = document.getElementById("live");
+    if (live.dataset.state) live.textContent = t({ connecting: "connecting…", open: "live", retrying: "reconnecting", closed: "off", refused: "refused" }[live.dataset.state] || live.dataset.state);
+    route();
+  } else {
+    signInView();
+  }
+});
+translateShell();
+document.getElementById("signout").addEventListener("click", () => { signOut(); toast(t("Signed out; the key was removed from this tab.")); });
 
 // Keyboard: g then s/q/w jumps to a view; "/" focuses the first filter of the view; j/k walk table rows.
 let pendingG = 0;
@@ -214,7 +260,7 @@ document.addEventListener("keydown", (ev) => {
   } else if (ev.key === "g") {
     pendingG = Date.now();
   } else if (Date.now() - pendingG < 1500) {
-    const to = { s: "#/shipments", q: "#/quote", w: "#/warehouses" }[ev.key];
+    const to = { o: "#/overview", a: "#/alerts", s: "#/shipments", q: "#/quote", w: "#/warehouses" }[ev.key];
     pendingG = 0;
     if (to) { ev.preventDefault(); location.hash = to; }
   }

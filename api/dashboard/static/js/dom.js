@@ -1,15 +1,23 @@
 // Small DOM and formatting helpers. Everything from the API is set as text (never parsed as HTML).
 
+import { t, tMaybe, intlLocale } from "./i18n.js";
+
+// Literal text handed to h() is looked up in the active locale's table (English is the key), and so are
+// these attributes. Data the API sends rarely equals a key; wrap it in raw() to keep it as it is.
+const TRANSLATED_ATTRS = new Set(["title", "placeholder", "aria-label"]);
+
 /** h("td", {class: "num"}, "12") builds an element; attributes starting with "on" become listeners. */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
+  // monospace cells hold codes and ids, name and detail cells data from the API: never translated
+  if (typeof attrs?.class === "string" && /\b(mono|code|name|detail)\b/.test(attrs.class)) el.setAttribute("translate", "no");
   for (const [name, value] of Object.entries(attrs || {})) {
     if (value === undefined || value === null || value === false) continue;
     if (name.startsWith("on") && typeof value === "function") el.addEventListener(name.slice(2), value);
     else if (name === "class") el.className = value;
     else if (name === "dataset") Object.assign(el.dataset, value);
     else if (value === true) el.setAttribute(name, "");
-    else el.setAttribute(name, String(value));
+    else el.setAttribute(name, TRANSLATED_ATTRS.has(name) ? tMaybe(String(value)) : String(value));
   }
   append(el, children);
   return el;
@@ -18,7 +26,7 @@ export function h(tag, attrs = {}, ...children) {
 export function append(el, children) {
   for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
-    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    el.append(child instanceof Node ? child : document.createTextNode(typeof child === "string" ? tMaybe(child) : String(child)));
   }
   return el;
 }
@@ -30,6 +38,15 @@ export function s(tag, attrs = {}, ...children) {
     if (value !== undefined && value !== null) el.setAttribute(name, String(value));
   }
   append(el, children);
+  return el;
+}
+
+/** Data shown as it is: never translated, and marked `translate="no"` (ids, codes, names from the API). */
+export function raw(text, tag = "span", attrs = {}) {
+  const el = document.createElement(tag);
+  el.setAttribute("translate", "no");
+  for (const [name, value] of Object.entries(attrs)) if (value !== undefined && value !== null) el.setAttribute(name, String(value));
+  el.textContent = text === undefined || text === null || text === "" ? "—" : String(text);
   return el;
 }
 
@@ -63,7 +80,7 @@ export function fmtMoney(cost) {
   if (!cost) return "—";
   const amount = Number(cost.amount);
   const text = Number.isFinite(amount)
-    ? amount.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })
+    ? amount.toLocaleString(intlLocale(), { minimumFractionDigits: 2, maximumFractionDigits: 2 })
     : String(cost.amount);
   return `${text} ${cost.currency || ""}`.trim();
 }
@@ -71,7 +88,7 @@ export function fmtMoney(cost) {
 export function fmtNumber(value, digits = 0) {
   if (value === null || value === undefined || value === "") return "—";
   const n = Number(value);
-  return Number.isFinite(n) ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }) : String(value);
+  return Number.isFinite(n) ? n.toLocaleString(intlLocale(), { maximumFractionDigits: digits, minimumFractionDigits: digits }) : String(value);
 }
 
 export function fmtPosition(pos) {
@@ -90,7 +107,7 @@ export function fmtDelta(hours) {
   if (hours === null || Number.isNaN(hours)) return "";
   const abs = Math.abs(hours);
   const sign = abs < 0.05 ? "±" : hours > 0 ? "+" : "−";
-  return abs >= 48 ? `${sign}${(abs / 24).toFixed(1)} d` : `${sign}${abs.toFixed(1)} h`;
+  return abs >= 48 ? t("{v} d", { v: `${sign}${(abs / 24).toFixed(1)}` }) : t("{v} h", { v: `${sign}${abs.toFixed(1)}` });
 }
 
 // ---- status -------------------------------------------------------------------------------------------
@@ -123,8 +140,13 @@ export function problemBox(err, { context } = {}) {
     { class: "problem", role: "alert" },
     h("strong", { class: "problem-title" }, problem.title || "Error", problem.status ? ` (${problem.status})` : ""),
     context ? h("span", { class: "problem-context" }, ` ${context}`) : null,
-    problem.detail ? h("p", { class: "problem-detail" }, problem.detail) : null,
+    problem.detail ? h("p", { class: "problem-detail", translate: "no" }, problem.detail) : null,
   );
+  // the API's figures (not enough stock: which SKU is short by how much)
+  if (Array.isArray(problem.shortages) && problem.shortages.length) {
+    box.append(h("ul", { class: "problem-shortages" }, problem.shortages.map((s) => h("li", {},
+      t("{sku}: {missing} short", { sku: s.sku, missing: s.missing ?? s.short ?? s.qty })))));
+  }
   if (Array.isArray(problem.errors) && problem.errors.length) {
     box.append(h("ul", { class: "problem-errors" },
       problem.errors.map((e) => h("li", {}, h("code", {}, e.field || "body"), ": ", e.message || ""))));
@@ -134,12 +156,12 @@ export function problemBox(err, { context } = {}) {
 
 export function unavailableNote(what, err) {
   return h("p", { class: "note unavailable", "data-unavailable": what },
-    `${what} is not available on this server yet`, err?.status ? ` (HTTP ${err.status}).` : ".");
+    t("{what} is not available on this server yet", { what: t(what) }), err?.status ? ` (HTTP ${err.status}).` : ".");
 }
 
 /** Show a failed load: "not available" for a missing endpoint, the problem otherwise. */
 export function failure(what, err) {
-  return err?.unavailable ? unavailableNote(what, err) : problemBox(err, { context: `while loading ${what.toLowerCase()}` });
+  return err?.unavailable ? unavailableNote(what, err) : problemBox(err, { context: t("while loading {what}", { what: t(what).toLowerCase() }) });
 }
 
 export function toast(message, tone = "info", ms = 6000) {
@@ -150,7 +172,7 @@ export function toast(message, tone = "info", ms = 6000) {
 }
 
 export function emptyRow(colspan, text) {
-  return h("tr", { class: "empty" }, h("td", { colspan }, text));
+  return h("tr", { class: "empty" }, h("td", { colspan }, t(text)));
 }
 
 /** A table with a sticky header; `head` is a list of [label, className?]. */

@@ -1,7 +1,8 @@
 // Quote and book: the quote form, the Pareto options, and booking one of them.
 
 import * as api from "../api.js";
-import { h, clear, problemBox, timeEl, fmtMoney, fmtNumber, failure, table, toast } from "../dom.js";
+import { h, clear, problemBox, timeEl, fmtMoney, fmtNumber, failure, table, toast, raw } from "../dom.js";
+import { t, fmtDuration } from "../i18n.js";
 
 const EQUIPMENT = ["LCL", "20GP", "40GP", "40HC", "40RF", "AIR"];
 const CUSTOMS_MODES = [
@@ -37,7 +38,19 @@ function legsSummary(legs, names) {
     mixed && l.basis === "estimate" ? h("span", { class: "badge estimate", title: "no published timetable: the departure is estimated" }, "est.") : null)));
 }
 
-export async function quoteView({ main, navigate }) {
+/**
+ * The default ready time: the service clock's now plus one real minute of service time (at least an
+ * hour), rounded up to the hour, so an option's first departure does not leave while the user reads the
+ * options at a fast demo clock (x3600: a minute is 60 service hours, longer than a quote is valid).
+ */
+export function defaultReady(now, speed) {
+  const ahead = Math.max(3.6e6, 60e3 * (speed || 1));
+  const t0 = new Date(now.getTime() + ahead);
+  if (t0.getUTCMinutes() || t0.getUTCSeconds() || t0.getUTCMilliseconds()) t0.setUTCHours(t0.getUTCHours() + 1, 0, 0, 0);
+  return t0;
+}
+
+export async function quoteView({ main, navigate, serviceNow }) {
   const now = new Date();
   const nodesNote = h("div", { class: "nodes-note" });
   const datalist = h("datalist", { id: "nodes" });
@@ -56,6 +69,8 @@ export async function quoteView({ main, navigate }) {
   const maxOptions = input({ name: "max_options", type: "number", min: "1", max: "20", value: "8" });
   const submit = h("button", { class: "btn primary", type: "submit" }, "Get quote");
   const out = h("div", { class: "quote-results", "aria-live": "polite" });
+  const sortBy = h("select", { id: "q-sort", name: "sort" },
+    [["cost", "Cost"], ["transit", "Transit time"], ["co2e", "CO₂e"], ["departure", "Departure"]].map(([v, l]) => h("option", { value: v }, l)));
   const names = new Map();
 
   const form = h("form", { class: "card quote-form", id: "quote-form", novalidate: true },
@@ -78,15 +93,23 @@ export async function quoteView({ main, navigate }) {
   main.append(h("section", { class: "view", "aria-labelledby": "quote-h" },
     h("div", { class: "view-head" }, h("h1", { id: "quote-h" }, "Quote & book")), form, out));
 
-  // Default ready time: the service clock's next full hour, else the browser's.
+  // Default ready time follows the service clock until the user sets one.
+  let speed = 1;
   try {
     const health = await (await fetch("/healthz", { cache: "no-store" })).json();
-    const t = new Date(health.now);
-    if (!Number.isNaN(t.getTime())) now.setTime(t.getTime());
+    const t0 = new Date(health.now);
+    if (!Number.isNaN(t0.getTime())) now.setTime(t0.getTime());
+    speed = Number(health.clock_speed) || 1;
   } catch { /* the browser clock will do */ }
-  now.setUTCMinutes(0, 0, 0);
-  now.setUTCHours(now.getUTCHours() + 1);
-  readyAt.value = now.toISOString().slice(0, 16);
+  let readyTouched = false;
+  readyAt.addEventListener("input", () => { readyTouched = true; });
+  const clockNow = () => serviceNow?.() || now;
+  const followClock = () => {
+    if (!readyTouched && document.activeElement !== readyAt) readyAt.value = defaultReady(clockNow(), speed).toISOString().slice(0, 16);
+  };
+  readyAt.value = defaultReady(now, speed).toISOString().slice(0, 16);
+  const timers = [setInterval(followClock, 1000)];
+  let lastPayload = null;
 
   api.get("/v1/network/nodes").then((payload) => {
     const nodes = api.items(payload);
@@ -96,7 +119,7 @@ export async function quoteView({ main, navigate }) {
       if (n.unlocode) names.set(n.unlocode, n.name);
       datalist.append(h("option", { value: n.unlocode || id }, `${n.name || id} · ${(n.kinds || [n.kind]).filter(Boolean).join(", ")}${n.unlocode && n.unlocode !== id ? ` · ${id}` : ""}`));
     }
-    nodesNote.textContent = `${nodes.length} network nodes to choose from`;
+    nodesNote.textContent = t("{n} network nodes to choose from", { n: nodes.length });
   }).catch((err) => {
     clear(nodesNote).append(err.unavailable
       ? h("span", { class: "note unavailable" }, "The node list is not available; type a UN/LOCODE or node id.")
@@ -143,29 +166,94 @@ export async function quoteView({ main, navigate }) {
   async function book(quote, option, button) {
     const payload = { quote_id: quote.id, option_id: option.id };
     for (const b of out.querySelectorAll("button.book")) b.disabled = true;
-    button.textContent = "Booking…";
+    button.textContent = t("Booking…");
     try {
       const booking = await api.post("/v1/bookings", payload, { idempotencyKey: keyFor("booking", payload) });
-      toast(`Booked: waybill ${booking.waybill_no}`, "ok");
+      toast(t("Booked: waybill {no}", { no: booking.waybill_no }), "ok");
       navigate(`#/waybills/${encodeURIComponent(booking.waybill_no)}`);
     } catch (err) {
-      out.prepend(problemBox(err, { context: "while booking" }));
+      const box = problemBox(err, { context: t("while booking") });
+      if (err.status === 409 || err.status === 410) {
+        // expired quote or a departure that has left: quote again with the same inputs
+        box.append(h("p", {}, t("The option is no longer available at the service clock's time."), " ",
+          h("button", { class: "btn small primary requote", type: "button", onclick: () => requote() }, "Re-quote with the same inputs")));
+      }
+      out.prepend(box);
       for (const b of out.querySelectorAll("button.book")) b.disabled = false;
-      button.textContent = "Book";
+      button.textContent = t("Book");
     }
   }
 
+  /** Quote again with the last inputs; a ready time already past moves to the default. */
+  async function requote() {
+    if (!lastPayload) return;
+    const payload = { ...lastPayload };
+    if (Date.parse(payload.ready_at) < clockNow().getTime()) {
+      payload.ready_at = defaultReady(clockNow(), speed).toISOString().replace(/\.\d{3}Z$/, "Z");
+      readyAt.value = payload.ready_at.slice(0, 16);
+    }
+    await runQuote(payload);
+  }
+
+  const SORTS = {
+    cost: (o) => Number(o.cost?.amount),
+    transit: (o) => Number(o.door_to_door_hours ?? o.transit_hours),
+    co2e: (o) => Number(o.co2e_kg),
+    departure: (o) => Date.parse(o.departure || o.legs?.[0]?.departure || ""),
+  };
+
+  function breakdown(o) {
+    const parts = o.cost_breakdown || o.cost?.breakdown;
+    if (!parts) return null;
+    const entries = Array.isArray(parts) ? parts.map((p) => [p.label || p.kind || p.name || p.component, p.amount ?? p]) : Object.entries(parts);
+    return h("details", { class: "breakdown" }, h("summary", {}, "Breakdown"),
+      h("ul", {}, entries.map(([k, v]) => h("li", {}, raw(k), ": ", fmtMoney(typeof v === "object" ? v : { amount: v, currency: o.cost?.currency })))));
+  }
+
+  let countdownEl = null;
+  let shownQuote = null;
+  /** A Book button whose option can no longer be booked becomes a re-quote with the same inputs. */
+  function toRequote(b) {
+    if (b.classList.contains("requote")) return;
+    b.textContent = t("Re-quote");
+    b.classList.add("requote");
+  }
+
+  function tickCountdown() {
+    // an option whose first departure has passed on the service clock has left
+    for (const b of out.querySelectorAll("button.book[data-departure]")) {
+      if (Date.parse(b.dataset.departure) <= clockNow().getTime()) toRequote(b);
+    }
+    if (!countdownEl || !shownQuote?.expires_at) return;
+    const left = (Date.parse(shownQuote.expires_at) - clockNow().getTime()) / 1000;
+    if (left > 0) {
+      countdownEl.textContent = t("valid for {left} (service time)", { left: fmtDuration(left) });
+      countdownEl.className = `countdown${left < 6 * 3600 ? " soon" : ""}`;
+    } else {
+      countdownEl.textContent = t("expired");
+      countdownEl.className = "countdown expired";
+      for (const b of out.querySelectorAll("button.book")) toRequote(b);
+    }
+  }
+  timers.push(setInterval(tickCountdown, 1000));
+
   function showOptions(quote) {
-    const options = quote.options || [];
+    shownQuote = quote;
+    const options = [...(quote.options || [])].sort((a, b) => SORTS[sortBy.value](a) - SORTS[sortBy.value](b));
     if (!options.length) { clear(out).append(h("p", { class: "note" }, "No options.")); return; }
     const fastest = Math.min(...options.map((o) => o.transit_hours));
     const rows = options.map((o) => {
-      const button = h("button", { class: "btn small primary book", type: "button", "aria-label": `Book option ${o.id}` }, "Book");
-      button.addEventListener("click", () => book(quote, o, button));
+      const button = h("button", {
+        class: "btn small primary book", type: "button", "aria-label": t("Book option {id}", { id: o.id }),
+        "data-departure": o.departure || o.legs?.[0]?.departure,
+      }, "Book");
+      button.addEventListener("click", () => (button.classList.contains("requote") ? requote() : book(quote, o, button)));
       return h("tr", { dataset: { option: o.id } },
         h("td", {}, (o.labels || []).map((l) => h("span", { class: `label label-${l}` }, l))),
-        h("td", { class: "num money" }, fmtMoney(o.cost)),
-        h("td", { class: `num ${o.transit_hours === fastest ? "best" : ""}` }, fmtNumber(o.transit_hours / 24, 1)),
+        h("td", { class: "num money" }, fmtMoney(o.cost), breakdown(o)),
+        h("td", { class: `num ${o.transit_hours === fastest ? "best" : ""}` }, fmtNumber(o.transit_hours / 24, 1),
+          o.door_to_door_hours !== undefined && o.door_to_door_hours !== null
+            ? h("small", { class: "muted d2d" }, " ", t("door to door {d} d", { d: fmtNumber(o.door_to_door_hours / 24, 1) })) : null),
         h("td", { class: "num" }, fmtNumber(o.co2e_kg)),
         h("td", { class: "time" }, timeEl(o.departure || o.legs?.[0]?.departure)),
         h("td", { class: "time" }, timeEl(o.arrival || o.legs?.at(-1)?.arrival)),
@@ -173,20 +261,29 @@ export async function quoteView({ main, navigate }) {
         h("td", {}, o.basis || ((o.legs || []).some((l) => l.basis === "estimate") ? "estimate" : "published")),
         h("td", {}, button));
     });
+    countdownEl = quote.expires_at ? h("span", { class: "countdown", id: "quote-countdown", "aria-live": "off" }) : null;
     clear(out).append(
-      h("h2", {}, `${options.length} option${options.length > 1 ? "s" : ""}`, h("span", { class: "muted" }, ` · quote ${quote.id}`,
-        quote.expires_at ? " · valid until " : "", quote.expires_at ? timeEl(quote.expires_at) : null)),
+      h("div", { class: "options-head" },
+        h("h2", {}, t(options.length > 1 ? "{n} options" : "{n} option", { n: options.length }), " ", h("span", { class: "muted" }, "· ", t("quote"), " ", raw(quote.id)),
+          quote.expires_at ? h("span", { class: "muted" }, " · ", t("valid until"), " ", timeEl(quote.expires_at), " · ") : null, countdownEl),
+        h("label", { for: "q-sort" }, "Sort by"), sortBy),
       h("p", { class: "help" }, "Each option is Pareto-optimal: none is cheaper, faster and greener than another at once."),
       table([["Labels"], ["Cost", "num"], ["Transit, days", "num"], ["CO₂e, kg", "num"], ["Departure", "time"], ["Arrival", "time"], ["Legs"], ["Basis"], [""]],
         rows, { id: "options", label: "Quote options" }));
+    tickCountdown();
     out.querySelector("button.book")?.focus();
   }
+  sortBy.addEventListener("change", () => { if (shownQuote) showOptions(shownQuote); });
 
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const payload = body();
+    await runQuote(body());
+  });
+
+  async function runQuote(payload) {
+    lastPayload = payload;
     submit.disabled = true;
-    submit.textContent = "Planning…";
+    submit.textContent = t("Planning…");
     clear(out).append(h("p", { class: "muted loading" }, "Planning routes…"));
     try {
       const quote = await api.post("/v1/quotes", payload, { idempotencyKey: api.newIdempotencyKey() });
@@ -194,10 +291,11 @@ export async function quoteView({ main, navigate }) {
       showOptions(quote);
     } catch (err) {
       markErrors(err);
-      clear(out).append(err.unavailable ? failure("Quoting", err) : problemBox(err, { context: "while quoting" }));
+      clear(out).append(err.unavailable ? failure("Quoting", err) : problemBox(err, { context: t("while quoting") }));
     } finally {
       submit.disabled = false;
-      submit.textContent = "Get quote";
+      submit.textContent = t("Get quote");
     }
-  });
+  }
+  return { dispose: () => timers.forEach(clearInterval) };
 }

@@ -1,8 +1,9 @@
 // Shipments: the waybill list, filtered by status, paginated, updated live from the stream.
 
 import * as api from "../api.js";
+import { t } from "../i18n.js";
 import {
-  h, clear, statusPill, timeEl, fmtPosition, fmtDelta, hoursBetween, failure, emptyRow, table, WAYBILL_STATUSES,
+  h, clear, raw, statusPill, timeEl, fmtPosition, fmtDelta, hoursBetween, failure, emptyRow, table, WAYBILL_STATUSES,
 } from "../dom.js";
 
 const HEAD = [
@@ -17,11 +18,19 @@ function milestoneText(m) {
   return [m.code, m.classifier, m.location].filter(Boolean).join(" ");
 }
 
+/** "Duisburg · DUI": the node's short name and its code (ids and UN/LOCODEs both look up). */
+export function place(code, names) {
+  if (!code) return "—";
+  const name = names.get(code);
+  const short = name ? name.split(/ \(| \+ | - /)[0] : null;
+  return h("span", { translate: "no" }, short && short !== code ? [short, " ", h("small", { class: "muted" }, `· ${code}`)] : code);
+}
+
 export function row(w, navigate, names = new Map()) {
   const delta = hoursBetween(w.planned_arrival, w.eta);
   const late = w.deliver_by && w.eta && hoursBetween(w.deliver_by, w.eta) > 0;
   const alarms = Array.isArray(w.alarms) ? w.alarms : [];
-  const link = h("a", { href: `#/waybills/${encodeURIComponent(w.waybill_no)}` }, w.waybill_no);
+  const link = h("a", { href: `#/waybills/${encodeURIComponent(w.waybill_no)}`, translate: "no" }, w.waybill_no);
   const tr = h("tr", {
     dataset: { waybill: w.waybill_no, status: w.status },
     class: [late ? "late" : "", alarms.length ? "alarmed" : ""].join(" ").trim() || null,
@@ -29,9 +38,9 @@ export function row(w, navigate, names = new Map()) {
   },
   h("td", { class: "mono" }, link),
   h("td", {}, statusPill(w.status)),
-  h("td", { title: names.get(w.origin) }, w.origin ?? "—"),
-  h("td", { title: names.get(w.destination) }, w.destination ?? "—"),
-  h("td", { class: "mono" }, milestoneText(w.last_milestone)),
+  h("td", { title: names.get(w.origin) }, place(w.origin, names)),
+  h("td", { title: names.get(w.destination) }, place(w.destination, names)),
+  h("td", { class: "mono", translate: "no" }, milestoneText(w.last_milestone)),
   h("td", { class: "mono", title: w.position?.at ? `fix at ${w.position.at}` : null }, fmtPosition(w.position)),
   h("td", { class: "time" }, timeEl(w.eta)),
   h("td", { class: "time" }, timeEl(w.planned_arrival)),
@@ -39,7 +48,7 @@ export function row(w, navigate, names = new Map()) {
   h("td", { class: `time ${late ? "behind" : ""}`, title: late ? "the ETA is after the deliver-by date" : null }, timeEl(w.deliver_by)),
   h("td", { class: "num", title: alarms.map((a) => a.kind).join(", ") || null },
     alarms.length ? h("span", { class: "alarm-count" }, String(alarms.length)) : "0"),
-  h("td", { class: "code" }, w.customs_mode ?? "—"),
+  h("td", { class: "code", translate: "no" }, w.customs_mode ?? "—"),
   h("td", { class: "time" }, timeEl(w.updated_at)));
   tr.dataset.json = JSON.stringify(w); // what the row shows, so a live update can be merged into it
   return tr;
@@ -47,7 +56,10 @@ export function row(w, navigate, names = new Map()) {
 
 export async function shipmentsView({ main, bus, navigate }) {
   const names = await api.nodeNames();
-  const params = new URLSearchParams(sessionStorage.getItem("xborder.shipments.filter") || "");
+  // a link from the overview (#/shipments?status=IN_TRANSIT) wins over the remembered filter
+  const linked = new URLSearchParams(location.hash.split("?")[1] || "");
+  const params = new URLSearchParams(linked.toString() || sessionStorage.getItem("xborder.shipments.filter") || "");
+  const customsMode = linked.get("customs_mode") || "";
   const status = h("select", { id: "status-filter", name: "status", "data-filter": true },
     h("option", { value: "" }, "All statuses"),
     WAYBILL_STATUSES.map((s) => h("option", { value: s, selected: params.get("status") === s }, s.replaceAll("_", " "))));
@@ -84,19 +96,19 @@ export async function shipmentsView({ main, bus, navigate }) {
     }
     more.disabled = true;
     try {
-      const page = await api.get("/v1/waybills", { status: status.value, limit: limit.value, cursor });
+      const page = await api.get("/v1/waybills", { status: status.value, customs_mode: customsMode, limit: limit.value, cursor });
       const rows = api.items(page);
       next = page?.next || null;
       if (!cursor) {
-        const t = table(HEAD, rows.length ? rows.map((w) => row(w, navigate, names)) : [emptyRow(HEAD.length, status.value ? `No waybills with status ${status.value}.` : "No waybills yet. Book one under “Quote & book”.")],
+        const grid = table(HEAD, rows.length ? rows.map((w) => row(w, navigate, names)) : [emptyRow(HEAD.length, status.value ? t("No waybills with status {status}.", { status: t(status.value.replaceAll("_", " ")) }) : t("No waybills yet."))],
           { id: "waybills", label: "Waybills" });
-        tbody = t.querySelector("tbody");
-        clear(body).append(t);
+        tbody = grid.querySelector("tbody");
+        clear(body).append(grid);
       } else {
         tbody.append(...rows.map((w) => row(w, navigate, names)));
       }
       shown += rows.length;
-      count.textContent = `${shown} shown${next ? ", more available" : ""}`;
+      count.textContent = t(next ? "{n} shown, more available" : "{n} shown", { n: shown });
       more.hidden = !next;
     } catch (err) {
       if (!cursor) clear(body);
@@ -116,7 +128,7 @@ export async function shipmentsView({ main, bus, navigate }) {
     if (!tr) {
       if (!status.value || status.value === update.status) {
         missed += 1;
-        liveNote.textContent = `${missed} update${missed > 1 ? "s" : ""} for waybills not shown — Refresh`;
+        liveNote.textContent = t("{n} updates for waybills not shown — Refresh", { n: missed });
       }
       return;
     }

@@ -6,7 +6,8 @@
 import * as api from "../api.js";
 import { inboundPanel, replenishmentPanel } from "./inbound.js";
 import { deliveryPanel } from "./delivery.js";
-import { h, append, clear, statusPill, timeEl, fmtNumber, failure, problemBox, emptyRow, table, toast } from "../dom.js";
+import { h, append, clear, statusPill, timeEl, fmtNumber, failure, problemBox, emptyRow, table, toast, raw } from "../dom.js";
+import { t } from "../i18n.js";
 
 function panel(id, title, ...children) {
   return h("section", { class: "card panel", id, "aria-labelledby": `${id}-h` }, h("h2", { id: `${id}-h` }, title), ...children);
@@ -62,7 +63,18 @@ function inventoryTable(rows, { sellerColumn }) {
     { id: "inventory", label: "Inventory" });
 }
 
-export async function warehousesView({ main, me }) {
+const PAGES = [
+  ["inventory", "Inventory", "p-inventory"], ["orders", "Orders", "p-orders"], ["inbound", "Inbound", "p-inbound"],
+  ["returns", "Returns", "p-returns"], ["delivery", "Delivery runs", "p-delivery"],
+  ["replenishment", "Replenishment", "p-replenishment"], ["network", "Warehouse network", "p-warehouses"],
+];
+
+/** Confirm a destructive action in the user's language. */
+function confirmed(question, params) {
+  return window.confirm(t(question, params));
+}
+
+export async function warehousesView({ main, me }, page = null) {
   const whBox = h("div", {}, h("p", { class: "muted" }, "Loading…"));
   const whFilter = h("select", { id: "inv-warehouse", name: "warehouse" }, h("option", { value: "" }, "All warehouses"));
   const skuFilter = h("input", { id: "inv-sku", name: "sku", placeholder: "any SKU", "data-filter": true, autocomplete: "off" });
@@ -102,9 +114,13 @@ export async function warehousesView({ main, me }) {
   const warehouseRows = new Promise((resolve) => { resolveWarehouses = resolve; });
   const replenishment = h("div", { class: "panel-slot wide-panel" });
   replenishmentPanel().then((p) => replenishment.replaceWith(p));
+  const tabs = h("nav", { class: "subnav", "aria-label": "Warehouse pages" },
+    h("a", { href: "#/warehouses", "aria-current": page ? null : "page" }, "All"),
+    PAGES.filter(([key]) => key !== "delivery" || me.role !== "seller")
+      .map(([key, label]) => h("a", { href: `#/warehouses/${key}`, "aria-current": page === key ? "page" : null }, label)));
   main.append(h("section", { class: "view", "aria-labelledby": "wh-h" },
-    h("div", { class: "view-head" }, h("h1", { id: "wh-h" }, "Warehouses")),
-    h("div", { class: "panels" },
+    h("div", { class: "view-head" }, h("h1", { id: "wh-h" }, "Warehouses"), tabs),
+    h("div", { class: `panels${page ? " one-page" : ""}` },
       panel("p-inventory", "Inventory",
         h("form", { class: "filters", role: "search", onsubmit: (e) => { e.preventDefault(); loadInventory(); } },
           h("label", { for: "inv-warehouse" }, "Warehouse"), whFilter,
@@ -150,6 +166,7 @@ export async function warehousesView({ main, me }) {
   });
 
   async function act(order, verb, button) {
+    if (verb === "cancel" && !confirmed("Cancel order {ref}? Its reserved stock is released.", { ref: order.order_ref || order.id })) return;
     button.disabled = true;
     try {
       const body = verb === "picks" ? pickAll(order) : {};
@@ -177,7 +194,7 @@ export async function warehousesView({ main, me }) {
       h("td", { class: "actions-cell" },
         open && canPick && (o.allocations || []).some((a) => a.status === "ACTIVE")
           ? h("button", { class: "btn small", type: "button", onclick: (e) => act(o, "picks", e.currentTarget) }, "Pick") : null,
-        open ? h("button", { class: "btn small", type: "button", onclick: (e) => act(o, "ship", e.currentTarget) }, "Ship") : null,
+        open && canPick ? h("button", { class: "btn small", type: "button", onclick: (e) => act(o, "ship", e.currentTarget) }, "Ship") : null,
         open ? h("button", { class: "btn small danger", type: "button", onclick: (e) => act(o, "cancel", e.currentTarget) }, "Cancel") : null,
         o.status === "SHIPPED" && canOrder ? h("button", { class: "btn small", type: "button", onclick: () => startReturn(o) }, "Return…") : null));
   }
@@ -274,6 +291,7 @@ export async function warehousesView({ main, me }) {
   }
 
   async function refurbish(rma, unit, outcome, qty, button) {
+    if (outcome === "dispose" && !confirmed("Dispose of {qty} × {sku}? This cannot be undone.", { qty, sku: unit.sku })) return;
     const line = { sku: unit.sku, qty, outcome, warehouse: unit.warehouse, ...(unit.lot ? { lot: unit.lot } : {}) };
     const body = { lines: [line] };
     // a retry of this very action (double click, timeout) carries the same key; once done, the next is new
@@ -340,5 +358,14 @@ export async function warehousesView({ main, me }) {
     }
   });
 
+  // One page of the warehouse work: the other panels stay built (their loaders share state) but hidden.
+  if (page) {
+    const keep = PAGES.find(([key]) => key === page)?.[2];
+    for (const p of main.querySelectorAll(".panels > section, .panels > .panel-slot")) p.hidden = Boolean(keep) && p.id !== keep;
+    const observer = new MutationObserver(() => {
+      for (const p of main.querySelectorAll(".panels > section")) p.hidden = Boolean(keep) && p.id !== keep;
+    });
+    observer.observe(main.querySelector(".panels"), { childList: true });
+  }
   await Promise.all([loadWarehouses(), loadInventory(), loadOrders(), loadReturns()]);
 }

@@ -2,8 +2,43 @@
 // an SVG route map fitted to the stops, legs and the event log. Refreshes when the stream reports a change.
 
 import * as api from "../api.js";
+import { createMap } from "../map.js";
+import { lineChart } from "../charts.js";
+import { t } from "../i18n.js";
+
+// Positions seen on the stream while this page is open, per waybill: the live part of the actual track.
+const liveTrack = new Map();
+// Readings ({at, temp_c, battery_pct}) seen on the stream and in the last position, per waybill.
+const liveReadings = new Map();
+
+function remember(waybillNo, pos) {
+  if (!pos || !pos.at) return;
+  if (!liveReadings.has(waybillNo)) liveReadings.set(waybillNo, new Map());
+  liveReadings.get(waybillNo).set(pos.at, pos);
+}
+
+/** Condition: temperature against the cargo's range, battery, shock alarms; charts once there are readings. */
+function conditionCard(w) {
+  remember(w.waybill_no, w.position);
+  const readings = [...(liveReadings.get(w.waybill_no)?.values() || [])].sort((a, b) => String(a.at).localeCompare(String(b.at)));
+  const range = Array.isArray(w.cargo?.temperature) ? w.cargo.temperature : null;
+  const series = (key) => readings.filter((r) => r[key] !== undefined && r[key] !== null).map((r) => [new Date(r.at), Number(r[key])]);
+  const temp = series("temp_c");
+  const battery = series("battery_pct");
+  const shocks = (w.alarms || []).filter((a) => a.kind === "shock");
+  const last = readings.at(-1) || {};
+  const figures = h("dl", { class: "condition" },
+    h("div", {}, h("dt", {}, "Temperature"), h("dd", {}, last.temp_c !== undefined && last.temp_c !== null ? `${fmtNumber(last.temp_c, 1)} °C` : "—",
+      range ? h("span", { class: "muted" }, " ", t("allowed {lo} to {hi} °C", { lo: range[0], hi: range[1] })) : null)),
+    h("div", {}, h("dt", {}, "Battery"), h("dd", {}, last.battery_pct !== undefined && last.battery_pct !== null ? `${fmtNumber(last.battery_pct)} %` : "—")),
+    h("div", {}, h("dt", {}, "Shock alarms"), h("dd", {}, String(shocks.length))));
+  return h("div", { class: "card", id: "condition" }, h("h2", {}, "Condition"), figures,
+    temp.length > 1 ? h("figure", { class: "chart" }, lineChart(temp, { band: range, label: "Temperature", unit: "°" }), h("figcaption", { class: "help" }, "Temperature against the cargo's range (readings seen since this page opened)")) : null,
+    battery.length > 1 ? h("figure", { class: "chart" }, lineChart(battery, { label: "Battery", unit: "%" }), h("figcaption", { class: "help" }, "Battery")) : null,
+    temp.length <= 1 && battery.length <= 1 ? h("p", { class: "help" }, "Charts appear as readings arrive on the live stream.") : null);
+}
 import {
-  h, s, clear, problemBox, statusPill, timeEl, fmtTime, fmtPosition, fmtDelta, fmtMoney, fmtNumber, hoursBetween, failure,
+  h, s, raw, append, clear, problemBox, statusPill, timeEl, fmtTime, fmtPosition, fmtDelta, fmtMoney, fmtNumber, hoursBetween, failure,
   emptyRow, table,
 } from "../dom.js";
 
@@ -69,86 +104,6 @@ function alarmsList(alarms) {
     { id: "alarms", label: "Alarms" });
 }
 
-/**
- * The route map: an equirectangular projection fitted to the stops (and the last position), x scaled by
- * cos(mean latitude) so the shape is not stretched; no tiles, so it works offline.
- */
-export function routeMap(stops, position, { width = 720, height = 300, pad = 28 } = {}) {
-  const pts = stops.filter((p) => Number.isFinite(p.lat) && Number.isFinite(p.lon));
-  const all = position && Number.isFinite(position.lat) ? [...pts, position] : pts;
-  if (!all.length) return h("p", { class: "muted" }, "No coordinates to draw.");
-  const lats = all.map((p) => p.lat);
-  const lons = all.map((p) => p.lon);
-  const k = Math.cos(((Math.min(...lats) + Math.max(...lats)) / 2) * Math.PI / 180) || 1;
-  const minX = Math.min(...lons) * k;
-  const maxX = Math.max(...lons) * k;
-  const minY = Math.min(...lats);
-  const maxY = Math.max(...lats);
-  const scale = Math.min((width - 2 * pad) / Math.max(maxX - minX, 1e-6), (height - 2 * pad) / Math.max(maxY - minY, 1e-6));
-  const offX = (width - (maxX - minX) * scale) / 2;
-  const offY = (height - (maxY - minY) * scale) / 2;
-  const xy = (p) => [offX + (p.lon * k - minX) * scale, height - (offY + (p.lat - minY) * scale)];
-
-  const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, class: "route-map", role: "img", id: "route-map",
-    "aria-label": `Route map: ${pts.map((p) => p.name || p.node_id).join(" → ")}` });
-  svg.append(s("rect", { x: 0, y: 0, width, height, class: "map-bg" }));
-  // graticule every 10 degrees, for a sense of scale
-  for (let lon = Math.ceil(Math.min(...lons) / 10) * 10; lon <= Math.max(...lons); lon += 10) {
-    const [x] = xy({ lat: minY, lon });
-    svg.append(s("line", { x1: x, x2: x, y1: 0, y2: height, class: "graticule" }));
-  }
-  for (let lat = Math.ceil(minY / 10) * 10; lat <= maxY; lat += 10) {
-    const [, y] = xy({ lat, lon: Math.min(...lons) });
-    svg.append(s("line", { x1: 0, x2: width, y1: y, y2: y, class: "graticule" }));
-  }
-  for (let i = 1; i < pts.length; i += 1) {
-    const [x1, y1] = xy(pts[i - 1]);
-    const [x2, y2] = xy(pts[i]);
-    const mode = pts[i].mode_in || pts[i - 1].mode_out || "road";
-    svg.append(s("line", { x1, y1, x2, y2, class: `leg mode-${mode}`, stroke: MODE_COLOURS[mode] || "#666" },
-      s("title", {}, `${mode}: ${pts[i - 1].name || pts[i - 1].node_id} → ${pts[i].name || pts[i].node_id}`)));
-  }
-  // Labels: the first of above / below / right / left (then further out) that overlaps no label or stop.
-  const taken = pts.map((p) => { const [x, y] = xy(p); return [x - 7, y - 7, x + 7, y + 7]; });
-  const placeLabel = (x, y, w, W, H) => {
-    const tries = [[x, y - 11, "middle"], [x, y + 19, "middle"], [x + 10, y + 4, "start"], [x - 10, y + 4, "end"],
-      [x, y - 24, "middle"], [x, y + 32, "middle"], [x + 10, y - 10, "start"], [x - 10, y + 18, "end"]];
-    const box = ([lx, ly, a]) => {
-      const left = a === "middle" ? lx - w / 2 : a === "start" ? lx : lx - w;
-      return [left, ly - 10, left + w, ly + 2];
-    };
-    const free = (b) => b[0] >= 0 && b[2] <= W && b[1] >= 0 && b[3] <= H
-      && !taken.some((t) => b[0] < t[2] && b[2] > t[0] && b[1] < t[3] && b[3] > t[1]);
-    const pick = tries.find((t) => free(box(t))) || tries[0];
-    taken.push(box(pick));
-    return pick;
-  };
-  pts.forEach((p) => {
-    const [x, y] = xy(p);
-    const g = s("g", { class: `stop role-${p.role || "hub"}`, "data-node": p.node_id });
-    if (p.role === "border") g.append(s("rect", { x: x - 5, y: y - 5, width: 10, height: 10, transform: `rotate(45 ${x} ${y})` }));
-    else g.append(s("circle", { cx: x, cy: y, r: p.role === "origin" || p.role === "destination" || p.role === "warehouse" ? 7 : 5 }));
-    const text = p.unlocode || p.node_id || p.name || "";
-    const [lx, ly, anchor] = placeLabel(x, y, text.length * 7, width, height);
-    g.append(s("text", { x: lx, y: ly, "text-anchor": anchor }, text));
-    g.append(s("title", {}, `${p.name || p.node_id} (${p.role || "stop"})${p.planned_arrival ? `, planned arrival ${fmtTime(p.planned_arrival)}` : ""}`));
-    svg.append(g);
-  });
-  if (position && Number.isFinite(position.lat)) {
-    const [x, y] = xy(position);
-    svg.append(s("g", { class: "position", id: "map-position" },
-      s("circle", { cx: x, cy: y, r: 11, class: "halo" }),
-      s("circle", { cx: x, cy: y, r: 5 }),
-      s("title", {}, `last position ${fmtPosition(position)}${position.at ? ` at ${fmtTime(position.at)}` : ""}`)));
-  }
-  const legend = h("div", { class: "legend" },
-    Object.entries(MODE_COLOURS).filter(([m]) => pts.some((p) => p.mode_in === m || p.mode_out === m))
-      .map(([m, c]) => h("span", { class: "legend-item" }, h("span", { class: "swatch", "data-colour": c, style: null }), m)),
-    position ? h("span", { class: "legend-item" }, h("span", { class: "swatch position" }), "last position") : null);
-  for (const sw of legend.querySelectorAll("[data-colour]")) sw.style.background = sw.dataset.colour;
-  return h("figure", { class: "map" }, svg, h("figcaption", {}, legend));
-}
-
 function legsTable(legs, stopNames) {
   const name = (id) => stopNames.get(id) || id;
   return table([["#", "num"], ["Mode"], ["From"], ["To"], ["Departure", "time"], ["Arrival", "time"], ["Service"], ["Corridor"], ["km", "num"], ["Basis"]],
@@ -157,9 +112,56 @@ function legsTable(legs, stopNames) {
       h("td", {}, h("span", { class: `mode mode-${l.mode}` }, l.mode)),
       h("td", { class: "name" }, name(l.origin)), h("td", { class: "name" }, name(l.destination)),
       h("td", { class: "time" }, timeEl(l.departure)), h("td", { class: "time" }, timeEl(l.arrival)),
-      h("td", { class: "mono" }, l.service_id || "—"), h("td", {}, l.corridor || "—"),
+      h("td", { class: "mono" }, l.service_id || "—"), h("td", { class: "name" }, l.corridor || "—"),
       h("td", { class: "num" }, fmtNumber(l.distance_km)), h("td", {}, l.basis || "—"))),
     { id: "legs", label: "Legs" });
+}
+
+const EVENTS_PAGE = 25;
+
+/** The event log, newest first, a page of 25 at a time. */
+function eventsPaged(events) {
+  const box = h("div", { class: "events-paged" });
+  const newest = events.slice().reverse();
+  let page = 0;
+  const pages = Math.max(1, Math.ceil(newest.length / EVENTS_PAGE));
+  const draw = () => {
+    const slice = newest.slice(page * EVENTS_PAGE, (page + 1) * EVENTS_PAGE).reverse();
+    append(clear(box), [eventsTable(slice),
+      pages > 1 ? h("div", { class: "pager" },
+        h("button", { class: "btn small", type: "button", disabled: page === 0, onclick: () => { page -= 1; draw(); } }, "Newer"),
+        h("span", { class: "muted" }, t("page {p} of {n}", { p: page + 1, n: pages })),
+        h("button", { class: "btn small", type: "button", disabled: page >= pages - 1, onclick: () => { page += 1; draw(); } }, "Older")) : null]);
+  };
+  draw();
+  return box;
+}
+
+/** The actual track: ACT milestones' stops in time order, then the live fixes and the last position. */
+function actualTrack(w, stops) {
+  const at = new Map(stops.map((p) => [p.node_id, [p.lon, p.lat]]));
+  const points = (w.milestones || []).filter((m) => m.classifier === "ACT" && at.has(m.location))
+    .sort((a, b) => String(a.time).localeCompare(String(b.time))).map((m) => at.get(m.location));
+  for (const p of liveTrack.get(w.waybill_no) || []) points.push(p);
+  if (w.position && w.position.lat !== undefined && w.position.lat !== null) points.push([w.position.lon, w.position.lat]);
+  return points;
+}
+
+/** The waybill on the basemap: planned route along its legs (sea legs through the lanes), its stops, the
+ * actual track and the last position; zoomed to the route. */
+function geoMap(w, stops) {
+  const host = h("div", { class: "map-host small", id: "waybill-geo" });
+  const box = h("div", {}, host,
+    h("p", { class: "help map-legend" }, h("span", { class: "swatch planned" }), t("planned route"), " ",
+      h("span", { class: "swatch actual" }), t("actual track"), " · ", t("scroll to zoom, drag to pan")));
+  const map = createMap(host, { height: 420, label: "Route map", id: "route-map", markerId: "map-position" });
+  Promise.all([map.ready, api.network()]).then(async ([, net]) => {
+    await map.setNetwork(net.nodes, []);
+    await map.route(w.itinerary?.legs || [], actualTrack(w, stops), net.services, stops);
+    map.setShipments([w]);
+    map.fit(stops.map((p) => [p.lon, p.lat]));
+  }).catch((err) => host.append(failure("The network", err)));
+  return box;
 }
 
 function eventsTable(events) {
@@ -167,10 +169,10 @@ function eventsTable(events) {
   return table([["#", "num"], ["Kind"], ["Code"], ["Class"], ["Location"], ["Event time", "time"], ["Recorded", "time"], ["Note"]],
     events.slice().reverse().map((e) => h("tr", { class: e.superseded_by ? "superseded" : null },
       h("td", { class: "num" }, String(e.id ?? "")),
-      h("td", {}, e.kind || "—"), h("td", { class: "mono" }, e.code || "—"), h("td", {}, e.classifier || ""),
+      h("td", {}, e.kind || "—"), h("td", { class: "mono" }, e.code || "—"), h("td", { class: "code" }, e.classifier || ""),
       h("td", { class: "mono" }, e.location || ""),
       h("td", { class: "time" }, timeEl(e.event_time)), h("td", { class: "time" }, timeEl(e.recorded_time)),
-      h("td", { class: "detail" }, [e.inferred ? "inferred" : "", e.superseded_by ? `superseded by #${e.superseded_by}` : "",
+      h("td", { class: "detail" }, [e.inferred ? t("inferred") : "", e.superseded_by ? t("superseded by #{n}", { n: e.superseded_by }) : "",
         e.detail && e.kind !== "milestone" ? JSON.stringify(e.detail) : ""].filter(Boolean).join("; ")))),
     { id: "events", label: "Event log" });
 }
@@ -182,12 +184,12 @@ function summary(w) {
   const facts = [
     ["Status", statusPill(w.status)],
     ["Customs mode", w.customs_mode || "—"],
-    ["Route", `${w.origin || "—"} → ${w.destination || "—"}`],
-    ["ETA", h("span", {}, timeEl(w.eta), delta !== null ? h("span", { class: delta > 1 ? "behind" : "muted" }, ` (${fmtDelta(delta)} vs plan)`) : null)],
+    ["Route", raw(`${w.origin || "—"} → ${w.destination || "—"}`)],
+    ["ETA", h("span", {}, timeEl(w.eta), delta !== null ? h("span", { class: delta > 1 ? "behind" : "muted" }, ` (${t("{d} vs plan", { d: fmtDelta(delta) })})`) : null)],
     ["Planned arrival", timeEl(w.planned_arrival)],
     ["Deliver by", h("span", { class: late ? "behind" : null }, timeEl(w.deliver_by), late ? " — at risk" : null)],
     ["Last position", h("span", {}, fmtPosition(w.position), w.position?.at ? h("span", { class: "muted" }, " at ", timeEl(w.position.at)) : null)],
-    ["Trackers", (w.trackers || []).join(", ") || "none attached"],
+    ["Trackers", (w.trackers || []).length ? raw(w.trackers.join(", ")) : t("none attached")],
     ["Cost", fmtMoney(it.cost)],
     ["CO₂e", it.co2e_kg !== undefined ? `${fmtNumber(it.co2e_kg)} kg` : "—"],
   ];
@@ -270,21 +272,28 @@ export async function waybillView({ main, bus, me }, waybillNo) {
         h("h1", { id: "waybill-h" }, "Waybill ", h("span", { class: "mono" }, w.waybill_no))),
       h("div", { class: "detail-grid" },
         h("div", { class: "card" }, summary(w)),
-        h("div", { class: "card map-card" }, h("h2", {}, "Route"), routeMap(stops, w.position))),
+        h("div", { class: "card map-card" }, h("h2", {}, "Route"), geoMap(w, stops))),
       h("div", { class: "card" }, h("h2", {}, "Milestones"),
         h("p", { class: "help" }, "Planned (PLN), estimated (EST) and actual (ACT) side by side; Δ is actual or estimate against plan."),
         timeline(w.milestones, stopNames)),
       h("div", { class: "card" }, h("h2", {}, "Alarms"), alarmsList(w.alarms)),
+      conditionCard(w),
       credsBox,
       trackersCard(w, { me, credsBox, refresh: render }),
       h("div", { class: "card" }, h("h2", {}, "Legs"), legsTable(w.itinerary?.legs, stopNames)),
       h("div", { class: "card" }, h("h2", {}, "Event log"),
-        ev.status === "fulfilled" ? eventsTable(api.items(ev.value)) : failure("The event log", ev.reason)));
+        ev.status === "fulfilled" ? eventsPaged(api.items(ev.value)) : failure("The event log", ev.reason)));
     window.scrollTo({ top: scroll });
   }
 
   const onStatus = (ev) => {
     if (ev.detail?.waybill_no !== waybillNo) return;
+    const pos = ev.detail.position;
+    remember(waybillNo, pos);
+    if (pos && pos.lat !== undefined && pos.lat !== null) {
+      if (!liveTrack.has(waybillNo)) liveTrack.set(waybillNo, []);
+      liveTrack.get(waybillNo).push([pos.lon, pos.lat]);
+    }
     clearTimeout(timer); // coalesce bursts of updates into one reload
     timer = setTimeout(render, 300);
   };
