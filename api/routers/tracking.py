@@ -91,6 +91,39 @@ def waybill_events(
     return {"items": items, "next_after": items[-1]["id"] if len(items) == limit else None}
 
 
+def _public_broker_url(url: str | None) -> str | None:
+    """The broker's URL without its user and password (the service's own account stays private)."""
+    if not url:
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if ":" in netloc:  # an IPv6 literal
+        netloc = f"[{netloc}]"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return parts._replace(netloc=netloc).geturl()
+
+
+@router.get(
+    "/broker",
+    summary="Where trackers publish",
+    description="The MQTT broker this service consumes telemetry from (no credentials: a tracker logs in "
+    "with those `POST /v1/devices` gave it), and the topics. `xborder simulate` asks here when it is not "
+    "told which broker to use; `url` is null when the process was started without a broker.",
+)
+def get_broker(container: ContainerDep, _principal: CurrentPrincipal) -> dict[str, Any]:
+    url = _public_broker_url(container.mqtt_url or container.settings.mqtt_url)
+    root = container.settings.mqtt_topic_root
+    return {
+        "url": url,
+        "protocol": None if url is None else ("3.1.1" if url.startswith("mqtt311:") else "5"),
+        "telemetry_topic": f"{root}/devices/{{device_id}}/telemetry",
+        "status_topic": f"{root}/devices/{{device_id}}/status",
+    }
+
+
 @router.post("/devices", status_code=201)
 def post_device(
     body: DeviceIn,

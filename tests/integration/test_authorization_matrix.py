@@ -79,6 +79,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/waybills/{waybill_no}"): owned(ANY, F),
     ("GET", "/v1/waybills/{waybill_no}/events"): owned(ANY, F),
     ("POST", "/v1/devices"): Rule(F),
+    ("GET", "/v1/broker"): Rule(ANY),
     ("GET", "/v1/devices/{device_id}"): owned(F, F),
     ("POST", "/v1/waybills/{waybill_no}/trackers"): owned(F, F),
     ("DELETE", "/v1/waybills/{waybill_no}/trackers/{device_id}"): owned(F, F),
