@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from api.bounds import INT32_MAX, MONEY_MAX, QTY_MAX
 from api.deps import ContainerDep
 from api.routers.warehouse_http import IdemKey, Operator, Seller, SellerOrOperator, create
-from warehouse import orders, picking_service, views
+from warehouse import listings, orders, picking_service, views
 from warehouse.picking import PickRequest
 from warehouse.scope import Scope
 
@@ -84,9 +84,11 @@ def get_orders(
     principal: SellerOrOperator,
     status: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[dict[str, Any]]:
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """`{"items": [...], "next": cursor | null}`: pass `next` as `cursor` for the following page."""
     with container.db.read_session() as s:
-        return views.list_orders(s, Scope.of(principal), status, limit)
+        return listings.list_orders(s, Scope.of(principal), status=status, limit=limit, cursor=cursor)
 
 
 @router.get("/orders/{order_id}")
