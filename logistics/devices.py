@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
+from kernel.clock import rfc3339
 from kernel.errors import AlreadyExists, InvalidInput, NotFound, WrongState
 from kernel.identity import Principal, Role
 from logistics.mqtt_acl import hash_password, reserved_for_service
@@ -110,7 +111,7 @@ def get_device(session: Session, principal: Principal, device_id: str) -> dict[s
         "kind": row["kind"],
         "report_interval_s": row["report_interval_s"],
         "last_seq": row["last_seq"],
-        "last_seen_at": row["last_seen_at"].isoformat() if row["last_seen_at"] else None,
+        "last_seen_at": rfc3339(row["last_seen_at"]) if row["last_seen_at"] else None,
         "waybill_no": attached,
     }
 

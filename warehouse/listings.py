@@ -25,7 +25,7 @@ RETURN_STATUSES = ("AUTHORISED", "RECEIVED", "INSPECTED", "CLOSED")
 
 
 def _encode(created_at: datetime, id_: str) -> str:
-    return base64.urlsafe_b64encode(f"{rfc3339(created_at)}|{id_}".encode()).decode()
+    return base64.urlsafe_b64encode(f"{rfc3339(created_at, exact=True)}|{id_}".encode()).decode()
 
 
 def _decode(cursor: str) -> tuple[datetime, str]:
