@@ -64,7 +64,7 @@ class BookingIn(BaseModel):
     references: list[Any] = Field(default_factory=list)
 
 
-@router.post("/quotes", status_code=201)
+@router.post("/quotes", summary="Quote routes out of Yibin", status_code=201)
 def post_quote(
     body: QuoteIn,
     container: ContainerDep,
@@ -100,14 +100,18 @@ def post_quote(
     )
 
 
-@router.get("/quotes/{quote_id}")
+@router.get(
+    "/quotes/{quote_id}",
+    summary="Get a quote",
+    description="A quote and its options, as `POST /v1/quotes` answered it, with `expires_at`.",
+)
 def get_quote(quote_id: str, container: ContainerDep, principal: Forwarder) -> dict[str, Any]:
     with container.db.read_session() as session:
         q = quoting.get_quote(session, principal, quote_id)
     return quoting.quote_view(q)
 
 
-@router.post("/bookings", status_code=201)
+@router.post("/bookings", summary="Book a quoted option", status_code=201)
 def post_booking(
     body: BookingIn,
     container: ContainerDep,
@@ -133,7 +137,13 @@ def post_booking(
     )
 
 
-@router.post("/bookings/{booking_id}/cancel")
+@router.post(
+    "/bookings/{booking_id}/cancel",
+    summary="Cancel a booking",
+    description=(
+        "Only a shipment still `BOOKED` can be cancelled; its capacity on the departures is released."
+    ),
+)
 def cancel_booking(booking_id: str, container: ContainerDep, principal: Forwarder) -> dict[str, Any]:
     with container.db.session() as session:
         cancelled = quoting.cancel_booking(

@@ -49,7 +49,14 @@ class WebhookIn(BaseModel):
     )
 
 
-@router.get("/waybills")
+@router.get(
+    "/waybills",
+    summary="List waybills",
+    description=(
+        "The caller's waybills, filtered by `status`, `destination` or `customs_mode`, "
+        'paginated: `{"items": [...], "next": cursor | null}`.'
+    ),
+)
 def list_waybills(
     container: ContainerDep,
     principal: CurrentPrincipal,
@@ -71,13 +78,23 @@ def list_waybills(
         )
 
 
-@router.get("/waybills/{waybill_no}")
+@router.get(
+    "/waybills/{waybill_no}",
+    summary="Track a waybill",
+    description=(
+        "Status, milestones (planned, estimated, actual), last position, ETA and alarms of one shipment."
+    ),
+)
 def get_waybill(waybill_no: str, container: ContainerDep, principal: CurrentPrincipal) -> dict[str, Any]:
     with container.db.read_session() as session:
         return waybills.get_waybill(session, principal, waybill_no)
 
 
-@router.get("/waybills/{waybill_no}/events")
+@router.get(
+    "/waybills/{waybill_no}/events",
+    summary="A waybill's event log",
+    description="The append-only log of everything that happened to the shipment, oldest first.",
+)
 def waybill_events(
     waybill_no: str,
     container: ContainerDep,
@@ -124,7 +141,7 @@ def get_broker(container: ContainerDep, _principal: CurrentPrincipal) -> dict[st
     }
 
 
-@router.post("/devices", status_code=201)
+@router.post("/devices", summary="Register a tracker", status_code=201)
 def post_device(
     body: DeviceIn,
     container: ContainerDep,
@@ -156,13 +173,25 @@ def post_device(
     )
 
 
-@router.get("/devices/{device_id}")
+@router.get(
+    "/devices/{device_id}",
+    summary="Get a tracker",
+    description=(
+        "A registered tracker: its kind, reporting interval, the waybill it is attached "
+        "to and when it was last heard."
+    ),
+)
 def get_device(device_id: str, container: ContainerDep, principal: Shipper) -> dict[str, Any]:
     with container.db.read_session() as session:
         return devices.get_device(session, principal, device_id)
 
 
-@router.post("/waybills/{waybill_no}/trackers", status_code=201)
+@router.post(
+    "/waybills/{waybill_no}/trackers",
+    summary="Attach a tracker to a waybill",
+    description=("From now on the tracker's telemetry moves this shipment's status, milestones and ETA."),
+    status_code=201,
+)
 def attach_tracker(
     waybill_no: str, body: TrackerIn, container: ContainerDep, principal: Shipper
 ) -> dict[str, Any]:
@@ -170,13 +199,18 @@ def attach_tracker(
         return devices.attach(session, principal, waybill_no, body.device_id, container.clock.now())
 
 
-@router.delete("/waybills/{waybill_no}/trackers/{device_id}", status_code=204)
+@router.delete(
+    "/waybills/{waybill_no}/trackers/{device_id}",
+    summary="Detach a tracker",
+    description="The tracker stops reporting for this shipment and may be attached to another.",
+    status_code=204,
+)
 def detach_tracker(waybill_no: str, device_id: str, container: ContainerDep, principal: Shipper) -> None:
     with container.db.session() as session:
         devices.detach(session, principal, waybill_no, device_id, container.clock.now())
 
 
-@router.post("/webhooks", status_code=201)
+@router.post("/webhooks", summary="Subscribe a webhook", status_code=201)
 def post_webhook(
     body: WebhookIn,
     container: ContainerDep,
@@ -200,7 +234,7 @@ def post_webhook(
     )
 
 
-@router.get("/webhooks")
+@router.get("/webhooks", summary="List webhooks", description="The tenant's webhooks (never their secrets).")
 def list_webhooks(container: ContainerDep, principal: CurrentPrincipal) -> dict[str, Any]:
     with container.db.read_session() as session:
         found = webhooks.list_webhooks(session, principal.tenant_id)
@@ -211,6 +245,7 @@ def list_webhooks(container: ContainerDep, principal: CurrentPrincipal) -> dict[
 
 @router.get(
     "/stream",
+    summary="Live updates (SSE)",
     response_class=StreamingResponse,
     responses={200: {"description": "Server-Sent Events", "content": {"text/event-stream": {}}}},
 )
