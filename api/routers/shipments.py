@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from api import idempotency
 from api.bounds import Instant
 from api.deps import ContainerDep, require
+from api.places import name_places
 from kernel.identity import Principal, Role
 from logistics import quoting
 
@@ -93,7 +94,7 @@ def post_quote(
             q = quoting.quote(session, state, principal, cmd, container.clock.now())
         finally:
             container.metrics.quote_seconds.observe(time.perf_counter() - started)
-        return 201, quoting.quote_view(q)
+        return 201, name_places(quoting.quote_view(q), state.network.nodes)
 
     return idempotency.run(
         container, principal, idempotency_key, "quotes", body.model_dump(mode="json"), create
@@ -108,7 +109,7 @@ def post_quote(
 def get_quote(quote_id: str, container: ContainerDep, principal: Forwarder) -> dict[str, Any]:
     with container.db.read_session() as session:
         q = quoting.get_quote(session, principal, quote_id)
-    return quoting.quote_view(q)
+    return name_places(quoting.quote_view(q), container.network_state.network.nodes)
 
 
 @router.post("/bookings", summary="Book a quoted option", status_code=201)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from api import idempotency
 from api.deps import ContainerDep, CurrentPrincipal, require
+from api.places import name_places
 from kernel.errors import NotFound
 from kernel.identity import Principal, Role
 from logistics import devices, events, waybills, webhooks
@@ -67,7 +68,7 @@ def list_waybills(
     cursor: str | None = None,
 ) -> dict[str, Any]:
     with container.db.read_session() as session:
-        return waybills.list_waybills(
+        page = waybills.list_waybills(
             session,
             principal,
             status=status,
@@ -76,6 +77,7 @@ def list_waybills(
             limit=limit,
             cursor=cursor,
         )
+    return name_places(page, container.network_state.network.nodes)
 
 
 @router.get(
@@ -87,7 +89,8 @@ def list_waybills(
 )
 def get_waybill(waybill_no: str, container: ContainerDep, principal: CurrentPrincipal) -> dict[str, Any]:
     with container.db.read_session() as session:
-        return waybills.get_waybill(session, principal, waybill_no)
+        waybill = waybills.get_waybill(session, principal, waybill_no)
+    return name_places(waybill, container.network_state.network.nodes)
 
 
 @router.get(
