@@ -42,6 +42,11 @@ def _add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo.add_argument("--shipments", type=int, default=6, help="shipments the simulator books and tracks")
     demo.add_argument("--no-simulator", action="store_true")
     demo.add_argument(
+        "--no-activity",
+        action="store_true",
+        help="no orders, returns, inbound or disruptions by the demo tenants",
+    )
+    demo.add_argument(
         "--exit-with-parent", action="store_true", help="stop when the parent process dies (make demo)"
     )
     replay = sub.add_parser("replay", help="re-derive milestones and status of waybills from stored readings")
@@ -204,14 +209,41 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     broker = choose_broker(settings)
     simulator = None
     if not args.no_simulator:
-        # The key goes in the child's environment (XB_SIM_KEY), never on its command line.
+        # The key goes in the child's environment (XB_SIM_KEY), never on its command line. A few faults (a
+        # reefer excursion, a door opened on the move: about one a service day across the fleet) raise alarms
+        # that clear again, so the alarm screens have something to show.
         sim_args = ["--book", str(args.shipments), "--trackers", str(args.shipments), "--mqtt", broker.url]
+        sim_args += ["--faults", "reefer=0.003,door=0.002"]
         simulator = DemoSimulator(base, keys["forwarder"]["key"], sim_args).start()
+    stop_activity = threading.Event()
+    if not args.no_activity:
+        threading.Thread(
+            target=_demo_activity, args=(base, keys, stop_activity), name="demo-activity", daemon=True
+        ).start()
     try:
         return serve_all(settings, banner=banner, broker=broker)
     finally:
+        stop_activity.set()
         if simulator is not None:
             simulator.stop()
+
+
+def _demo_activity(base: str, keys: dict[str, dict[str, str]], stop: threading.Event) -> None:
+    """The demo tenants' daily life (orders, shipping, delivery runs, returns, inbound, a disruption)."""
+    from datetime import datetime
+
+    import httpx
+
+    from api.demo_driver import DemoDriver, run_driver
+    from kernel.clock import parse_time
+
+    with httpx.Client(base_url=base, timeout=30) as http:
+        driver = DemoDriver(http, {name: entry["key"] for name, entry in keys.items()})
+
+        def service_now() -> datetime:
+            return parse_time(http.get("/healthz").json()["now"])
+
+        run_driver(driver, service_now, stop)
 
 
 @command("replay")
