@@ -183,11 +183,15 @@ class DemoDriver:
                 continue
             if no not in self.asns:
                 self.asns[no] = ""
-                body = {
-                    "warehouse": code,
-                    "waybill_no": no,
-                    "lines": [{"sku": skus[len(self.asns) % len(skus)]["sku"], "qty": 240}],
-                }
+                sku = skus[len(self.asns) % len(skus)]
+                line: dict[str, Any] = {"sku": sku["sku"], "qty": 240}
+                if sku.get("lot_tracked"):  # a lot named after the shipment, good for the SKU's shelf life
+                    days = sku.get("shelf_life_days") or 365
+                    line |= {
+                        "lot": f"L{no[-6:]}",
+                        "expires_on": (now + timedelta(days=days)).date().isoformat(),
+                    }
+                body = {"warehouse": code, "waybill_no": no, "lines": [line]}
                 asn = self._call("seller", "POST", "/v1/inbound", body)
                 self.asns[no] = asn["id"]
                 self._did(f"inbound {asn['id']} announced on {no} to {code}")
@@ -215,11 +219,14 @@ class DemoDriver:
 def run_driver(
     driver: DemoDriver, service_now: Callable[[], datetime], stop: threading.Event, every_s: float = 2.0
 ) -> None:
-    """Tick the driver every `every_s` real seconds until `stop` is set."""
+    """Tick the driver every `every_s` real seconds until `stop` is set (quietly until the API answers)."""
+    answered = False
     while not stop.wait(every_s):
         try:
             now = service_now()
         except (httpx.HTTPError, ValueError, KeyError) as exc:
-            log.warning("demo: no service clock: %s", exc)
+            if answered:
+                log.warning("demo: no service clock: %s", exc)
             continue
+        answered = True
         driver.tick(now)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from api.app import create_app
 from api.bootstrap import build
@@ -19,6 +20,13 @@ from api.seed import seed_demo
 from kernel.clock import FixedClock
 from kernel.db import Database, make_engine
 from kernel.settings import Settings
+from logistics.tables import waybills
+
+
+def container_db(client: TestClient) -> Database:
+    db: Database = client.app.state.container.db  # type: ignore[attr-defined]
+    return db
+
 
 T0 = datetime(2027, 3, 1, 0, 0, tzinfo=UTC)
 
@@ -42,6 +50,23 @@ def test_a_week_of_demo_life(
 ) -> None:
     client, clock, keys = demo
     caplog.set_level(logging.WARNING, logger="xborder.demo")
+    forwarder = {"Authorization": f"Bearer {keys['forwarder']}"}
+    quote = client.post(
+        "/v1/quotes",
+        headers=forwarder,
+        json={
+            "origin": "CNYIB",
+            "destination": "DEDUI",
+            "ready_at": "2027-03-02T00:00:00Z",
+            "cargo": {"weight_kg": 8000, "volume_m3": 30, "equipment": "40HC"},
+            "customs_mode": "9810",
+        },
+    ).json()
+    booked = client.post(
+        "/v1/bookings",
+        headers=forwarder,
+        json={"quote_id": quote["id"], "option_id": quote["options"][0]["id"]},
+    ).json()
     driver = DemoDriver(client, keys)
     end = T0 + timedelta(days=7)
     while clock.now() < end:
@@ -62,4 +87,14 @@ def test_a_week_of_demo_life(
     assert driver.disruption and driver.lifted  # declared two days in, lifted four days later
     assert f"disruption {driver.disruption} declared" in did
     assert driver.disruption not in {d["id"] for d in disruptions}  # the list shows the active ones
+    asn = driver.asns[booked["waybill_no"]]  # the shipment bound for Duisburg is announced there
+    inbound = client.get(f"/v1/inbound/{asn}", headers=seller).json()
+    assert (inbound["warehouse"], inbound["waybill_no"]) == ("DEDUI", booked["waybill_no"])
+    with container_db(client).session() as session:  # the shipment arrives (the simulator's part)
+        session.execute(
+            update(waybills).where(waybills.c.waybill_no == booked["waybill_no"]).values(status="ARRIVED")
+        )
+    driver.tick(clock.now())
+    received = client.get(f"/v1/inbound/{asn}", headers=seller).json()
+    assert received["status"] == "RECEIVED" and received["lines"][0]["received"] == 240
     assert not caplog.records, [r.getMessage() for r in caplog.records]  # no call was refused
