@@ -21,8 +21,10 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 # The demo clock runs 3600x (an hour a second) unless XB_CLOCK_SPEED says otherwise,
 # so the simulated fleet's waybills visibly move through their statuses.
+# `exec`: the shell gives its place to the demo, so the SIGTERM make forwards reaches it; --exit-with-parent:
+# the demo also stops if make is killed outright.
 demo: $(VENV)/.installed
-	XB_CLOCK_SPEED=$${XB_CLOCK_SPEED:-3600} $(BIN)/xborder demo
+	XB_CLOCK_SPEED=$${XB_CLOCK_SPEED:-3600} exec $(BIN)/xborder demo --exit-with-parent
 
 # `make test` runs the gates first and stops at the first that fails: lint (ruff check, ruff format --check,
 # import-linter contracts), then types (mypy: the packages strict, the tests relaxed, one run), then pytest.

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import dashboard, problems
 from api.container import Container
 from api.input_guard import InputGuard
+from api.json_bodies import JsonBodies
 from api.metrics import Metrics
 from api.routers import admin, health
 
@@ -37,6 +38,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(dashboard.router)
 
     app.add_middleware(InputGuard)  # inside the body limit: it reads bodies whole
+    app.add_middleware(JsonBodies)  # a JSON body sent as a form (curl -d) is read as JSON
     app.add_middleware(BodyLimit, max_bytes=container.settings.max_body_bytes)
     app.add_middleware(UnhandledErrors)
     app.add_middleware(RequestMetrics, metrics=container.metrics)  # outermost: it counts 413s, 500s

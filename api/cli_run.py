@@ -8,10 +8,8 @@ import json
 import logging
 import os
 import signal
-import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,6 +41,14 @@ def _add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo.add_argument("--keys-file", default="var/demo-keys.json")
     demo.add_argument("--shipments", type=int, default=6, help="shipments the simulator books and tracks")
     demo.add_argument("--no-simulator", action="store_true")
+    demo.add_argument(
+        "--no-activity",
+        action="store_true",
+        help="no orders, returns, inbound or disruptions by the demo tenants",
+    )
+    demo.add_argument(
+        "--exit-with-parent", action="store_true", help="stop when the parent process dies (make demo)"
+    )
     replay = sub.add_parser("replay", help="re-derive milestones and status of waybills from stored readings")
     replay.add_argument("waybills", nargs="*", help="waybill numbers (default: all with readings)")
     replay.add_argument(
@@ -65,6 +71,10 @@ def _wait_for_signal() -> None:
         signal.signal(sig, lambda *_: stop.set())
     while not stop.is_set():
         stop.wait(1)
+
+
+def _terminate_as_interrupt(_sig: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def serve_all(
@@ -97,6 +107,10 @@ def serve_all(
         print(f"HTTP API and dashboard: http://{settings.host}:{settings.port}/  (docs at /docs)", flush=True)
         for line in banner or []:
             print(line, flush=True)
+        # uvicorn stops on SIGINT or SIGTERM, then raises the signal again under the handler found before it:
+        # SIGTERM's default would end the process on the spot, skipping the clean stop below (ingest, broker,
+        # the demo's simulator). Under this handler SIGTERM ends it as Ctrl-C does.
+        signal.signal(signal.SIGTERM, _terminate_as_interrupt)
         try:
             run_http(container, settings.host, settings.port)
         except KeyboardInterrupt:
@@ -171,9 +185,12 @@ def _seed(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("demo")
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from api.lifecycle import DemoSimulator, stop_self, watch_parent
     from api.migrate import upgrade
     from api.seed import seed_demo
 
+    if args.exit_with_parent:  # under `make demo`: if make is killed outright, the demo goes with it
+        watch_parent(os.getppid(), stop_self)
     upgrade(settings.database_url)
     container = _container(settings)
     keys = seed_demo(container.db, container.clock, Path(args.keys_file))
@@ -190,61 +207,43 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from api.runtime import choose_broker
 
     broker = choose_broker(settings)
+    simulator = None
     if not args.no_simulator:
+        # The key goes in the child's environment (XB_SIM_KEY), never on its command line. A few faults (a
+        # reefer excursion, a door opened on the move: about one a service day across the fleet) raise alarms
+        # that clear again, so the alarm screens have something to show.
+        sim_args = ["--book", str(args.shipments), "--trackers", str(args.shipments), "--mqtt", broker.url]
+        sim_args += ["--faults", "reefer=0.003,door=0.002"]
+        simulator = DemoSimulator(base, keys["forwarder"]["key"], sim_args).start()
+    stop_activity = threading.Event()
+    if not args.no_activity:
         threading.Thread(
-            target=_start_simulator, args=(settings, keys, args.shipments, broker.url), daemon=True
+            target=_demo_activity, args=(base, keys, stop_activity), name="demo-activity", daemon=True
         ).start()
     try:
         return serve_all(settings, banner=banner, broker=broker)
     finally:
-        sim: subprocess.Popen[bytes] | None = SIMULATOR.get("proc")
-        if sim is not None and sim.poll() is None:
-            sim.send_signal(signal.SIGTERM)
-            try:
-                sim.wait(10)
-            except subprocess.TimeoutExpired:
-                sim.kill()
+        stop_activity.set()
+        if simulator is not None:
+            simulator.stop()
 
 
-SIMULATOR: dict[str, subprocess.Popen[bytes]] = {}
+def _demo_activity(base: str, keys: dict[str, dict[str, str]], stop: threading.Event) -> None:
+    """The demo tenants' daily life (orders, shipping, delivery runs, returns, inbound, a disruption)."""
+    from datetime import datetime
 
-
-def _start_simulator(
-    settings: Settings, keys: dict[str, dict[str, str]], shipments: int, mqtt_url: str
-) -> None:
     import httpx
 
-    base = f"http://{settings.host}:{settings.port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            health = httpx.get(f"{base}/healthz", timeout=2).json()
-            if health.get("status") == "ok":
-                break
-        except (httpx.HTTPError, ValueError):
-            pass
-        time.sleep(0.5)
-    else:
-        log.error("the API did not come up; the simulator is not started")
-        return
-    env = dict(os.environ)
-    cmd = [
-        sys.executable,
-        "-m",
-        "api.cli",
-        "simulate",
-        "--api",
-        base,
-        "--key",
-        keys["forwarder"]["key"],
-        "--book",
-        str(shipments),
-        "--trackers",
-        str(shipments),
-    ]
-    cmd += ["--mqtt", mqtt_url]
-    print(f"simulator: {' '.join(cmd[2:5])} ... (booking {shipments} shipments out of Yibin)", flush=True)
-    SIMULATOR["proc"] = subprocess.Popen(cmd, env=env)
+    from api.demo_driver import DemoDriver, run_driver
+    from kernel.clock import parse_time
+
+    with httpx.Client(base_url=base, timeout=30) as http:
+        driver = DemoDriver(http, {name: entry["key"] for name, entry in keys.items()})
+
+        def service_now() -> datetime:
+            return parse_time(http.get("/healthz").json()["now"])
+
+        run_driver(driver, service_now, stop)
 
 
 @command("replay")

@@ -5,7 +5,9 @@
                      [--fault-seed S] [--until-delivered] [--duration SECONDS] [--waybill NO ...]
                      [--devices-file PATH]
 
-Prints one JSON summary on stdout when it stops; exit 2 on bad arguments, 1 when the API cannot be reached.
+Prints one JSON summary on stdout when it stops; exit 2 on bad arguments, 1 when the API or the MQTT broker
+cannot be reached. The API key comes from XB_SIM_KEY (or --key, which `ps` shows to every user). Without
+--mqtt or XB_MQTT_URL the simulator asks the service which broker it uses (GET /v1/broker).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 from datetime import timedelta
@@ -22,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from api.cli import EXTENSIONS, command
+from api.lifecycle import PARENT_PID_ENV, watch_parent
 from iot_sim.api import ApiError, XborderApi
 from iot_sim.devices import DeviceStore
 from iot_sim.faults import FAULTS, parse_fault_rates
@@ -45,8 +49,8 @@ def _add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument(
         "--mqtt",
         help="broker URL: mqtt://host:port (MQTT 5) or mqtt311://host:port (MQTT 3.1.1); "
-        "default XB_MQTT_URL, "
-        "else mqtt311://127.0.0.1:XB_MQTT_EMBEDDED_PORT (the embedded broker)",
+        "default XB_MQTT_URL, else the broker the service at --api uses (GET /v1/broker); "
+        "exit 1 when no broker answers there",
     )
     p.add_argument("--trackers", type=int, metavar="N", help="simulate at most N trackers (default: all)")
     p.add_argument("--book", type=int, default=0, metavar="N", help="first book N shipments out of Yibin")
@@ -96,11 +100,31 @@ def _add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 EXTENSIONS.append(_add_parser)
 
 
-def _default_mqtt(settings: Any) -> str:
+def _configured_mqtt(settings: Any) -> str | None:
     url = getattr(settings, "mqtt_url", None) or os.environ.get("XB_MQTT_URL")
-    if url:
-        return str(url)
-    return f"mqtt311://127.0.0.1:{getattr(settings, 'mqtt_embedded_port', 1883)}"
+    return str(url) if url else None
+
+
+def probe_broker(host: str, port: int, timeout: float = 5.0) -> str | None:
+    """None when an MQTT broker answers a CONNECT at host:port (with any CONNACK, even a refusal of this
+    anonymous probe), else why not. Used before the fleet starts, so a wrong broker fails loudly."""
+    # MQTT 3.1.1 CONNECT, clean session, keep-alive 10 s, client id "xborder-sim-probe" (every broker we
+    # support speaks 3.1.1; an MQTT 5 broker answers it too).
+    client_id = b"xborder-sim-probe"
+    variable = b"\x00\x04MQTT\x04\x02\x00\x0a"
+    payload = len(client_id).to_bytes(2, "big") + client_id
+    body = variable + payload
+    packet = b"\x10" + bytes([len(body)]) + body
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            sock.sendall(packet)
+            answer = sock.recv(4)
+    except OSError as exc:
+        return f"cannot connect to {host}:{port}: {exc}"
+    if not answer or answer[0] >> 4 != 2:
+        return f"{host}:{port} answered, but not as an MQTT broker"
+    return None
 
 
 @command("simulate")
@@ -114,7 +138,8 @@ def _simulate(args: argparse.Namespace, settings: Any) -> int:
     try:
         asked = parse_fault_rates(args.faults)
         faults = tuple(asked)
-        broker = BrokerUrl.parse(args.mqtt or _default_mqtt(settings))
+        told = args.mqtt or _configured_mqtt(settings)
+        broker = BrokerUrl.parse(told) if told else None
     except ValueError as exc:
         return fail(str(exc))
     if args.interval_minutes <= 0 or args.book < 0 or (args.trackers is not None and args.trackers < 0):
@@ -141,10 +166,30 @@ def _simulate(args: argparse.Namespace, settings: Any) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    fleet = MqttFleet(broker, client_id_prefix=args.client_id_prefix)
+    parent = os.environ.get(PARENT_PID_ENV)
+    if parent and parent.isdigit():  # started by `xborder demo`: stop when it is gone, however it died
+        watch_parent(int(parent), stop.set)
     store = DeviceStore(Path(args.devices_file))
     try:
         with XborderApi(api_url, args.key) as api:
+            if broker is None:  # neither --mqtt nor XB_MQTT_URL: the broker the running service uses
+                try:
+                    asked_url = api.broker_url()
+                except (ApiError, OSError) as exc:
+                    print(
+                        f"xborder simulate: cannot ask the API at {api_url} which broker it uses: {exc}",
+                        file=sys.stderr,
+                    )
+                    return 1
+                if asked_url is None:
+                    return fail(f"the service at {api_url} uses no MQTT broker; name one with --mqtt")
+                broker = BrokerUrl.parse(asked_url)
+            # The demo hands over the broker it runs itself; any other broker is probed first.
+            why = None if parent else probe_broker(broker.host, broker.port)
+            if why is not None:
+                print(f"xborder simulate: no MQTT broker: {why} (--mqtt, XB_MQTT_URL)", file=sys.stderr)
+                return 1
+            fleet = MqttFleet(broker, client_id_prefix=args.client_id_prefix)
             sim = Simulation(api, fleet, store, config)
             try:
                 sim.sync_clock()
@@ -171,6 +216,7 @@ def _simulate(args: argparse.Namespace, settings: Any) -> int:
         json.dumps(
             {
                 "reason": summary.reason,
+                "broker": f"{broker.host}:{broker.port}",
                 "booked": summary.booked,
                 "trackers": summary.trackers,
                 "readings": summary.readings,
@@ -185,4 +231,11 @@ def _simulate(args: argparse.Namespace, settings: Any) -> int:
             }
         )
     )
+    if fleet.stats.acked == 0 and fleet.stats.connect_failures > 0:
+        print(
+            f"xborder simulate: no tracker could publish to {broker.host}:{broker.port} "
+            f"({fleet.stats.connect_failures} refused or failed connections)",
+            file=sys.stderr,
+        )
+        return 1
     return 0

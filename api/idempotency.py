@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.container import Container
-from kernel.errors import Conflict, InvalidInput
+from kernel.errors import ConcurrentChange, InvalidInput
 from kernel.identity import Principal, idempotency_cutoff, idempotency_keys, purge_idempotency_keys
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,7 @@ def _run_once(
         if row["request_hash"] != request_hash:
             raise InvalidInput("this Idempotency-Key was used before with a different request body") from exc
         if row["status_code"] is None:
-            raise Conflict("a request with this Idempotency-Key is still in progress") from exc
+            raise ConcurrentChange("a request with this Idempotency-Key is still in progress") from exc
         # Stored as sent (less its secrets), encoded once: every replay answers the same bytes.
         response = EncodedJSON(row["response"], status_code=row["status_code"])
         response.headers[REPLAYED] = "true"

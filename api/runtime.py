@@ -202,7 +202,15 @@ def run_http(container: Container, host: str, port: int, ready: threading.Event 
 
     from api.app import create_app
 
-    config = uvicorn.Config(create_app(container), host=host, port=port, log_level="warning", lifespan="on")
+    # An open SSE stream (the dashboard's) would hold a graceful shutdown forever: after 5 s it is cut.
+    config = uvicorn.Config(
+        create_app(container),
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
     server = uvicorn.Server(config)
     if ready is not None:
         threading.Thread(target=_signal_ready, args=(server, ready), daemon=True).start()

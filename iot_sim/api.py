@@ -108,6 +108,11 @@ class XborderApi:
             if exc.status != 409:
                 raise
 
+    def broker_url(self) -> str | None:
+        """`GET /v1/broker`: the broker the service consumes telemetry from (None: it has none)."""
+        url = self._call("GET", "/v1/broker").get("url")
+        return str(url) if url else None
+
     def waybill(self, waybill_no: str) -> dict[str, Any]:
         return dict(self._call("GET", f"/v1/waybills/{waybill_no}"))
 

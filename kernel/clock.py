@@ -66,5 +66,11 @@ def parse_time(text: str) -> datetime:
     return utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
 
 
-def rfc3339(dt: datetime) -> str:
-    return utc(dt).isoformat().replace("+00:00", "Z")
+def rfc3339(dt: datetime, *, exact: bool = False) -> str:
+    """UTC with a `Z`, to the second: every time in an answer reads the same (an ETA computed from the clock
+    has microseconds no one can use). `exact=True` keeps them, for what must round-trip: keyset cursors and
+    version stamps compared with stored times."""
+    dt = utc(dt)
+    if not exact:
+        dt = dt.replace(microsecond=0)
+    return dt.isoformat().replace("+00:00", "Z")

@@ -21,6 +21,20 @@ from logistics.tables import capacity_holds, departure_loads
 from routing.timetable import Timetable
 
 
+class CapacityFull(Conflict):
+    """The departure has no room left for this cargo (TEU or kg); `departure_id` names it."""
+
+    title = "Departure full"
+    slug = "capacity-full"
+
+
+class DepartureUnavailable(Conflict):
+    """The departure is no longer in the timetable (expanded anew, or its service changed)."""
+
+    title = "Departure unavailable"
+    slug = "departure-unavailable"
+
+
 def capacity_left(session: Session, start: datetime) -> tuple[dict[str, float], dict[str, float]]:
     """TEU and kg still free on every departure from `start` on that has bookings (others are empty)."""
     rows = session.execute(
@@ -42,7 +56,9 @@ def _ensure_load_rows(session: Session, timetable: Timetable, departure_ids: Ite
         try:
             dep = timetable.get(dep_id)
         except KeyError as exc:
-            raise Conflict(f"departure {dep_id} is no longer in the timetable; ask for a new quote") from exc
+            raise DepartureUnavailable(
+                f"departure {dep_id} is no longer in the timetable; ask for a new quote"
+            ) from exc
         stmt = dialect_insert(session, departure_loads).values(
             departure_id=dep.id,
             service_id=dep.service_id,
@@ -79,7 +95,7 @@ def hold_capacity(
             .values(booked_teu=departure_loads.c.booked_teu + teu, booked_kg=departure_loads.c.booked_kg + kg)
         )
         if getattr(result, "rowcount", 0) != 1:
-            raise Conflict(f"departure {dep_id} is full; ask for a new quote", departure_id=dep_id)
+            raise CapacityFull(f"departure {dep_id} is full; ask for a new quote", departure_id=dep_id)
         session.execute(
             capacity_holds.insert().values(booking_id=booking_id, departure_id=dep_id, teu=teu, kg=kg)
         )

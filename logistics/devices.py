@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
-from kernel.errors import Conflict, InvalidInput, NotFound
+from kernel.clock import rfc3339
+from kernel.errors import AlreadyExists, InvalidInput, NotFound, WrongState
 from kernel.identity import Principal, Role
 from logistics.mqtt_acl import hash_password, reserved_for_service
 from logistics.tables import devices, tracker_attachments, waybills
@@ -65,7 +66,7 @@ def register(
             f"kind must be one of {', '.join(KINDS)}", errors=[{"field": "kind", "message": "unknown"}]
         )
     if session.execute(select(devices.c.device_id).where(devices.c.device_id == device_id)).first():
-        raise Conflict(f"device {device_id} is already registered")
+        raise AlreadyExists(f"device {device_id} is already registered")
     password = secrets.token_urlsafe(24)
     session.execute(
         devices.insert().values(
@@ -110,7 +111,7 @@ def get_device(session: Session, principal: Principal, device_id: str) -> dict[s
         "kind": row["kind"],
         "report_interval_s": row["report_interval_s"],
         "last_seq": row["last_seq"],
-        "last_seen_at": row["last_seen_at"].isoformat() if row["last_seen_at"] else None,
+        "last_seen_at": rfc3339(row["last_seen_at"]) if row["last_seen_at"] else None,
         "waybill_no": attached,
     }
 
@@ -125,7 +126,7 @@ def attach(
         select(waybills.c.status).where(waybills.c.waybill_no == waybill_no)
     ).scalar_one()
     if status in ("DELIVERED", "CANCELLED"):
-        raise Conflict(f"waybill {waybill_no} is {status}; trackers cannot be attached")
+        raise WrongState(f"waybill {waybill_no} is {status}; trackers cannot be attached")
     current = session.execute(
         select(tracker_attachments.c.waybill_no).where(
             tracker_attachments.c.device_id == device_id, tracker_attachments.c.detached_at.is_(None)
@@ -134,7 +135,7 @@ def attach(
     if current == waybill_no:
         return {"device_id": device_id, "waybill_no": waybill_no, "attached": True}
     if current is not None:
-        raise Conflict(f"device {device_id} is attached to waybill {current}; detach it first")
+        raise WrongState(f"device {device_id} is attached to waybill {current}; detach it first")
     session.execute(
         tracker_attachments.insert().values(device_id=device_id, waybill_no=waybill_no, attached_at=now)
     )

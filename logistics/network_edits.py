@@ -127,7 +127,7 @@ def load_overrides(session: Session) -> tuple[tuple[int, str], dict[str, dict[st
     count, latest = session.execute(
         select(func.count(), func.max(service_overrides.c.updated_at)).select_from(service_overrides)
     ).one()
-    version = (int(count), rfc3339(latest) if latest else "")
+    version = (int(count), rfc3339(latest, exact=True) if latest else "")
     if not count:
         return version, {}
     rows = session.execute(select(service_overrides.c.service_id, service_overrides.c.patch)).all()

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kernel.errors import Conflict, InvalidInput
+from kernel.errors import AlreadyExists, InvalidInput
 from kernel.identity import tenants
 from kernel.ids import new_id
 from warehouse import tables as t
@@ -41,7 +41,7 @@ def create_warehouse(session: Session, cmd: CreateWarehouse, now: datetime) -> s
             "warehouse code must be 1 to 12 characters", errors=[{"field": "code", "message": "invalid"}]
         )
     if session.execute(select(t.warehouses.c.code).where(t.warehouses.c.code == code)).first():
-        raise Conflict(f"warehouse {code} exists already")
+        raise AlreadyExists(f"warehouse {code} exists already")
     session.execute(
         t.warehouses.insert().values(
             code=code,
@@ -96,7 +96,7 @@ def create_sku(session: Session, cmd: CreateSku, now: datetime) -> str:
         select(t.skus.c.id).where(t.skus.c.seller_id == seller_id, t.skus.c.sku == sku)
     ).first()
     if exists:
-        raise Conflict(f"SKU {sku} exists already for this seller")
+        raise AlreadyExists(f"SKU {sku} exists already for this seller")
     sku_id = new_id("sku")
     session.execute(
         t.skus.insert().values(

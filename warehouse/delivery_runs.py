@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kernel.clock import rfc3339
-from kernel.errors import Conflict, InvalidInput, NotFound
+from kernel.errors import AlreadyExists, ConcurrentChange, InvalidInput, NotFound
 from kernel.ids import new_id
 from routing.vrp import DeliveryPlan, Depot, InvalidDeliveryRun, Stop, Van, plan_delivery_run
 from warehouse import tables as t
@@ -174,7 +174,7 @@ def plan_run(
         select(dr.id).where(dr.warehouse == code, dr.run_date == day, dr.superseded_by.is_(None))
     ).scalar()
     if current is not None and not replan:
-        raise Conflict(
+        raise AlreadyExists(
             f"a delivery run of {code} for {day} is planned already ({current}); send replan: true to "
             "plan the day again"
         )
@@ -222,7 +222,9 @@ def plan_run(
                 )
                 != 1
             ):
-                raise Conflict(f"the delivery run {current} of {code} for {day} was re-planned meanwhile")
+                raise ConcurrentChange(
+                    f"the delivery run {current} of {code} for {day} was re-planned meanwhile"
+                )
             session.execute(
                 t.delivery_runs.insert().values(
                     id=run_id,
@@ -236,7 +238,7 @@ def plan_run(
                 )
             )
     except IntegrityError as exc:  # planned concurrently by someone else
-        raise Conflict(f"a delivery run of {code} for {day} is planned already") from exc
+        raise AlreadyExists(f"a delivery run of {code} for {day} is planned already") from exc
     rows = [
         {
             "run_id": run_id,

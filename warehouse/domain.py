@@ -338,7 +338,10 @@ class AllocationPlan:
 
 
 class InsufficientStock(Conflict):
-    """Not enough sellable stock in the whole network for the order."""
+    """Not enough sellable (or unreserved) stock for what was asked; nothing was reserved or moved."""
+
+    title = "Insufficient stock"
+    slug = "insufficient-stock"
 
 
 def is_expired(expires_on: date | None, today: date) -> bool:
@@ -577,7 +580,9 @@ class Stockbook:
         for key, d in deltas:
             b = self.balances[key]
             if b.on_hand + d < b.reserved:
-                raise Conflict(f"not enough unreserved stock of {key.sku} at {key.warehouse}/{key.zone}")
+                raise InsufficientStock(
+                    f"not enough unreserved stock of {key.sku} at {key.warehouse}/{key.zone}"
+                )
         for key, d in deltas:
             self.balances[key].on_hand += d
         self.ledger.append(mv)
@@ -585,7 +590,7 @@ class Stockbook:
     def reserve(self, key: StockKey, qty: int) -> None:
         b = self.balances[key]
         if b.available < qty:
-            raise Conflict("not enough available stock")
+            raise InsufficientStock("not enough available stock")
         b.reserved += qty
 
     def release(self, key: StockKey, qty: int) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from kernel.db import Database
-from kernel.errors import Conflict
+from kernel.errors import Conflict, WrongState
 from warehouse import tables as t
 from warehouse.domain import (
     Location,
@@ -95,7 +95,7 @@ def reallocate_order(session: Session, order_id: str, now: datetime) -> list[dic
         .returning(o.seller_id, o.explanation)
     ).first()
     if locked is None:
-        raise Conflict(f"order {order_id} is no longer open")
+        raise WrongState(f"order {order_id} is no longer open")
     seller_id, explanation = locked
     found_rows = session.execute(
         select(r.id, r.line_no, r.warehouse, r.sku, r.lot, r.qty, r.status, r.balance_id, lots.expires_on)

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from kernel.db import dialect_insert
-from kernel.errors import Conflict, InvalidInput
+from kernel.errors import InvalidInput, WrongState
 from kernel.ids import new_id
 from warehouse import tables as t
 from warehouse.catalog import check_qty, find_warehouse, seller_skus
@@ -200,7 +200,7 @@ def receive_inbound(session: Session, scope: Scope, cmd: ReceiveInbound, now: da
         )
     )
     if done != 1:
-        raise Conflict(f"inbound {inbound_id} is {asn['status']}: received already")
+        raise WrongState(f"inbound {inbound_id} is {asn['status']}: received already")
     catalog = seller_skus(session, seller_id, (ln.sku for ln in cmd.lines))
     counted = counted_quantities(cmd.lines)
     for (sku, lot), _q in counted.items():

@@ -24,10 +24,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from kernel.db import dialect_insert
-from kernel.errors import Conflict, NotFound
+from kernel.errors import Conflict, NotFound, WrongState
 from kernel.ids import new_id
 from warehouse import tables as t
 from warehouse.domain import (
+    InsufficientStock,
     Location,
     MoveKind,
     MoveLine,
@@ -140,7 +141,7 @@ def apply_move(session: Session, mv: StockMove, now: datetime, reverses: str | N
         if d < 0:
             stmt = stmt.where(b.on_hand - b.reserved >= -d)
         if touched(session.execute(stmt)) != 1:
-            raise Conflict(
+            raise InsufficientStock(
                 f"not enough unreserved stock of {key.sku}"
                 + (f" lot {key.lot}" if key.lot else "")
                 + f" at {key.warehouse} ({key.zone}) to move {-d}",
@@ -163,7 +164,7 @@ def reverse_movement(session: Session, scope: Scope, cmd: ReverseMovement, now: 
     if mrow["kind"] in (MoveKind.ORDER_SHIPPED, MoveKind.REVERSAL):
         raise Conflict(f"a {mrow['kind']} movement cannot be reversed; book a return or a new movement")
     if session.execute(select(t.movements.c.id).where(t.movements.c.reverses == movement_id)).first():
-        raise Conflict(f"movement {movement_id} is reversed already")
+        raise WrongState(f"movement {movement_id} is reversed already")
     lines = session.execute(select(t.ledger).where(t.ledger.c.movement_id == movement_id)).mappings().all()
     if scope.is_operator and any(ln["warehouse"] and ln["warehouse"] not in scope.warehouses for ln in lines):
         raise NotFound(f"movement {movement_id} does not exist")

@@ -1,8 +1,8 @@
-"""Lists of inbound notices (ASNs) and returns (RMAs), scoped like every warehouse query: a seller sees its
-own, an operator those of its warehouses. Newest first, keyset-paginated (`limit`, opaque `cursor`), like
-the waybill list: `{"items": [...], "next": cursor | null}`. A page costs the same few queries whatever its
-size: one for the page's rows, then one per kind of child row for all of them (`views.inbound_views`,
-`views.return_views`)."""
+"""Lists of orders, inbound notices (ASNs) and returns (RMAs), scoped like every warehouse query: a
+seller sees its own, an operator those of its warehouses. Newest first, keyset-paginated (`limit`, opaque
+`cursor`), like the waybill list: `{"items": [...], "next": cursor | null}`. A page costs the same few
+queries whatever its size: one for the page's rows, then one per kind of child row for all of them
+(`views.order_views`, `views.inbound_views`, `views.return_views`)."""
 
 from __future__ import annotations
 
@@ -18,14 +18,14 @@ from kernel.clock import parse_time, rfc3339
 from kernel.errors import InvalidInput
 from warehouse import tables as t
 from warehouse.scope import Scope
-from warehouse.views import inbound_views, return_views
+from warehouse.views import inbound_views, order_scope_filter, order_views, return_views
 
 INBOUND_STATUSES = ("IN_TRANSIT", "ARRIVED", "RECEIVED")
 RETURN_STATUSES = ("AUTHORISED", "RECEIVED", "INSPECTED", "CLOSED")
 
 
 def _encode(created_at: datetime, id_: str) -> str:
-    return base64.urlsafe_b64encode(f"{rfc3339(created_at)}|{id_}".encode()).decode()
+    return base64.urlsafe_b64encode(f"{rfc3339(created_at, exact=True)}|{id_}".encode()).decode()
 
 
 def _decode(cursor: str) -> tuple[datetime, str]:
@@ -120,3 +120,19 @@ def list_returns(
     if warehouse:
         q = q.where(touches([warehouse]))
     return _page(session, q, t.returns, limit, cursor, lambda rows: return_views(session, rows))
+
+
+def list_orders(
+    session: Session,
+    scope: Scope,
+    *,
+    status: str | None = None,
+    limit: int = 100,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """Orders, newest first: three queries for any page (orders, their lines, their reservations)."""
+    _check(limit, None, ())  # an unknown status lists nothing, as it always has
+    q = order_scope_filter(select(t.orders), scope)
+    if status:
+        q = q.where(t.orders.c.status == status)
+    return _page(session, q, t.orders, limit, cursor, lambda rows: order_views(session, scope, rows))

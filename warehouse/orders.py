@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import RowMapping, select, update
 from sqlalchemy.orm import Session
 
-from kernel.errors import Conflict, InvalidInput
+from kernel.errors import AlreadyExists, ConcurrentChange, InvalidInput, WrongState
 from kernel.ids import new_id
 from warehouse import tables as t
 from warehouse.catalog import check_qty, seller_skus
@@ -128,10 +128,10 @@ def allocate_order(session: Session, scope: Scope, cmd: AllocateOrder, now: date
     written = write_allocation(conn, new_order, plan.picks, ids)
     # a duplicate order_ref (even a concurrent one: its insert waits for the first) rolls back
     if not written.order:
-        raise Conflict(f"order {cmd.order_ref} exists already for this seller")
+        raise AlreadyExists(f"order {cmd.order_ref} exists already for this seller")
     if written.balances != len({ids[(p.warehouse, p.sku, p.lot)] for p in plan.picks}):
         # the balances are locked: only a broken invariant gets here, and nothing is kept
-        raise Conflict("stock changed under a lock while reserving; nothing was reserved")
+        raise ConcurrentChange("stock changed under a lock while reserving; nothing was reserved")
     return AllocatedOrder(order_id, cmd.order_ref, seller_id, tuple(plan.picks), plan.explanation)
 
 
@@ -173,7 +173,7 @@ def _transition(session: Session, order_id: str, to: OrderStatus, stamp: str, no
     )
     if won != 1:
         current = session.execute(select(t.orders.c.status).where(t.orders.c.id == order_id)).scalar_one()
-        raise Conflict(
+        raise WrongState(
             f"order {order_id} is {current}; only an ALLOCATED order can be {to.value.lower()}",
             current_status=current,
         )
@@ -225,7 +225,7 @@ def _ship_allocated(session: Session, order: Mapping[str, Any], now: datetime) -
             )
         )
         if ok != 1:  # cannot happen while reservations and balances agree; refuse rather than drift
-            raise Conflict(f"reservation {r['id']} does not match its balance; order not shipped")
+            raise ConcurrentChange(f"reservation {r['id']} does not match its balance; order not shipped")
     mv = move(
         order["seller_id"],
         MoveKind.ORDER_SHIPPED,

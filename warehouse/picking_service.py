@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
-from kernel.errors import Conflict, InvalidInput
+from kernel.errors import ConcurrentChange, Conflict, InvalidInput, WrongState
 from warehouse import tables as t
 from warehouse.domain import (
     Location,
@@ -50,7 +50,7 @@ def lock_order(session: Session, order_id: str, allowed: tuple[OrderStatus, ...]
     )
     current = str(session.execute(select(o.status).where(o.id == order_id)).scalar_one())
     if won != 1:
-        raise Conflict(f"order {order_id} is {current}: it cannot be {what}", current_status=current)
+        raise WrongState(f"order {order_id} is {current}: it cannot be {what}", current_status=current)
     return current
 
 
@@ -148,7 +148,7 @@ def ship_picked(session: Session, order: Mapping[str, Any], now: datetime) -> No
     lock_order(session, order_id, PICKED_OR_PARTLY, "shipped")
     picked = [x for x in held_reservations(session, order_id) if x.status is ReservationStatus.PICKED]
     if not picked:
-        raise Conflict(f"order {order_id}: nothing is picked and waiting to ship; pick first")
+        raise WrongState(f"order {order_id}: nothing is picked and waiting to ship; pick first")
     refuse_expired(order_id, picked, now)
     b, r = t.balances.c, t.reservations.c
     ids = dict(session.execute(select(r.id, r.balance_id).where(r.id.in_([x.id for x in picked]))).all())
@@ -161,7 +161,7 @@ def ship_picked(session: Session, order: Mapping[str, Any], now: datetime) -> No
             )
         )
         if ok != 1:
-            raise Conflict(f"reservation {x.id} does not match its balance; order not shipped")
+            raise ConcurrentChange(f"reservation {x.id} does not match its balance; order not shipped")
     write_ledger(
         session,
         move(

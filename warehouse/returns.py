@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from kernel.db import dialect_insert
-from kernel.errors import Conflict, Forbidden, InvalidInput
+from kernel.errors import Forbidden, InvalidInput, WrongState
 from kernel.ids import new_id
 from warehouse import tables as t
 from warehouse.catalog import check_qty, find_warehouse, seller_skus
@@ -136,7 +136,7 @@ def authorise_return(session: Session, scope: Scope, cmd: AuthoriseReturn, now: 
     """A return authorisation (RMA) against a shipped order, for at most what was shipped."""
     order = find_order(session, scope, cmd.order_id)
     if order["status"] not in (OrderStatus.SHIPPED.value, OrderStatus.PARTLY_SHIPPED.value):
-        raise Conflict(f"order {order['id']} is {order['status']}: only a shipped order can be returned")
+        raise WrongState(f"order {order['id']} is {order['status']}: only a shipped order can be returned")
     lines = cmd.lines
     if not lines:
         raise InvalidInput("a return needs lines", errors=[{"field": "lines", "message": "empty"}])
@@ -191,7 +191,7 @@ def receive_return(session: Session, scope: Scope, cmd: ReceiveReturn, now: date
     wh = find_warehouse(session, cmd.warehouse)
     scope.check_warehouse(wh["code"])
     if rma["status"] == "CLOSED":
-        raise Conflict(f"return {rma_id} is closed")
+        raise WrongState(f"return {rma_id} is closed")
     lines = cmd.lines
     if not lines:
         raise InvalidInput("a receipt needs lines", errors=[{"field": "lines", "message": "empty"}])
@@ -415,7 +415,7 @@ def refund_return(session: Session, scope: Scope, cmd: RefundReturn, now: dateti
     existing = session.execute(select(t.refunds).where(t.refunds.c.rma_id == rma_id)).mappings().first()
     if existing is None:
         if not received:
-            raise Conflict(f"return {rma_id}: nothing received yet, nothing to refund")
+            raise WrongState(f"return {rma_id}: nothing received yet, nothing to refund")
         prices: dict[str, Decimal] = {}
         for sku, price in session.execute(
             select(t.order_lines.c.sku, t.order_lines.c.unit_price)

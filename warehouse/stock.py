@@ -15,7 +15,7 @@ from sqlalchemy import and_, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from kernel.clock import rfc3339
-from kernel.errors import Conflict
+from kernel.errors import WrongState
 from warehouse import tables as t
 from warehouse.catalog import find_warehouse, seller_skus
 from warehouse.counting import CountLine, counted_quantities
@@ -343,7 +343,7 @@ def cycle_count(session: Session, scope: Scope, cmd: CycleCount, now: datetime) 
         row = locked[ids[key]]
         c = counted[(key.sku, key.lot)]
         if c < row.reserved:
-            raise Conflict(
+            raise WrongState(
                 f"{key.sku} counted {c} but {row.reserved} are reserved for orders; "
                 "cancel or re-allocate first"
             )

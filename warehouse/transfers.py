@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from kernel.errors import Conflict, InvalidInput
+from kernel.errors import InvalidInput, WrongState
 from kernel.ids import new_id
 from warehouse import tables as t
 from warehouse.catalog import check_qty, find_warehouse, seller_skus
@@ -159,7 +159,7 @@ def receive_transfer(session: Session, scope: Scope, cmd: ReceiveTransfer, now: 
         )
     )
     if done != 1:
-        raise Conflict(f"transfer {transfer_id} is {tr['status']}: received already")
+        raise WrongState(f"transfer {transfer_id} is {tr['status']}: received already")
     seller_skus(session, tr["seller_id"], (ln.sku for ln in cmd.lines))  # unknown SKUs are a 422
     counted = counted_quantities(cmd.lines)
     code = tr["to_warehouse"]

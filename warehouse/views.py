@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, select
+from sqlalchemy import ColumnElement, RowMapping, Select, select
 from sqlalchemy.orm import Session
 
 from kernel.clock import rfc3339
@@ -142,20 +142,18 @@ def _by_key(rows: Sequence[Mapping[Any, Any]], key: str) -> dict[Any, list[Mappi
     return grouped
 
 
-def list_orders(
-    session: Session, scope: Scope, status: str | None = None, limit: int = 100
-) -> list[dict[str, Any]]:
-    """The caller's orders, newest first: three queries for any page (orders, their lines, reservations)."""
-    q = select(t.orders).order_by(t.orders.c.created_at.desc(), t.orders.c.id.desc()).limit(limit)
+def order_scope_filter(query: Select[Any], scope: Scope) -> Select[Any]:
+    """The orders a scope sees: a seller its own, an operator those shipped from its warehouses."""
 
     def shipped_from(codes: Sequence[str]) -> ColumnElement[bool]:
         r = t.reservations.c
         return select(r.id).where(r.order_id == t.orders.c.id, r.warehouse.in_(codes)).exists()
 
-    q = scope.filter(q, t.orders.c.seller_id, shipped_from)
-    if status:
-        q = q.where(t.orders.c.status == status)
-    rows = session.execute(q).mappings().all()
+    return scope.filter(query, t.orders.c.seller_id, shipped_from)
+
+
+def order_views(session: Session, scope: Scope, rows: Sequence[Mapping[Any, Any]]) -> list[dict[str, Any]]:
+    """The views of a page of orders: two queries for all of them (their lines, their reservations)."""
     if not rows:
         return []
     ids = [r["id"] for r in rows]

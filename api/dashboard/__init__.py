@@ -70,7 +70,7 @@ def static(path: str) -> Response:
     return FileResponse(target, media_type=MEDIA_TYPES[target.suffix], headers=SECURITY_HEADERS)
 
 
-@router.get("/v1/me", tags=["tenants and keys"])
+@router.get("/v1/me", summary="Who am I", tags=["tenants and keys"])
 def me(principal: CurrentPrincipal) -> dict[str, Any]:
     """The calling key: its id, tenant, role and (operators) warehouses."""
     return {

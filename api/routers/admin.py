@@ -32,7 +32,14 @@ class ApiKeyIn(BaseModel):
     label: str | None = Field(default=None, max_length=200)
 
 
-@router.post("/tenants", status_code=201)
+@router.post(
+    "/tenants",
+    summary="Create a tenant",
+    description=(
+        "A seller, forwarder, warehouse operator or regulator; its keys are issued with `POST /v1/api-keys`."
+    ),
+    status_code=201,
+)
 def post_tenant(
     body: TenantIn,
     container: ContainerDep,
@@ -48,7 +55,7 @@ def post_tenant(
     )
 
 
-@router.post("/api-keys", status_code=201)
+@router.post("/api-keys", summary="Issue an API key", status_code=201)
 def post_api_key(
     body: ApiKeyIn,
     container: ContainerDep,
@@ -76,7 +83,7 @@ def post_api_key(
     )
 
 
-@router.delete("/api-keys/{key_id}", status_code=204)
+@router.delete("/api-keys/{key_id}", summary="Revoke an API key", status_code=204)
 def delete_api_key(key_id: str, container: ContainerDep, principal: CurrentPrincipal) -> Response:
     """Revoke a key: admin any key, other roles their own tenant's; it is refused at once by this process and
     by the others within `auth_cache_seconds`. 404 for an unknown key or another tenant's."""

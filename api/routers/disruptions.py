@@ -33,7 +33,7 @@ class DisruptionIn(BaseModel):
     ends_at: Instant | None = None
 
 
-@router.post("/disruptions", status_code=201)
+@router.post("/disruptions", summary="Declare a disruption", status_code=201)
 def declare(body: DisruptionIn, container: ContainerDep, principal: NetworkOperator) -> JSONResponse:
     """Declare a disruption; every booking it hits that has not passed the disrupted point is re-planned."""
     spec = body.model_dump(mode="json", exclude={"kind", "reason"}, exclude_none=True)
@@ -64,7 +64,7 @@ class ServiceEdit(BaseModel):
     reefer: bool | None = None
 
 
-@router.patch("/network/services/{service_id}")
+@router.patch("/network/services/{service_id}", summary="Edit a service")
 def edit_service(
     service_id: str,
     body: ServiceEdit,
@@ -89,7 +89,11 @@ def edit_service(
     return result
 
 
-@router.get("/disruptions")
+@router.get(
+    "/disruptions",
+    summary="List disruptions",
+    description="Declared disruptions, active and lifted; any key may read them.",
+)
 def list_disruptions(
     container: ContainerDep, principal: CurrentPrincipal, all: bool = False
 ) -> dict[str, Any]:
@@ -97,7 +101,7 @@ def list_disruptions(
         return {"items": disruption_service.list_disruptions(session, include_lifted=all)}
 
 
-@router.post("/disruptions/{disruption_id}/lift")
+@router.post("/disruptions/{disruption_id}/lift", summary="Lift a disruption")
 def lift(disruption_id: str, container: ContainerDep, principal: NetworkOperator) -> dict[str, Any]:
     """End a disruption: new quotes see the service again (booked re-plans stay as they are)."""
     with container.db.session() as session:

@@ -12,7 +12,7 @@ from kernel.clock import rfc3339
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", summary="Is the service up")
 def healthz(container: ContainerDep) -> JSONResponse:
     """503 when the database, the broker connection or this process's telemetry ingest is down (`ingest`:
     not running, not connected, or messages waiting with no batch taken for a minute)."""
@@ -36,6 +36,14 @@ def healthz(container: ContainerDep) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ok else 503)
 
 
-@router.get("/metrics", response_class=PlainTextResponse)  # documented as text, which it is
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    description=(
+        "Counters and histograms in the Prometheus text format (telemetry readings, HTTP "
+        "requests, quote times, ...)."
+    ),
+    response_class=PlainTextResponse,
+)  # documented as text, which it is
 def metrics(container: ContainerDep) -> Response:
     return Response(generate_latest(container.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -116,7 +116,7 @@ def _rfc3339(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@router.get("/network/nodes")
+@router.get("/network/nodes", summary="List network nodes")
 def get_nodes(
     container: ContainerDep,
     principal: CurrentPrincipal,
@@ -133,7 +133,14 @@ def get_nodes(
     return [node_json(n) for n in nodes]
 
 
-@router.get("/network/nodes/{node_id}")
+@router.get(
+    "/network/nodes/{node_id}",
+    summary="Get a network node",
+    description=(
+        "One terminal, port, airport, border crossing, hub or warehouse: its id, name, "
+        "UN/LOCODE where one exists, position and kind."
+    ),
+)
 def get_node(node_id: str, container: ContainerDep, principal: CurrentPrincipal) -> dict[str, Any]:
     net = network_of(container)
     node = net.nodes.get(node_id)
@@ -142,7 +149,7 @@ def get_node(node_id: str, container: ContainerDep, principal: CurrentPrincipal)
     return node_json(node)
 
 
-@router.get("/network/services")
+@router.get("/network/services", summary="List timetabled services")
 def get_services(
     container: ContainerDep,
     principal: CurrentPrincipal,
@@ -172,7 +179,7 @@ def get_services(
     return out
 
 
-@router.get("/network/services/{service_id}/departures")
+@router.get("/network/services/{service_id}/departures", summary="List a service's departures")
 def get_departures(
     service_id: str,
     container: ContainerDep,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from api import idempotency
 from api.bounds import Instant
 from api.deps import ContainerDep, require
+from api.places import name_places
 from kernel.identity import Principal, Role
 from logistics import quoting
 from logistics.customs.declaration import CustomsData
@@ -111,7 +112,7 @@ class BookingIn(BaseModel):
     customs: CustomsIn | None = None
 
 
-@router.post("/quotes", status_code=201)
+@router.post("/quotes", summary="Quote routes out of Yibin", status_code=201)
 def post_quote(
     body: QuoteIn,
     container: ContainerDep,
@@ -140,21 +141,25 @@ def post_quote(
             q = quoting.quote(session, state, principal, cmd, container.clock.now())
         finally:
             container.metrics.quote_seconds.observe(time.perf_counter() - started)
-        return 201, quoting.quote_view(q)
+        return 201, name_places(quoting.quote_view(q), state.network.nodes)
 
     return idempotency.run(
         container, principal, idempotency_key, "quotes", body.model_dump(mode="json"), create
     )
 
 
-@router.get("/quotes/{quote_id}")
+@router.get(
+    "/quotes/{quote_id}",
+    summary="Get a quote",
+    description="A quote and its options, as `POST /v1/quotes` answered it, with `expires_at`.",
+)
 def get_quote(quote_id: str, container: ContainerDep, principal: Forwarder) -> dict[str, Any]:
     with container.db.read_session() as session:
         q = quoting.get_quote(session, principal, quote_id)
-    return quoting.quote_view(q)
+    return name_places(quoting.quote_view(q), container.network_state.network.nodes)
 
 
-@router.post("/bookings", status_code=201)
+@router.post("/bookings", summary="Book a quoted option", status_code=201)
 def post_booking(
     body: BookingIn,
     container: ContainerDep,
@@ -184,7 +189,13 @@ def post_booking(
     )
 
 
-@router.post("/bookings/{booking_id}/cancel")
+@router.post(
+    "/bookings/{booking_id}/cancel",
+    summary="Cancel a booking",
+    description=(
+        "Only a shipment still `BOOKED` can be cancelled; its capacity on the departures is released."
+    ),
+)
 def cancel_booking(booking_id: str, container: ContainerDep, principal: Forwarder) -> dict[str, Any]:
     with container.db.session() as session:
         now = container.clock.now()

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from api import idempotency
 from api.deps import ContainerDep, CurrentPrincipal, require
+from api.places import name_places
 from kernel.errors import NotFound
 from kernel.identity import Principal, Role
 from logistics import devices, events, waybills, webhooks
@@ -49,7 +50,14 @@ class WebhookIn(BaseModel):
     )
 
 
-@router.get("/waybills")
+@router.get(
+    "/waybills",
+    summary="List waybills",
+    description=(
+        "The caller's waybills, filtered by `status`, `destination` or `customs_mode`, "
+        'paginated: `{"items": [...], "next": cursor | null}`.'
+    ),
+)
 def list_waybills(
     container: ContainerDep,
     principal: CurrentPrincipal,
@@ -60,7 +68,7 @@ def list_waybills(
     cursor: str | None = None,
 ) -> dict[str, Any]:
     with container.db.read_session() as session:
-        return waybills.list_waybills(
+        page = waybills.list_waybills(
             session,
             principal,
             status=status,
@@ -69,15 +77,27 @@ def list_waybills(
             limit=limit,
             cursor=cursor,
         )
+    return name_places(page, container.network_state.network.nodes)
 
 
-@router.get("/waybills/{waybill_no}")
+@router.get(
+    "/waybills/{waybill_no}",
+    summary="Track a waybill",
+    description=(
+        "Status, milestones (planned, estimated, actual), last position, ETA and alarms of one shipment."
+    ),
+)
 def get_waybill(waybill_no: str, container: ContainerDep, principal: CurrentPrincipal) -> dict[str, Any]:
     with container.db.read_session() as session:
-        return waybills.get_waybill(session, principal, waybill_no)
+        waybill = waybills.get_waybill(session, principal, waybill_no)
+    return name_places(waybill, container.network_state.network.nodes)
 
 
-@router.get("/waybills/{waybill_no}/events")
+@router.get(
+    "/waybills/{waybill_no}/events",
+    summary="A waybill's event log",
+    description="The append-only log of everything that happened to the shipment, oldest first.",
+)
 def waybill_events(
     waybill_no: str,
     container: ContainerDep,
@@ -91,7 +111,40 @@ def waybill_events(
     return {"items": items, "next_after": items[-1]["id"] if len(items) == limit else None}
 
 
-@router.post("/devices", status_code=201)
+def _public_broker_url(url: str | None) -> str | None:
+    """The broker's URL without its user and password (the service's own account stays private)."""
+    if not url:
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if ":" in netloc:  # an IPv6 literal
+        netloc = f"[{netloc}]"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return parts._replace(netloc=netloc).geturl()
+
+
+@router.get(
+    "/broker",
+    summary="Where trackers publish",
+    description="The MQTT broker this service consumes telemetry from (no credentials: a tracker logs in "
+    "with those `POST /v1/devices` gave it), and the topics. `xborder simulate` asks here when it is not "
+    "told which broker to use; `url` is null when the process was started without a broker.",
+)
+def get_broker(container: ContainerDep, _principal: CurrentPrincipal) -> dict[str, Any]:
+    url = _public_broker_url(container.mqtt_url or container.settings.mqtt_url)
+    root = container.settings.mqtt_topic_root
+    return {
+        "url": url,
+        "protocol": None if url is None else ("3.1.1" if url.startswith("mqtt311:") else "5"),
+        "telemetry_topic": f"{root}/devices/{{device_id}}/telemetry",
+        "status_topic": f"{root}/devices/{{device_id}}/status",
+    }
+
+
+@router.post("/devices", summary="Register a tracker", status_code=201)
 def post_device(
     body: DeviceIn,
     container: ContainerDep,
@@ -123,13 +176,25 @@ def post_device(
     )
 
 
-@router.get("/devices/{device_id}")
+@router.get(
+    "/devices/{device_id}",
+    summary="Get a tracker",
+    description=(
+        "A registered tracker: its kind, reporting interval, the waybill it is attached "
+        "to and when it was last heard."
+    ),
+)
 def get_device(device_id: str, container: ContainerDep, principal: Shipper) -> dict[str, Any]:
     with container.db.read_session() as session:
         return devices.get_device(session, principal, device_id)
 
 
-@router.post("/waybills/{waybill_no}/trackers", status_code=201)
+@router.post(
+    "/waybills/{waybill_no}/trackers",
+    summary="Attach a tracker to a waybill",
+    description=("From now on the tracker's telemetry moves this shipment's status, milestones and ETA."),
+    status_code=201,
+)
 def attach_tracker(
     waybill_no: str, body: TrackerIn, container: ContainerDep, principal: Shipper
 ) -> dict[str, Any]:
@@ -137,13 +202,18 @@ def attach_tracker(
         return devices.attach(session, principal, waybill_no, body.device_id, container.clock.now())
 
 
-@router.delete("/waybills/{waybill_no}/trackers/{device_id}", status_code=204)
+@router.delete(
+    "/waybills/{waybill_no}/trackers/{device_id}",
+    summary="Detach a tracker",
+    description="The tracker stops reporting for this shipment and may be attached to another.",
+    status_code=204,
+)
 def detach_tracker(waybill_no: str, device_id: str, container: ContainerDep, principal: Shipper) -> None:
     with container.db.session() as session:
         devices.detach(session, principal, waybill_no, device_id, container.clock.now())
 
 
-@router.post("/webhooks", status_code=201)
+@router.post("/webhooks", summary="Subscribe a webhook", status_code=201)
 def post_webhook(
     body: WebhookIn,
     container: ContainerDep,
@@ -167,7 +237,7 @@ def post_webhook(
     )
 
 
-@router.get("/webhooks")
+@router.get("/webhooks", summary="List webhooks", description="The tenant's webhooks (never their secrets).")
 def list_webhooks(container: ContainerDep, principal: CurrentPrincipal) -> dict[str, Any]:
     with container.db.read_session() as session:
         found = webhooks.list_webhooks(session, principal.tenant_id)
@@ -178,6 +248,7 @@ def list_webhooks(container: ContainerDep, principal: CurrentPrincipal) -> dict[
 
 @router.get(
     "/stream",
+    summary="Live updates (SSE)",
     response_class=StreamingResponse,
     responses={200: {"description": "Server-Sent Events", "content": {"text/event-stream": {}}}},
 )

@@ -41,7 +41,15 @@ class SkuIn(BaseModel):
     seller_id: str | None = Field(default=None, max_length=40)
 
 
-@router.post("/warehouses", status_code=201)
+@router.post(
+    "/warehouses",
+    summary="Add a warehouse",
+    description=(
+        "An overseas warehouse of the shared network: code, name, country, position and "
+        "the network node it is served from."
+    ),
+    status_code=201,
+)
 def post_warehouse(
     body: WarehouseIn, container: ContainerDep, principal: Admin, key: IdemKey = None
 ) -> JSONResponse:
@@ -66,13 +74,21 @@ def post_warehouse(
     )
 
 
-@router.get("/warehouses")
+@router.get("/warehouses", summary="List warehouses", description="The shared network's warehouses.")
 def get_warehouses(container: ContainerDep, principal: Anyone) -> list[dict[str, Any]]:
     with container.db.read_session() as s:
         return views.list_warehouses(s, Scope.of(principal))
 
 
-@router.post("/skus", status_code=201)
+@router.post(
+    "/skus",
+    summary="Add a SKU",
+    description=(
+        "A product of the calling seller (an admin names `seller_id`): weight, volume, "
+        "lot tracking and shelf life."
+    ),
+    status_code=201,
+)
 def post_sku(body: SkuIn, container: ContainerDep, principal: Seller, key: IdemKey = None) -> JSONResponse:
     scope, now = Scope.of(principal), container.clock.now()
     cmd = catalog.CreateSku(
@@ -91,7 +107,9 @@ def post_sku(body: SkuIn, container: ContainerDep, principal: Seller, key: IdemK
     )
 
 
-@router.get("/skus")
+@router.get(
+    "/skus", summary="List SKUs", description="The calling seller's SKUs (an admin's: every seller's)."
+)
 def get_skus(
     container: ContainerDep, principal: SellerOrOperator, seller_id: str | None = None
 ) -> list[dict[str, Any]]:

@@ -36,7 +36,7 @@ class DeliveryRunIn(BaseModel):
     )
 
 
-@router.post("/warehouses/{code}/delivery-runs", status_code=201)
+@router.post("/warehouses/{code}/delivery-runs", summary="Plan a delivery run", status_code=201)
 def post_delivery_run(
     code: str, body: DeliveryRunIn, container: ContainerDep, principal: Operator, key: IdemKey = None
 ) -> JSONResponse:
@@ -62,7 +62,11 @@ def post_delivery_run(
     )
 
 
-@router.get("/warehouses/{code}/delivery-runs")
+@router.get(
+    "/warehouses/{code}/delivery-runs",
+    summary="List a warehouse's delivery runs",
+    description="The warehouse's delivery runs, newest day first, with their stops and vehicles.",
+)
 def get_delivery_runs(
     code: str, container: ContainerDep, principal: Operator, date: dt.date | None = None
 ) -> list[dict[str, Any]]:
@@ -70,7 +74,11 @@ def get_delivery_runs(
         return delivery_runs.list_runs(s, Scope.of(principal), code, date)
 
 
-@router.get("/delivery-runs/{run_id}")
+@router.get(
+    "/delivery-runs/{run_id}",
+    summary="Get a delivery run",
+    description="One run: vehicles, stops in visiting order with arrival times, distance.",
+)
 def get_delivery_run(run_id: str, container: ContainerDep, principal: Operator) -> dict[str, Any]:
     with container.db.read_session() as s:
         return delivery_runs.get_run(s, Scope.of(principal), run_id)

@@ -56,7 +56,14 @@ def counted(lines: list[CountLineIn]) -> tuple[CountLine, ...]:
     return tuple(CountLine(ln.sku, ln.qty, ln.lot) for ln in lines)
 
 
-@router.post("/inbound", status_code=201)
+@router.post(
+    "/inbound",
+    summary="Announce an inbound shipment",
+    description=(
+        "An advance shipping notice: what is coming to which warehouse, optionally on which waybill."
+    ),
+    status_code=201,
+)
 def post_inbound(
     body: InboundIn, container: ContainerDep, principal: Seller, key: IdemKey = None
 ) -> JSONResponse:
@@ -79,13 +86,25 @@ def post_inbound(
     )
 
 
-@router.get("/inbound/{inbound_id}")
+@router.get(
+    "/inbound/{inbound_id}",
+    summary="Get an inbound notice",
+    description="The notice, its lines and what was received against them.",
+)
 def get_inbound(inbound_id: str, container: ContainerDep, principal: SellerOrOperator) -> dict[str, Any]:
     with container.db.read_session() as s:
         return views.get_inbound(s, Scope.of(principal), inbound_id)
 
 
-@router.post("/inbound/{inbound_id}/receipts", status_code=201)
+@router.post(
+    "/inbound/{inbound_id}/receipts",
+    summary="Receive an inbound shipment",
+    description=(
+        "What the warehouse counted: stock is booked in, discrepancies are kept and "
+        "surplus goes to quarantine."
+    ),
+    status_code=201,
+)
 def post_inbound_receipt(
     inbound_id: str, body: ReceiptIn, container: ContainerDep, principal: Operator, key: IdemKey = None
 ) -> JSONResponse:
@@ -101,7 +120,7 @@ def post_inbound_receipt(
     )
 
 
-@router.get("/inbound")
+@router.get("/inbound", summary="List inbound notices")
 def get_inbound_list(
     container: ContainerDep,
     principal: SellerOrOperator,

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from api.bounds import INT32_MAX, MONEY_MAX, QTY_MAX
 from api.deps import ContainerDep
 from api.routers.warehouse_http import IdemKey, Operator, Seller, SellerOrOperator, create
-from warehouse import orders, picking_service, views
+from warehouse import listings, orders, picking_service, views
 from warehouse.picking import PickRequest
 from warehouse.scope import Scope
 
@@ -63,7 +63,15 @@ def allocate_command(body: OrderIn) -> orders.AllocateOrder:
     )
 
 
-@router.post("/orders", status_code=201)
+@router.post(
+    "/orders",
+    summary="Place an order",
+    description=(
+        "Allocates the order to the best warehouses and reserves the stock, or answers "
+        "409 `insufficient-stock` and reserves nothing."
+    ),
+    status_code=201,
+)
 def post_order(
     body: OrderIn, container: ContainerDep, principal: Seller, key: IdemKey = None
 ) -> JSONResponse:
@@ -78,24 +86,30 @@ def post_order(
     )
 
 
-@router.get("/orders")
+@router.get("/orders", summary="List orders")
 def get_orders(
     container: ContainerDep,
     principal: SellerOrOperator,
     status: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[dict[str, Any]]:
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """`{"items": [...], "next": cursor | null}`: pass `next` as `cursor` for the following page."""
     with container.db.read_session() as s:
-        return views.list_orders(s, Scope.of(principal), status, limit)
+        return listings.list_orders(s, Scope.of(principal), status=status, limit=limit, cursor=cursor)
 
 
-@router.get("/orders/{order_id}")
+@router.get(
+    "/orders/{order_id}",
+    summary="Get an order",
+    description=("The order, its lines and allocations, and the explanation of where it was allocated."),
+)
 def get_order(order_id: str, container: ContainerDep, principal: SellerOrOperator) -> dict[str, Any]:
     with container.db.read_session() as s:
         return views.get_order(s, Scope.of(principal), order_id)
 
 
-@router.post("/orders/{order_id}/cancel")
+@router.post("/orders/{order_id}/cancel", summary="Cancel an order")
 def post_cancel(order_id: str, container: ContainerDep, principal: SellerOrOperator) -> dict[str, Any]:
     """Cancel what has not shipped: the whole order, or the rest of a picked or partly shipped one."""
     scope = Scope.of(principal)
@@ -104,7 +118,7 @@ def post_cancel(order_id: str, container: ContainerDep, principal: SellerOrOpera
         return views.get_order(s, scope, cancelled)
 
 
-@router.post("/orders/{order_id}/ship")
+@router.post("/orders/{order_id}/ship", summary="Ship an order")
 def post_ship(order_id: str, container: ContainerDep, principal: Operator) -> dict[str, Any]:
     """Ship the whole order, or, once picks are recorded, exactly the picked units (a partial shipment).
 
@@ -115,7 +129,7 @@ def post_ship(order_id: str, container: ContainerDep, principal: Operator) -> di
         return views.get_order(s, scope, shipped)
 
 
-@router.post("/orders/{order_id}/picks", status_code=201)
+@router.post("/orders/{order_id}/picks", summary="Record picks", status_code=201)
 def post_pick(
     order_id: str, body: PickIn, container: ContainerDep, principal: Operator, key: IdemKey = None
 ) -> JSONResponse:

@@ -14,13 +14,19 @@ from warehouse.scope import Scope
 router = APIRouter(prefix="/v1", tags=["warehouses"])
 
 
-@router.get("/replenishment")
+@router.get(
+    "/replenishment",
+    summary="Replenishment suggestions",
+    description=(
+        "Per SKU and warehouse: when stock runs out at the current sales rate and by when to ship more."
+    ),
+)
 def get_replenishment(container: ContainerDep, principal: SellerOrOperator) -> list[dict[str, Any]]:
     with container.db.read_session() as s:
         return replenishment.list_replenishment(s, Scope.of(principal))
 
 
-@router.post("/replenishment/run")
+@router.post("/replenishment/run", summary="Run replenishment now")
 def post_replenishment_run(container: ContainerDep, principal: Admin) -> list[dict[str, Any]]:
     """Run the replenishment job now (the scheduler runs it periodically)."""
     with container.db.session() as s:
@@ -28,7 +34,7 @@ def post_replenishment_run(container: ContainerDep, principal: Admin) -> list[di
         return replenishment.suggest_replenishment(s, container.clock.now(), transit)
 
 
-@router.get("/stats/warehouses")
+@router.get("/stats/warehouses", summary="Warehouse statistics")
 def get_warehouse_stats(container: ContainerDep, principal: SellerOrOperator) -> list[dict[str, Any]]:
     """Volumes per warehouse and month (units and orders shipped) and current stock by zone."""
     with container.db.read_session() as s:

@@ -79,7 +79,12 @@ class RefurbishmentIn(BaseModel):
     lines: list[RefurbishedLine]
 
 
-@router.post("/returns", status_code=201)
+@router.post(
+    "/returns",
+    summary="Authorise a return",
+    description="A return authorisation (RMA) for units of a shipped order.",
+    status_code=201,
+)
 def post_return(
     body: ReturnIn, container: ContainerDep, principal: Seller, key: IdemKey = None
 ) -> JSONResponse:
@@ -97,13 +102,22 @@ def post_return(
     )
 
 
-@router.get("/returns/{rma_id}")
+@router.get(
+    "/returns/{rma_id}",
+    summary="Get a return",
+    description="The RMA, what was received and graded, and the dispositions.",
+)
 def get_return(rma_id: str, container: ContainerDep, principal: SellerOrOperator) -> dict[str, Any]:
     with container.db.read_session() as s:
         return views.get_return(s, Scope.of(principal), rma_id)
 
 
-@router.post("/returns/{rma_id}/receipts", status_code=201)
+@router.post(
+    "/returns/{rma_id}/receipts",
+    summary="Receive a return",
+    description="What came back to the warehouse against the RMA.",
+    status_code=201,
+)
 def post_return_receipt(
     rma_id: str, body: ReturnReceiptIn, container: ContainerDep, principal: Operator, key: IdemKey = None
 ) -> JSONResponse:
@@ -121,7 +135,15 @@ def post_return_receipt(
     )
 
 
-@router.post("/returns/{rma_id}/inspections", status_code=201)
+@router.post(
+    "/returns/{rma_id}/inspections",
+    summary="Grade a return",
+    description=(
+        "Grades A-D per line; each grade gives a disposition (restock, refurbish, "
+        "quarantine, dispose, return to origin)."
+    ),
+    status_code=201,
+)
 def post_inspection(
     rma_id: str, body: InspectionIn, container: ContainerDep, principal: Operator, key: IdemKey = None
 ) -> JSONResponse:
@@ -141,7 +163,7 @@ def post_inspection(
     )
 
 
-@router.post("/returns/{rma_id}/refurbishments", status_code=201)
+@router.post("/returns/{rma_id}/refurbishments", summary="Finish refurbishment", status_code=201)
 def post_refurbishment(
     rma_id: str, body: RefurbishmentIn, container: ContainerDep, principal: Operator, key: IdemKey = None
 ) -> JSONResponse:
@@ -164,7 +186,7 @@ def post_refurbishment(
     )
 
 
-@router.post("/returns/{rma_id}/refund")
+@router.post("/returns/{rma_id}/refund", summary="Refund a return")
 def post_refund(rma_id: str, container: ContainerDep, principal: Seller) -> JSONResponse:
     """Refund once; a retry answers 200 with the first refund and `already_refunded: true`."""
     with container.db.session() as s:
@@ -174,7 +196,7 @@ def post_refund(rma_id: str, container: ContainerDep, principal: Seller) -> JSON
     return JSONResponse(views.refund_view(refund), status_code=201 if refund.created else 200)
 
 
-@router.get("/returns")
+@router.get("/returns", summary="List returns")
 def get_return_list(
     container: ContainerDep,
     principal: SellerOrOperator,
@@ -199,7 +221,11 @@ def get_return_list(
         )
 
 
-@router.get("/return-policy")
+@router.get(
+    "/return-policy",
+    summary="Get the return policy",
+    description="The seller's rules: return window, grades and what each grade's units become.",
+)
 def get_return_policy(
     container: ContainerDep, principal: Seller, seller_id: str | None = None
 ) -> dict[str, Any]:
@@ -207,7 +233,9 @@ def get_return_policy(
         return views.get_return_policy(s, Scope.of(principal), seller_id)
 
 
-@router.put("/return-policy")
+@router.put(
+    "/return-policy", summary="Set the return policy", description="Replaces the seller's return policy."
+)
 def put_return_policy(body: ReturnPolicyIn, container: ContainerDep, principal: Seller) -> dict[str, Any]:
     scope = Scope.of(principal)
     with container.db.session() as s:

@@ -33,7 +33,13 @@ class CycleCountIn(BaseModel):
     seller_id: str | None = Field(default=None, max_length=40)
 
 
-@router.get("/inventory")
+@router.get(
+    "/inventory",
+    summary="Stock levels",
+    description=(
+        "One row per warehouse, SKU and lot: on hand, reserved, available, quarantine and in transit."
+    ),
+)
 def get_inventory(
     container: ContainerDep,
     principal: SellerOrOperator,
@@ -46,7 +52,7 @@ def get_inventory(
         return stock.inventory(s, Scope.of(principal), sku, warehouse, today, seller_id)
 
 
-@router.get("/atp")
+@router.get("/atp", summary="Available to promise")
 def get_atp(
     container: ContainerDep,
     principal: Seller,
@@ -62,7 +68,12 @@ def get_atp(
         )
 
 
-@router.post("/cycle-counts", status_code=201)
+@router.post(
+    "/cycle-counts",
+    summary="Record a cycle count",
+    description=("What was counted on the shelf; differences are booked to the ledger as adjustments."),
+    status_code=201,
+)
 def post_cycle_count(
     body: CycleCountIn, container: ContainerDep, principal: Operator, key: IdemKey = None
 ) -> JSONResponse:
@@ -78,7 +89,12 @@ def post_cycle_count(
     )
 
 
-@router.post("/movements/{movement_id}/reverse", status_code=201)
+@router.post(
+    "/movements/{movement_id}/reverse",
+    summary="Reverse a stock movement",
+    description="Books the opposite movement; the ledger is append-only, so nothing is deleted.",
+    status_code=201,
+)
 def post_reverse(
     movement_id: str, container: ContainerDep, principal: Operator, key: IdemKey = None
 ) -> JSONResponse:
@@ -94,7 +110,7 @@ def post_reverse(
     )
 
 
-@router.post("/expiry/run")
+@router.post("/expiry/run", summary="Run the expiry job now")
 def post_expiry_run(
     container: ContainerDep,
     principal: Admin,

@@ -31,7 +31,12 @@ class TransferIn(BaseModel):
     seller_id: str | None = Field(default=None, max_length=40)
 
 
-@router.post("/transfers", status_code=201)
+@router.post(
+    "/transfers",
+    summary="Transfer stock between warehouses",
+    description="Moves stock from one warehouse to another on a waybill of its own.",
+    status_code=201,
+)
 def post_transfer(
     body: TransferIn, container: ContainerDep, principal: Seller, key: IdemKey = None
 ) -> JSONResponse:
@@ -54,13 +59,22 @@ def post_transfer(
     )
 
 
-@router.get("/transfers/{transfer_id}")
+@router.get(
+    "/transfers/{transfer_id}",
+    summary="Get a transfer",
+    description="The transfer, its lines, its waybill and what was received.",
+)
 def get_transfer(transfer_id: str, container: ContainerDep, principal: SellerOrOperator) -> dict[str, Any]:
     with container.db.read_session() as s:
         return views.get_transfer(s, Scope.of(principal), transfer_id)
 
 
-@router.post("/transfers/{transfer_id}/receipts", status_code=201)
+@router.post(
+    "/transfers/{transfer_id}/receipts",
+    summary="Receive a transfer",
+    description="What arrived at the destination warehouse; it becomes sellable there.",
+    status_code=201,
+)
 def post_transfer_receipt(
     transfer_id: str, body: ReceiptIn, container: ContainerDep, principal: Operator, key: IdemKey = None
 ) -> JSONResponse:

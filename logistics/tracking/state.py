@@ -199,7 +199,7 @@ def snapshot(state: TrackState) -> Track:
 
 def time_text(t: datetime | None) -> str | None:
     """RFC 3339 in UTC with a Z, for alarm texts."""
-    return None if t is None else t.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return None if t is None else t.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def duration_text(d: timedelta) -> str:

@@ -333,7 +333,10 @@ def test_an_order_the_stock_cannot_fill_shows_the_conflict(page: Any, server: Se
     page.fill("#o-lines", f"{sku} 1")
     page.click("#order-form button[type=submit]")
     page.locator("#order-form .problem .problem-detail").wait_for()
-    assert page.locator("#order-form .problem .problem-title").inner_text().split(" (")[0] == "Conflict"
+    assert (
+        page.locator("#order-form .problem .problem-title").inner_text().split(" (")[0]
+        == "Insufficient stock"
+    )
 
 
 def test_sse_parser_handles_events_split_anywhere(page: Any, server: Server) -> None:

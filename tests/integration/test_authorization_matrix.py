@@ -84,6 +84,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     # an XML receipt; the matrix's JSON body is no receipt (422), another tenant's never applies
     ("POST", "/v1/customs/receipts"): Rule(F),
     ("POST", "/v1/devices"): Rule(F),
+    ("GET", "/v1/broker"): Rule(ANY),
     ("GET", "/v1/devices/{device_id}"): owned(F, F),
     ("POST", "/v1/waybills/{waybill_no}/trackers"): owned(F, F),
     ("DELETE", "/v1/waybills/{waybill_no}/trackers/{device_id}"): owned(F, F),

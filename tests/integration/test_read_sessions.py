@@ -60,7 +60,7 @@ def test_get_routes_answer_while_another_connection_holds_the_write_lock(
                     "/v1/inventory": 200,
                     "/v1/inbound": 200,
                 }
-                assert answers["/v1/orders"].json() == []
+                assert answers["/v1/orders"].json() == {"items": [], "next": None}
                 assert answers["/v1/inbound"].json() == {"items": [], "next": None}
             finally:
                 other.rollback()
