@@ -28,7 +28,7 @@ RECEIPT_EXAMPLE = (
 )
 
 
-@router.get("/waybills/{waybill_no}/customs")
+@router.get("/waybills/{waybill_no}/customs", summary="A waybill's customs declarations")
 def get_waybill_customs(
     waybill_no: str, container: ContainerDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -38,7 +38,7 @@ def get_waybill_customs(
         return views.waybill_customs(session, principal, waybill_no)
 
 
-@router.put("/waybills/{waybill_no}/customs")
+@router.put("/waybills/{waybill_no}/customs", summary="Correct a waybill's customs data")
 def put_waybill_customs(
     waybill_no: str, body: CustomsIn, container: ContainerDep, principal: Forwarder
 ) -> dict[str, Any]:
@@ -55,6 +55,7 @@ def put_waybill_customs(
 
 @router.get(
     "/customs/messages/{message_id}",
+    summary="One customs declaration as filed (XML)",
     response_class=Response,
     responses={200: {"content": {"application/xml": {"schema": {"type": "string"}}}}},
 )
@@ -67,6 +68,7 @@ def get_customs_message(message_id: str, container: ContainerDep, principal: Cur
 
 @router.post(
     "/customs/receipts",
+    summary="Apply a single window receipt",
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -63,3 +63,22 @@ def test_another_declared_type_is_left_to_its_route(client: TestClient, admin: d
     r = client.post("/v1/tenants", content=BODY, headers={**admin, "Content-Type": "application/xml"})
     assert r.status_code == 415  # not read as JSON: the problem says which header to send
     assert "Content-Type: application/json" in r.json()["detail"]
+
+
+def test_a_customs_receipt_sent_as_a_form_is_read_as_xml(client: TestClient, admin: dict[str, str]) -> None:
+    """`curl -d @receipt.xml` declares a form: the receipts route takes its body as the XML it is, so the
+    answer is about the receipt (not one this service filed: 404), not a 415 asking for JSON."""
+    receipt = (
+        b'<ceb:CEB506Message xmlns:ceb="http://www.chinaport.gov.cn/ceb" guid="x" version="1.0">'
+        b"<ceb:LogisticsReturn><ceb:guid>00000000-0000-0000-0000-000000000000</ceb:guid>"
+        b"<ceb:returnStatus>120</ceb:returnStatus><ceb:returnTime>20270301140000000</ceb:returnTime>"
+        b"<ceb:returnInfo>ok</ceb:returnInfo></ceb:LogisticsReturn></ceb:CEB506Message>"
+    )
+    r = client.post(
+        "/v1/customs/receipts",
+        content=receipt,
+        headers={**admin, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code != 415, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.status_code == 404, r.text
