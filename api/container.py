@@ -21,6 +21,8 @@ from kernel.mqtt import Communicator
 from kernel.settings import Settings
 from logistics.ingest import Hook
 from logistics.network_state import NetworkState
+from routing.vrp import CachedMatrix, GeodesicMatrix
+from warehouse.geo import GazetteerGeocoder, Geocoder
 from warehouse.ports import EtaLookup, NoEta, NoRoutePlanner, NoTransitTimes, ShipmentBooker, TransitTimes
 
 
@@ -39,6 +41,10 @@ class Container:
     eta_lookup: EtaLookup = field(default_factory=NoEta)
     transit_times: TransitTimes = field(default_factory=NoTransitTimes)
     ingest_hooks: list[Hook] = field(default_factory=list)
+    # Delivery runs: places ship-to addresses without lat/lon; road km and drive times, cached per
+    # warehouse and day (defaults: the offline gazetteer and the geodesic estimate).
+    geocoder: Geocoder = field(default_factory=GazetteerGeocoder)
+    travel_matrix: CachedMatrix = field(default_factory=lambda: CachedMatrix(GeodesicMatrix()))
     jobs: list[Job] = field(default_factory=list)
     # Why this process's telemetry ingest is not working (None: it is), when one runs here (`/healthz`).
     ingest_liveness: Callable[[], str | None] | None = None
