@@ -15,6 +15,8 @@ Model:
 - `fixed_cost` is paid per vehicle used (the "fewest vehicles first" objective);
 - `prizes`: when set, every stop is optional and worth its prize; an unserved stop forgoes the prize (the
   delivery runs report it with a reason instead of failing the plan). Without prizes every stop is required.
+- `pairs`: paired pickup and delivery (a transfer: collected at one stop, dropped at another by the same
+  vehicle, PyVRP shipments);
 - `forbidden` nodes are known unservable and are left out of the model entirely (reported as dropped).
 
 The solver's own arithmetic is integer; callers scale so that integer feasibility implies exact
@@ -46,6 +48,10 @@ class RoutingProblem:
     fixed_cost: int = 0
     pickup: Sequence[int] | None = None  # collected on the way, brought back to the depot
     prizes: Sequence[int] | None = None  # by node (index 0 ignored); set: every stop is optional
+    # Paired pickup and delivery: (pickup node, delivery node, amount). The same vehicle collects `amount`
+    # at the first and drops it at the second, later in its route (both or neither are served). These
+    # nodes' own `demand`/`pickup` are ignored.
+    pairs: Sequence[tuple[int, int, int]] = ()
     # Nodes that must stay unserved (e.g. a window outside every shift).
     forbidden: frozenset[int] = frozenset()
 
@@ -87,8 +93,10 @@ def optimise(
     if not time_limit_s > 0:
         raise ValueError(f"time limit must be positive, got {time_limit_s}")
     n = problem.nodes
-    served_nodes = [i for i in range(1, n) if i not in problem.forbidden]
-    if not served_nodes:
+    paired = {p for p, _, _ in problem.pairs} | {d for _, d, _ in problem.pairs}
+    pairs = [x for x in problem.pairs if x[0] not in problem.forbidden and x[1] not in problem.forbidden]
+    served_nodes = [i for i in range(1, n) if i not in problem.forbidden and i not in paired]
+    if not served_nodes and not pairs:
         return Plan([], sorted(problem.forbidden), 0, True, "nothing to route")
     m = Model()
     locations = [m.add_location(0.0, 0.0) for _ in range(n)]  # coordinates unused: edges are explicit
@@ -120,7 +128,24 @@ def optimise(
             required=problem.prizes is None,
             name=str(node),
         )
-    wanted = [0, *served_nodes]
+    for p, d, amount in pairs:
+        (p_ready, p_due), (d_ready, d_due) = problem.windows[p], problem.windows[d]
+        m.add_shipment(
+            locations[p],
+            locations[d],
+            pickup_tw_early=p_ready,
+            pickup_tw_late=p_due,
+            pickup_service_duration=problem.service[p],
+            delivery_tw_early=d_ready,
+            delivery_tw_late=d_due,
+            delivery_service_duration=problem.service[d],
+            amount=amount,
+            # a pair is worth both its stops' prizes
+            prize=0 if problem.prizes is None else problem.prizes[p] + problem.prizes[d],
+            required=problem.prizes is None,
+            name=f"{p}>{d}",
+        )
+    wanted = [0, *served_nodes, *(x for p, d, _ in pairs for x in (p, d))]
     for a in wanted:
         for b in wanted:
             if a != b:
@@ -146,7 +171,13 @@ def optimise(
         for activity in route.schedule():
             if activity.is_client():
                 nodes.append(served_nodes[activity.idx])
-                starts.append(activity.start_time)
+            elif activity.is_pickup():
+                nodes.append(pairs[activity.idx][0])
+            elif activity.is_delivery():
+                nodes.append(pairs[activity.idx][1])
+            else:
+                continue
+            starts.append(activity.start_time)
         if nodes:
             routes.append(
                 VehicleRoute(route.vehicle_type(), nodes, starts, route.start_time(), route.end_time())

@@ -81,7 +81,9 @@ class Stop:
 
     `weight_kg` is delivered there (on the van from the depot), `pickup_kg` collected there (a return, on the
     van back to the depot). `prize_km`: None serves the stop whenever the vans can; a number makes it
-    optional, served only if that is worth the detour in road km."""
+    optional, served only if that is worth the detour in road km. `transfer_to` pairs a pickup with its
+    drop: the `pickup_kg` collected here goes on the same van to that stop (not back to the depot), e.g.
+    goods moved from a supplier or another site; both stops carry no other load."""
 
     id: str
     lat: float
@@ -92,6 +94,7 @@ class Stop:
     service_minutes: float = 3.0
     pickup_kg: float = 0.0
     prize_km: float | None = None
+    transfer_to: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +182,11 @@ def plan_delivery_run(
     capacities = [math.floor(round(v.capacity_kg * _GRAMS, 6)) for v in vehicles]
     demand = [0, *(_grams(s.weight_kg) for s in stops)]
     pickup = [0, *(_grams(s.pickup_kg) for s in stops)]
+    index = {s.id: i for i, s in enumerate(stops, start=1)}
+    pairs = [(i, index[s.transfer_to], pickup[i]) for i, s in enumerate(stops, start=1) if s.transfer_to]
+    for p, d, amount in pairs:  # the checks below see a pair's load at both of its stops
+        demand[d] = pickup[p] = 0
+        pickup[d] = demand[p] = amount
     reasons: dict[int, str] = {}
     for i in range(1, n):
         lo, hi = windows[i]
@@ -193,6 +201,9 @@ def plan_delivery_run(
             for (start, end), cap in zip(shifts, capacities, strict=True)
         ):
             reasons[i] = REASON_REACH
+    for p, d, _ in pairs:  # a pair is served whole or not at all
+        if p in reasons or d in reasons:
+            reasons[p] = reasons[d] = reasons.get(p) or reasons[d]
     # Dearer than the longest conceivable plan (n + vans arcs, each at most `longest`): a stop the vans can
     # take is always taken.
     longest = max(max(row) for row in cost)
@@ -208,6 +219,7 @@ def plan_delivery_run(
         capacities=capacities,
         shifts=shifts,
         prizes=prizes,
+        pairs=pairs,
         forbidden=frozenset(reasons),
     )
     result = optimise(problem, time_limit_s, seed=seed)
@@ -219,7 +231,7 @@ def plan_delivery_run(
         on_board = sum(stops[node - 1].weight_kg for node in route.nodes)
         for node, start in zip(route.nodes, route.starts, strict=True):
             stop = stops[node - 1]
-            on_board += stop.pickup_kg - stop.weight_kg
+            on_board += _load_change(stops, stop)
             begin = origin + timedelta(seconds=start)
             visits.append(Visit(stop.id, begin, begin + timedelta(minutes=stop.service_minutes), on_board))
         path = [0, *route.nodes, 0]
@@ -231,7 +243,7 @@ def plan_delivery_run(
                 visits=visits,
                 distance_km=sum(m.km[a][b] for a, b in zip(path, path[1:], strict=False)),
                 load_kg=sum(stops[node - 1].weight_kg for node in route.nodes),
-                pickup_kg=sum(stops[node - 1].pickup_kg for node in route.nodes),
+                pickup_kg=sum(stops[n - 1].pickup_kg for n in route.nodes if not stops[n - 1].transfer_to),
             )
         )
     unserved = [
@@ -252,7 +264,8 @@ def check_plan(
     depot: Depot, stops: Sequence[Stop], vehicles: Sequence[Van], plan: DeliveryPlan, m: Matrix
 ) -> list[str]:
     """Every way the plan breaks the run (empty: feasible), in plain float arithmetic from the matrix: each
-    stop served once or listed unserved, vans known and used once, the load within the payload after every
+    stop served once or listed unserved, vans known and used once, a transfer collected and dropped by the
+    same van in that order or not at all, the load within the payload after every
     stop, each handover starting inside its window no earlier than the van can be there, the van out no
     earlier than its shift start and back by its end, and the reported distances."""
     problems: list[str] = []
@@ -263,6 +276,7 @@ def check_plan(
         if u.stop_id not in index:
             problems.append(f"unserved stop {u.stop_id} is not a stop of the run")
         seen.add(u.stop_id)
+    sources = {s.transfer_to: s.id for s in stops if s.transfer_to}  # drop stop -> its pickup stop
     used: set[str] = set()
     for run in plan.runs:
         van = vans.get(run.van_id)
@@ -276,6 +290,7 @@ def check_plan(
         if load > van.capacity_kg + _EPS:
             problems.append(f"van {van.id} leaves with {load:.3f} kg, over its {van.capacity_kg} kg")
         clock, here, km = run.departs, 0, 0.0
+        collected: set[str] = set()
         for visit in run.visits:
             i = index.get(visit.stop_id)
             if i is None or visit.stop_id in seen:
@@ -293,7 +308,11 @@ def check_plan(
                 problems.append(f"van {van.id} starts at {stop.id} before its window opens")
             if stop.due is not None and visit.arrival > stop.due:
                 problems.append(f"van {van.id} starts at {stop.id} after its window closes")
-            load += stop.pickup_kg - stop.weight_kg
+            load += _load_change(stops, stop)
+            if stop.transfer_to is not None:
+                collected.add(stop.id)
+            if stop.id in sources and sources[stop.id] not in collected:
+                problems.append(f"van {van.id} drops the transfer at {stop.id} without having collected it")
             if load > van.capacity_kg + _EPS:
                 problems.append(f"van {van.id} carries {load:.3f} kg after {stop.id}, over its payload")
             clock, here = visit.arrival + timedelta(minutes=stop.service_minutes), i
@@ -303,10 +322,20 @@ def check_plan(
             problems.append(f"van {van.id} is back at {run.returns}: not possible or after its shift")
         if not math.isclose(km, run.distance_km, rel_tol=1e-9, abs_tol=1e-9):
             problems.append(f"van {van.id} reports {run.distance_km} km, its route is {km} km")
+    unserved = {u.stop_id for u in plan.unserved}
+    for drop, source in sources.items():
+        if (drop in unserved) != (source in unserved):
+            problems.append(f"the transfer {source} -> {drop} is served by half")
     missing = sorted(set(index) - seen)
     if missing:
         problems.append(f"stops neither served nor listed unserved: {', '.join(missing[:10])}")
     return problems
+
+
+def _load_change(stops: Sequence[Stop], stop: Stop) -> float:
+    """How the van's load changes at `stop`: + collected, - dropped (at a transfer's drop: its source's)."""
+    dropped = stop.weight_kg + sum(s.pickup_kg for s in stops if s.transfer_to == stop.id)
+    return stop.pickup_kg - dropped
 
 
 def _grams(kg: float) -> int:
@@ -360,6 +389,20 @@ def _validate(
         for name, kg in (("weight_kg", s.weight_kg), ("pickup_kg", s.pickup_kg)):
             if not (math.isfinite(kg) and kg >= 0):
                 raise InvalidDeliveryRun(f"{where}.{name}", f"must be zero or more, got {kg}")
+        if s.transfer_to is not None:
+            target = next((x for x in stops if x.id == s.transfer_to), None)
+            if target is None or target.id == s.id or target.transfer_to is not None:
+                raise InvalidDeliveryRun(
+                    f"{where}.transfer_to", "must name another stop that is not a pickup pair"
+                )
+            if sum(1 for x in stops if x.transfer_to == s.transfer_to) > 1:
+                raise InvalidDeliveryRun(
+                    f"{where}.transfer_to", f"{s.transfer_to!r} is the drop of two transfers"
+                )
+            if s.weight_kg or target.weight_kg or target.pickup_kg:
+                raise InvalidDeliveryRun(
+                    f"{where}.transfer_to", "a transfer's two stops carry only the transfer"
+                )
         if s.prize_km is not None and not (math.isfinite(s.prize_km) and s.prize_km >= 0):
             raise InvalidDeliveryRun(f"{where}.prize_km", f"must be zero or more, got {s.prize_km}")
         if not (math.isfinite(s.service_minutes) and 0 <= s.service_minutes <= 24 * 60):

@@ -262,3 +262,44 @@ def test_a_travel_matrix_port_replaces_the_geodesic_estimate() -> None:
     plan = plan_delivery_run(DUISBURG, stops, [Van("V1", 1000, T0, T0 + timedelta(hours=9))], matrix=flat)
     assert plan.unserved == []
     assert plan.distance_km == pytest.approx(7.0 * 6)
+
+
+def test_a_transfer_is_collected_then_dropped_by_the_same_van() -> None:
+    # 80 kg from a supplier north of Duisburg to a shop south of it, beside two parcels; vans of 100 kg:
+    # the transfer and the 30 kg parcel cannot be on board together.
+    stops = [
+        Stop("SUPPLIER", 51.50, 6.78, weight_kg=0, pickup_kg=80, transfer_to="SHOP"),
+        Stop("SHOP", 51.37, 6.75, weight_kg=0),
+        Stop("P1", 51.44, 6.80, weight_kg=30),
+        Stop("P2", 51.42, 6.72, weight_kg=5),
+    ]
+    vans = [Van("V1", 100, T0, T0 + timedelta(hours=8)), Van("V2", 100, T0, T0 + timedelta(hours=8))]
+    plan = plan_delivery_run(DUISBURG, stops, vans, time_limit_s=0.5)
+    assert plan.unserved == []
+    (carrier,) = [r for r in plan.runs if any(v.stop_id == "SUPPLIER" for v in r.visits)]
+    order = [v.stop_id for v in carrier.visits]
+    assert order.index("SUPPLIER") < order.index("SHOP")
+    assert max(v.load_kg for v in carrier.visits) <= 100
+    assert carrier.pickup_kg == 0  # nothing of the transfer comes back to the depot
+    matrix = GeodesicMatrix()([(DUISBURG.lat, DUISBURG.lon), *((s.lat, s.lon) for s in stops)])
+    assert check_plan(DUISBURG, stops, vans, plan, matrix) == []
+    # dropped before collected: the checker says so
+    swapped = [dataclasses.replace(carrier, visits=list(reversed(carrier.visits)))]
+    others = [r for r in plan.runs if r is not carrier]
+    broken = dataclasses.replace(plan, runs=[*swapped, *others])
+    assert any("without having collected" in p for p in check_plan(DUISBURG, stops, vans, broken, matrix))
+
+
+def test_a_transfer_too_heavy_for_any_van_leaves_both_stops_out() -> None:
+    stops = [
+        Stop("SUPPLIER", 51.50, 6.78, weight_kg=0, pickup_kg=300, transfer_to="SHOP"),
+        Stop("SHOP", 51.37, 6.75, weight_kg=0),
+    ]
+    plan = plan_delivery_run(DUISBURG, stops, [Van("V1", 100, T0, T0 + timedelta(hours=8))], time_limit_s=0.2)
+    assert plan.unserved == [Unserved("SUPPLIER", REASON_WEIGHT), Unserved("SHOP", REASON_WEIGHT)]
+
+
+def test_a_transfer_must_name_another_stop() -> None:
+    with pytest.raises(InvalidDeliveryRun) as caught:
+        plan_delivery_run(DUISBURG, [Stop("A", 51.4, 6.7, 0, pickup_kg=1, transfer_to="NOPE")], [VAN])
+    assert caught.value.field == "stops[0].transfer_to"
