@@ -518,15 +518,12 @@ def _unserved_view(session: Session, stored: list[Any]) -> list[dict[str, Any]]:
 def candidate_view(
     session: Session, scope: Scope, code: str, day: date, geocoder: Geocoder | None = None
 ) -> list[dict[str, Any]]:
-    """The orders and returns a plan of `day` would take now, with why each rolled over and where it is."""
+    """The orders and returns waiting for a run of `day` (on no current run), with why each rolled over and
+    where it is (or why it cannot be placed)."""
     if scope.is_seller or not scope.sees_warehouse(code):
         raise NotFound(f"warehouse {code} does not exist")
     if session.execute(select(t.warehouses.c.code).where(t.warehouses.c.code == code)).first() is None:
         raise NotFound(f"warehouse {code} does not exist")
-    dr = t.delivery_runs.c
-    current = session.execute(
-        select(dr.id).where(dr.warehouse == code, dr.run_date == day, dr.superseded_by.is_(None))
-    ).scalar()
     return [
         {
             "order_id": c.order_id,
@@ -540,5 +537,5 @@ def candidate_view(
             "unplaceable": c.unplaceable,
             "carried_over": c.carried_over,
         }
-        for c in candidates(session, code, day, geocoder or GazetteerGeocoder(), replacing=current or "")
+        for c in candidates(session, code, day, geocoder or GazetteerGeocoder())
     ]

@@ -86,8 +86,8 @@ def get_delivery_runs(
 def get_delivery_candidates(
     code: str, container: ContainerDep, principal: Operator, date: dt.date
 ) -> list[dict[str, Any]]:
-    """The orders and returns a plan of the day would take now: where each is (or why it cannot be placed)
-    and why it rolled over from an earlier day's run."""
+    """The orders and returns waiting for a run of the day (on no current run): where each is (or why it
+    cannot be placed) and why it rolled over from an earlier day's run."""
     with container.db.read_session() as s:
         return delivery_runs.candidate_view(s, Scope.of(principal), code, date, container.geocoder)
 

@@ -123,6 +123,12 @@ def test_operator_plans_a_delivery_run_and_sees_its_stops(page: Any, server: Ser
     page.fill("#dr-date", run["date"])
     panel.get_by_role("button", name="Show").click()
     panel.locator(f".delivery-run[data-run='{run['id']}'] tbody tr").first.wait_for()
+    # what still waits for the day: the order that cannot be placed, with why
+    panel.get_by_role("button", name="Waiting orders").click()
+    waiting = panel.locator("#dr-candidates tbody tr")
+    waiting.first.wait_for()
+    assert waiting.count() == 1 and lost["order_ref"] in waiting.inner_text()
+    assert "cannot be placed" in waiting.inner_text()
 
 
 def test_operator_picks_an_order_then_ships_what_was_picked(page: Any, server: Server) -> None:
