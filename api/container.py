@@ -23,6 +23,8 @@ from logistics.customs.filing import CustomsDesk
 from logistics.customs.gateway import NoSingleWindow, SingleWindow
 from logistics.ingest import Hook
 from logistics.network_state import NetworkState
+from routing.vrp import CachedMatrix, GeodesicMatrix
+from warehouse.geo import GazetteerGeocoder, Geocoder
 from warehouse.ports import EtaLookup, NoEta, NoRoutePlanner, NoTransitTimes, ShipmentBooker, TransitTimes
 
 
@@ -43,6 +45,10 @@ class Container:
     ingest_hooks: list[Hook] = field(default_factory=list)
     customs: CustomsDesk | None = None  # None: bookings file no customs declarations
     customs_gateway: SingleWindow = field(default_factory=NoSingleWindow)
+    # Delivery runs: places ship-to addresses without lat/lon; road km and drive times, cached per
+    # warehouse and day (defaults: the offline gazetteer and the geodesic estimate).
+    geocoder: Geocoder = field(default_factory=GazetteerGeocoder)
+    travel_matrix: CachedMatrix = field(default_factory=lambda: CachedMatrix(GeodesicMatrix()))
     jobs: list[Job] = field(default_factory=list)
     # Why this process's telemetry ingest is not working (None: it is), when one runs here (`/healthz`).
     ingest_liveness: Callable[[], str | None] | None = None

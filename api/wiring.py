@@ -45,8 +45,10 @@ from logistics.webhooks import secret_box
 from routing.errors import RoutingError
 from routing.planner import Cargo as RoutingCargo
 from routing.planner import QuoteRequest, plan
+from routing.vrp import CachedMatrix
 from warehouse import inbound as warehouse_inbound
 from warehouse import tables as warehouse_tables
+from warehouse.geo import GeopyGeocoder, OsrmMatrix
 from warehouse.ports import Cargo, TransitOption
 from warehouse.scheduled import (
     EXPIRY_EVERY_HOURS,
@@ -214,6 +216,11 @@ def wire_warehouse_ports(container: Container) -> None:
     container.shipment_booker = PlannerShipmentBooker(container)
     container.eta_lookup = WaybillEta(container)
     container.transit_times = PlannerTransitTimes(container)
+    settings = container.settings
+    if settings.geocoder_url:
+        container.geocoder = GeopyGeocoder(settings.geocoder_url, settings.geocoder_kind)
+    if settings.routing_engine_url:
+        container.travel_matrix = CachedMatrix(OsrmMatrix(settings.routing_engine_url))
 
 
 def scheduled_jobs(container: Container) -> list[Job]:

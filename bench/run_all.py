@@ -14,7 +14,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 QUICK = {
     "bench_quotes.py": ["--quick"],
-    "bench_vrp.py": ["--quick"],
+    "bench_vrp.py": ["--quick"],  # 6 Solomon instances x 2 solvers x 10 s, then the warehouse day
     "bench_tracking_core.py": ["--devices", "1000", "--derive-devices", "200"],
     "bench_ingest.py": ["--quick"],
     "bench_allocation.py": ["--quick"],

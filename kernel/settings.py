@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -67,6 +68,12 @@ class Settings(BaseSettings):
     # Webhook targets allowed although internal (loopback, private, link-local ...), for receivers on the
     # premises: host names, addresses and CIDR networks, comma-separated. Empty: only global addresses.
     webhook_allow_hosts: str = ""
+    # Delivery runs. A site's own geocoder (Nominatim or Photon base URL) for ship-to addresses without
+    # lat/lon; unset: the offline GeoNames gazetteer shipped with the package (city names only).
+    geocoder_url: str | None = None
+    geocoder_kind: Literal["nominatim", "photon"] = "nominatim"
+    # A site's OSRM server for road km and drive times; unset: geodesic x circuity factor at 30 km/h.
+    routing_engine_url: str | None = None
     # The largest request body accepted (bytes); a larger one is answered 413 before it is read to the end.
     max_body_bytes: int = 1_048_576
     # Where customs declarations go: `simulated` (an in-process single window answering receipts, for the

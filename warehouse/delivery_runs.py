@@ -1,5 +1,12 @@
-"""Delivery runs: a warehouse's vans for one day, planned from its picked and shipped orders that carry a
-position (`routing.vrp.plan_delivery_run`, OR-Tools), stored with the stops in visiting order.
+"""Delivery runs: a warehouse's vans for one day, planned from its picked and shipped orders and the returns
+to collect from customers (`routing.vrp.plan_delivery_run`, PyVRP), stored with the stops in visiting order.
+
+Every candidate ends either on a van or in the run's `unserved` list with its reason: an address without
+coordinates is placed by the geocoder port (`warehouse.geo`), and one it cannot place is listed with why;
+a stop the vans cannot take (payload, windows, shift) is listed with the solver's reason. Such an order stays
+picked and comes back among the next day's candidates, carrying why it was not on the earlier run (left
+out, with the reason; or picked after that run was planned). An order on a superseded run only is a
+candidate again. Returns authorised and not yet received are collected as pick-ups at the order's address.
 
 One current run per warehouse and day (a unique index over the runs not superseded: a second plan, even a
 concurrent one, gets 409). `replan` plans the day again from what is deliverable now (an order cancelled
@@ -25,9 +32,10 @@ from sqlalchemy.orm import Session
 from kernel.clock import rfc3339
 from kernel.errors import AlreadyExists, ConcurrentChange, InvalidInput, NotFound
 from kernel.ids import new_id
-from routing.vrp import DeliveryPlan, Depot, InvalidDeliveryRun, Stop, Van, plan_delivery_run
+from routing.vrp import DeliveryPlan, Depot, InvalidDeliveryRun, Stop, TravelMatrix, Van, plan_delivery_run
 from warehouse import tables as t
 from warehouse.domain import ReservationStatus
+from warehouse.geo import Address, GazetteerGeocoder, Geocoder, Unplaceable
 from warehouse.ledger import touched
 from warehouse.scope import Scope
 
@@ -58,10 +66,27 @@ class PlanDeliveryRun:
 
 @dataclass(frozen=True)
 class PlannedRun:
-    """The stored run's id, and the day's orders left out because they have no position."""
+    """The stored run's id, and the day's orders left out because their address could not be placed."""
 
     run_id: str
     orders_without_position: list[str]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An order to deliver or a return to collect, with its place (or why it has none)."""
+
+    stop_id: str  # the order id (delivery) or the return id (pickup)
+    order_id: str
+    order_ref: str
+    kind: str  # "delivery" | "pickup"
+    weight_kg: float
+    lat: float | None
+    lon: float | None
+    placed_by: str | None = None
+    unplaceable: str | None = None
+    carried_over: str | None = None
+    rma_id: str | None = None
 
 
 def _run_date(day: date, today: date) -> date:
@@ -90,11 +115,36 @@ def _vans(given: tuple[VanSpec, ...] | None, day: date) -> list[Van]:
     return vans
 
 
-def _candidates(
-    session: Session, code: str, day: date, replacing: str = ""
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """Orders of this warehouse picked (any time) or shipped on `day`, not on a current run (other than
-    `replacing`, the run being re-planned): (with position, ids without one)."""
+def _place(
+    geocoder: Geocoder, ship_to: dict[str, Any]
+) -> tuple[float | None, float | None, str | None, str | None]:
+    """(lat, lon, placed by, why not placeable) of a ship-to address."""
+    if ship_to.get("lat") is not None and ship_to.get("lon") is not None:
+        return float(ship_to["lat"]), float(ship_to["lon"]), None, None
+    try:
+        found = geocoder.place(
+            Address(str(ship_to.get("country", "")), ship_to.get("postcode"), ship_to.get("city"))
+        )
+    except Unplaceable as exc:
+        return None, None, None, f"the address cannot be placed: {exc}"
+    return found.lat, found.lon, found.source, None
+
+
+def _on_current_run(column: Any, replacing: str) -> Any:
+    st, dr = t.delivery_stops.c, t.delivery_runs.c
+    return (
+        select(st.id)
+        .join(t.delivery_runs, dr.id == st.run_id)
+        .where(column, dr.superseded_by.is_(None), dr.id != replacing)
+        .exists()
+    )
+
+
+def candidates(
+    session: Session, code: str, day: date, geocoder: Geocoder, replacing: str = ""
+) -> list[Candidate]:
+    """Orders of this warehouse picked (any time) or shipped on `day`, and returns of its orders authorised
+    and not yet received, not on a current run (other than `replacing`, the run being re-planned)."""
     r, o, s = t.reservations.c, t.orders.c, t.skus.c
     start = datetime.combine(day, time(0), tzinfo=UTC)
     weights = (
@@ -114,39 +164,124 @@ def _candidates(
                     o.shipped_at < start + timedelta(days=1),
                 ),
             ),
-            ~select(t.delivery_stops.c.id)
-            .join(t.delivery_runs, t.delivery_runs.c.id == t.delivery_stops.c.run_id)
-            .where(
-                t.delivery_stops.c.order_id == o.id,
-                t.delivery_runs.c.superseded_by.is_(None),
-                t.delivery_runs.c.id != replacing,
-            )
-            .exists(),
+            ~_on_current_run(
+                and_(t.delivery_stops.c.order_id == o.id, t.delivery_stops.c.kind == "delivery"), replacing
+            ),
         )
         .group_by(r.order_id)  # not by the JSON ship_to: PostgreSQL has no equality for json
         .subquery()
     )
     rows = session.execute(
-        select(o.id, o.order_ref, o.ship_to, weights.c.weight)
+        select(o.id, o.order_ref, o.ship_to, o.created_at, weights.c.weight)
         .join(weights, weights.c.order_id == o.id)
         .order_by(o.id)
     ).all()
-    with_pos, without = [], []
+    rt, rl = t.returns.c, t.return_lines.c
+    shipped_here = select(r.order_id).where(r.warehouse == code, r.status == ReservationStatus.SHIPPED.value)
+    return_weights = (
+        select(rt.id, rt.order_id, func.sum(rl.qty_authorised * s.weight_kg).label("weight"))
+        .select_from(
+            t.returns.join(t.return_lines, rl.rma_id == rt.id)
+            .join(t.orders, o.id == rt.order_id)
+            .join(t.skus, and_(s.seller_id == o.seller_id, s.sku == rl.sku))
+        )
+        .where(
+            rt.status == "AUTHORISED",
+            rt.order_id.in_(shipped_here),
+            ~_on_current_run(t.delivery_stops.c.rma_id == rt.id, replacing),
+        )
+        .group_by(rt.id, rt.order_id)
+        .subquery()
+    )
+    returns = session.execute(
+        select(return_weights.c.id, return_weights.c.weight, o.id.label("order_id"), o.order_ref, o.ship_to)
+        .join(t.orders, o.id == return_weights.c.order_id)
+        .order_by(return_weights.c.id)
+    ).all()
+    carried = _carried_over(session, code, day, {x.id: x.created_at for x in rows})
+    out: list[Candidate] = []
     for x in rows:
-        ship_to = x.ship_to or {}
-        if ship_to.get("lat") is None or ship_to.get("lon") is None:
-            without.append(x.id)
-        else:
-            with_pos.append(
-                {
-                    "order_id": x.id,
-                    "order_ref": x.order_ref,
-                    "lat": float(ship_to["lat"]),
-                    "lon": float(ship_to["lon"]),
-                    "weight_kg": float(x.weight or 0),
-                }
+        lat, lon, placed_by, why = _place(geocoder, x.ship_to or {})
+        out.append(
+            Candidate(
+                x.id,
+                x.id,
+                x.order_ref,
+                "delivery",
+                float(x.weight or 0),
+                lat,
+                lon,
+                placed_by,
+                why,
+                carried.get(x.id),
             )
-    return with_pos, without
+        )
+    for x in returns:
+        lat, lon, placed_by, why = _place(geocoder, x.ship_to or {})
+        out.append(
+            Candidate(
+                x.id,
+                x.order_id,
+                x.order_ref,
+                "pickup",
+                float(x.weight or 0),
+                lat,
+                lon,
+                placed_by,
+                why,
+                rma_id=x.id,
+            )
+        )
+    return out
+
+
+def _carried_over(session: Session, code: str, day: date, created: dict[str, datetime]) -> dict[str, str]:
+    """Why each order was not on the warehouse's latest current run of an earlier day (in the last two weeks):
+    left out of it (with its reason), or picked after it was planned (the order existed then)."""
+    dr, st = t.delivery_runs.c, t.delivery_stops.c
+    last = (
+        session.execute(
+            select(dr.id, dr.run_date, dr.unserved, dr.created_at)
+            .where(
+                dr.warehouse == code,
+                dr.run_date < day,
+                dr.run_date >= day - timedelta(days=14),
+                dr.superseded_by.is_(None),
+            )
+            .order_by(dr.run_date.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    if last is None or not created:
+        return {}
+    on_it = set(session.execute(select(st.order_id).where(st.run_id == last["id"])).scalars())
+    left_out = {
+        u["order_id"]: u.get("reason")
+        for u in map(_unserved_entry, last["unserved"])
+        if u["kind"] == "delivery"
+    }
+    when = last["run_date"].isoformat()
+    out: dict[str, str] = {}
+    for order_id, created_at in created.items():
+        if order_id in left_out:
+            out[order_id] = f"left out of the run of {when}: {left_out[order_id] or 'no reason recorded'}"
+        elif order_id not in on_it and created_at <= last["created_at"]:
+            out[order_id] = f"picked after the run of {when} was planned"
+    return out
+
+
+def _unserved_entry(u: Any) -> dict[str, Any]:
+    """An entry of a run's unserved list; runs planned before reasons were kept stored bare order ids."""
+    if isinstance(u, str):
+        return {"order_id": u, "kind": "delivery", "rma_id": None, "reason": None}
+    return {
+        "order_id": u["order_id"],
+        "kind": u.get("kind", "delivery"),
+        "rma_id": u.get("rma_id"),
+        "reason": u.get("reason"),
+    }
 
 
 def plan_run(
@@ -155,6 +290,8 @@ def plan_run(
     cmd: PlanDeliveryRun,
     now: datetime,
     planner: Planner = plan_delivery_run,
+    geocoder: Geocoder | None = None,
+    matrix: TravelMatrix | None = None,
 ) -> PlannedRun:
     """Plan and store the warehouse's delivery run for a day."""
     code = cmd.warehouse
@@ -178,32 +315,63 @@ def plan_run(
             f"a delivery run of {code} for {day} is planned already ({current}); send replan: true to "
             "plan the day again"
         )
-    stops, no_position = _candidates(session, code, day, replacing=current or "")
-    if not stops:
+    every = candidates(session, code, day, geocoder or GazetteerGeocoder(), replacing=current or "")
+    placed = [c for c in every if c.unplaceable is None]
+    unplaced: list[dict[str, Any]] = [
+        {"order_id": c.order_id, "kind": c.kind, "rma_id": c.rma_id, "reason": c.unplaceable}
+        for c in every
+        if c.unplaceable is not None
+    ]
+    if not placed:
         raise InvalidInput(
-            f"no picked or shipped orders with a position at {code} for {day}",
+            f"no picked or shipped orders or returns to collect with a placeable address at {code} for {day}",
             errors=[{"field": "date", "message": "no orders to deliver"}],
-            orders_without_position=no_position,
+            orders_without_position=[u["order_id"] for u in unplaced],
+            unplaceable=unplaced,
         )
     try:
         plan = planner(
             Depot(code, float(wh["lat"]), float(wh["lon"])),
-            [Stop(s["order_id"], s["lat"], s["lon"], s["weight_kg"]) for s in stops],
+            [
+                Stop(
+                    c.stop_id,
+                    float(c.lat or 0),
+                    float(c.lon or 0),
+                    weight_kg=c.weight_kg if c.kind == "delivery" else 0.0,
+                    pickup_kg=c.weight_kg if c.kind == "pickup" else 0.0,
+                )
+                for c in placed
+            ],
             _vans(cmd.vans, day),
             time_limit_s=limit,
+            matrix=matrix,
         )
     except InvalidDeliveryRun as exc:
         field = exc.field.replace("vehicles", "vans")
         raise InvalidInput(str(exc), errors=[{"field": field, "message": exc.message}]) from exc
-    by_order = {s["order_id"]: s for s in stops}
+    by_stop = {c.stop_id: c for c in placed}
+    unserved = [
+        *unplaced,
+        *(
+            {
+                "order_id": by_stop[u.stop_id].order_id,
+                "kind": by_stop[u.stop_id].kind,
+                "rma_id": by_stop[u.stop_id].rma_id,
+                "reason": u.reason,
+            }
+            for u in plan.unserved
+        ),
+    ]
     run_id = new_id("run")
     vans = [
         {
             "van_id": v.van_id,
             "departs": rfc3339(v.departs),
             "returns": rfc3339(v.returns),
+            "duration_min": round(v.duration.total_seconds() / 60, 1),
             "distance_km": round(v.distance_km, 2),
             "load_kg": round(v.load_kg, 3),
+            "pickup_kg": round(v.pickup_kg, 3),
         }
         for v in plan.runs
     ]
@@ -232,7 +400,7 @@ def plan_run(
                     run_date=day,
                     distance_km=Decimal(str(round(plan.distance_km, 2))),
                     vans=vans,
-                    unserved=plan.unserved,
+                    unserved=unserved,
                     planned_by=scope.tenant_id,
                     created_at=now,
                 )
@@ -244,19 +412,24 @@ def plan_run(
             "run_id": run_id,
             "van_id": v.van_id,
             "seq": i,
-            "order_id": visit.stop_id,
-            "lat": Decimal(str(by_order[visit.stop_id]["lat"])),
-            "lon": Decimal(str(by_order[visit.stop_id]["lon"])),
-            "weight_kg": Decimal(str(round(by_order[visit.stop_id]["weight_kg"], 3))),
+            "order_id": by_stop[visit.stop_id].order_id,
+            "kind": by_stop[visit.stop_id].kind,
+            "rma_id": by_stop[visit.stop_id].rma_id,
+            "lat": Decimal(str(round(float(by_stop[visit.stop_id].lat or 0), 6))),
+            "lon": Decimal(str(round(float(by_stop[visit.stop_id].lon or 0), 6))),
+            "weight_kg": Decimal(str(round(by_stop[visit.stop_id].weight_kg, 3))),
+            "load_kg": Decimal(str(round(visit.load_kg, 3))),
             "arrival": visit.arrival,
             "departure": visit.departure,
+            "carried_over": by_stop[visit.stop_id].carried_over,
+            "placed_by": (by_stop[visit.stop_id].placed_by or "")[:120] or None,
         }
         for v in plan.runs
         for i, visit in enumerate(v.visits, start=1)
     ]
     if rows:
         session.execute(t.delivery_stops.insert(), rows)
-    return PlannedRun(run_id, no_position)
+    return PlannedRun(run_id, [u["order_id"] for u in unplaced])
 
 
 def planned_run_view(session: Session, scope: Scope, planned: PlannedRun) -> dict[str, Any]:
@@ -288,9 +461,14 @@ def get_run(session: Session, scope: Scope, run_id: str) -> dict[str, Any]:
                 "order_status": x["order_status"],
                 "lat": float(x["lat"]),
                 "lon": float(x["lon"]),
+                "kind": x["kind"],
+                "rma_id": x["rma_id"],
                 "weight_kg": float(x["weight_kg"]),
+                "load_kg": None if x["load_kg"] is None else float(x["load_kg"]),
                 "arrival": rfc3339(x["arrival"]),
                 "departure": rfc3339(x["departure"]),
+                "carried_over": x["carried_over"],
+                "placed_by": x["placed_by"],
             }
         )
     supersedes = session.execute(
@@ -308,7 +486,7 @@ def get_run(session: Session, scope: Scope, run_id: str) -> dict[str, Any]:
         "supersedes": list(supersedes),
         "distance_km": float(run["distance_km"]),
         "vans": [{**v, "stops": stops.get(v["van_id"], [])} for v in run["vans"]],
-        "unserved": run["unserved"],
+        "unserved": _unserved_view(session, run["unserved"]),
         "created_at": rfc3339(run["created_at"]),
     }
 
@@ -327,3 +505,39 @@ def list_runs(session: Session, scope: Scope, code: str, day: date | None = None
     if day is not None:
         q = q.where(c.run_date == day)
     return [get_run(session, scope, rid) for rid in session.execute(q.limit(100)).scalars()]
+
+
+def _unserved_view(session: Session, stored: list[Any]) -> list[dict[str, Any]]:
+    entries = [_unserved_entry(u) for u in stored]
+    refs: dict[str, str] = {}
+    if entries:
+        o = t.orders.c
+        wanted = {e["order_id"] for e in entries}
+        refs = {x.id: x.order_ref for x in session.execute(select(o.id, o.order_ref).where(o.id.in_(wanted)))}
+    return [{**e, "order_ref": refs.get(e["order_id"])} for e in entries]
+
+
+def candidate_view(
+    session: Session, scope: Scope, code: str, day: date, geocoder: Geocoder | None = None
+) -> list[dict[str, Any]]:
+    """The orders and returns waiting for a run of `day` (on no current run), with why each rolled over and
+    where it is (or why it cannot be placed)."""
+    if scope.is_seller or not scope.sees_warehouse(code):
+        raise NotFound(f"warehouse {code} does not exist")
+    if session.execute(select(t.warehouses.c.code).where(t.warehouses.c.code == code)).first() is None:
+        raise NotFound(f"warehouse {code} does not exist")
+    return [
+        {
+            "order_id": c.order_id,
+            "order_ref": c.order_ref,
+            "kind": c.kind,
+            "rma_id": c.rma_id,
+            "weight_kg": round(c.weight_kg, 3),
+            "lat": c.lat,
+            "lon": c.lon,
+            "placed_by": c.placed_by,
+            "unplaceable": c.unplaceable,
+            "carried_over": c.carried_over,
+        }
+        for c in candidates(session, code, day, geocoder or GazetteerGeocoder())
+    ]

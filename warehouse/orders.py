@@ -51,6 +51,7 @@ class OrderAddress:
     lat: float | None = None
     lon: float | None = None
     postcode: str | None = None
+    city: str | None = None  # places the address for delivery runs when lat/lon are not given
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def allocate_order(session: Session, scope: Scope, cmd: AllocateOrder, now: date
         seller_skus(session, seller_id, unstocked)
     plan = plan_allocation(req, ship_to, sites, stock, now.date())
     order_id = new_id("ord")
-    address = {"country": st.country, "lat": st.lat, "lon": st.lon, "postcode": st.postcode}
+    address = {"country": st.country, "lat": st.lat, "lon": st.lon, "postcode": st.postcode, "city": st.city}
     new_order = NewOrder(
         id=order_id,
         seller_id=seller_id,

@@ -341,4 +341,10 @@ delivery_stops = Table(
     Column("weight_kg", Numeric(12, 3), nullable=False),
     Column("arrival", UtcDateTime(), nullable=False),
     Column("departure", UtcDateTime(), nullable=False),
+    # "delivery" (the order's parcel) or "pickup" (a return of the order, `rma_id`, collected on the way)
+    Column("kind", String(8), nullable=False, server_default="delivery"),
+    Column("rma_id", String(40), nullable=True, index=True),
+    Column("load_kg", Numeric(12, 3), nullable=True),  # on board when the van leaves the stop
+    Column("carried_over", Text, nullable=True),  # why it was not on an earlier day's run
+    Column("placed_by", String(120), nullable=True),  # the geocoder's answer for an address without lat/lon
 )

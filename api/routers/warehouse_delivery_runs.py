@@ -40,8 +40,9 @@ class DeliveryRunIn(BaseModel):
 def post_delivery_run(
     code: str, body: DeliveryRunIn, container: ContainerDep, principal: Operator, key: IdemKey = None
 ) -> JSONResponse:
-    """Plan the warehouse's delivery run for a day from its picked and shipped orders with a position
-    (`replan: true` plans a day that has a run again, keeping the old run as superseded)."""
+    """Plan the warehouse's delivery run for a day from its picked and shipped orders and the returns to
+    collect; every order is routed or listed unserved with its reason (`replan: true` plans a day that has a
+    run again, keeping the old run as superseded)."""
     scope, now = Scope.of(principal), container.clock.now()
     cmd = delivery_runs.PlanDeliveryRun(
         warehouse=code,
@@ -58,7 +59,18 @@ def post_delivery_run(
         key,
         f"warehouses/{code}/delivery-runs",
         body,
-        lambda s: delivery_runs.planned_run_view(s, scope, delivery_runs.plan_run(s, scope, cmd, now)),
+        lambda s: delivery_runs.planned_run_view(
+            s,
+            scope,
+            delivery_runs.plan_run(
+                s,
+                scope,
+                cmd,
+                now,
+                geocoder=container.geocoder,
+                matrix=container.travel_matrix.for_key((code, body.date)),
+            ),
+        ),
     )
 
 
@@ -75,9 +87,25 @@ def get_delivery_runs(
 
 
 @router.get(
+    "/warehouses/{code}/delivery-candidates",
+    summary="Orders and returns waiting for a delivery run",
+    description="What is waiting for a run of the day (on no current run): where each is, or why it cannot "
+    "be placed, and why it rolled over from an earlier day's run.",
+)
+def get_delivery_candidates(
+    code: str, container: ContainerDep, principal: Operator, date: dt.date
+) -> list[dict[str, Any]]:
+    """The orders and returns waiting for a run of the day (on no current run): where each is (or why it
+    cannot be placed) and why it rolled over from an earlier day's run."""
+    with container.db.read_session() as s:
+        return delivery_runs.candidate_view(s, Scope.of(principal), code, date, container.geocoder)
+
+
+@router.get(
     "/delivery-runs/{run_id}",
     summary="Get a delivery run",
-    description="One run: vehicles, stops in visiting order with arrival times, distance.",
+    description="One run: vehicles, stops in visiting order with arrival times and load, distance, duration, "
+    "and the orders and returns it could not take, with the reason.",
 )
 def get_delivery_run(run_id: str, container: ContainerDep, principal: Operator) -> dict[str, Any]:
     with container.db.read_session() as s:

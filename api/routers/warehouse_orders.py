@@ -24,6 +24,9 @@ class ShipToIn(BaseModel):
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     postcode: str | None = Field(default=None, max_length=32)
+    city: str | None = Field(
+        default=None, min_length=1, max_length=80, description="places the address for delivery runs"
+    )
 
 
 class OrderLineIn(BaseModel):
@@ -56,7 +59,7 @@ def allocate_command(body: OrderIn) -> orders.AllocateOrder:
     st = body.ship_to
     return orders.AllocateOrder(
         order_ref=body.order_ref,
-        ship_to=orders.OrderAddress(st.country, st.lat, st.lon, st.postcode),
+        ship_to=orders.OrderAddress(st.country, st.lat, st.lon, st.postcode, st.city),
         lines=tuple(orders.OrderLine(ln.sku, ln.qty, ln.unit_price) for ln in body.lines),
         currency=body.currency,
         seller_id=body.seller_id,

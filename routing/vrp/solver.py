@@ -1,4 +1,4 @@
-"""Solve Solomon VRPTW instances with OR-Tools, and check any solution without it.
+"""Solve VRPTW instances (Solomon or VRPLIB) with PyVRP, and check any solution without it.
 
 Arcs go to the solver as integers scaled by `SCALE`: arc *costs* are rounded (the search ranks solutions by
 almost exactly their Euclidean length) and arc *times* are rounded up, so a schedule the solver accepts is
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from routing.vrp.core import TUNED, RoutingProblem, SearchPlan, optimise
+from routing.vrp.core import RoutingProblem, optimise
 from routing.vrp.solomon import Instance
 
 Objective = Literal["distance", "vehicles"]
@@ -35,13 +35,14 @@ def solve(
     time_limit_s: float,
     objective: Objective = "distance",
     *,
-    plan: SearchPlan = TUNED,
+    seed: int = 0,
+    max_iterations: int | None = None,
 ) -> Solution:
     """Best solution found within the time limit; `feasible` is False (and routes empty) if none was found."""
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
     problem = to_problem(instance, objective)
-    result = optimise(problem, time_limit_s, plan)
+    result = optimise(problem, time_limit_s, seed=seed, max_iterations=max_iterations)
     if not result.found:
         return Solution([], 0, 0.0, False)
     routes = [r.nodes for r in result.routes]
@@ -95,7 +96,7 @@ def route_distance(instance: Instance, routes: Sequence[Sequence[int]], *, dimac
 
 
 def check(instance: Instance, routes: Sequence[Sequence[int]]) -> list[str]:
-    """Every way the routes break the instance (empty list: feasible). Plain arithmetic, no OR-Tools:
+    """Every way the routes break the instance (empty list: feasible). Plain arithmetic, no solver:
     fleet size, each customer exactly once, capacity, service starting within each window, back by the
     depot's due date."""
     problems: list[str] = []

@@ -4,6 +4,7 @@ the day's delivery run, seeing the stops in visiting order as the API stored the
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +57,26 @@ def test_operator_plans_a_delivery_run_and_sees_its_stops(page: Any, server: Ser
             )
             assert order.status_code == 201, order.text
         with server.api(operator) as api:
-            assert api.post(f"/v1/orders/{order.json()['id']}/ship", json={}).status_code == 200
+            r = api.post(f"/v1/orders/{order.json()['id']}/picks", json={"lines": [{"sku": sku, "qty": 1}]})
+            assert r.status_code == 201, r.text
         refs.append(ref)
+    # an order with only a postcode: offline it cannot be placed, and the run lists it with why
+    with server.api(seller) as api:
+        lost = api.post(
+            "/v1/orders",
+            json={
+                "order_ref": "NOWHERE-" + uuid.uuid4().hex[:4],
+                "ship_to": {"country": "DE", "postcode": "47051"},
+                "lines": [{"sku": sku, "qty": 1}],
+            },
+        ).json()
+    with server.api(operator) as api:
+        r = api.post(f"/v1/orders/{lost['id']}/picks", json={"lines": [{"sku": sku, "qty": 1}]})
+        assert r.status_code == 201, r.text
+        now = datetime.fromisoformat(api.get("/healthz").json()["now"].replace("Z", "+00:00"))
+    tomorrow = now.date() + timedelta(days=1)
+    while tomorrow.weekday() >= 5:
+        tomorrow += timedelta(days=1)
 
     sign_in(page, operator)
     page.goto(server.base + "/#/warehouses")
@@ -65,10 +84,19 @@ def test_operator_plans_a_delivery_run_and_sees_its_stops(page: Any, server: Ser
     panel.locator("#dr-warehouse option", has_text=code).wait_for(state="attached")
     page.select_option("#dr-warehouse", code)
     page.locator("#dr-date:not([value=''])").wait_for(state="attached")
+    # the day picker defaults to the service clock's next working day
+    assert page.input_value("#dr-date") == tomorrow.isoformat()
     panel.get_by_role("button", name="Plan run").click()
     rows = panel.locator(".delivery-run tbody tr")
     rows.first.wait_for()
     assert rows.count() == 3
+    unserved = panel.locator(".unserved-list li")
+    assert unserved.count() == 1 and lost["order_ref"] in unserved.inner_text()
+    assert "cannot be placed" in unserved.locator(".unserved-reason").inner_text()
+    # per van: ETA and load after each stop, distance and duration
+    assert rows.first.locator("td").nth(4).inner_text().endswith("Z")
+    assert panel.locator(".van-distance").first.inner_text().endswith("km")
+    assert panel.locator(".van-duration").first.inner_text().endswith("min")
     assert sorted(rows.nth(i).locator("td").nth(2).inner_text() for i in range(3)) == sorted(refs)
     with server.api(operator) as api:
         runs = api.get(f"/v1/warehouses/{code}/delivery-runs").json()
@@ -95,6 +123,12 @@ def test_operator_plans_a_delivery_run_and_sees_its_stops(page: Any, server: Ser
     page.fill("#dr-date", run["date"])
     panel.get_by_role("button", name="Show").click()
     panel.locator(f".delivery-run[data-run='{run['id']}'] tbody tr").first.wait_for()
+    # what still waits for the day: the order that cannot be placed, with why
+    panel.get_by_role("button", name="Waiting orders").click()
+    waiting = panel.locator("#dr-candidates tbody tr")
+    waiting.first.wait_for()
+    assert waiting.count() == 1 and lost["order_ref"] in waiting.inner_text()
+    assert "cannot be placed" in waiting.inner_text()
 
 
 def test_operator_picks_an_order_then_ships_what_was_picked(page: Any, server: Server) -> None:

@@ -129,6 +129,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/warehouses/{code}/delivery-runs"): owned(OP, OP),
     ("GET", "/v1/warehouses/{code}/delivery-runs"): owned(OP, OP),
     ("GET", "/v1/delivery-runs/{run_id}"): owned(OP, OP),
+    ("GET", "/v1/warehouses/{code}/delivery-candidates"): owned(OP, OP),
 }
 
 # Known defects outside the reach of this test's change, one case each, left out until their fix lands; each
@@ -416,6 +417,7 @@ QUERIES: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/v1/atp"): {"sku": "{sku}", "by": "2027-03-10T00:00:00Z"},
     ("GET", "/v1/inventory"): {"sku": "{sku}"},
     ("GET", "/v1/orders"): {"seller_id": "{seller_id}"},
+    ("GET", "/v1/warehouses/{code}/delivery-candidates"): {"date": "2027-03-02"},
 }
 
 

@@ -22,7 +22,7 @@ def order(body: Mapping[str, Any]) -> AllocateOrder:
     st = body["ship_to"]
     return AllocateOrder(
         order_ref=body["order_ref"],
-        ship_to=OrderAddress(st["country"], st.get("lat"), st.get("lon"), st.get("postcode")),
+        ship_to=OrderAddress(st["country"], st.get("lat"), st.get("lon"), st.get("postcode"), st.get("city")),
         lines=tuple(
             OrderLine(
                 ln["sku"],

@@ -50,7 +50,12 @@ def test_plan_a_day_of_deliveries(world: World, clock: FixedClock) -> None:
     run = r.json()
     stops = [s for v in run["vans"] for s in v["stops"]]
     assert sorted(s["order_id"] for s in stops) == sorted([picked[0]["id"], picked[1]["id"], shipped["id"]])
-    assert run["unserved"] == [] and run["orders_without_position"] == [no_place["id"]]
+    # the order without a position is not dropped: it is listed with why (offline, a postcode-less,
+    # city-less address cannot be placed)
+    assert run["orders_without_position"] == [no_place["id"]]
+    (unplaced,) = run["unserved"]
+    assert unplaced["order_id"] == no_place["id"] and unplaced["order_ref"] == "dr-n"
+    assert unplaced["reason"].startswith("the address cannot be placed")
     assert run["date"] == day and run["distance_km"] > 0
     assert {s["weight_kg"] for s in stops} == {25.0, 12.5}
     shift_start = datetime.fromisoformat(f"{day}T08:00:00+00:00")
@@ -173,3 +178,101 @@ def test_replan_of_a_day_without_a_run_plans_it(world: World, clock: FixedClock)
     path = f"/v1/warehouses/{w.wh['de']}/delivery-runs"
     r = w.post(path, {"date": clock.now().date().isoformat(), "time_limit_s": 1, "replan": True}, w.operator)
     assert r.status_code == 201 and r.json()["supersedes"] == [] and _stop_ids(r.json()) == [a["id"]], r.text
+
+
+def test_a_day_with_returns_rollover_and_geocoded_addresses(world: World, clock: FixedClock) -> None:
+    """Returns are collected on the way; what a run could not take, or what was picked after it was planned,
+    comes back the next day with the reason; a city-only address is placed by the offline gazetteer."""
+    w = world
+    w.sku("CRATE", weight_kg=12.5)
+    w.stock("de", [{"sku": "CRATE", "qty": 60}])
+    path = f"/v1/warehouses/{w.wh['de']}/delivery-runs"
+    # an order shipped yesterday whose customer sends 2 crates back (25 kg to collect)
+    sold = _order(w, "rt-sold", 2, PLACES[1])
+    assert w.post(f"/v1/orders/{sold['id']}/ship", {}, w.operator).status_code == 200
+    r = w.post(
+        "/v1/returns", {"order_id": sold["id"], "lines": [{"sku": "CRATE", "qty": 2, "reason": "dented"}]}
+    )
+    assert r.status_code == 201, r.text
+    rma = r.json()
+    clock.advance(timedelta(days=1))
+    today = clock.now().date()
+    # a heavy order no 100 kg van can take, a city-only address in Essen, and a normal one
+    heavy = _order(w, "rt-heavy", 10, PLACES[2])  # 125 kg
+    essen = w.post(
+        "/v1/orders",
+        {
+            "order_ref": "rt-essen",
+            "ship_to": {"country": "DE", "city": "Essen"},
+            "lines": [{"sku": "CRATE", "qty": 1}],
+        },
+    ).json()
+    late = _order(w, "rt-late", 1, PLACES[3])  # picked only after today's run is planned
+    normal = _order(w, "rt-normal", 1, PLACES[0])
+    for o, qty in ((heavy, 10), (essen, 1), (normal, 1)):
+        r = w.post(f"/v1/orders/{o['id']}/picks", {"lines": [{"sku": "CRATE", "qty": qty}]}, w.operator)
+        assert r.status_code == 201, r.text
+    vans = [{"id": "V1", "capacity_kg": 100}]
+    r = w.post(path, {"date": today.isoformat(), "time_limit_s": 1, "vans": vans}, w.operator)
+    assert r.status_code == 201, r.text
+    run = r.json()
+    (van,) = run["vans"]
+    kinds = {s["order_id"]: s["kind"] for s in van["stops"]}
+    assert kinds == {sold["id"]: "pickup", essen["id"]: "delivery", normal["id"]: "delivery"}
+    pickup = next(s for s in van["stops"] if s["kind"] == "pickup")
+    assert pickup["rma_id"] == rma["id"] and pickup["weight_kg"] == 25.0
+    placed = next(s for s in van["stops"] if s["order_id"] == essen["id"])
+    assert placed["placed_by"] == "GeoNames city Essen (DE)" and abs(placed["lat"] - 51.45) < 0.1
+    # the load profile: 25 kg out, 25 kg of returns back; per-van distance and duration
+    assert van["load_kg"] == 25.0 and van["pickup_kg"] == 25.0 and van["stops"][-1]["load_kg"] is not None
+    assert max(s["load_kg"] for s in van["stops"]) <= 100
+    assert van["distance_km"] > 0 and van["duration_min"] > 0
+    assert [(u["order_id"], u["reason"]) for u in run["unserved"]] == [
+        (heavy["id"], "heavier than any van's payload")
+    ]
+    # picked after planning
+    r = w.post(f"/v1/orders/{late['id']}/picks", {"lines": [{"sku": "CRATE", "qty": 1}]}, w.operator)
+    assert r.status_code == 201
+    # tomorrow: the heavy order and the late one roll over, each with why; the served ones do not
+    clock.advance(timedelta(days=1))
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    cands = w.get(f"/v1/warehouses/{w.wh['de']}/delivery-candidates", w.operator, params={"date": tomorrow})
+    assert cands.status_code == 200, cands.text
+    why = {c["order_id"]: c["carried_over"] for c in cands.json()}
+    assert why == {
+        heavy["id"]: f"left out of the run of {today}: heavier than any van's payload",
+        late["id"]: f"picked after the run of {today} was planned",
+    }
+    r = w.post(
+        path, {"date": tomorrow, "time_limit_s": 1, "vans": [{"id": "BIG", "capacity_kg": 500}]}, w.operator
+    )
+    assert r.status_code == 201, r.text
+    stops = {s["order_id"]: s for v in r.json()["vans"] for s in v["stops"]}
+    assert set(stops) == {heavy["id"], late["id"]} and r.json()["unserved"] == []
+    assert stops[heavy["id"]]["carried_over"] == why[heavy["id"]]
+    w.check()
+
+
+def test_an_order_on_a_superseded_run_only_is_plannable_again(world: World, clock: FixedClock) -> None:
+    w = world
+    w.sku("CRATE", weight_kg=12.5)
+    w.stock("de", [{"sku": "CRATE", "qty": 20}])
+    a = _picked(w, "sp-a", PLACES[0])
+    today = clock.now().date()
+    path = f"/v1/warehouses/{w.wh['de']}/delivery-runs"
+    first = w.post(path, {"date": today.isoformat(), "time_limit_s": 1}, w.operator).json()
+    assert _stop_ids(first) == [a["id"]]
+    # re-planned with a van too small to take it: the order is left out of the current run...
+    small = {
+        "date": today.isoformat(),
+        "time_limit_s": 1,
+        "replan": True,
+        "vans": [{"id": "S", "capacity_kg": 5}],
+    }
+    second = w.post(path, small, w.operator).json()
+    assert _stop_ids(second) == [] and [u["order_id"] for u in second["unserved"]] == [a["id"]]
+    # ...and, being on the superseded run only, it is a candidate for the next day
+    nxt = (today + timedelta(days=1)).isoformat()
+    cands = w.get(f"/v1/warehouses/{w.wh['de']}/delivery-candidates", w.operator, params={"date": nxt}).json()
+    assert [c["order_id"] for c in cands] == [a["id"]]
+    assert cands[0]["carried_over"] == f"left out of the run of {today}: heavier than any van's payload"

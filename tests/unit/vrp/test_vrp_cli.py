@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
-from routing.vrp import bundled, check, route_distance
+from routing.vrp import bundled, check, load_vrplib, route_distance
 
 DATA = Path(__file__).resolve().parents[3] / "routing" / "vrp" / "data"
 
@@ -117,3 +117,49 @@ def test_no_feasible_solution_exits_1(capsys: pytest.CaptureFixture[str], tmp_pa
     )
     code, out, err = _main(capsys, "vrp", "solve", str(f), "--time-limit", "0.5")
     assert code == 1 and out == "" and "no feasible solution" in err
+
+
+VRPLIB = Path(__file__).resolve().parent / "data"
+
+
+def test_vrplib_vrptw_instance_is_solved_and_checked(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _main(
+        capsys, "vrp", "solve", str(VRPLIB / "c101-25.vrp"), "--format", "vrplib", "--time-limit", "1"
+    )
+    assert code == 0, err
+    got = json.loads(out)
+    inst = load_vrplib(VRPLIB / "c101-25.vrp")
+    assert got["instance"] == "C101-25" and got["feasible"] is True
+    assert check(inst, got["routes"]) == []
+    assert got["distance"] == pytest.approx(route_distance(inst, got["routes"]), abs=1e-5)
+
+
+def test_vrplib_cvrp_two_clusters_take_one_vehicle_each(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _main(
+        capsys,
+        "vrp",
+        "solve",
+        str(VRPLIB / "two-clusters-n9.vrp"),
+        "--format",
+        "vrplib",
+        "--time-limit",
+        "0.5",
+    )
+    assert code == 0, err
+    routes = json.loads(out)["routes"]
+    assert sorted(sorted(r) for r in routes) == [[1, 2, 3, 4], [5, 6, 7, 8]]
+
+
+def test_a_solomon_file_is_not_vrplib(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _main(
+        capsys, "vrp", "solve", str(DATA / "c101.txt"), "--format", "vrplib", "--time-limit", "1"
+    )
+    assert code == 2 and out == "" and "not a valid VRPLIB instance" in err
+
+
+def test_the_same_seed_repeats_an_iteration_limited_run(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("vrp", "solve", str(DATA / "rc101.txt"), "--time-limit", "120", "--seed", "3")
+    runs = [_main(capsys, *args, "--max-iterations", "200") for _ in range(2)]
+    assert runs[0][0] == 0 and runs[0][1] == runs[1][1]
+    code, out, err = _main(capsys, *args, "--max-iterations", "0")
+    assert code == 2 and "--max-iterations" in err

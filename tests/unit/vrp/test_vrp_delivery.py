@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,13 +13,21 @@ from geopy.distance import geodesic
 from routing.vrp.delivery import (
     DEFAULT_ROAD_FACTOR,
     DEFAULT_SPEED_KMH,
+    REASON_FLEET,
+    REASON_PRIZE,
+    REASON_REACH,
+    REASON_WEIGHT,
+    REASON_WINDOW,
     DeliveryPlan,
     Depot,
     InvalidDeliveryRun,
     Stop,
+    Unserved,
     Van,
+    check_plan,
     plan_delivery_run,
 )
+from routing.vrp.distances import GeodesicMatrix, Matrix
 
 T0 = datetime(2027, 3, 1, 7, 0, tzinfo=UTC)
 DUISBURG = Depot("WH-DUI", 51.4344, 6.7623)
@@ -49,7 +58,7 @@ def _assert_consistent(plan: DeliveryPlan, depot: Depot, stops: list[Stop], vans
     by_id = {s.id: s for s in stops}
     vans_by_id = {v.id: v for v in vans}
     served = [v.stop_id for r in plan.runs for v in r.visits]
-    assert sorted(served + plan.unserved) == sorted(by_id)
+    assert sorted(served + plan.unserved_ids) == sorted(by_id)
     assert len(set(served)) == len(served)
     assert len({r.van_id for r in plan.runs}) == len(plan.runs)
     total = 0.0
@@ -114,7 +123,11 @@ def test_leaves_out_what_cannot_be_served_and_says_so() -> None:
     vans = [Van("V1", 500, T0, T0 + timedelta(hours=8)), Van("V2", 500, T0, T0 + timedelta(hours=8))]
     every = [*stops, too_heavy, after_hours, too_far]
     plan = plan_delivery_run(DUISBURG, every, vans, time_limit_s=1)
-    assert sorted(plan.unserved) == ["HEAVY", "NIGHT", "ROME"]
+    assert {u.stop_id: u.reason for u in plan.unserved} == {
+        "HEAVY": REASON_WEIGHT,
+        "NIGHT": REASON_WINDOW,
+        "ROME": REASON_REACH,
+    }
     _assert_consistent(plan, DUISBURG, every, vans)
 
 
@@ -180,3 +193,113 @@ def test_bad_options(option: str, value: float) -> None:
     options: dict[str, Any] = {option: value}
     with pytest.raises(InvalidDeliveryRun, match=option):
         plan_delivery_run(DUISBURG, [STOP], [VAN], **options)
+
+
+def test_returns_are_collected_on_the_way_within_the_payload_at_every_point() -> None:
+    # One van of 100 kg: 60 kg out to drop, 60 kg of returns to collect. Only a route that drops before it
+    # collects stays within the payload (at most 60 + 0 ... 0 + 60 on board), and the load profile says so.
+    drops = [Stop(f"D{i}", 51.44 + 0.01 * i, 6.77, weight_kg=20) for i in range(3)]
+    returns = [Stop(f"R{i}", 51.43 - 0.01 * i, 6.75, weight_kg=0, pickup_kg=20) for i in range(3)]
+    vans = [Van("V1", 100, T0, T0 + timedelta(hours=8))]
+    plan = plan_delivery_run(DUISBURG, [*returns, *drops], vans, time_limit_s=0.5)
+    assert plan.unserved == []
+    _assert_consistent(plan, DUISBURG, [*returns, *drops], vans)
+    (run,) = plan.runs
+    assert run.load_kg == 60 and run.pickup_kg == 60
+    assert max(v.load_kg for v in run.visits) <= 100
+    assert run.visits[-1].load_kg == pytest.approx(60)  # back with the returns
+
+
+def test_a_return_heavier_than_the_payload_left_on_board_is_left_out_with_its_reason() -> None:
+    vans = [Van("V1", 50, T0, T0 + timedelta(hours=8))]
+    stops = [Stop("DROP", 51.44, 6.77, weight_kg=40), Stop("RET", 51.43, 6.75, weight_kg=0, pickup_kg=60)]
+    plan = plan_delivery_run(DUISBURG, stops, vans, time_limit_s=0.3)
+    assert plan.unserved == [Unserved("RET", REASON_WEIGHT)]
+
+
+def test_an_optional_stop_is_served_only_when_worth_its_detour() -> None:
+    near = Stop("NEAR", 51.44, 6.77, weight_kg=1)
+    # Dusseldorf is ~60 road km there and back: worth 5 km it stays out, worth 500 km it is served.
+    cheap = Stop("FAR", *DUSSELDORF, weight_kg=1, prize_km=5)
+    dear = Stop("FAR", *DUSSELDORF, weight_kg=1, prize_km=500)
+    van = [Van("V1", 100, T0, T0 + timedelta(hours=8))]
+    left = plan_delivery_run(DUISBURG, [near, cheap], van, time_limit_s=0.3)
+    assert left.unserved == [Unserved("FAR", REASON_PRIZE)]
+    taken = plan_delivery_run(DUISBURG, [near, dear], van, time_limit_s=0.3)
+    assert taken.unserved == []
+
+
+def test_a_full_fleet_says_so() -> None:
+    vans = [Van("V1", 10, T0, T0 + timedelta(hours=8))]
+    stops = [Stop(f"S{i}", 51.44, 6.77 + 0.001 * i, weight_kg=4) for i in range(3)]
+    plan = plan_delivery_run(DUISBURG, stops, vans, time_limit_s=0.3)
+    assert len(plan.unserved) == 1 and plan.unserved[0].reason == REASON_FLEET
+    _assert_consistent(plan, DUISBURG, stops, vans)
+
+
+def test_the_checker_catches_a_broken_plan() -> None:
+    stops = _stops(8, seed=5)
+    vans = [Van("V1", 1000, T0, T0 + timedelta(hours=8))]
+    plan = plan_delivery_run(DUISBURG, stops, vans, time_limit_s=0.3)
+    matrix = GeodesicMatrix()([(DUISBURG.lat, DUISBURG.lon), *((s.lat, s.lon) for s in stops)])
+    assert check_plan(DUISBURG, stops, vans, plan, matrix) == []
+    (run,) = plan.runs
+    early = [dataclasses.replace(v, arrival=T0 - timedelta(hours=1)) for v in run.visits]
+    broken = dataclasses.replace(plan, runs=[dataclasses.replace(run, visits=early)])
+    assert any("before it can be" in p for p in check_plan(DUISBURG, stops, vans, broken, matrix))
+    small = [Van("V1", 1, T0, T0 + timedelta(hours=8))]
+    assert any("over its" in p for p in check_plan(DUISBURG, stops, small, plan, matrix))
+    dropped = dataclasses.replace(plan, runs=[dataclasses.replace(run, visits=run.visits[1:])])
+    assert any("neither served" in p for p in check_plan(DUISBURG, stops, vans, dropped, matrix))
+
+
+def test_a_travel_matrix_port_replaces_the_geodesic_estimate() -> None:
+    def flat(points: Any) -> Matrix:
+        n = len(points)
+        return Matrix([[0.0 if i == j else 7.0 for j in range(n)] for i in range(n)], [[600.0] * n] * n)
+
+    stops = _stops(5, seed=2)
+    plan = plan_delivery_run(DUISBURG, stops, [Van("V1", 1000, T0, T0 + timedelta(hours=9))], matrix=flat)
+    assert plan.unserved == []
+    assert plan.distance_km == pytest.approx(7.0 * 6)
+
+
+def test_a_transfer_is_collected_then_dropped_by_the_same_van() -> None:
+    # 80 kg from a supplier north of Duisburg to a shop south of it, beside two parcels; vans of 100 kg:
+    # the transfer and the 30 kg parcel cannot be on board together.
+    stops = [
+        Stop("SUPPLIER", 51.50, 6.78, weight_kg=0, pickup_kg=80, transfer_to="SHOP"),
+        Stop("SHOP", 51.37, 6.75, weight_kg=0),
+        Stop("P1", 51.44, 6.80, weight_kg=30),
+        Stop("P2", 51.42, 6.72, weight_kg=5),
+    ]
+    vans = [Van("V1", 100, T0, T0 + timedelta(hours=8)), Van("V2", 100, T0, T0 + timedelta(hours=8))]
+    plan = plan_delivery_run(DUISBURG, stops, vans, time_limit_s=0.5)
+    assert plan.unserved == []
+    (carrier,) = [r for r in plan.runs if any(v.stop_id == "SUPPLIER" for v in r.visits)]
+    order = [v.stop_id for v in carrier.visits]
+    assert order.index("SUPPLIER") < order.index("SHOP")
+    assert max(v.load_kg for v in carrier.visits) <= 100
+    assert carrier.pickup_kg == 0  # nothing of the transfer comes back to the depot
+    matrix = GeodesicMatrix()([(DUISBURG.lat, DUISBURG.lon), *((s.lat, s.lon) for s in stops)])
+    assert check_plan(DUISBURG, stops, vans, plan, matrix) == []
+    # dropped before collected: the checker says so
+    swapped = [dataclasses.replace(carrier, visits=list(reversed(carrier.visits)))]
+    others = [r for r in plan.runs if r is not carrier]
+    broken = dataclasses.replace(plan, runs=[*swapped, *others])
+    assert any("without having collected" in p for p in check_plan(DUISBURG, stops, vans, broken, matrix))
+
+
+def test_a_transfer_too_heavy_for_any_van_leaves_both_stops_out() -> None:
+    stops = [
+        Stop("SUPPLIER", 51.50, 6.78, weight_kg=0, pickup_kg=300, transfer_to="SHOP"),
+        Stop("SHOP", 51.37, 6.75, weight_kg=0),
+    ]
+    plan = plan_delivery_run(DUISBURG, stops, [Van("V1", 100, T0, T0 + timedelta(hours=8))], time_limit_s=0.2)
+    assert plan.unserved == [Unserved("SUPPLIER", REASON_WEIGHT), Unserved("SHOP", REASON_WEIGHT)]
+
+
+def test_a_transfer_must_name_another_stop() -> None:
+    with pytest.raises(InvalidDeliveryRun) as caught:
+        plan_delivery_run(DUISBURG, [Stop("A", 51.4, 6.7, 0, pickup_kg=1, transfer_to="NOPE")], [VAN])
+    assert caught.value.field == "stops[0].transfer_to"

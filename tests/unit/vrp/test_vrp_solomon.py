@@ -6,7 +6,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from routing.vrp import SolomonFormatError, best_known, bundled, load, parse
+from routing.vrp import (
+    SolomonFormatError,
+    VrplibFormatError,
+    best_known,
+    bundled,
+    load,
+    load_vrplib,
+    parse,
+    parse_vrplib,
+)
 from routing.vrp.solomon import BUNDLED
 from tests.unit.vrp.instances import solomon_text
 
@@ -129,3 +138,37 @@ def test_round_trip(
     inst = parse(solomon_text("RT", vehicles, 50, all_rows))
     assert inst.vehicles == vehicles and inst.capacity == 50
     assert [(c.x, c.y, c.demand, c.ready, c.due, c.service) for c in inst.sites] == all_rows
+
+
+def test_vrplib_parsing_reads_windows_service_and_fleet() -> None:
+    here = Path(__file__).resolve().parent / "data"
+    inst = load_vrplib(here / "c101-25.vrp")
+    solomon = bundled("C101")
+    assert (inst.vehicles, inst.capacity, len(inst.customers)) == (25, 200, 25)
+    assert inst.depot == solomon.depot
+    assert inst.customers == solomon.customers[:25]
+    cvrp = load_vrplib(here / "two-clusters-n9.vrp")
+    assert cvrp.vehicles == 8 and cvrp.customers[0].ready == 0 and cvrp.customers[0].service == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("NAME : x\nTYPE : CVRP\nDIMENSION : 2\nCAPACITY : 5\nEOF\n", "NODE_COORD"),
+        (
+            "NAME : x\nDIMENSION : 2\nCAPACITY : 5\nEDGE_WEIGHT_TYPE : EUC_2D\n"
+            "NODE_COORD_SECTION\n1 0 0\n2 1 1\n"
+            "DEMAND_SECTION\n1 0\n2 9\nDEPOT_SECTION\n1\n-1\nEOF\n",
+            "capacity",
+        ),
+        (
+            "NAME : x\nDIMENSION : 2\nCAPACITY : 5\nEDGE_WEIGHT_TYPE : GEO\n"
+            "NODE_COORD_SECTION\n1 0 0\n2 1 1\n"
+            "DEMAND_SECTION\n1 0\n2 1\nDEPOT_SECTION\n1\n-1\nEOF\n",
+            "GEO",
+        ),
+    ],
+)
+def test_bad_vrplib_says_what_is_wrong(text: str, message: str) -> None:
+    with pytest.raises(VrplibFormatError, match=message):
+        parse_vrplib(text)
