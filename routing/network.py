@@ -198,6 +198,8 @@ def _build_planning(p: Mapping[str, Any], factors: Mapping[str, Any], problems: 
         hub_emissions_kg_per_tonne=numbers("hub_emissions_kg_per_tonne"),
         circuity=numbers("circuity"),
         emission_g_per_tkm=emission,
+        import_clearance_hours=numbers("import_clearance_hours"),
+        selection_margins=numbers("selection_margins"),
     )
 
 

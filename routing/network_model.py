@@ -116,6 +116,11 @@ class Planning:
     hub_emissions_kg_per_tonne: Mapping[str, float]
     circuity: Mapping[str, float]
     emission_g_per_tkm: Mapping[str, float]  # class -> factor
+    # Hours from arrival at the destination terminal to delivery there: import clearance by the arrival mode
+    # (an international shipment only); destination handling is `handling_in` of the last leg.
+    import_clearance_hours: Mapping[str, float] = field(default_factory=dict)
+    # Relaxed dominance of the options shown (routing.options.Margins): cost and CO2e relative, time in hours.
+    selection_margins: Mapping[str, float] = field(default_factory=dict)
 
     def handling_in(self, node: str, mode: str) -> float:
         """Hours from arrival by `mode` at `node` until the cargo can be offered to the next departure."""

@@ -10,6 +10,7 @@ import pytest
 
 from routing.errors import AmbiguousPlace, InvalidCargo, InvalidRequest, NoRoute, UnknownPlace
 from routing.network import load_reference_network
+from routing.options import Margins
 from routing.planner import Cargo, Option, QuoteRequest, pareto_front, plan
 from routing.timetable import expand
 
@@ -106,9 +107,11 @@ def test_options_are_pareto_optimal_labelled_and_deterministic() -> None:
     for a in front:
         assert not any(dominates(b, a) for b in front)
     assert {o.id for o in options} <= {o.id for o in front}
-    assert min(o.cost for o in options) == min(o.cost for o in front)
-    assert min(o.arrival() for o in options) == min(o.arrival() for o in front)
-    assert min(o.co2e_kg for o in options) == min(o.co2e_kg for o in front)
+    # Relaxed dominance: the extremes shown are within the selection margins of the front's extremes.
+    m = Margins.of(NET.planning.selection_margins)
+    assert float(min(o.cost for o in options)) * (1 - m.cost) <= float(min(o.cost for o in front))
+    assert min(o.door_to_door_hours for o in options) - m.hours <= min(o.door_to_door_hours for o in front)
+    assert min(o.co2e_kg for o in options) * (1 - m.co2e) <= min(o.co2e_kg for o in front)
     names = {name for o in options for name in o.labels}
     assert names == {"cheapest", "fastest", "greenest"}
     assert quote("CNYIB", "NLRTM") == options
@@ -166,7 +169,8 @@ def test_dangerous_goods_never_fly_on_passenger_aircraft() -> None:
     assert options
     for o in options:
         assert all(leg.service_id != "TFU-FRA-air" for leg in o.legs)
-    normal = quote("YIB", "DUI", Cargo(800, 3, "AIR"))
+    # Without DG the belly flight is on the front (the options shown may prune it as a near-duplicate).
+    normal = pareto_front(NET, TT, QuoteRequest("YIB", "DUI", T0, None, Cargo(800, 3, "AIR"), "9810"))
     assert any(leg.service_id == "TFU-FRA-air" for o in normal for leg in o.legs)
     dg = [leg.cost - leg.handling_cost for o in options for leg in o.legs if leg.service_id == "CTU-BRU-air"]
     plain = [

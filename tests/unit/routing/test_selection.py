@@ -1,0 +1,149 @@
+"""The options a forwarder sees: one per path, relaxed dominance, labels on what is shown, door-to-door."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from routing.network import load_reference_network
+from routing.options import Margins, Option, PlannedLeg, one_per_path, relaxed_prune, select
+from routing.planner import Cargo, QuoteRequest, destination_hours, plan
+from routing.timetable import expand
+
+T0 = datetime(2027, 3, 1, tzinfo=UTC)
+M = Margins(cost=0.02, hours=12.0, co2e=0.05)
+
+
+def opt(
+    name: str, cost: float, door_h: float, co2: float, path: tuple[str, ...] | None = None, dep_h: float = 0.0
+) -> Option:
+    legs = tuple(
+        PlannedLeg(
+            mode="rail",
+            origin=f"N{i}",
+            destination=f"N{i + 1}",
+            departure=T0 + timedelta(hours=dep_h),
+            arrival=T0 + timedelta(hours=door_h),
+            service_id=sid,
+            departure_id=f"{sid}@{dep_h}",
+            corridor="c",
+            distance_km=100.0,
+            cost=Decimal(str(cost)),
+            co2e_kg=co2,
+            basis="estimate",
+        )
+        for i, sid in enumerate(path or (f"svc-{name}",))
+    )
+    return Option(
+        id=name,
+        legs=legs[:1],
+        cost=Decimal(str(cost)),
+        currency="USD",
+        transit_hours=door_h - dep_h,
+        co2e_kg=co2,
+        labels=(),
+        basis="estimate",
+        door_to_door_hours=door_h,
+    )
+
+
+def test_a_marginally_cheaper_but_much_slower_dirtier_option_is_pruned() -> None:
+    # Singapore: "cheapest" saved 2.66 USD for +14 days and +49 % CO2e
+    slow = opt("slow", 2000.00, 30 * 24, 1490.0)
+    fast = opt("fast", 2002.66, 16 * 24, 1000.0)
+    assert [o.id for o in relaxed_prune([slow, fast], M)] == ["fast"]
+
+
+def test_an_option_that_wins_by_a_margin_somewhere_stays() -> None:
+    cheap = opt("cheap", 1000.0, 30 * 24, 1000.0)
+    fast = opt("fast", 1500.0, 20 * 24, 1010.0)
+    assert {o.id for o in relaxed_prune([cheap, fast], M)} == {"cheap", "fast"}
+
+
+def test_near_duplicates_keep_the_cheaper_one() -> None:
+    a = opt("a", 1000.0, 100.0, 500.0)
+    b = opt("b", 1005.0, 95.0, 490.0)  # within 2 %, 12 h and 5 % of a, and a within the same of b
+    assert [o.id for o in relaxed_prune([b, a], M)] == ["a"]
+
+
+def test_margins_are_configurable() -> None:
+    a = opt("a", 1000.0, 100.0, 500.0)
+    b = opt("b", 1005.0, 95.0, 490.0)
+    assert len(relaxed_prune([a, b], Margins(cost=0.0, hours=0.0, co2e=0.0))) == 2
+
+
+def test_one_option_per_path_keeps_the_one_delivered_first() -> None:
+    early = opt("early", 1000.0, 100.0, 500.0, path=("river", "sea"), dep_h=0)
+    late = opt("late", 990.0, 268.0, 500.0, path=("river", "sea"), dep_h=168)
+    other = opt("other", 1200.0, 90.0, 700.0, path=("rail",))
+    assert {o.id for o in one_per_path([early, late, other])} == {"early", "other"}
+
+
+def test_fastest_is_the_shortest_door_to_door_shown() -> None:
+    # b arrives at its last terminal first, but a is delivered first (b's import clearance is longer)
+    a = opt("a", 1500.0, 200.0, 800.0)
+    b = opt("b", 1000.0, 230.0, 500.0)
+    chosen = select([a, b], 8, M)
+    fastest = next(o for o in chosen if "fastest" in o.labels)
+    assert fastest.id == "a"
+
+
+front_points = st.lists(
+    st.tuples(st.integers(500, 5000), st.integers(24, 24 * 60), st.integers(100, 5000)),
+    min_size=1,
+    max_size=25,
+    unique=True,
+)
+
+
+@given(front_points)
+def test_relaxed_prune_removes_only_keeps_real_choices_and_stays_close(
+    points: list[tuple[int, int, int]],
+) -> None:
+    front = [opt(f"o{i}", c, h, g) for i, (c, h, g) in enumerate(points)]
+    kept = relaxed_prune(front, M)
+    assert kept and {o.id for o in kept} <= {o.id for o in front}
+
+    def beats(a: Option, b: Option) -> bool:
+        return (
+            float(a.cost) < float(b.cost) * (1 - M.cost)
+            or a.door_to_door_hours < b.door_to_door_hours - M.hours
+            or a.co2e_kg < b.co2e_kg * (1 - M.co2e)
+        )
+
+    for a in kept:  # every option shown wins by a margin against every other one
+        assert all(beats(a, b) for b in kept if b is not a)
+    for o in front:  # every option dropped has one shown that it does not beat by any margin
+        if o not in kept:
+            assert any(not beats(o, k) for k in kept)
+
+
+NET = load_reference_network()
+TT = expand(NET, T0, 8)
+
+
+def test_door_to_door_adds_destination_handling_and_import_clearance_abroad() -> None:
+    box = Cargo(12000, 60, "40HC")
+    p = NET.planning
+    for o in plan(NET, TT, QuoteRequest("CNYIB", "DEDUI", T0, None, box, "9810")):
+        last = o.legs[-1]
+        expected = (
+            p.handling_in(last.destination, last.mode)
+            + p.import_clearance_hours[next(leg.mode for leg in reversed(o.legs) if leg.mode != "road")]
+        )
+        assert o.destination_hours == expected
+        assert o.door_to_door_hours == round(o.lead_time_hours + expected, 2)
+    # domestic (Yibin -> Shanghai): no import clearance
+    for o in plan(NET, TT, QuoteRequest("YIB", "SHA", T0, None, box, "9810")):
+        assert o.destination_hours == p.handling_in("SHA", o.legs[-1].mode)
+    assert destination_hours(NET, o.legs, point_destination=True) == 0.0
+
+
+def test_no_shown_option_repeats_a_path() -> None:
+    for dest in ("DEHAM", "SGSIN", "NLRTM", "THBKK"):
+        options = plan(NET, TT, QuoteRequest("CNYIB", dest, T0, None, Cargo(12000, 60, "40HC"), "9810"))
+        paths = [o.path() for o in options]
+        assert len(paths) == len(set(paths)), dest
