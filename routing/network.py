@@ -200,6 +200,7 @@ def _build_planning(p: Mapping[str, Any], factors: Mapping[str, Any], problems: 
         emission_g_per_tkm=emission,
         import_clearance_hours=numbers("import_clearance_hours"),
         selection_margins=numbers("selection_margins"),
+        node_cutoff_hours=tables("node_cutoff_hours"),
     )
 
 

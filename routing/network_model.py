@@ -121,6 +121,8 @@ class Planning:
     import_clearance_hours: Mapping[str, float] = field(default_factory=dict)
     # Relaxed dominance of the options shown (routing.options.Margins): cost and CO2e relative, time in hours.
     selection_margins: Mapping[str, float] = field(default_factory=dict)
+    # Cut-offs that differ at one node (sea-rail terminals, border stations where trains connect).
+    node_cutoff_hours: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     def handling_in(self, node: str, mode: str) -> float:
         """Hours from arrival by `mode` at `node` until the cargo can be offered to the next departure."""
@@ -129,7 +131,11 @@ class Planning:
             return float(per_node[mode])
         return float(self.handling_in_hours.get(mode, 0.0))
 
-    def cutoff(self, mode: str) -> float:
+    def cutoff(self, mode: str, node: str | None = None) -> float:
+        """Hours before a departure of `mode` from `node` that the cargo must be there (node figure first)."""
+        per_node = self.node_cutoff_hours.get(node) if node is not None else None
+        if per_node is not None and mode in per_node:
+            return float(per_node[mode])
         return float(self.cutoff_hours.get(mode, 0.0))
 
 

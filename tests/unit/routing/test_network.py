@@ -19,8 +19,8 @@ def _reference_data() -> dict[str, Any]:
 
 
 def test_reference_network_has_every_node_and_both_directions() -> None:
-    assert len(NET.nodes) == 41
-    # 79 legs, reverse services for the bidirectional ones
+    assert len(NET.nodes) == 59  # 41 of the research network + 18 for the new corridors
+    # 100 legs, reverse services for the bidirectional ones
     legs = NET.raw["legs"]
     assert len(NET.services) == len(legs) + sum(1 for leg in legs if leg["bidirectional"])
     assert "CDU_RAIL-LOD-rail" in NET.services and "CDU_RAIL-LOD-rail-rev" in NET.services

@@ -147,3 +147,11 @@ def test_no_shown_option_repeats_a_path() -> None:
         options = plan(NET, TT, QuoteRequest("CNYIB", dest, T0, None, Cargo(12000, 60, "40HC"), "9810"))
         paths = [o.path() for o in options]
         assert len(paths) == len(set(paths)), dest
+
+
+def test_a_node_cutoff_overrides_the_mode_cutoff_at_that_node() -> None:
+    p = NET.planning
+    assert p.cutoff("sea", "QZH") == 12.0  # sea-rail terminal
+    assert p.cutoff("sea", "SHA") == p.cutoff("sea") == 48.0
+    for dep in TT.for_service("QZH-SIN-sea")[:3]:
+        assert dep.departure - dep.cutoff == timedelta(hours=12)
