@@ -119,6 +119,7 @@ def load_network(data: Mapping[str, Any]) -> Network:
             problems.append(f"planning.legs names {key!r}, which is not a leg of the network")
     if nodes and services:
         _check_reachability(nodes, services, problems)
+        _check_borders(nodes, services, planning, problems)
     if problems:
         raise NetworkInvalid(problems)
     raw = {k: v for k, v in data.items()}
@@ -201,7 +202,31 @@ def _build_planning(p: Mapping[str, Any], factors: Mapping[str, Any], problems: 
         import_clearance_hours=numbers("import_clearance_hours"),
         selection_margins=numbers("selection_margins"),
         node_cutoff_hours=tables("node_cutoff_hours"),
+        road_border_hours=numbers("road_border_hours"),
+        closed_road_borders=_crossings(p.get("closed_road_borders"), problems),
+        customs_unions={
+            str(k): frozenset(str(c) for c in v)
+            for k, v in (p.get("customs_unions") or {}).items()
+            if k != "reasoning" and isinstance(v, list)
+        },
     )
+
+
+def _crossings(raw: Any, problems: list[str]) -> frozenset[str]:
+    """planning.closed_road_borders: a list of "XX-YY" crossings (ISO 3166 alpha-2, from-to)."""
+    if raw is None:
+        return frozenset()
+    items = raw.get("crossings") if isinstance(raw, Mapping) else raw
+    if not isinstance(items, list):
+        problems.append("planning.closed_road_borders.crossings must be a list of 'XX-YY' crossings")
+        return frozenset()
+    out = set()
+    for c in items:
+        if not (isinstance(c, str) and len(c) == 5 and c[2] == "-" and c[:2].isupper() and c[3:].isupper()):
+            problems.append(f"planning.closed_road_borders: {c!r} is not a crossing like 'AM-TR'")
+            continue
+        out.add(c)
+    return frozenset(out)
 
 
 def _build_nodes(raw: Any, problems: list[str]) -> dict[str, Node]:
@@ -523,6 +548,24 @@ def _rate(
         return None
     provenance.append(Figure("rate", ESTIMATE, f"planning default rate for {mode}: fixed + per FEU-km"))
     return Rate(Decimal(str(round(per_feu, 2))), None, "USD", ESTIMATE)
+
+
+def _check_borders(
+    nodes: Mapping[str, Node], services: Mapping[str, Service], planning: Planning, problems: list[str]
+) -> None:
+    """A land leg (rail, road, river) across a customs border starts, ends or passes at a border node."""
+    for s in services.values():
+        if s.mode in ("sea", "air") or s.id.endswith("-rev"):
+            continue  # ports and airports are where those modes clear; a reverse leg has its forward's nodes
+        a, b = nodes[s.origin], nodes[s.destination]
+        if not planning.customs_border(a.country, b.country):
+            continue
+        stops = [a, b, *(nodes[v] for v in s.via if v in nodes)]
+        if not any("border_crossing" in n.kinds for n in stops):
+            problems.append(
+                f"leg {s.id!r}: {s.mode} from {a.country} to {b.country} crosses a customs border "
+                "but neither its ends nor its via name a border_crossing node (where does it wait?)"
+            )
 
 
 def _check_reachability(

@@ -123,6 +123,14 @@ class Planning:
     selection_margins: Mapping[str, float] = field(default_factory=dict)
     # Cut-offs that differ at one node (sea-rail terminals, border stations where trains connect).
     node_cutoff_hours: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    # Road border dwell by crossing "XX-YY" (ISO countries, from-to) and "default"; crossings closed to trucks
+    road_border_hours: Mapping[str, float] = field(default_factory=dict)
+    closed_road_borders: frozenset[str] = frozenset()
+    customs_unions: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def customs_border(self, a: str, b: str) -> bool:
+        """Whether goods between countries a and b pass a customs border (not one customs union)."""
+        return a != b and not any(a in m and b in m for m in self.customs_unions.values())
 
     def handling_in(self, node: str, mode: str) -> float:
         """Hours from arrival by `mode` at `node` until the cargo can be offered to the next departure."""

@@ -19,7 +19,7 @@ def _reference_data() -> dict[str, Any]:
 
 
 def test_reference_network_has_every_node_and_both_directions() -> None:
-    assert len(NET.nodes) == 59  # 41 of the research network + 18 for the new corridors
+    assert len(NET.nodes) == 60  # 41 of the research network + 19 for the new corridors
     # 100 legs, reverse services for the bidirectional ones
     legs = NET.raw["legs"]
     assert len(NET.services) == len(legs) + sum(1 for leg in legs if leg["bidirectional"])

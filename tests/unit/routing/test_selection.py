@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -155,3 +156,66 @@ def test_a_node_cutoff_overrides_the_mode_cutoff_at_that_node() -> None:
     assert p.cutoff("sea", "SHA") == p.cutoff("sea") == 48.0
     for dep in TT.for_service("QZH-SIN-sea")[:3]:
         assert dep.departure - dep.cutoff == timedelta(hours=12)
+
+
+# ---- border-aware road legs to and from coordinates
+
+WARSAW = (52.2297, 21.0122)
+
+
+def test_a_made_up_road_leg_across_a_border_takes_the_border_dwell() -> None:
+    from routing.search_graph import DESTINATION_POINT, problem_for, road_border
+
+    request = QuoteRequest("CNYIB", WARSAW, T0, None, Cargo(12000, 60, "40HC"), "9810")
+    pb = problem_for(NET, TT, request, None, None)
+    legs = {
+        origin: svc
+        for origin, svcs in pb.extra_from.items()
+        for svc in svcs
+        if svc.destination == DESTINATION_POINT
+    }
+    assert "BREST" in legs and "MAL" in legs  # Warsaw's nearest terminals: one in Belarus, one in Poland
+    brest, mal = legs["BREST"], legs["MAL"]
+    assert road_border(NET, "BY", "PL") == ("BY-PL", 36.0)
+    # same speed, plus 36 h at the EU external border for the Belarusian terminal's truck
+    assert brest.transit_hours - 36.0 == pytest.approx(brest.distance_km / 55.0 + 1.0, abs=0.01)
+    assert mal.transit_hours == pytest.approx(mal.distance_km / 55.0 + 1.0, abs=0.01)
+    assert "crossing BY-PL" in brest.corridor and any(f.name == "border_hours" for f in brest.provenance)
+
+
+def test_inside_the_eu_a_road_leg_has_no_border_stop_and_closed_borders_give_no_leg() -> None:
+    from routing.search_graph import road_border, road_closed
+
+    assert road_border(NET, "DE", "NL") == ("DE-NL", 0.0)
+    assert road_border(NET, "PL", "PL") is None
+    assert road_closed(NET, "TR", "AM") and not road_closed(NET, "CN", "KZ")
+    assert road_border(NET, "KZ", "UZ") == ("KZ-UZ", 12.0)  # the default
+
+
+def test_closed_road_borders_must_name_crossings() -> None:
+    import copy
+
+    from routing.errors import NetworkInvalid
+    from routing.network import load_network
+
+    data = copy.deepcopy(dict(NET.raw))
+    data["planning"]["closed_road_borders"] = {"crossings": ["turkey-armenia"]}
+    with pytest.raises(NetworkInvalid, match="not a crossing like"):
+        load_network(data)
+
+
+def test_a_land_leg_across_a_customs_border_must_name_its_border_node() -> None:
+    import copy
+
+    from routing.errors import NetworkInvalid
+    from routing.network import load_network
+
+    data = copy.deepcopy(dict(NET.raw))
+    for leg in data["legs"]:
+        if leg["id"] == "VTE-BKK-rail":
+            leg["via"] = []
+    with pytest.raises(NetworkInvalid, match="'VTE-BKK-rail': rail from LA to TH crosses a customs border"):
+        load_network(data)
+    # within a customs union (Kazakhstan-Kyrgyzstan, EAEU) no border node is needed
+    assert not NET.planning.customs_border("KZ", "KG")
+    assert NET.planning.customs_border("CN", "KZ")
