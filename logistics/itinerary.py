@@ -66,7 +66,22 @@ def option_json(option: Option) -> dict[str, Any]:
     return {
         "id": option.id,
         "legs": [leg_json(leg) for leg in option.legs],
-        "cost": {"amount": f"{option.cost:.2f}", "currency": option.currency},
+        "cost": {
+            "amount": f"{option.total():.2f}",
+            "currency": option.currency,
+            "transport": f"{option.cost:.2f}",
+            "breakdown": [
+                {
+                    "code": c.code,
+                    "description": c.description,
+                    "amount": f"{c.amount:.2f}",
+                    "leg": c.leg,
+                    "basis": c.basis,
+                    "source": c.source,
+                }
+                for c in option.breakdown
+            ],
+        },
         "transit_hours": round(option.transit_hours, 1),
         "door_to_door_hours": round(option.door_to_door_hours, 1),
         "door_to_door_days": round(option.door_to_door_hours / 24, 1),

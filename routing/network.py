@@ -204,6 +204,8 @@ def _build_planning(p: Mapping[str, Any], factors: Mapping[str, Any], problems: 
         node_cutoff_hours=tables("node_cutoff_hours"),
         road_border_hours=numbers("road_border_hours"),
         closed_road_borders=_crossings(p.get("closed_road_borders"), problems),
+        brokerage_usd=numbers("brokerage_usd"),
+        backhaul_rate_factor=numbers("backhaul_rate_factor"),
         customs_unions={
             str(k): frozenset(str(c) for c in v)
             for k, v in (p.get("customs_unions") or {}).items()
@@ -488,6 +490,16 @@ def _build_services(
         rev_notes = "reverse direction assumed to have the same figures (estimate)"
         rev = dict(common)
         rev["basis"] = ESTIMATE
+        factor = planning.backhaul_rate_factor.get(mode, 1.0)
+        if nodes[origin].country == "CN" and nodes[destination].country != "CN" and factor != 1.0:
+            # into China: the backhaul rate, a published share of the export rate where one exists
+            rev_notes = f"into China: {factor:g} x the export rate (planning.json backhaul_rate_factor)"
+            rev["rate"] = Rate(
+                None if rate.per_feu is None else Decimal(str(round(rate.per_feu * Decimal(str(factor)), 2))),
+                None if rate.per_kg is None else Decimal(str(round(rate.per_kg * Decimal(str(factor)), 4))),
+                rate.currency,
+                ESTIMATE,
+            )
         rev["provenance"] = (*provenance, Figure("direction", ESTIMATE, rev_notes))
         out.append(
             Service(

@@ -127,6 +127,9 @@ class Planning:
     road_border_hours: Mapping[str, float] = field(default_factory=dict)
     closed_road_borders: frozenset[str] = frozenset()
     customs_unions: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    brokerage_usd: Mapping[str, float] = field(default_factory=dict)  # export | import, per declaration
+    # Rate of a reverse service into China as a share of the forward one, by mode (backhaul is cheaper).
+    backhaul_rate_factor: Mapping[str, float] = field(default_factory=dict)
 
     def customs_border(self, a: str, b: str) -> bool:
         """Whether goods between countries a and b pass a customs border (not one customs union)."""

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from routing.network_model import Figure
 
@@ -51,6 +52,13 @@ class Option:
     # ready_at to delivery at the destination: waiting, transit, destination handling and import clearance.
     door_to_door_hours: float = 0.0
     destination_hours: float = 0.0  # of which destination handling + import clearance after the arrival
+    # The price line by line (routing.charges.ChargeLine); set on the options `plan` returns. Legs' lines add
+    # up to `cost`; per-shipment lines (brokerage) come on top: `total()` is what the forwarder pays.
+    breakdown: tuple[Any, ...] = ()
+
+    def total(self) -> Decimal:
+        """The price with per-shipment charges (brokerage): cost + the lines that belong to no leg."""
+        return self.cost + sum((c.amount for c in self.breakdown if c.leg is None), Decimal("0.00"))
 
     def arrival(self) -> datetime:
         return self.legs[-1].arrival

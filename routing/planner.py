@@ -32,9 +32,11 @@ import hashlib
 import heapq
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from routing.charges import breakdown
 from routing.diagnosis import diagnose
 from routing.label_search import LABEL_BUDGET, Label, search
 from routing.network_model import ESTIMATE, PUBLISHED, Network
@@ -210,7 +212,8 @@ def plan(
     if not labels:
         raise diagnose(network, timetable, request, pb)
     front = [_option(pb, request, lab) for lab in labels]
-    return select(front, request.max_options, Margins.of(network.planning.selection_margins))
+    chosen = select(front, request.max_options, Margins.of(network.planning.selection_margins))
+    return [replace(o, breakdown=breakdown(network, o, request.cargo)) for o in chosen]
 
 
 # ------------------------------------------------------------------------------------------ baseline

@@ -117,3 +117,17 @@ def test_booking_past_the_first_cutoff_is_a_409_departure_left(
     r = client.post("/v1/bookings", json={"quote_id": q["id"], "option_id": option["id"]}, headers=h)
     assert r.status_code == 409
     assert r.json()["type"].endswith("/departure-left")
+
+
+def test_each_option_shows_its_price_line_by_line(client: TestClient, keys: Keys) -> None:
+    from decimal import Decimal
+
+    h = keys.headers(Role.FORWARDER)
+    for o in _quote(client, h)["options"]:
+        lines = o["cost"]["breakdown"]
+        assert sum(Decimal(c["amount"]) for c in lines) == Decimal(o["cost"]["amount"])
+        assert sum(Decimal(c["amount"]) for c in lines if c["leg"] is not None) == Decimal(
+            o["cost"]["transport"]
+        )
+        assert {c["code"] for c in lines} >= {"FRT", "BRK"}
+        assert all(c["source"] and c["basis"] in ("published", "estimate") for c in lines)

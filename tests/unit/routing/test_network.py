@@ -32,7 +32,7 @@ def test_provenance_travels_with_the_figures() -> None:
     assert lodz.basis == PUBLISHED  # 11-15 days, 9,826 km, 2-4 trains/week and the rate are all cited
     assert lodz.transit_hours == 13 * 24
     assert lodz.distance_km == 9826
-    assert str(lodz.rate.per_feu) == "7850.0"
+    assert str(lodz.rate.per_feu) == "5525.0"  # ERAI Chengdu through rate, Jan-Mar 2025 (S85)
     assert "S01" in lodz.sources
     # the reverse direction is assumed, so it is an estimate
     assert NET.services["CDU_RAIL-LOD-rail-rev"].basis == ESTIMATE

@@ -219,3 +219,36 @@ def test_a_land_leg_across_a_customs_border_must_name_its_border_node() -> None:
     # within a customs union (Kazakhstan-Kyrgyzstan, EAEU) no border node is needed
     assert not NET.planning.customs_border("KZ", "KG")
     assert NET.planning.customs_border("CN", "KZ")
+
+
+# ---- the price line by line, and direction
+
+
+def test_the_breakdown_adds_up_to_the_leg_costs_and_brokerage_comes_on_top() -> None:
+    reefer = Cargo(12000, 50, "40RF", dangerous_goods=True, temperature=(2.0, 8.0))
+    for cargo in (Cargo(12000, 60, "40HC"), reefer):
+        for o in plan(NET, TT, QuoteRequest("CNYIB", "DEDUI", T0, None, cargo, "9810")):
+            per_leg = [c for c in o.breakdown if c.leg is not None]
+            assert sum(c.amount for c in per_leg) == o.cost
+            for i, leg in enumerate(o.legs):
+                assert sum(c.amount for c in per_leg if c.leg == i) == leg.cost
+            brk = [c for c in o.breakdown if c.code == "BRK"]
+            assert [c.amount for c in brk] == [Decimal("60.00"), Decimal("150.00")]  # export + import (DE)
+            assert o.total() == o.cost + Decimal("210.00")
+            codes = {c.code for c in o.breakdown}
+            assert "FRT" in codes and ("THC" in codes) == any(leg.handling_cost for leg in o.legs)
+            assert ({"DG", "RF"} <= codes) == (cargo is reefer)
+    domestic = plan(NET, TT, QuoteRequest("YIB", "SHA", T0, None, Cargo(12000, 60, "40HC"), "9810"))
+    assert all(
+        [c.description for c in o.breakdown if c.code == "BRK"] == ["export customs declaration"]
+        for o in domestic
+    )
+
+
+def test_rates_into_china_are_the_backhaul_share_of_the_export_rate() -> None:
+    out, back = NET.services["SHA-RTM-sea"], NET.services["SHA-RTM-sea-rev"]
+    assert out.rate.per_feu is not None and back.rate.per_feu is not None
+    assert back.rate.per_feu == (out.rate.per_feu * Decimal("0.25")).quantize(Decimal("0.01"))
+    assert any(f.name == "direction" and "into China" in f.note for f in back.provenance)
+    # not into China: the same rate both ways (an estimate, said so)
+    assert NET.services["DUI-RTM-rail-rev"].rate == NET.services["DUI-RTM-rail"].rate
