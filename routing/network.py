@@ -159,7 +159,9 @@ def _build_planning(p: Mapping[str, Any], factors: Mapping[str, Any], problems: 
             out[str(k)] = row
         return out
 
-    emission: dict[str, float] = {}
+    emission: dict[str, float] = {}  # WTW, what the planner sums and labels on
+    emission_ttw: dict[str, float] = {}
+    emission_source: dict[str, str] = {}
     defaults = factors.get("recommended_planner_defaults") or []
     for cls, spec in (p.get("emission_classes") or {}).items():
         match = [
@@ -180,7 +182,19 @@ def _build_planning(p: Mapping[str, Any], factors: Mapping[str, Any], problems: 
                 f"emission factor for {cls} is {value!r} g/tkm: expected 0 < g/tkm <= 2000 (units?)"
             )
             continue
-        emission[cls] = float(value)
+        wtw_ttw = _scopes(cls, match[0], float(value), problems)
+        if wtw_ttw is None:
+            continue
+        emission[cls], emission_ttw[cls] = wtw_ttw
+        emission_source[cls] = (
+            f"{match[0].get('submode')}: {value:g} g/tkm {match[0].get('scope', 'TTW')} "
+            f"({match[0].get('basis', 'estimate')}; emission_factors.json)"
+            + (
+                f"; WTW/TTW {match[0]['wtw_per_ttw']:g}: {match[0].get('wtw_source', '')}"
+                if match[0].get("wtw_per_ttw")
+                else ""
+            )
+        )
     for mode in MODES:
         if mode not in (p.get("default_emission_class") or {}):
             problems.append(f"planning.default_emission_class has no class for mode {mode!r}")
@@ -199,6 +213,8 @@ def _build_planning(p: Mapping[str, Any], factors: Mapping[str, Any], problems: 
         hub_emissions_kg_per_tonne=numbers("hub_emissions_kg_per_tonne"),
         circuity=numbers("circuity"),
         emission_g_per_tkm=emission,
+        emission_ttw_g_per_tkm=emission_ttw,
+        emission_source=emission_source,
         import_clearance_hours=numbers("import_clearance_hours"),
         selection_margins=numbers("selection_margins"),
         node_cutoff_hours=tables("node_cutoff_hours"),
@@ -212,6 +228,31 @@ def _build_planning(p: Mapping[str, Any], factors: Mapping[str, Any], problems: 
             if k != "reasoning" and isinstance(v, list)
         },
     )
+
+
+def _scopes(
+    cls: str, spec: Mapping[str, Any], value: float, problems: list[str]
+) -> tuple[float, float] | None:
+    """(WTW, TTW) g/tkm of a planner default from its stated scope and WTW/TTW ratio (ISO 14083 scopes)."""
+    scope = str(spec.get("scope") or "TTW").upper()
+    ratio = spec.get("wtw_per_ttw")
+    if scope == "WTW":
+        ttw = spec.get("ttw_g_per_tkm")
+        if isinstance(ttw, int | float) and 0 <= ttw <= value:
+            return value, float(ttw)
+        if isinstance(ratio, int | float) and ratio >= 1:
+            return value, round(value / ratio, 3)
+        problems.append(f"emission factor for {cls}: a WTW default needs ttw_g_per_tkm or wtw_per_ttw >= 1")
+        return None
+    if scope == "TTW":
+        if ratio is None:
+            ratio = 1.0  # no well-to-tank figure given: WTW = TTW, which understates WTW
+        if not isinstance(ratio, int | float) or not 1 <= ratio <= 3:
+            problems.append(f"emission factor for {cls}: wtw_per_ttw {ratio!r} must be between 1 and 3")
+            return None
+        return round(value * ratio, 3), value
+    problems.append(f"emission factor for {cls}: scope {scope!r} is not TTW or WTW")
+    return None
 
 
 def _crossings(raw: Any, problems: list[str]) -> frozenset[str]:
@@ -459,7 +500,8 @@ def _build_services(
         Figure(
             "co2e_g_per_tkm",
             ESTIMATE,
-            f"{planning.emission_g_per_tkm[ecls]:g} g/tkm ({ecls}): planner default, emission_factors.json",
+            f"{planning.emission_g_per_tkm[ecls]:g} g/tkm WTW, {planning.emission_ttw_g_per_tkm[ecls]:g} TTW "
+            f"({ecls}): {planning.emission_source.get(ecls, 'emission_factors.json')}",
         )
     )
     common: dict[str, Any] = dict(
@@ -480,6 +522,8 @@ def _build_services(
         capacity_kg=cap_kg,
         emission_class=ecls,
         co2e_g_per_tkm=planning.emission_g_per_tkm[ecls],
+        ttw_g_per_tkm=planning.emission_ttw_g_per_tkm[ecls],
+        distance_basis=dist_basis,
         co2e_basis=ESTIMATE,
         sources=tuple(str(s) for s in leg.get("sources") or ()),
         notes=leg.get("notes"),

@@ -87,7 +87,11 @@ class Service:
     capacity_teu: float = 0.0
     capacity_kg: float = 0.0
     emission_class: str = ""
-    co2e_g_per_tkm: float = 0.0
+    co2e_g_per_tkm: float = 0.0  # well-to-wheel (ISO 14083): what the planner sums and labels on
+    ttw_g_per_tkm: float = 0.0  # tank-to-wheel, reported beside it
+    distance_basis: str = (
+        "estimate"  # published: a route distance from a source; estimate: great circle x circuity
+    )
     co2e_basis: str = ESTIMATE
     sources: tuple[str, ...] = ()
     notes: str | None = None
@@ -115,10 +119,12 @@ class Planning:
     handling_cost: Mapping[str, float]
     hub_emissions_kg_per_tonne: Mapping[str, float]
     circuity: Mapping[str, float]
-    emission_g_per_tkm: Mapping[str, float]  # class -> factor
+    emission_g_per_tkm: Mapping[str, float]  # class -> well-to-wheel factor
     # Hours from arrival at the destination terminal to delivery there: import clearance by the arrival mode
     # (an international shipment only); destination handling is `handling_in` of the last leg.
     import_clearance_hours: Mapping[str, float] = field(default_factory=dict)
+    emission_ttw_g_per_tkm: Mapping[str, float] = field(default_factory=dict)  # class -> tank-to-wheel
+    emission_source: Mapping[str, str] = field(default_factory=dict)  # class -> where its factors come from
     # Relaxed dominance of the options shown (routing.options.Margins): cost and CO2e relative, time in hours.
     selection_margins: Mapping[str, float] = field(default_factory=dict)
     # Cut-offs that differ at one node (sea-rail terminals, border stations where trains connect).

@@ -35,6 +35,13 @@ class PlannedLeg:
     via: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     provenance: tuple[Figure, ...] = ()
+    # ISO 14083 / GLEC: co2e_kg is well-to-wheel (transport + hub); these say how it was worked out.
+    ttw_co2e_kg: float = 0.0  # tank-to-wheel transport + hub
+    wtw_g_per_tkm: float = 0.0
+    ttw_g_per_tkm: float = 0.0
+    emission_class: str = ""
+    emission_source: str = ""
+    distance_basis: str = ""  # how distance_km was found (published route distance, or great circle x factor)
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,13 @@ class Option:
     # The price line by line (routing.charges.ChargeLine); set on the options `plan` returns. Legs' lines add
     # up to `cost`; per-shipment lines (brokerage) come on top: `total()` is what the forwarder pays.
     breakdown: tuple[Any, ...] = ()
+
+    def ttw_co2e_kg(self) -> float:
+        """Tank-to-wheel total (co2e_kg is well-to-wheel)."""
+        return round(sum(leg.ttw_co2e_kg for leg in self.legs), 3)
+
+    def hub_co2e_kg(self) -> float:
+        return round(sum(leg.hub_co2e_kg for leg in self.legs), 3)
 
     def total(self) -> Decimal:
         """The price with per-shipment charges (brokerage): cost + the lines that belong to no leg."""

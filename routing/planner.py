@@ -110,6 +110,8 @@ def _option(pb: Problem, request: QuoteRequest, lab: Label) -> Option:
         if dest == DESTINATION_POINT and isinstance(request.destination, tuple):
             dest = point_label(request.destination)
         basis = PUBLISHED if (svc.basis == PUBLISHED and svc.co2e_basis == PUBLISHED) else ESTIMATE
+        ttw = round(svc.distance_km * pb.cargo.tonnes * svc.ttw_g_per_tkm / 1000.0, 3)
+        dist_note = next((f.note for f in svc.provenance if f.name == "distance_km"), "")
         legs.append(
             PlannedLeg(
                 mode=svc.mode,
@@ -132,6 +134,12 @@ def _option(pb: Problem, request: QuoteRequest, lab: Label) -> Option:
                 via=svc.via,
                 sources=svc.sources,
                 provenance=svc.provenance,
+                ttw_co2e_kg=round(ttw + charge.hub_co2e_kg, 3),
+                wtw_g_per_tkm=svc.co2e_g_per_tkm,
+                ttw_g_per_tkm=svc.ttw_g_per_tkm,
+                emission_class=svc.emission_class,
+                emission_source=pb.network.planning.emission_source.get(svc.emission_class, ""),
+                distance_basis=f"{svc.distance_basis}: {dist_note}" if dist_note else svc.distance_basis,
             )
         )
     key = "|".join(

@@ -42,7 +42,8 @@ def road_service(
     hours = round(km / ROAD_SPEED_KMH + ROAD_DISPATCH_HOURS + (border[1] if border else 0.0), 2)
     r = network.planning.rates.get("road", {})
     per_feu = Decimal(str(round(r.get("fixed_per_feu", 80.0) + r.get("per_feu_km", 1.5) * km, 2)))
-    factor = network.planning.emission_g_per_tkm.get("road", 90.0)
+    factor = network.planning.emission_g_per_tkm.get("road", 109.0)
+    ttw = network.planning.emission_ttw_g_per_tkm.get("road", 90.0)
     note = f"geodesic {great_circle_km:.1f} km x {circ} road circuity at {ROAD_SPEED_KMH:g} km/h"
     figures = [Figure("distance_km", ESTIMATE, note), Figure("rate", ESTIMATE, "planning default road rate")]
     if border is not None:
@@ -63,6 +64,7 @@ def road_service(
         rate=Rate(per_feu, None, "USD", ESTIMATE),
         emission_class="road",
         co2e_g_per_tkm=factor,
+        ttw_g_per_tkm=ttw,
         provenance=tuple(figures),
     )
 

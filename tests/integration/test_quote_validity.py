@@ -131,3 +131,15 @@ def test_each_option_shows_its_price_line_by_line(client: TestClient, keys: Keys
         )
         assert {c["code"] for c in lines} >= {"FRT", "BRK"}
         assert all(c["source"] and c["basis"] in ("published", "estimate") for c in lines)
+
+
+def test_each_option_and_leg_shows_wtw_and_ttw(client: TestClient, keys: Keys) -> None:
+    h = keys.headers(Role.FORWARDER)
+    for o in _quote(client, h)["options"]:
+        assert o["co2e"]["co2e_kg_scope"] == "WTW" and o["co2e"]["wtw_kg"] == o["co2e_kg"]
+        assert o["co2e"]["ttw_kg"] <= o["co2e"]["wtw_kg"]
+        for leg in o["legs"]:
+            c = leg["co2e"]
+            assert c["wtw_kg"] == leg["co2e_kg"] and c["ttw_kg"] <= c["wtw_kg"]
+            assert c["source"] and c["distance_basis"] and c["emission_class"]
+            assert c["wtw_g_per_tkm"] >= c["ttw_g_per_tkm"] >= 0

@@ -45,8 +45,9 @@ def test_service_flags_come_from_planning() -> None:
     assert not NET.services["TFU-FRA-air"].accepts_dangerous_goods()  # passenger belly
     assert NET.services["CTU-BRU-air"].accepts_dangerous_goods()  # freighter
     assert not NET.services["YIB-SHA-river"].reefer
-    assert NET.services["SHA-RTM-sea"].co2e_g_per_tkm == 13  # deep-sea mainline
-    assert NET.services["QZH-SIN-sea"].co2e_g_per_tkm == 25  # regional feeder
+    assert NET.services["SHA-RTM-sea"].ttw_g_per_tkm == 13  # deep-sea mainline, tank-to-wheel
+    assert NET.services["SHA-RTM-sea"].co2e_g_per_tkm == pytest.approx(13 * 1.17)  # well-to-wheel
+    assert NET.services["QZH-SIN-sea"].ttw_g_per_tkm == 25  # regional feeder
 
 
 @pytest.mark.parametrize("place", ["YIB", "yib", "CNYIB", "cnyib", " CN YIB ", (28.77, 104.6)])

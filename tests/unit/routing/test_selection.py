@@ -252,3 +252,41 @@ def test_rates_into_china_are_the_backhaul_share_of_the_export_rate() -> None:
     assert any(f.name == "direction" and "into China" in f.note for f in back.provenance)
     # not into China: the same rate both ways (an estimate, said so)
     assert NET.services["DUI-RTM-rail-rev"].rate == NET.services["DUI-RTM-rail"].rate
+
+
+# ---- ISO 14083 / GLEC: well-to-wheel and tank-to-wheel per leg
+
+
+def test_each_leg_reports_wtw_and_ttw_with_its_factor_source_and_distance_basis() -> None:
+    box = Cargo(12000, 60, "40HC")
+    for dest in ("DEDUI", "SGSIN"):
+        for o in plan(NET, TT, QuoteRequest("CNYIB", dest, T0, None, box, "9810")):
+            for leg in o.legs:
+                transport_wtw = leg.distance_km * 12.0 * leg.wtw_g_per_tkm / 1000.0
+                transport_ttw = leg.distance_km * 12.0 * leg.ttw_g_per_tkm / 1000.0
+                assert leg.co2e_kg == pytest.approx(transport_wtw + leg.hub_co2e_kg, abs=0.01)
+                assert leg.ttw_co2e_kg == pytest.approx(transport_ttw + leg.hub_co2e_kg, abs=0.01)
+                assert leg.wtw_g_per_tkm >= leg.ttw_g_per_tkm
+                assert leg.emission_source and "emission_factors.json" in leg.emission_source
+                assert leg.distance_basis.split(":")[0] in ("published", "estimate")
+            assert o.co2e_kg >= o.ttw_co2e_kg()
+
+
+def test_factors_are_well_to_wheel_from_their_stated_scope() -> None:
+    p = NET.planning
+    assert p.emission_ttw_g_per_tkm["air"] == 550.0
+    assert p.emission_g_per_tkm["air"] == pytest.approx(550 * 1.228)  # GLEC v3.2 belly split
+    assert p.emission_g_per_tkm["road"] == pytest.approx(90 * 1.21)  # diesel well-to-tank
+    assert p.emission_ttw_g_per_tkm["rail_cn"] == 0.0 and p.emission_g_per_tkm["rail_cn"] == 18.0  # electric
+
+
+def test_an_unknown_scope_is_refused_on_load() -> None:
+    import copy
+
+    from routing.errors import NetworkInvalid
+    from routing.network import load_network
+
+    data = copy.deepcopy(dict(NET.raw))
+    data["emission_factors"]["recommended_planner_defaults"][0]["scope"] = "gate-to-gate"
+    with pytest.raises(NetworkInvalid, match="is not TTW or WTW"):
+        load_network(data)
