@@ -159,3 +159,33 @@ def _edit_and_quote(client: TestClient, keys: Keys, admin: dict[str, str]) -> No
     edited = next(s for s in listed if s["id"] == "YIB-MAL-rail")
     assert edited != rail
     assert edited["basis"] == "operator"
+
+
+def test_a_replan_keeps_the_booked_arrival_and_reports_lateness_against_it(
+    client: TestClient, keys: Keys, admin: dict[str, str]
+) -> None:
+    fwd = keys.headers(Role.FORWARDER)
+    quote = client.post("/v1/quotes", json=QUOTE, headers=fwd).json()  # no deliver-by
+    option = _rail_option(quote)
+    no = client.post(
+        "/v1/bookings", headers=fwd, json={"quote_id": quote["id"], "option_id": option["id"]}
+    ).json()["waybill_no"]
+    booked = client.get(f"/v1/waybills/{no}", headers=fwd).json()["planned_arrival"]
+    assert booked == option["arrival"]
+    main = max((leg for leg in option["legs"] if leg["service_id"]), key=lambda leg: leg["distance_km"])
+    body = client.post(
+        "/v1/disruptions",
+        headers=admin,
+        json={"kind": "suspend", "service_id": main["service_id"], "reason": "held at the border"},
+    ).json()
+    mine = next(b for b in body["bookings"] if b["waybill_no"] == no)
+    assert mine["replanned"] and mine["booked_arrival"] == booked
+    new_arrival = mine["arrival"]
+    slip = mine["slip_hours"]
+    # the next-best rail route to Lodz arrives later than the one booked: the re-plan says so
+    assert new_arrival > booked
+    assert slip > 0 and f"{slip} h after the booked arrival" in mine["reason"]
+    assert mine["reason"].count("late: ") == 1 and "on time" not in mine["reason"]
+    wb = client.get(f"/v1/waybills/{no}", headers=fwd).json()
+    assert wb["planned_arrival"] == booked  # kept, never overwritten
+    assert wb["eta"] == new_arrival
