@@ -301,7 +301,10 @@ def _apply_new_plan(
             track_since_checkpoint=None,
         )
     )
-    cost = sum(Decimal(leg["cost"]["amount"]) for leg in itinerary["legs"])
+    per_shipment = (c for c in option["cost"].get("breakdown", ()) if c["leg"] is None)  # brokerage
+    cost = sum(Decimal(leg["cost"]["amount"]) for leg in itinerary["legs"]) + sum(
+        (Decimal(c["amount"]) for c in per_shipment), Decimal("0.00")
+    )
     session.execute(update(bookings).where(bookings.c.id == row["bk_id"]).values(cost_amount=cost))
     _notify(
         session,
