@@ -51,9 +51,11 @@ __all__ = [
 ]
 
 QUOTE_VALIDITY = timedelta(hours=48)
-# A ready_at this little before the service clock is "now" (the client's clock, the request's own time; under
-# XB_CLOCK_SPEED=3600 one real second is an hour of service time); earlier is a 422.
+# A ready_at this little before the service clock is "now": the client's clock and the request's own time.
+# The request's delay is real time, so under XB_CLOCK_SPEED it is that many times longer in service time (at
+# 30,000x a tenth of a second is 50 minutes): the grace is the larger of an hour and 30 real seconds.
 READY_AT_GRACE = timedelta(hours=1)
+READY_AT_GRACE_REAL_SECONDS = 30.0
 
 
 class QuoteExpired(Conflict):
@@ -217,10 +219,16 @@ def _request_json(cmd: RequestQuote, cargo: Cargo) -> dict[str, Any]:
 
 
 def quote(
-    session: Session, state: NetworkState, principal: Principal, cmd: RequestQuote, now: datetime
+    session: Session,
+    state: NetworkState,
+    principal: Principal,
+    cmd: RequestQuote,
+    now: datetime,
+    clock_speed: float = 1.0,
 ) -> Quote:
     """Plan a Pareto set of options and store them as a quote of the calling tenant."""
-    if cmd.ready_at < now - READY_AT_GRACE:
+    grace = max(READY_AT_GRACE, timedelta(seconds=READY_AT_GRACE_REAL_SECONDS * clock_speed))
+    if cmd.ready_at < now - grace:
         raise InvalidInput(
             f"ready_at {cmd.ready_at.isoformat()} is before the service clock ({now.isoformat()}); "
             "quote from now or later",

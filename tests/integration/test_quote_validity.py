@@ -143,3 +143,14 @@ def test_each_option_and_leg_shows_wtw_and_ttw(client: TestClient, keys: Keys) -
             assert c["wtw_kg"] == leg["co2e_kg"] and c["ttw_kg"] <= c["wtw_kg"]
             assert c["source"] and c["distance_basis"] and c["emission_class"]
             assert c["wtw_g_per_tkm"] >= c["ttw_g_per_tkm"] >= 0
+
+
+def test_the_grace_for_ready_at_scales_with_the_clock_speed(
+    client: TestClient, keys: Keys, clock: FixedClock
+) -> None:
+    h = keys.headers(Role.FORWARDER)
+    two_hours_ago = (T0 - timedelta(hours=2)).isoformat()
+    r = client.post("/v1/quotes", json={**QUOTE, "ready_at": two_hours_ago}, headers=h)
+    assert r.status_code == 422  # at 1x the grace is an hour
+    clock.speed = 30_000.0  # 30 real seconds are 250 hours of service time: a request's delay, not the past
+    assert client.post("/v1/quotes", json={**QUOTE, "ready_at": two_hours_ago}, headers=h).status_code == 201
