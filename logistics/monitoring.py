@@ -183,13 +183,22 @@ def check_untracked(session: Session, now: datetime) -> list[tuple[str, str]]:
 
 
 def _write_estimates(session: Session, no: str, estimates: Any, current: list[Any], now: datetime) -> bool:
-    """EST milestones as assessed; one that moved less than half an hour is left. Whether any changed."""
-    old = {(e["code"], e["node_id"]): e for e in current}
+    """EST milestones as assessed; one that moved less than half an hour is left. Whether any changed.
+
+    A code can recur at one place (a hub left twice): each estimate is matched with its own current EST (the
+    nearest of that code and place not matched yet), and current ones matched by none are superseded.
+    """
+    unmatched: dict[tuple[str, str | None], list[Any]] = {}
+    for e in current:
+        unmatched.setdefault((e["code"], e["node_id"]), []).append(e)
     changed = False
     for m in estimates:
-        prev = old.get((m.code, m.node_id))
-        if prev is not None and abs(utc(prev["event_time"]) - m.time) < EST_MOVE_AT_LEAST:
-            continue
+        pool = unmatched.get((m.code, m.node_id), [])
+        prev = min(pool, key=lambda e: abs(utc(e["event_time"]) - m.time), default=None)
+        if prev is not None:
+            pool.remove(prev)
+            if abs(utc(prev["event_time"]) - m.time) < EST_MOVE_AT_LEAST:
+                continue
         events.append(
             session,
             no,
