@@ -207,6 +207,22 @@ class Simulation:
         shipper: str,
         prefer: str = "cheapest",
     ) -> str | None:
+        # A quote whose option expired or whose first departure left before the booking came (at 30,000x a
+        # second is eight hours) is quoted again, as the 409 asks a forwarder to.
+        for _attempt in range(3):
+            waybill_no, requote = self._quote_and_book(destination, cargo, shipper, prefer)
+            if not requote:
+                return waybill_no
+        return None
+
+    def _quote_and_book(
+        self,
+        destination: str,
+        cargo: tuple[str, float, float, tuple[float, float] | None],
+        shipper: str,
+        prefer: str,
+    ) -> tuple[str | None, bool]:
+        """(waybill number or None, whether a re-quote may help)."""
         equipment, weight, volume, temperature = cargo
         ready = self.clock.now().replace(microsecond=0)
         body = {
@@ -229,8 +245,9 @@ class Simulation:
         except ApiError as exc:
             if exc.status in (404, 409, 422):
                 log.info("no quote %s -> %s for %s: %s", ORIGIN, destination, equipment, exc.detail)
-                return None
+                return None, False
             raise
+        stale = False
         for option in choose_option(quote.get("options", []), prefer):
             order: dict[str, Any] = {
                 "quote_id": quote["id"],
@@ -251,12 +268,14 @@ class Simulation:
                     log.info("no customs declarations for %s: %s", destination, exc.detail)
                     booking = self.api.book({k: v for k, v in order.items() if k != "customs"})
             except ApiError as exc:
-                if exc.status == 409:  # a departure filled up: the next option
-                    log.info("option %s is full: %s", option["id"], exc.detail)
+                if exc.status == 409:  # a departure filled up, or the quote went stale: the next option
+                    kind = str(exc.problem.get("type", "")).rsplit("/", 1)[-1]
+                    stale = stale or kind in ("quote-expired", "departure-left")
+                    log.info("option %s not booked: %s", option["id"], exc.detail)
                     continue
                 raise
-            return str(booking["waybill_no"])
-        return None
+            return str(booking["waybill_no"]), False
+        return None, stale
 
     def provision(self, device_id: str, kind: str) -> str:
         """Register the device (keeping its credentials locally); an existing one is reused."""

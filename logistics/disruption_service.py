@@ -199,7 +199,12 @@ def replan_affected(
             options = []
         affected.append(
             AffectedBooking(
-                row["bk_id"], float(cargo["teu"]), row["deliver_by"], options, float(cargo["weight_kg"])
+                row["bk_id"],
+                float(cargo["teu"]),
+                row["deliver_by"],
+                options,
+                float(cargo["weight_kg"]),
+                booked_arrival=row["planned_arrival"],  # as booked: a re-plan never moves it
             )
         )
         context[row["bk_id"]] = (row, first, impacts)
@@ -216,6 +221,8 @@ def replan_affected(
             "replanned": assignment.option is not None,
             "reason": assignment.reason,
             "lateness_hours": assignment.lateness_hours,
+            "slip_hours": assignment.slip_hours,
+            "booked_arrival": rfc3339(row["planned_arrival"]) if row["planned_arrival"] else None,
         }
         if assignment.option is not None:
             _apply_new_plan(session, state, row, first, option_json(assignment.option), reason, now)
@@ -288,15 +295,17 @@ def _apply_new_plan(
         .where(waybills.c.waybill_no == row["waybill_no"])
         .values(
             itinerary=itinerary,
-            eta=arrival,
-            planned_arrival=arrival,
+            eta=arrival,  # planned_arrival stays the booked arrival: lateness is measured against it
             updated_at=now,
             track_state=None,  # the stops changed: the next reading re-derives against the new plan
             track_checkpoint=None,  # folded against the old stops as well
             track_since_checkpoint=None,
         )
     )
-    cost = sum(Decimal(leg["cost"]["amount"]) for leg in itinerary["legs"])
+    per_shipment = (c for c in option["cost"].get("breakdown", ()) if c["leg"] is None)  # brokerage
+    cost = sum(Decimal(leg["cost"]["amount"]) for leg in itinerary["legs"]) + sum(
+        (Decimal(c["amount"]) for c in per_shipment), Decimal("0.00")
+    )
     session.execute(update(bookings).where(bookings.c.id == row["bk_id"]).values(cost_amount=cost))
     customs_filing.replanned(session, _country_of(state), row["waybill_no"], now)  # CEB505 modifications
     _notify(

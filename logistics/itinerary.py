@@ -58,6 +58,18 @@ def leg_json(leg: PlannedLeg) -> dict[str, Any]:
         "distance_km": round(leg.distance_km, 1),
         "cost": {"amount": f"{leg.cost:.2f}", "currency": "USD"},
         "co2e_kg": round(leg.co2e_kg, 1),
+        "co2e": {
+            "wtw_kg": round(leg.co2e_kg, 1),
+            "ttw_kg": round(leg.ttw_co2e_kg, 1),
+            "hub_kg": round(leg.hub_co2e_kg, 1),
+            "wtw_g_per_tkm": leg.wtw_g_per_tkm,
+            "ttw_g_per_tkm": leg.ttw_g_per_tkm,
+            "tonnes": round(leg.weight_kg / 1000.0, 3),
+            "distance_km": round(leg.distance_km, 1),
+            "distance_basis": leg.distance_basis,
+            "emission_class": leg.emission_class,
+            "source": leg.emission_source,
+        },
         "basis": leg.basis,
     }
 
@@ -66,9 +78,34 @@ def option_json(option: Option) -> dict[str, Any]:
     return {
         "id": option.id,
         "legs": [leg_json(leg) for leg in option.legs],
-        "cost": {"amount": f"{option.cost:.2f}", "currency": option.currency},
+        "cost": {
+            "amount": f"{option.total():.2f}",
+            "currency": option.currency,
+            "transport": f"{option.cost:.2f}",
+            "breakdown": [
+                {
+                    "code": c.code,
+                    "description": c.description,
+                    "amount": f"{c.amount:.2f}",
+                    "leg": c.leg,
+                    "basis": c.basis,
+                    "source": c.source,
+                }
+                for c in option.breakdown
+            ],
+        },
         "transit_hours": round(option.transit_hours, 1),
+        "door_to_door_hours": round(option.door_to_door_hours, 1),
+        "door_to_door_days": round(option.door_to_door_hours / 24, 1),
+        "delivery": rfc3339(option.legs[-1].arrival + timedelta(hours=option.destination_hours)),
         "co2e_kg": round(option.co2e_kg, 1),
+        "co2e": {
+            "wtw_kg": round(option.co2e_kg, 1),
+            "ttw_kg": round(option.ttw_co2e_kg(), 1),
+            "hub_kg": round(option.hub_co2e_kg(), 1),
+            "co2e_kg_scope": "WTW",
+            "method": "ISO 14083:2023 / GLEC Framework v3: distance x tonnes x intensity per leg, plus hubs",
+        },
         "labels": list(option.labels),
         "basis": option.basis,
         "departure": rfc3339(option.legs[0].departure),

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from kernel.clock import parse_time
+from kernel.clock import parse_time, rfc3339
 from kernel.errors import Conflict, InvalidInput, NotFound
 from kernel.identity import Principal
 from kernel.ids import document_number, new_id
@@ -28,11 +28,14 @@ from logistics.itinerary import build_itinerary, option_json, planned_milestones
 from logistics.network_state import NetworkState
 from logistics.tables import bookings, quotes, waybills
 from routing import errors as routing_errors
-from routing.planner import Cargo, QuoteRequest, plan
+from routing.planner import Cargo, Option, QuoteRequest, plan
 
 __all__ = [
     "QUOTE_VALIDITY",
+    "READY_AT_GRACE",
     "BookShipment",
+    "DepartureLeft",
+    "QuoteExpired",
     "Booking",
     "CancelBooking",
     "Cancellation",
@@ -48,6 +51,25 @@ __all__ = [
 ]
 
 QUOTE_VALIDITY = timedelta(hours=48)
+# A ready_at this little before the service clock is "now": the client's clock and the request's own time.
+# The request's delay is real time, so under XB_CLOCK_SPEED it is that many times longer in service time (at
+# 30,000x a tenth of a second is 50 minutes): the grace is the larger of an hour and 30 real seconds.
+READY_AT_GRACE = timedelta(hours=1)
+READY_AT_GRACE_REAL_SECONDS = 30.0
+
+
+class QuoteExpired(Conflict):
+    """409: the quote (or the option's rate validity) ran out in service time; quote again."""
+
+    title = "Quote expired"
+    slug = "quote-expired"
+
+
+class DepartureLeft(Conflict):
+    """409: a departure of the option has passed its cut-off or left; quote again."""
+
+    title = "Departure left"
+    slug = "departure-left"
 
 
 # ------------------------------------------------------------------------------------------ commands
@@ -197,9 +219,22 @@ def _request_json(cmd: RequestQuote, cargo: Cargo) -> dict[str, Any]:
 
 
 def quote(
-    session: Session, state: NetworkState, principal: Principal, cmd: RequestQuote, now: datetime
+    session: Session,
+    state: NetworkState,
+    principal: Principal,
+    cmd: RequestQuote,
+    now: datetime,
+    clock_speed: float = 1.0,
 ) -> Quote:
     """Plan a Pareto set of options and store them as a quote of the calling tenant."""
+    grace = max(READY_AT_GRACE, timedelta(seconds=READY_AT_GRACE_REAL_SECONDS * clock_speed))
+    if cmd.ready_at < now - grace:
+        raise InvalidInput(
+            f"ready_at {cmd.ready_at.isoformat()} is before the service clock ({now.isoformat()}); "
+            "quote from now or later",
+            errors=[{"field": "ready_at", "message": "is in the past"}],
+            constraint="ReadyAtInPast",
+        )
     if cmd.deliver_by is not None and cmd.deliver_by <= cmd.ready_at:
         raise InvalidInput(
             "deliver_by must be after ready_at",
@@ -230,12 +265,13 @@ def quote(
         raise _routing_error(exc) from exc
     if not options:
         raise InvalidInput("no feasible route for this cargo and these dates", constraint="NoRoute")
+    expires_at = now + QUOTE_VALIDITY
     stored = Quote(
         id=new_id("qt"),
         tenant_id=principal.tenant_id,
         request=_request_json(cmd, cargo),
-        options=[option_json(o) for o in options],
-        expires_at=now + QUOTE_VALIDITY,
+        options=[{**option_json(o), "expires_at": rfc3339(option_expiry(o, expires_at))} for o in options],
+        expires_at=expires_at,
     )
     session.execute(
         quotes.insert().values(
@@ -250,8 +286,27 @@ def quote(
     return stored
 
 
+def option_expiry(option: Option, quote_expires_at: datetime) -> datetime:
+    """Until when an option can be booked: the quote's validity, or its first leg's cut-off if sooner.
+
+    The plan booked is the plan quoted: a first leg that is a scheduled departure closes at its cut-off, an
+    on-demand pickup at its planned time. Later than that the option is another plan; quote again.
+    """
+    first = option.legs[0]
+    return min(quote_expires_at, first.cutoff or first.departure)
+
+
 def _tenant_filter(principal: Principal, column: Any) -> Any:
     return True if principal.is_admin else column == principal.tenant_id
+
+
+def _requote_body(request: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """The stored request as a new quote body, ready no earlier than now."""
+    body = {k: v for k, v in request.items() if k != "cargo"}
+    body["cargo"] = {k: v for k, v in request["cargo"].items() if k != "teu"}
+    if parse_time(request["ready_at"]) < now:
+        body["ready_at"] = rfc3339(now)
+    return body
 
 
 def get_quote(session: Session, principal: Principal, quote_id: str) -> Quote:
@@ -276,11 +331,23 @@ def book_shipment(
     option = q.option(cmd.option_id)
     if option is None:
         raise NotFound(f"option {cmd.option_id} is not part of quote {cmd.quote_id}")
+    requote = {"method": "POST", "href": "/v1/quotes", "body": _requote_body(q.request, now)}
     if q.expires_at < now:
-        raise Conflict(f"quote {q.id} expired at {q.expires_at.isoformat()}; ask for a new one")
+        raise QuoteExpired(
+            f"quote {q.id} expired at {rfc3339(q.expires_at)}; ask for a new quote", requote=requote
+        )
     first_departure = parse_time(option["legs"][0]["departure"])
     if first_departure < now:
-        raise Conflict("the option's first departure has already left; ask for a new quote")
+        raise DepartureLeft(
+            f"the option's first departure left at {rfc3339(first_departure)}; ask for a new quote",
+            requote=requote,
+        )
+    expires = option.get("expires_at")
+    if expires is not None and parse_time(expires) < now:
+        raise DepartureLeft(
+            f"the option's first scheduled departure closed for cargo at {expires}; ask for a new quote",
+            requote=requote,
+        )
     cargo = q.request["cargo"]
     booked = Booking(
         id=new_id("bk"),

@@ -16,9 +16,11 @@ WEBHOOK_EVERY_SECONDS = 2.0  # real time: a subscriber hears of a change within 
 
 
 def offline_job(db: Database, clock: Clock) -> list[tuple[str, str]]:
-    """Raise the offline alarm on trackers that missed their reports (one transaction)."""
+    """Raise the offline alarm on trackers that missed their reports, and slip the plans of shipments with no
+    tracker (EST milestones, ETA, the no-tracking-data alarm): one transaction."""
     with db.session() as session:
-        return monitoring.check_offline(session, clock.now())
+        now = clock.now()
+        return monitoring.check_offline(session, now) + monitoring.check_untracked(session, now)
 
 
 def webhook_job(

@@ -119,6 +119,7 @@ def load_network(data: Mapping[str, Any]) -> Network:
             problems.append(f"planning.legs names {key!r}, which is not a leg of the network")
     if nodes and services:
         _check_reachability(nodes, services, problems)
+        _check_borders(nodes, services, planning, problems)
     if problems:
         raise NetworkInvalid(problems)
     raw = {k: v for k, v in data.items()}
@@ -158,7 +159,9 @@ def _build_planning(p: Mapping[str, Any], factors: Mapping[str, Any], problems: 
             out[str(k)] = row
         return out
 
-    emission: dict[str, float] = {}
+    emission: dict[str, float] = {}  # WTW, what the planner sums and labels on
+    emission_ttw: dict[str, float] = {}
+    emission_source: dict[str, str] = {}
     defaults = factors.get("recommended_planner_defaults") or []
     for cls, spec in (p.get("emission_classes") or {}).items():
         match = [
@@ -179,7 +182,19 @@ def _build_planning(p: Mapping[str, Any], factors: Mapping[str, Any], problems: 
                 f"emission factor for {cls} is {value!r} g/tkm: expected 0 < g/tkm <= 2000 (units?)"
             )
             continue
-        emission[cls] = float(value)
+        wtw_ttw = _scopes(cls, match[0], float(value), problems)
+        if wtw_ttw is None:
+            continue
+        emission[cls], emission_ttw[cls] = wtw_ttw
+        emission_source[cls] = (
+            f"{match[0].get('submode')}: {value:g} g/tkm {match[0].get('scope', 'TTW')} "
+            f"({match[0].get('basis', 'estimate')}; emission_factors.json)"
+            + (
+                f"; WTW/TTW {match[0]['wtw_per_ttw']:g}: {match[0].get('wtw_source', '')}"
+                if match[0].get("wtw_per_ttw")
+                else ""
+            )
+        )
     for mode in MODES:
         if mode not in (p.get("default_emission_class") or {}):
             problems.append(f"planning.default_emission_class has no class for mode {mode!r}")
@@ -198,7 +213,63 @@ def _build_planning(p: Mapping[str, Any], factors: Mapping[str, Any], problems: 
         hub_emissions_kg_per_tonne=numbers("hub_emissions_kg_per_tonne"),
         circuity=numbers("circuity"),
         emission_g_per_tkm=emission,
+        emission_ttw_g_per_tkm=emission_ttw,
+        emission_source=emission_source,
+        import_clearance_hours=numbers("import_clearance_hours"),
+        selection_margins=numbers("selection_margins"),
+        node_cutoff_hours=tables("node_cutoff_hours"),
+        road_border_hours=numbers("road_border_hours"),
+        closed_road_borders=_crossings(p.get("closed_road_borders"), problems),
+        brokerage_usd=numbers("brokerage_usd"),
+        backhaul_rate_factor=numbers("backhaul_rate_factor"),
+        customs_unions={
+            str(k): frozenset(str(c) for c in v)
+            for k, v in (p.get("customs_unions") or {}).items()
+            if k != "reasoning" and isinstance(v, list)
+        },
     )
+
+
+def _scopes(
+    cls: str, spec: Mapping[str, Any], value: float, problems: list[str]
+) -> tuple[float, float] | None:
+    """(WTW, TTW) g/tkm of a planner default from its stated scope and WTW/TTW ratio (ISO 14083 scopes)."""
+    scope = str(spec.get("scope") or "TTW").upper()
+    ratio = spec.get("wtw_per_ttw")
+    if scope == "WTW":
+        ttw = spec.get("ttw_g_per_tkm")
+        if isinstance(ttw, int | float) and 0 <= ttw <= value:
+            return value, float(ttw)
+        if isinstance(ratio, int | float) and ratio >= 1:
+            return value, round(value / ratio, 3)
+        problems.append(f"emission factor for {cls}: a WTW default needs ttw_g_per_tkm or wtw_per_ttw >= 1")
+        return None
+    if scope == "TTW":
+        if ratio is None:
+            ratio = 1.0  # no well-to-tank figure given: WTW = TTW, which understates WTW
+        if not isinstance(ratio, int | float) or not 1 <= ratio <= 3:
+            problems.append(f"emission factor for {cls}: wtw_per_ttw {ratio!r} must be between 1 and 3")
+            return None
+        return round(value * ratio, 3), value
+    problems.append(f"emission factor for {cls}: scope {scope!r} is not TTW or WTW")
+    return None
+
+
+def _crossings(raw: Any, problems: list[str]) -> frozenset[str]:
+    """planning.closed_road_borders: a list of "XX-YY" crossings (ISO 3166 alpha-2, from-to)."""
+    if raw is None:
+        return frozenset()
+    items = raw.get("crossings") if isinstance(raw, Mapping) else raw
+    if not isinstance(items, list):
+        problems.append("planning.closed_road_borders.crossings must be a list of 'XX-YY' crossings")
+        return frozenset()
+    out = set()
+    for c in items:
+        if not (isinstance(c, str) and len(c) == 5 and c[2] == "-" and c[:2].isupper() and c[3:].isupper()):
+            problems.append(f"planning.closed_road_borders: {c!r} is not a crossing like 'AM-TR'")
+            continue
+        out.add(c)
+    return frozenset(out)
 
 
 def _build_nodes(raw: Any, problems: list[str]) -> dict[str, Node]:
@@ -429,7 +500,8 @@ def _build_services(
         Figure(
             "co2e_g_per_tkm",
             ESTIMATE,
-            f"{planning.emission_g_per_tkm[ecls]:g} g/tkm ({ecls}): planner default, emission_factors.json",
+            f"{planning.emission_g_per_tkm[ecls]:g} g/tkm WTW, {planning.emission_ttw_g_per_tkm[ecls]:g} TTW "
+            f"({ecls}): {planning.emission_source.get(ecls, 'emission_factors.json')}",
         )
     )
     common: dict[str, Any] = dict(
@@ -450,6 +522,8 @@ def _build_services(
         capacity_kg=cap_kg,
         emission_class=ecls,
         co2e_g_per_tkm=planning.emission_g_per_tkm[ecls],
+        ttw_g_per_tkm=planning.emission_ttw_g_per_tkm[ecls],
+        distance_basis=dist_basis,
         co2e_basis=ESTIMATE,
         sources=tuple(str(s) for s in leg.get("sources") or ()),
         notes=leg.get("notes"),
@@ -460,6 +534,16 @@ def _build_services(
         rev_notes = "reverse direction assumed to have the same figures (estimate)"
         rev = dict(common)
         rev["basis"] = ESTIMATE
+        factor = planning.backhaul_rate_factor.get(mode, 1.0)
+        if nodes[origin].country == "CN" and nodes[destination].country != "CN" and factor != 1.0:
+            # into China: the backhaul rate, a published share of the export rate where one exists
+            rev_notes = f"into China: {factor:g} x the export rate (planning.json backhaul_rate_factor)"
+            rev["rate"] = Rate(
+                None if rate.per_feu is None else Decimal(str(round(rate.per_feu * Decimal(str(factor)), 2))),
+                None if rate.per_kg is None else Decimal(str(round(rate.per_kg * Decimal(str(factor)), 4))),
+                rate.currency,
+                ESTIMATE,
+            )
         rev["provenance"] = (*provenance, Figure("direction", ESTIMATE, rev_notes))
         out.append(
             Service(
@@ -520,6 +604,24 @@ def _rate(
         return None
     provenance.append(Figure("rate", ESTIMATE, f"planning default rate for {mode}: fixed + per FEU-km"))
     return Rate(Decimal(str(round(per_feu, 2))), None, "USD", ESTIMATE)
+
+
+def _check_borders(
+    nodes: Mapping[str, Node], services: Mapping[str, Service], planning: Planning, problems: list[str]
+) -> None:
+    """A land leg (rail, road, river) across a customs border starts, ends or passes at a border node."""
+    for s in services.values():
+        if s.mode in ("sea", "air") or s.id.endswith("-rev"):
+            continue  # ports and airports are where those modes clear; a reverse leg has its forward's nodes
+        a, b = nodes[s.origin], nodes[s.destination]
+        if not planning.customs_border(a.country, b.country):
+            continue
+        stops = [a, b, *(nodes[v] for v in s.via if v in nodes)]
+        if not any("border_crossing" in n.kinds for n in stops):
+            problems.append(
+                f"leg {s.id!r}: {s.mode} from {a.country} to {b.country} crosses a customs border "
+                "but neither its ends nor its via name a border_crossing node (where does it wait?)"
+            )
 
 
 def _check_reachability(

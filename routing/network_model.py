@@ -87,7 +87,11 @@ class Service:
     capacity_teu: float = 0.0
     capacity_kg: float = 0.0
     emission_class: str = ""
-    co2e_g_per_tkm: float = 0.0
+    co2e_g_per_tkm: float = 0.0  # well-to-wheel (ISO 14083): what the planner sums and labels on
+    ttw_g_per_tkm: float = 0.0  # tank-to-wheel, reported beside it
+    distance_basis: str = (
+        "estimate"  # published: a route distance from a source; estimate: great circle x circuity
+    )
     co2e_basis: str = ESTIMATE
     sources: tuple[str, ...] = ()
     notes: str | None = None
@@ -115,7 +119,27 @@ class Planning:
     handling_cost: Mapping[str, float]
     hub_emissions_kg_per_tonne: Mapping[str, float]
     circuity: Mapping[str, float]
-    emission_g_per_tkm: Mapping[str, float]  # class -> factor
+    emission_g_per_tkm: Mapping[str, float]  # class -> well-to-wheel factor
+    # Hours from arrival at the destination terminal to delivery there: import clearance by the arrival mode
+    # (an international shipment only); destination handling is `handling_in` of the last leg.
+    import_clearance_hours: Mapping[str, float] = field(default_factory=dict)
+    emission_ttw_g_per_tkm: Mapping[str, float] = field(default_factory=dict)  # class -> tank-to-wheel
+    emission_source: Mapping[str, str] = field(default_factory=dict)  # class -> where its factors come from
+    # Relaxed dominance of the options shown (routing.options.Margins): cost and CO2e relative, time in hours.
+    selection_margins: Mapping[str, float] = field(default_factory=dict)
+    # Cut-offs that differ at one node (sea-rail terminals, border stations where trains connect).
+    node_cutoff_hours: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    # Road border dwell by crossing "XX-YY" (ISO countries, from-to) and "default"; crossings closed to trucks
+    road_border_hours: Mapping[str, float] = field(default_factory=dict)
+    closed_road_borders: frozenset[str] = frozenset()
+    customs_unions: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    brokerage_usd: Mapping[str, float] = field(default_factory=dict)  # export | import, per declaration
+    # Rate of a reverse service into China as a share of the forward one, by mode (backhaul is cheaper).
+    backhaul_rate_factor: Mapping[str, float] = field(default_factory=dict)
+
+    def customs_border(self, a: str, b: str) -> bool:
+        """Whether goods between countries a and b pass a customs border (not one customs union)."""
+        return a != b and not any(a in m and b in m for m in self.customs_unions.values())
 
     def handling_in(self, node: str, mode: str) -> float:
         """Hours from arrival by `mode` at `node` until the cargo can be offered to the next departure."""
@@ -124,7 +148,11 @@ class Planning:
             return float(per_node[mode])
         return float(self.handling_in_hours.get(mode, 0.0))
 
-    def cutoff(self, mode: str) -> float:
+    def cutoff(self, mode: str, node: str | None = None) -> float:
+        """Hours before a departure of `mode` from `node` that the cargo must be there (node figure first)."""
+        per_node = self.node_cutoff_hours.get(node) if node is not None else None
+        if per_node is not None and mode in per_node:
+            return float(per_node[mode])
         return float(self.cutoff_hours.get(mode, 0.0))
 
 

@@ -31,14 +31,16 @@ from __future__ import annotations
 import hashlib
 import heapq
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from routing.charges import breakdown
 from routing.diagnosis import diagnose
 from routing.label_search import LABEL_BUDGET, Label, search
 from routing.network_model import ESTIMATE, PUBLISHED, Network
-from routing.options import Option, PlannedLeg, select
+from routing.options import Margins, Option, PlannedLeg, select
 from routing.quote_request import (
     CUSTOMS_MODES,
     EQUIPMENT,
@@ -77,6 +79,7 @@ __all__ = [
     "carries",
     "earliest_arrival",
     "fits",
+    "destination_hours",
     "leg_charge",
     "pareto_front",
     "plan",
@@ -107,6 +110,8 @@ def _option(pb: Problem, request: QuoteRequest, lab: Label) -> Option:
         if dest == DESTINATION_POINT and isinstance(request.destination, tuple):
             dest = point_label(request.destination)
         basis = PUBLISHED if (svc.basis == PUBLISHED and svc.co2e_basis == PUBLISHED) else ESTIMATE
+        ttw = round(svc.distance_km * pb.cargo.tonnes * svc.ttw_g_per_tkm / 1000.0, 3)
+        dist_note = next((f.note for f in svc.provenance if f.name == "distance_km"), "")
         legs.append(
             PlannedLeg(
                 mode=svc.mode,
@@ -129,6 +134,12 @@ def _option(pb: Problem, request: QuoteRequest, lab: Label) -> Option:
                 via=svc.via,
                 sources=svc.sources,
                 provenance=svc.provenance,
+                ttw_co2e_kg=round(ttw + charge.hub_co2e_kg, 3),
+                wtw_g_per_tkm=svc.co2e_g_per_tkm,
+                ttw_g_per_tkm=svc.ttw_g_per_tkm,
+                emission_class=svc.emission_class,
+                emission_source=pb.network.planning.emission_source.get(svc.emission_class, ""),
+                distance_basis=f"{svc.distance_basis}: {dist_note}" if dist_note else svc.distance_basis,
             )
         )
     key = "|".join(
@@ -138,6 +149,7 @@ def _option(pb: Problem, request: QuoteRequest, lab: Label) -> Option:
     )
     oid = "opt_" + hashlib.sha256(key.encode()).hexdigest()[:16]
     arrival = legs[-1].arrival
+    after = destination_hours(pb.network, legs, point_destination=isinstance(request.destination, tuple))
     return Option(
         id=oid,
         legs=tuple(legs),
@@ -149,7 +161,29 @@ def _option(pb: Problem, request: QuoteRequest, lab: Label) -> Option:
         basis=PUBLISHED if all(leg.basis == PUBLISHED for leg in legs) else ESTIMATE,
         lead_time_hours=round((arrival - request.ready_at).total_seconds() / 3600, 2),
         exact=not pb.relaxed,
+        door_to_door_hours=round((arrival - request.ready_at).total_seconds() / 3600 + after, 2),
+        destination_hours=after,
     )
+
+
+def destination_hours(network: Network, legs: Sequence[PlannedLeg], point_destination: bool) -> float:
+    """Hours from the last arrival to delivery: destination handling, and import clearance abroad.
+
+    Handling is the last leg's `handling_in` at its destination node; a road leg to a coordinate left its
+    terminal after that handling already, and its arrival is the door. Import clearance (by the mode that
+    reached the destination country: the last leg that is not a road feeder) applies when the shipment ends
+    in another country than it started.
+    """
+    p = network.planning
+    last = legs[-1]
+    handling = 0.0 if point_destination else p.handling_in(last.destination, last.mode)
+    nodes = network.nodes
+    first_node = nodes.get(legs[0].origin) or nodes.get(legs[0].destination)
+    end_node = nodes.get(last.destination) or nodes.get(last.origin)
+    if first_node is None or end_node is None or first_node.country == end_node.country:
+        return handling
+    main = next((leg.mode for leg in reversed(legs) if leg.mode != "road"), "road")
+    return handling + float(p.import_clearance_hours.get(main, 0.0))
 
 
 def pareto_front(
@@ -186,7 +220,8 @@ def plan(
     if not labels:
         raise diagnose(network, timetable, request, pb)
     front = [_option(pb, request, lab) for lab in labels]
-    return select(front, request.max_options)
+    chosen = select(front, request.max_options, Margins.of(network.planning.selection_margins))
+    return [replace(o, breakdown=breakdown(network, o, request.cargo)) for o in chosen]
 
 
 # ------------------------------------------------------------------------------------------ baseline

@@ -4,7 +4,8 @@ Each affected booking brings its alternatives (Options from `plan` on the disrup
 the booking's own capacity released). The solver picks at most one option per booking so that no departure is
 loaded beyond the capacity left, minimising, in this order:
     1. bookings left without an itinerary,
-    2. total lateness against the bookings' deliver-by dates (whole hours, rounded up),
+    2. total lateness against the bookings' deliver-by dates, or, where a booking has none, against the
+       arrival it was booked with (whole hours, rounded up),
     3. total cost (cents).
 Lexicographic: each stage is solved to optimality (or the time limit) and fixed before the next.
 Deterministic: one worker, fixed seed, options considered in a stable order.
@@ -33,14 +34,20 @@ class AffectedBooking:
     deliver_by: datetime | None
     alternatives: Sequence[Option]
     weight_kg: float = 0.0
+    booked_arrival: datetime | None = None  # the arrival the booking was made with (kept through re-plans)
+
+    def deadline(self) -> datetime | None:
+        """What lateness is measured against: deliver-by, else the booked arrival."""
+        return self.deliver_by if self.deliver_by is not None else self.booked_arrival
 
 
 @dataclass(frozen=True)
 class Assignment:
     booking_id: str
     option: Option | None  # None: no alternative fits; the booking needs a person
-    lateness_hours: int
+    lateness_hours: int  # after deliver-by, else after the booked arrival
     reason: str
+    slip_hours: int = 0  # after the booked arrival (0: no later than booked, or no booked arrival known)
 
 
 @dataclass(frozen=True)
@@ -53,10 +60,32 @@ class Replan:
 
 
 def lateness_hours(option: Option, deliver_by: datetime | None) -> int:
+    """Whole hours (rounded up) the option arrives after `deliver_by`; 0 when on time or no date."""
     if deliver_by is None:
         return 0
     late = (option.arrival() - deliver_by).total_seconds() / 3600
     return max(0, math.ceil(late - 1e-9))
+
+
+def timing(option: Option, deliver_by: datetime | None, booked_arrival: datetime | None) -> str:
+    """How the new arrival compares with deliver-by and with the booked arrival, in words.
+
+    "on time" only when it is no later than either date there is; with neither, it says so.
+    """
+    parts: list[str] = []
+    if deliver_by is not None:
+        late = lateness_hours(option, deliver_by)
+        parts.append(f"{late} h after deliver-by" if late else "within deliver-by")
+    if booked_arrival is not None:
+        slip = lateness_hours(option, booked_arrival)
+        booked = booked_arrival.strftime("%Y-%m-%dT%H:%MZ")
+        parts.append(
+            f"{slip} h after the booked arrival {booked}" if slip else f"no later than booked {booked}"
+        )
+    if not parts:
+        return "no deliver-by or booked arrival to compare with"
+    on_time = lateness_hours(option, deliver_by) == 0 and lateness_hours(option, booked_arrival) == 0
+    return ("on time: " if on_time else "late: ") + ", ".join(parts)
 
 
 def replan(
@@ -95,7 +124,7 @@ def replan(
             v = model.new_bool_var(f"x_{i}_{k}")
             x[i, k] = v
             chosen.append(v)
-            late_terms.append(lateness_hours(o, b.deliver_by) * v)
+            late_terms.append(lateness_hours(o, b.deadline()) * v)
             cost_terms.append(int(o.cost * 100) * v)
             for dep in set(o.departure_ids()):
                 load.setdefault(dep, []).append((round(b.teu * TEU_SCALE), v))
@@ -138,18 +167,19 @@ def replan(
             why = "no alternative" if not options[i] else "every alternative's departures are full"
             out.append(Assignment(b.booking_id, None, 0, f"not re-planned: {why}; needs manual handling"))
             continue
-        late = lateness_hours(pick, b.deliver_by)
+        late = lateness_hours(pick, b.deadline())
         total_late += late
         total_cost += pick.cost
         when = pick.arrival().strftime("%Y-%m-%dT%H:%MZ")
-        timing = f"{late} h after deliver-by" if late else "on time"
+        how = timing(pick, b.deliver_by, b.booked_arrival)
         route = " > ".join(f"{leg.origin}-{leg.mode}-{leg.destination}" for leg in pick.legs)
         out.append(
             Assignment(
                 b.booking_id,
                 pick,
                 late,
-                f"re-planned via {route}, arriving {when} ({timing}), {pick.cost} USD",
+                f"re-planned via {route}, arriving {when} ({how}), {pick.cost} USD",
+                lateness_hours(pick, b.booked_arrival),
             )
         )
     return Replan(tuple(out), n_unplaced, total_late, total_cost, optimal)

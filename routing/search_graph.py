@@ -26,16 +26,29 @@ ORIGIN_POINT, DESTINATION_POINT = "@origin", "@destination"
 
 
 def road_service(
-    network: Network, origin: str, destination: str, great_circle_km: float, label: str
+    network: Network,
+    origin: str,
+    destination: str,
+    great_circle_km: float,
+    label: str,
+    border: tuple[str, float] | None = None,
 ) -> Service:
-    """An on-demand truck leg to or from a coordinate (distance by geodesic x road circuity)."""
+    """An on-demand truck leg to or from a coordinate (distance by geodesic x road circuity).
+
+    border: (crossing "XX-YY", dwell hours) when the leg crosses a border; the dwell is part of its time.
+    """
     circ = network.planning.circuity.get("road", 1.25)
     km = round(max(great_circle_km * circ, 1.0), 1)
-    hours = round(km / ROAD_SPEED_KMH + ROAD_DISPATCH_HOURS, 2)
+    hours = round(km / ROAD_SPEED_KMH + ROAD_DISPATCH_HOURS + (border[1] if border else 0.0), 2)
     r = network.planning.rates.get("road", {})
     per_feu = Decimal(str(round(r.get("fixed_per_feu", 80.0) + r.get("per_feu_km", 1.5) * km, 2)))
-    factor = network.planning.emission_g_per_tkm.get("road", 90.0)
+    factor = network.planning.emission_g_per_tkm.get("road", 109.0)
+    ttw = network.planning.emission_ttw_g_per_tkm.get("road", 90.0)
     note = f"geodesic {great_circle_km:.1f} km x {circ} road circuity at {ROAD_SPEED_KMH:g} km/h"
+    figures = [Figure("distance_km", ESTIMATE, note), Figure("rate", ESTIMATE, "planning default road rate")]
+    if border is not None:
+        label = f"{label}, crossing {border[0]} ({border[1]:g} h at the border)"
+        figures.append(Figure("border_hours", ESTIMATE, f"{border[0]}: planning.json road_border_hours"))
     return Service(
         id=f"road:{origin}>{destination}",
         origin=origin,
@@ -51,11 +64,24 @@ def road_service(
         rate=Rate(per_feu, None, "USD", ESTIMATE),
         emission_class="road",
         co2e_g_per_tkm=factor,
-        provenance=(
-            Figure("distance_km", ESTIMATE, note),
-            Figure("rate", ESTIMATE, "planning default road rate"),
-        ),
+        ttw_g_per_tkm=ttw,
+        provenance=tuple(figures),
     )
+
+
+def road_border(network: Network, country_from: str, country_to: str) -> tuple[str, float] | None:
+    """A made-up road leg's border: None within one country, else (crossing, dwell hours) from planning.json
+    (the pair's own figure, or the default)."""
+    if country_from == country_to:
+        return None
+    crossing = f"{country_from}-{country_to}"
+    table = network.planning.road_border_hours
+    return (crossing, float(table.get(crossing, table.get("default", 12.0))))
+
+
+def road_closed(network: Network, country_from: str, country_to: str) -> bool:
+    """Whether trucks cannot cross from one country to the other (planning.json closed_road_borders)."""
+    return f"{country_from}-{country_to}" in network.planning.closed_road_borders
 
 
 @dataclass
@@ -95,20 +121,35 @@ def problem_for(
     kg_left: Mapping[str, float] | None,
 ) -> Problem:
     """The search for one request: endpoints resolved or snapped to nodes nearby by road, customs added."""
+    # A coordinate lies in the country of its nearest terminal (an estimate: the network has no borders
+    # drawn); a road leg to or from a terminal in another country crosses that border with its dwell, and
+    # a crossing closed to trucks gives no leg at all.
     extra: dict[str, list[Service]] = {}
     if isinstance(request.origin, tuple):
         lat, lon = request.origin
         source = ORIGIN_POINT
-        for node, km in network.nearest(lat, lon, SNAP_CANDIDATES, SNAP_WITHIN_KM):
-            svc = road_service(network, point_label(request.origin), node.id, km, "road pre-carriage")
+        near = network.nearest(lat, lon, SNAP_CANDIDATES, SNAP_WITHIN_KM)
+        home = near[0][0].country
+        for node, km in near:
+            if road_closed(network, home, node.country):
+                continue
+            border = road_border(network, home, node.country)
+            svc = road_service(network, point_label(request.origin), node.id, km, "road pre-carriage", border)
             extra.setdefault(ORIGIN_POINT, []).append(replace(svc, origin=ORIGIN_POINT))
     else:
         source = network.resolve(request.origin).id
     if isinstance(request.destination, tuple):
         lat, lon = request.destination
         target = DESTINATION_POINT
-        for node, km in network.nearest(lat, lon, SNAP_CANDIDATES, SNAP_WITHIN_KM):
-            svc = road_service(network, node.id, point_label(request.destination), km, "road on-carriage")
+        near = network.nearest(lat, lon, SNAP_CANDIDATES, SNAP_WITHIN_KM)
+        home = near[0][0].country
+        for node, km in near:
+            if road_closed(network, node.country, home):
+                continue
+            border = road_border(network, node.country, home)
+            svc = road_service(
+                network, node.id, point_label(request.destination), km, "road on-carriage", border
+            )
             extra.setdefault(node.id, []).append(replace(svc, destination=DESTINATION_POINT))
     else:
         target = network.resolve(request.destination).id

@@ -138,7 +138,7 @@ def expand(network: Network, start: datetime, weeks: int) -> Timetable:
         interval = max(3600, round(WEEK_S / svc.departures_per_week / 60) * 60)  # whole minutes
         phase = _phase_seconds(svc.id, interval)
         k = math.ceil((t0 - anchor - phase) / interval)
-        cutoff_s = round(network.planning.cutoff(svc.mode) * 3600)
+        cutoff_s = round(network.planning.cutoff(svc.mode, svc.origin) * 3600)
         transit_s = round(svc.transit_hours * 3600)
         freq_basis = next((f.basis for f in svc.provenance if f.name == "departures_per_week"), ESTIMATE)
         basis = PUBLISHED if svc.basis == PUBLISHED and freq_basis == PUBLISHED else ESTIMATE

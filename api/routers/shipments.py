@@ -138,7 +138,8 @@ def post_quote(
     def create(session: Session) -> tuple[int, dict[str, Any]]:
         started = time.perf_counter()
         try:
-            q = quoting.quote(session, state, principal, cmd, container.clock.now())
+            speed = float(getattr(container.clock, "speed", 1.0))
+            q = quoting.quote(session, state, principal, cmd, container.clock.now(), speed)
         finally:
             container.metrics.quote_seconds.observe(time.perf_counter() - started)
         return 201, name_places(quoting.quote_view(q), state.network.nodes)

@@ -17,7 +17,7 @@ def test_nodes_need_a_key_and_list_the_reference_network(client: TestClient, key
     r = client.get("/v1/network/nodes", headers=keys.headers(Role.SELLER))
     assert r.status_code == 200
     nodes = {n["id"]: n for n in r.json()}
-    assert len(nodes) == 41
+    assert len(nodes) == 60
     assert nodes["YIB"]["unlocode"] == "CNYIB" and nodes["YIB"]["kind"] == "river_port"
     assert {"lat", "lon", "country", "name", "kinds"} <= set(nodes["YIB"])
     seaports = client.get("/v1/network/nodes?kind=seaport", headers=keys.headers(Role.FORWARDER)).json()
@@ -53,7 +53,7 @@ def test_cli_validate_export_import(
 
     monkeypatch.chdir(tmp_path)
     assert main(["network", "validate"]) == 0
-    assert "41 nodes" in capsys.readouterr().out
+    assert "60 nodes" in capsys.readouterr().out
     assert main(["network", "export", "net.json"]) == 0
     data = json.loads((tmp_path / "net.json").read_text())
     assert main(["network", "import", "net.json"]) == 0

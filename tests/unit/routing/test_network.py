@@ -19,8 +19,8 @@ def _reference_data() -> dict[str, Any]:
 
 
 def test_reference_network_has_every_node_and_both_directions() -> None:
-    assert len(NET.nodes) == 41
-    # 79 legs, reverse services for the bidirectional ones
+    assert len(NET.nodes) == 60  # 41 of the research network + 19 for the new corridors
+    # 100 legs, reverse services for the bidirectional ones
     legs = NET.raw["legs"]
     assert len(NET.services) == len(legs) + sum(1 for leg in legs if leg["bidirectional"])
     assert "CDU_RAIL-LOD-rail" in NET.services and "CDU_RAIL-LOD-rail-rev" in NET.services
@@ -32,7 +32,7 @@ def test_provenance_travels_with_the_figures() -> None:
     assert lodz.basis == PUBLISHED  # 11-15 days, 9,826 km, 2-4 trains/week and the rate are all cited
     assert lodz.transit_hours == 13 * 24
     assert lodz.distance_km == 9826
-    assert str(lodz.rate.per_feu) == "7850.0"
+    assert str(lodz.rate.per_feu) == "5525.0"  # ERAI Chengdu through rate, Jan-Mar 2025 (S85)
     assert "S01" in lodz.sources
     # the reverse direction is assumed, so it is an estimate
     assert NET.services["CDU_RAIL-LOD-rail-rev"].basis == ESTIMATE
@@ -45,8 +45,9 @@ def test_service_flags_come_from_planning() -> None:
     assert not NET.services["TFU-FRA-air"].accepts_dangerous_goods()  # passenger belly
     assert NET.services["CTU-BRU-air"].accepts_dangerous_goods()  # freighter
     assert not NET.services["YIB-SHA-river"].reefer
-    assert NET.services["SHA-RTM-sea"].co2e_g_per_tkm == 13  # deep-sea mainline
-    assert NET.services["QZH-SIN-sea"].co2e_g_per_tkm == 25  # regional feeder
+    assert NET.services["SHA-RTM-sea"].ttw_g_per_tkm == 13  # deep-sea mainline, tank-to-wheel
+    assert NET.services["SHA-RTM-sea"].co2e_g_per_tkm == pytest.approx(13 * 1.17)  # well-to-wheel
+    assert NET.services["QZH-SIN-sea"].ttw_g_per_tkm == 25  # regional feeder
 
 
 @pytest.mark.parametrize("place", ["YIB", "yib", "CNYIB", "cnyib", " CN YIB ", (28.77, 104.6)])

@@ -10,6 +10,7 @@ import pytest
 
 from routing.errors import AmbiguousPlace, InvalidCargo, InvalidRequest, NoRoute, UnknownPlace
 from routing.network import load_reference_network
+from routing.options import Margins
 from routing.planner import Cargo, Option, QuoteRequest, pareto_front, plan
 from routing.timetable import expand
 
@@ -84,11 +85,16 @@ def test_yibin_to_europe_southeast_asia_and_the_world_in_plausible_ranges() -> N
     assert fastest.legs[-1].destination == "DUI"
     assert 12 * DAY <= fastest.transit_hours <= 25 * DAY  # China-Europe rail
     assert 35 * DAY <= cheapest.transit_hours <= 65 * DAY  # Yangtze + sea
-    assert Decimal(4000) <= cheapest.cost < fastest.cost <= Decimal(15000)
+    # calibrated on 2025 markets (WCI Shanghai-Rotterdam ~2,000-2,500, ERAI Chengdu through ~5,250-5,800):
+    # Yangtze + sea from ~3,000 at the Yibin door, rail about twice that
+    assert Decimal(3000) <= cheapest.cost < fastest.cost <= Decimal(15000)
+    assert 1.4 <= fastest.cost / cheapest.cost <= 2.6
     asia = labelled(quote("CNYIB", "SGSIN"), "fastest")
     assert 8 * DAY <= asia.transit_hours <= 20 * DAY
     world = quote("CNYIB", "USLAX")
-    assert all(25 * DAY <= o.transit_hours <= 50 * DAY for o in world)
+    # rail to Ningbo + transpacific (14-18 days at sea) from 18 days; the Yangtze + sea way up to 50
+    assert all(18 * DAY <= o.transit_hours <= 50 * DAY for o in world)
+    assert any(o.legs[-1].origin == "NGB" for o in world)
     # rail emits less than sea on the long way round, air far more than either
     air = quote("CNYIB", "BEBRU", Cargo(12000, 60, "AIR"))
     assert min(o.co2e_kg for o in air) > 10 * max(o.co2e_kg for o in europe)
@@ -106,9 +112,11 @@ def test_options_are_pareto_optimal_labelled_and_deterministic() -> None:
     for a in front:
         assert not any(dominates(b, a) for b in front)
     assert {o.id for o in options} <= {o.id for o in front}
-    assert min(o.cost for o in options) == min(o.cost for o in front)
-    assert min(o.arrival() for o in options) == min(o.arrival() for o in front)
-    assert min(o.co2e_kg for o in options) == min(o.co2e_kg for o in front)
+    # Relaxed dominance: the extremes shown are within the selection margins of the front's extremes.
+    m = Margins.of(NET.planning.selection_margins)
+    assert float(min(o.cost for o in options)) * (1 - m.cost) <= float(min(o.cost for o in front))
+    assert min(o.door_to_door_hours for o in options) - m.hours <= min(o.door_to_door_hours for o in front)
+    assert min(o.co2e_kg for o in options) * (1 - m.co2e) <= min(o.co2e_kg for o in front)
     names = {name for o in options for name in o.labels}
     assert names == {"cheapest", "fastest", "greenest"}
     assert quote("CNYIB", "NLRTM") == options
@@ -148,7 +156,9 @@ def test_service_products_are_not_stacked_on_their_via_segments() -> None:
 def test_co2e_is_distance_times_tonnes_times_factor() -> None:
     o = labelled(quote("CDU_RAIL", "PLLOD"), "fastest")
     leg = o.legs[0]
-    assert leg.co2e_kg == pytest.approx(9826 * 12.0 * 22 / 1000, rel=1e-9)  # China-Europe rail 22 g/tkm
+    # China-Europe rail 22 g/tkm tank-to-wheel; co2e_kg is well-to-wheel: x 1.21 (diesel well-to-tank)
+    assert leg.co2e_kg == pytest.approx(9826 * 12.0 * 22 * 1.21 / 1000, abs=0.001)
+    assert leg.ttw_co2e_kg == pytest.approx(9826 * 12.0 * 22 / 1000, abs=0.001)
 
 
 def test_air_is_charged_on_chargeable_weight() -> None:
@@ -166,7 +176,8 @@ def test_dangerous_goods_never_fly_on_passenger_aircraft() -> None:
     assert options
     for o in options:
         assert all(leg.service_id != "TFU-FRA-air" for leg in o.legs)
-    normal = quote("YIB", "DUI", Cargo(800, 3, "AIR"))
+    # Without DG the belly flight is on the front (the options shown may prune it as a near-duplicate).
+    normal = pareto_front(NET, TT, QuoteRequest("YIB", "DUI", T0, None, Cargo(800, 3, "AIR"), "9810"))
     assert any(leg.service_id == "TFU-FRA-air" for o in normal for leg in o.legs)
     dg = [leg.cost - leg.handling_cost for o in options for leg in o.legs if leg.service_id == "CTU-BRU-air"]
     plain = [

@@ -105,3 +105,21 @@ def test_cp_sat_matches_brute_force(case: tuple[list[AffectedBooking], dict[str,
         for d in a.option.departure_ids() if a.option else ():
             load[d] = load.get(d, 0) + b.teu
     assert all(v <= cap[d] + 1e-9 for d, v in load.items())
+
+
+def test_without_deliver_by_lateness_is_against_the_booked_arrival_and_never_called_on_time() -> None:
+    booked = T0 + timedelta(hours=100)
+    slow = option("slow", ("D2",), 300, 100)  # 200 h after the booked arrival, cheaper
+    fast = option("fast", ("D1",), 110, 900)  # 10 h after
+    b = AffectedBooking("B1", 2, None, [slow, fast], booked_arrival=booked)
+    result = replan([b], {"D1": 10, "D2": 10})
+    a = result.assignments[0]
+    assert a.option is not None and a.option.id == "fast"  # least lateness against the booked arrival first
+    assert a.lateness_hours == 10 and a.slip_hours == 10
+    assert "late: 10 h after the booked arrival" in a.reason and "on time" not in a.reason
+
+
+def test_a_replan_with_neither_date_says_it_has_nothing_to_compare_with() -> None:
+    b = AffectedBooking("B1", 2, None, [option("o", ("D1",), 10, 100)])
+    a = replan([b], {"D1": 10}).assignments[0]
+    assert "no deliver-by or booked arrival to compare with" in a.reason and a.slip_hours == 0
