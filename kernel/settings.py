@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     webhook_allow_hosts: str = ""
     # The largest request body accepted (bytes); a larger one is answered 413 before it is read to the end.
     max_body_bytes: int = 1_048_576
+    # Statistics seen by the regulator: a group with fewer distinct tenants than this is suppressed, so that
+    # one or two companies' volumes cannot be read off (the usual "rule of three" of statistical offices).
+    stats_min_tenants: int = 3
+    # Exchange rates for declared values in CNY: a JSON file of the shape of logistics/exchange_rates.json
+    # (each rate with its date and source); default: that file.
+    exchange_rates_file: str | None = None
 
     @field_validator("clock_speed")
     @classmethod

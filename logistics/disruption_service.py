@@ -23,7 +23,7 @@ from kernel.clock import parse_time, rfc3339
 from kernel.errors import InvalidInput, NotFound
 from kernel.identity import Principal
 from kernel.ids import new_id
-from logistics import events
+from logistics import events, shipment_facts
 from logistics.capacity import capacity_left, hold_capacity, release_capacity
 from logistics.disruption_records import active, to_domain
 from logistics.itinerary import build_itinerary, option_json, planned_milestones
@@ -295,6 +295,7 @@ def _apply_new_plan(
             track_since_checkpoint=None,
         )
     )
+    shipment_facts.refresh(session, [row["waybill_no"]])
     cost = sum(Decimal(leg["cost"]["amount"]) for leg in itinerary["legs"])
     session.execute(update(bookings).where(bookings.c.id == row["bk_id"]).values(cost_amount=cost))
     _notify(

@@ -55,3 +55,12 @@ def warehouse_stats(session: Session, scope: Scope) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def inbound_waybills(session: Session, scope: Scope) -> list[str]:
+    """Waybills named by the inbound notices this scope sees (a seller's own, an operator's warehouses')."""
+    i = t.inbound.c
+    q = scope.filter(
+        select(i.waybill_no).where(i.waybill_no.is_not(None)).distinct(), i.seller_id, i.warehouse
+    )
+    return sorted(str(n) for n in session.execute(q).scalars())
