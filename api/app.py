@@ -173,4 +173,5 @@ ROUTER_MODULES: list[str] = [
     "api.routers.warehouse_replenishment",
     "api.routers.warehouse_delivery_runs",
     "api.routers.stats",
+    "api.routers.dcsa",
 ]
