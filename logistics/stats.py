@@ -33,7 +33,7 @@ from sqlalchemy import and_, case, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from kernel.errors import InvalidInput
-from logistics.tables import shipment_facts
+from logistics.tables import shipment_facts, waybills
 
 GROUP_KEYS = ("customs_mode", "corridor", "origin", "destination_country", "month")
 
@@ -308,3 +308,15 @@ def shipment_stats_json(stats: ShipmentStats) -> dict[str, Any]:
         "exchange_rates": stats.rates_used,
         "suppressed_groups": stats.suppressed_groups,
     }
+
+
+def customs_modes(session: Session, waybill_nos: Sequence[str]) -> dict[str, str]:
+    """The customs mode of each of these waybills (those that exist)."""
+    out: dict[str, str] = {}
+    nos = sorted(set(waybill_nos))
+    for i in range(0, len(nos), 1000):
+        stmt = select(waybills.c.waybill_no, waybills.c.customs_mode).where(
+            waybills.c.waybill_no.in_(nos[i : i + 1000])
+        )
+        out.update({str(n): str(m) for n, m in session.execute(stmt)})
+    return out

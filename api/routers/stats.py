@@ -124,3 +124,55 @@ SHIPMENT_MEASURES = [
 def _aware(t: datetime | None) -> datetime | None:
     """A naive instant (or a bare date) is UTC."""
     return t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t
+
+
+WAREHOUSE_MEASURES = [
+    "received",
+    "received_value",
+    "sold",
+    "returned",
+    "transferred_in",
+    "transferred_out",
+    "on_hand",
+    "days_of_cover",
+]
+
+
+@router.get("/stats/warehouses", response_model=None)
+def get_warehouse_stats(
+    request: Request,
+    container: ContainerDep,
+    principal: WarehouseStatsReader,
+    group_by: Annotated[
+        str | None, Query(max_length=200, description="any of warehouse,seller,customs_mode,month")
+    ] = None,
+    from_: Annotated[InstantOrNaive | None, Query(alias="from", description="months from (UTC)")] = None,
+    to: Annotated[InstantOrNaive | None, Query(description="months before (exclusive, UTC)")] = None,
+    format: Literal["json", "csv"] | None = None,
+) -> JSONResponse | Response:
+    """Overseas-warehouse flows: units received (and their value), sold, returned, transferred, on hand at
+    month end, days of cover, per warehouse, seller, customs mode of the inbound shipment and month. Without
+    `group_by` (a seller or an operator): the volumes per warehouse and month and the stock by zone."""
+    keys = _keys(group_by)
+    scope = Scope.of(principal)
+    with container.db.read_session() as s:
+        if not keys and principal.role is not Role.REGULATOR and not wants_csv(request, format):
+            return JSONResponse(warehouse_stats.warehouse_stats(s, scope))
+        q = warehouse_stats.FlowQuery(keys, _aware(from_), _aware(to))
+        origins: dict[tuple[str, str, str], str] = {}
+        if "customs_mode" in q.keys:
+            pairs = warehouse_stats.sku_waybills(s, scope)
+            modes = shipment_stats.customs_modes(s, [p[3] for p in pairs])
+            origins = warehouse_stats.origin_modes(pairs, modes)
+        regulator = principal.role is Role.REGULATOR
+        found = warehouse_stats.warehouse_flows(
+            s,
+            q,
+            scope,
+            origins,
+            min_sellers=max(1, container.settings.stats_min_tenants) if regulator else 1,
+            now=container.clock.now(),
+        )
+    if wants_csv(request, format):
+        return csv_response(found["rows"], [*q.keys, *WAREHOUSE_MEASURES], "warehouse-stats")
+    return JSONResponse(found)

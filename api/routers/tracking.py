@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, Field, HttpUrl
 from sqlalchemy.orm import Session
 
 from api import idempotency
-from api.deps import ContainerDep, CurrentPrincipal, require
+from api.deps import ContainerDep, Tenant, require
 from kernel.errors import NotFound
 from kernel.identity import Principal, Role
 from logistics import devices, events, waybills, webhooks
@@ -52,7 +52,7 @@ class WebhookIn(BaseModel):
 @router.get("/waybills")
 def list_waybills(
     container: ContainerDep,
-    principal: CurrentPrincipal,
+    principal: Tenant,
     status: str | None = None,
     destination: str | None = None,
     customs_mode: str | None = None,
@@ -72,7 +72,7 @@ def list_waybills(
 
 
 @router.get("/waybills/{waybill_no}")
-def get_waybill(waybill_no: str, container: ContainerDep, principal: CurrentPrincipal) -> dict[str, Any]:
+def get_waybill(waybill_no: str, container: ContainerDep, principal: Tenant) -> dict[str, Any]:
     with container.db.read_session() as session:
         return waybills.get_waybill(session, principal, waybill_no)
 
@@ -81,7 +81,7 @@ def get_waybill(waybill_no: str, container: ContainerDep, principal: CurrentPrin
 def waybill_events(
     waybill_no: str,
     container: ContainerDep,
-    principal: CurrentPrincipal,
+    principal: Tenant,
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> dict[str, Any]:
@@ -147,7 +147,7 @@ def detach_tracker(waybill_no: str, device_id: str, container: ContainerDep, pri
 def post_webhook(
     body: WebhookIn,
     container: ContainerDep,
-    principal: CurrentPrincipal,
+    principal: Tenant,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     """Subscribe a URL to waybill events; each delivery carries `X-Xborder-Signature: sha256=<hex HMAC>`
@@ -168,7 +168,7 @@ def post_webhook(
 
 
 @router.get("/webhooks")
-def list_webhooks(container: ContainerDep, principal: CurrentPrincipal) -> dict[str, Any]:
+def list_webhooks(container: ContainerDep, principal: Tenant) -> dict[str, Any]:
     with container.db.read_session() as session:
         found = webhooks.list_webhooks(session, principal.tenant_id)
     return {
@@ -181,7 +181,7 @@ def list_webhooks(container: ContainerDep, principal: CurrentPrincipal) -> dict[
     response_class=StreamingResponse,
     responses={200: {"description": "Server-Sent Events", "content": {"text/event-stream": {}}}},
 )
-async def stream(request: Request, container: ContainerDep, principal: CurrentPrincipal) -> StreamingResponse:
+async def stream(request: Request, container: ContainerDep, principal: Tenant) -> StreamingResponse:
     """Server-Sent Events: `waybill.status` for every change of a waybill the caller may see."""
     broadcaster = container.broadcaster
     sub = broadcaster.subscribe()
