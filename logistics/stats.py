@@ -29,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, case, func, not_, or_, select
+from sqlalchemy import and_, case, func, not_, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from kernel.errors import InvalidInput
@@ -173,6 +173,7 @@ def _measures(session: Session) -> list[Any]:
         n(and_(live, f.replans > 0)).label("replanned"),
         n(and_(live, f.declared_value.is_(None))).label("declared_value_missing"),
         func.count(func.distinct(f.tenant_id)).label("tenants"),
+        func.count(f.declared_value).label("valued"),
     ]
 
 
@@ -201,11 +202,22 @@ def _percentiles(
     return out
 
 
+class _Row:
+    """Attribute access to a mapping of measures."""
+
+    def __init__(self, m: Mapping[str, Any]) -> None:
+        self.__dict__.update(m)
+
+    def __getattr__(self, name: str) -> Any:
+        return None
+
+
 def _days(v: Any) -> float | None:
     return None if v is None else round(float(v), 2)
 
 
 def _shape(keys: Sequence[str], r: Any, pct: tuple[Any, Any] | None, value: Decimal | None) -> dict[str, Any]:
+    r = _Row(r)
     arrived = int(r.arrived or 0)
     row: dict[str, Any] = {k: getattr(r, k) for k in keys}
     row.update(
@@ -248,6 +260,63 @@ def _values(
     return out
 
 
+def _usable_days(session: Session) -> Any:
+    """Transit days of a shipment that counts for the percentiles, else NULL (which they skip)."""
+    f = shipment_facts.c
+    usable = and_(f.status != "CANCELLED", f.arrived_at.is_not(None), f.departed_at.is_not(None))
+    return case((usable, _transit_days(session)), else_=None)
+
+
+def _aggregate(
+    session: Session, cols: list[Any], conds: list[Any]
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Measures and percentiles per group and over everything: on PostgreSQL one scan (GROUPING SETS with
+    percentile_disc), elsewhere the measures in the database and the percentiles counted here."""
+    n = len(cols)
+    if session.get_bind().dialect.name == "postgresql":
+        days = _usable_days(session)
+        pct = [
+            func.percentile_disc(0.5).within_group(days).label("p50"),
+            func.percentile_disc(0.9).within_group(days).label("p90"),
+        ]
+        if not cols:
+            row = session.execute(select(*_measures(session), *pct).where(*conds)).one()
+            return [], dict(row._mapping)
+        stmt = (
+            select(*cols, *_measures(session), *pct, func.grouping(*cols).label("grouped_away"))
+            .where(*conds)
+            .group_by(func.grouping_sets(tuple_(*cols), tuple_()))
+        )
+        groups: list[dict[str, Any]] = []
+        total: dict[str, Any] = {}
+        for r in session.execute(stmt):
+            if r.grouped_away:
+                total = dict(r._mapping)
+            else:
+                groups.append(dict(r._mapping))
+        groups.sort(key=lambda g: tuple(str(g[c.name]) for c in cols))
+        return groups, total or _empty(session, conds)
+    stmt = select(*cols, *_measures(session)).where(*conds)
+    if cols:
+        stmt = stmt.group_by(*cols)
+    percentiles = _percentiles(session, cols, conds)
+    groups = []
+    for r in session.execute(stmt):
+        p = percentiles.get(tuple(r[:n]), (None, None))
+        groups.append({**r._mapping, "p50": p[0], "p90": p[1]})
+    groups.sort(key=lambda g: tuple(str(g[c.name]) for c in cols))
+    if not cols:
+        return [], groups[0]
+    total_row = session.execute(select(*_measures(session)).where(*conds)).one()
+    p = _percentiles(session, [], conds).get((), (None, None))
+    return groups, {**total_row._mapping, "p50": p[0], "p90": p[1]}
+
+
+def _empty(session: Session, conds: list[Any]) -> dict[str, Any]:
+    row = session.execute(select(*_measures(session)).where(*conds)).one()
+    return {**row._mapping, "p50": None, "p90": None}
+
+
 def shipment_stats(
     session: Session, q: ShipmentStatsQuery, vis: Visibility, rates: ExchangeRates
 ) -> ShipmentStats:
@@ -256,39 +325,36 @@ def shipment_stats(
     keys = q.keys
     cols = [getattr(f, k) for k in keys]
     conds = _where(q, vis)
-    stmt = select(*cols, *_measures(session)).where(*conds)
-    if cols:
-        stmt = stmt.group_by(*cols).order_by(*cols)
-    grouped = list(session.execute(stmt))
-    hidden = [r for r in grouped if int(r.tenants) < vis.min_tenants] if keys else []
-    if not keys:
-        grouped = [r for r in grouped if int(r.shipments or 0) + int(r.cancelled or 0)]
+    groups, total = _aggregate(session, cols, conds)
+    hidden = [g for g in groups if int(g["tenants"]) < vis.min_tenants]
     if hidden:
         # the totals are those of the groups shown (suppression that subtraction cannot undo)
         conds = [
             *conds,
-            not_(
-                or_(*[and_(*[c == getattr(r, k) for c, k in zip(cols, keys, strict=True)]) for r in hidden])
-            ),
+            not_(or_(*[and_(*[c == g[k] for c, k in zip(cols, keys, strict=True)]) for g in hidden])),
         ]
+        total = _aggregate(session, [], conds)[1]
     used: dict[str, Rate] = {}
-    pct = _percentiles(session, cols, conds)
-    values = _values(session, cols, conds, rates, used)
-    shown = {id(r) for r in hidden}
+    valued = int(total["valued"] or 0) > 0
+    values = _values(session, cols, conds, rates, used) if valued and cols else {}
+    total_value = _values(session, [], conds, rates, used).get(()) if valued else None
     rows = [
-        _shape(keys, r, pct.get(tuple(r[: len(cols)])), values.get(tuple(r[: len(cols)])))
-        for r in grouped
-        if id(r) not in shown
+        _shape(keys, g, (g["p50"], g["p90"]), values.get(tuple(g[k] for k in keys)))
+        for g in groups
+        if int(g["tenants"]) >= vis.min_tenants
     ]
-    total_row = session.execute(select(*_measures(session)).where(*conds)).one()
-    total_pct = _percentiles(session, [], conds).get(())
-    total_value = _values(session, [], conds, rates, used).get(())
-    totals = _shape((), total_row, total_pct, total_value)
-    if int(total_row.tenants or 0) < vis.min_tenants and int(total_row.shipments or 0) + int(
-        total_row.cancelled or 0
+    totals = _shape((), total, (total["p50"], total["p90"]), total_value)
+    if int(total["tenants"] or 0) < vis.min_tenants and int(total["shipments"] or 0) + int(
+        total["cancelled"] or 0
     ):
         totals = {"suppressed": True}
         rows = []
+    if not keys:
+        rows = (
+            []
+            if "suppressed" in totals or not int(total["shipments"] or 0) + int(total["cancelled"] or 0)
+            else [dict(totals)]
+        )
     rates_used = [
         {
             "currency": r.currency,

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, case, cast, func, select
+from sqlalchemy import String, case, cast, column, func, select, values
 from sqlalchemy.orm import Session
 
 from kernel.errors import InvalidInput
@@ -150,9 +150,34 @@ def warehouse_flows(
     last = None
     if q.end:
         last = _month(q.end - timedelta(microseconds=1))
-    by_sku = "customs_mode" in q.keys
-    cols = [s.seller_id, s.warehouse, s.month] + ([s.sku] if by_sku else [])
+    by_mode = "customs_mode" in q.keys
+    # the SKUs' origins joined in the database (PostgreSQL: a VALUES list), else mapped here per SKU
+    in_db = by_mode and bool(origins) and session.get_bind().dialect.name == "postgresql"
+    origin = (
+        values(
+            column("o_seller", String),
+            column("o_warehouse", String),
+            column("o_sku", String),
+            column("o_mode", String),
+            name="origin",
+        ).data([(k[0], k[1], k[2], m) for k, m in sorted(origins.items())])
+        if in_db
+        else None
+    )
+    cols: list[Any] = [s.seller_id, s.warehouse, s.month]
+    if origin is not None:
+        cols.append(func.coalesce(origin.c.o_mode, NO_WAYBILL).label("sku"))
+    elif by_mode:
+        cols.append(s.sku)
     value = func.sum(case((s.kind.in_(RECEIVED), s.qty * t.skus.c.unit_value), else_=0))
+    source = t.stock_monthly.outerjoin(t.skus, (t.skus.c.seller_id == s.seller_id) & (t.skus.c.sku == s.sku))
+    if origin is not None:
+        source = source.outerjoin(
+            origin,
+            (origin.c.o_seller == s.seller_id)
+            & (origin.c.o_warehouse == s.warehouse)
+            & (origin.c.o_sku == s.sku),
+        )
     stmt = (
         select(
             *cols,
@@ -160,7 +185,7 @@ def warehouse_flows(
             func.sum(s.qty).label("net"),
             value.label("value"),
         )
-        .outerjoin(t.skus, (t.skus.c.seller_id == s.seller_id) & (t.skus.c.sku == s.sku))
+        .select_from(source)
         .group_by(*cols)
     )
     if last:
@@ -170,7 +195,10 @@ def warehouse_flows(
     groups: dict[tuple[Any, ...], dict[str, Any]] = {}
     on_hand: dict[tuple[Any, ...], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for r in session.execute(stmt).mappings():
-        mode = origins.get((r["seller_id"], r["warehouse"], r["sku"]), NO_WAYBILL) if by_sku else None
+        if in_db:
+            mode = r["sku"]  # the origin's mode, computed in the query
+        else:
+            mode = origins.get((r["seller_id"], r["warehouse"], r["sku"]), NO_WAYBILL) if by_mode else None
         attrs = {"warehouse": r["warehouse"], "seller": r["seller_id"], "customs_mode": mode}
         base = tuple(attrs[k] for k in q.keys if k != "month")
         # on hand is cumulative: every month up to the one reported counts, whatever the window's start

@@ -24,7 +24,7 @@ EventReader = Annotated[
 DCSA_VERSION = "2.2.0"
 
 
-@router.get("/events", response_model=None)
+@router.get("/events", response_model=None, summary="Shipment events in the DCSA Track & Trace v2.2 shape")
 def get_events(
     request: Request,
     container: ContainerDep,

@@ -73,7 +73,11 @@ def _visibility(container: Any, session: Any, principal: Principal) -> shipment_
     return shipment_stats.Visibility(tenant_id=principal.tenant_id)
 
 
-@router.get("/stats/shipments", response_model=None)
+@router.get(
+    "/stats/shipments",
+    response_model=None,
+    summary="Shipment statistics by mode, corridor, origin, destination and month",
+)
 def get_shipment_stats(
     request: Request,
     container: ContainerDep,
@@ -138,7 +142,11 @@ WAREHOUSE_MEASURES = [
 ]
 
 
-@router.get("/stats/warehouses", response_model=None)
+@router.get(
+    "/stats/warehouses",
+    response_model=None,
+    summary="Overseas-warehouse statistics (9810 exports and their sales)",
+)
 def get_warehouse_stats(
     request: Request,
     container: ContainerDep,
