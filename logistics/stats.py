@@ -29,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, case, func, not_, or_, select, tuple_
+from sqlalchemy import Numeric, and_, case, cast, func, not_, select
 from sqlalchemy.orm import Session
 
 from kernel.errors import InvalidInput
@@ -119,12 +119,17 @@ class ShipmentStats:
     suppressed_groups: int = 0
 
 
-def nearest_rank(sorted_values: Sequence[float], p: float) -> float | None:
-    """The nearest-rank percentile of sorted values (as PostgreSQL's percentile_disc)."""
-    if not sorted_values:
+def nearest_rank(histogram: Mapping[Decimal, int], p: float) -> Decimal | None:
+    """The nearest-rank percentile (PostgreSQL's percentile_disc) of values given as value -> count."""
+    n = sum(histogram.values())
+    if n == 0:
         return None
-    rank = max(1, math.ceil(p * len(sorted_values)))
-    return sorted_values[rank - 1]
+    rank, seen = max(1, math.ceil(p * n)), 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen >= rank:
+            return value
+    return None  # pragma: no cover - seen reaches n
 
 
 def _where(q: ShipmentStatsQuery, vis: Visibility) -> list[Any]:
@@ -142,13 +147,36 @@ def _where(q: ShipmentStatsQuery, vis: Visibility) -> list[Any]:
 
 
 def _transit_days(session: Session) -> Any:
+    """Actual arrival - actual departure in days, rounded half up to 0.01 (what the figures show).
+
+    Rounding is monotonic, so the nearest-rank percentile of the rounded values is the rounded percentile:
+    the percentiles are exact to the figures' precision while the database counts values (a hash
+    aggregate, in parallel) instead of sorting every shipment (a sort: 1 s at 200,000 shipments)."""
     f = shipment_facts.c
-    if session.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", f.arrived_at - f.departed_at) / 86400.0
-    return func.julianday(f.arrived_at) - func.julianday(f.departed_at)
+    if session.get_bind().dialect.name == "postgresql":  # NUMERIC all the way: exact
+        return func.round(cast(func.extract("epoch", f.arrived_at - f.departed_at), Numeric) / 86400, 2)
+    # whole seconds, exact in a double: no tie is lost to binary fractions
+    seconds = func.strftime("%s", f.arrived_at) - func.strftime("%s", f.departed_at)
+    return func.round(seconds / 86400.0, 2)
 
 
-def _measures(session: Session) -> list[Any]:
+MEASURES = (
+    "shipments",
+    "cancelled",
+    "parcels",
+    "teu",
+    "gross_kg",
+    "co2e_kg",
+    "arrived",
+    "on_time",
+    "open",
+    "replanned",
+    "declared_value_missing",
+    "valued",
+)
+
+
+def _measures() -> list[Any]:
     f = shipment_facts.c
     live = f.status != "CANCELLED"
     arrived = and_(live, f.arrived_at.is_not(None))
@@ -172,70 +200,67 @@ def _measures(session: Session) -> list[Any]:
         n(and_(live, f.arrived_at.is_(None))).label("open"),
         n(and_(live, f.replans > 0)).label("replanned"),
         n(and_(live, f.declared_value.is_(None))).label("declared_value_missing"),
-        func.count(func.distinct(f.tenant_id)).label("tenants"),
-        func.count(f.declared_value).label("valued"),
+        n(and_(live, f.declared_value.is_not(None))).label("valued"),
     ]
 
 
-def _percentiles(
-    session: Session, cols: list[Any], conds: list[Any]
-) -> dict[tuple[Any, ...], tuple[Any, Any]]:
+@dataclass
+class _Group:
+    """One group's measures, tenants and transit-days histogram, added up from partial rows."""
+
+    measures: dict[str, float] = field(default_factory=lambda: dict.fromkeys(MEASURES, 0.0))
+    tenants: set[str] = field(default_factory=set)
+    days: dict[Decimal, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, other: _Group) -> None:
+        for k, v in other.measures.items():
+            self.measures[k] += v
+        self.tenants |= other.tenants
+        for d, c in other.days.items():
+            self.days[d] += c
+
+
+def _groups(session: Session, cols: list[Any], conds: list[Any]) -> dict[tuple[Any, ...], _Group]:
+    """Per group: the measures summed per tenant in the database and added up here (so the tenants of a
+    group are known without a COUNT(DISTINCT), which sorts), and the histogram of transit days."""
     f = shipment_facts.c
-    days = _transit_days(session)
+    n = len(cols)
+    out: dict[tuple[Any, ...], _Group] = defaultdict(_Group)
+    stmt = select(*cols, f.tenant_id, *_measures()).where(*conds).group_by(*cols, f.tenant_id)
+    for r in session.execute(stmt):
+        g = out[tuple(r[:n])]
+        g.tenants.add(str(r[n]))
+        for k, v in zip(MEASURES, r[n + 1 :], strict=True):
+            g.measures[k] += float(v or 0)
+    days = _transit_days(session).label("d")
     usable = [*conds, f.status != "CANCELLED", f.arrived_at.is_not(None), f.departed_at.is_not(None)]
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = select(
-            *cols,
-            func.percentile_disc(0.5).within_group(days).label("p50"),
-            func.percentile_disc(0.9).within_group(days).label("p90"),
-        ).where(*usable)
-        if cols:
-            stmt = stmt.group_by(*cols)
-        return {tuple(r[: len(cols)]): (r.p50, r.p90) for r in session.execute(stmt)}
-    values: dict[tuple[Any, ...], list[float]] = defaultdict(list)
-    for r in session.execute(select(*cols, days.label("d")).where(*usable)):
-        values[tuple(r[: len(cols)])].append(float(r.d))
-    out: dict[tuple[Any, ...], tuple[Any, Any]] = {}
-    for key, vs in values.items():
-        vs.sort()
-        out[key] = (nearest_rank(vs, 0.5), nearest_rank(vs, 0.9))
+    stmt2 = select(*cols, days, func.count()).where(*usable).group_by(*cols, days)
+    for r in session.execute(stmt2):
+        out[tuple(r[:n])].days[Decimal(str(r[n])).quantize(Decimal("0.01"))] += int(r[n + 1])
     return out
 
 
-class _Row:
-    """Attribute access to a mapping of measures."""
-
-    def __init__(self, m: Mapping[str, Any]) -> None:
-        self.__dict__.update(m)
-
-    def __getattr__(self, name: str) -> Any:
-        return None
-
-
-def _days(v: Any) -> float | None:
-    return None if v is None else round(float(v), 2)
-
-
-def _shape(keys: Sequence[str], r: Any, pct: tuple[Any, Any] | None, value: Decimal | None) -> dict[str, Any]:
-    r = _Row(r)
-    arrived = int(r.arrived or 0)
-    row: dict[str, Any] = {k: getattr(r, k) for k in keys}
+def _shape(keys: Sequence[str], key: tuple[Any, ...], g: _Group, value: Decimal | None) -> dict[str, Any]:
+    m = g.measures
+    arrived = int(m["arrived"])
+    p50, p90 = nearest_rank(g.days, 0.5), nearest_rank(g.days, 0.9)
+    row: dict[str, Any] = dict(zip(keys, key, strict=True))
     row.update(
-        shipments=int(r.shipments or 0),
-        parcels=int(r.parcels or 0),
-        teu=round(float(r.teu or 0), 3),
-        gross_kg=round(float(r.gross_kg or 0), 3),
+        shipments=int(m["shipments"]),
+        parcels=int(m["parcels"]),
+        teu=round(m["teu"], 3),
+        gross_kg=round(m["gross_kg"], 3),
         declared_value_cny=None if value is None else str(value.quantize(Decimal("0.01"))),
-        declared_value_missing=int(r.declared_value_missing or 0),
+        declared_value_missing=int(m["declared_value_missing"]),
         arrived=arrived,
-        on_time=int(r.on_time or 0),
-        open=int(r.open or 0),
-        on_time_rate=None if arrived == 0 else round(int(r.on_time or 0) / arrived, 4),
-        transit_days_p50=_days(pct[0]) if pct else None,
-        transit_days_p90=_days(pct[1]) if pct else None,
-        co2e_kg=round(float(r.co2e_kg or 0), 3),
-        replanned=int(r.replanned or 0),
-        cancelled=int(r.cancelled or 0),
+        on_time=int(m["on_time"]),
+        open=int(m["open"]),
+        on_time_rate=None if arrived == 0 else round(int(m["on_time"]) / arrived, 4),
+        transit_days_p50=None if p50 is None else float(p50),
+        transit_days_p90=None if p90 is None else float(p90),
+        co2e_kg=round(m["co2e_kg"], 3),
+        replanned=int(m["replanned"]),
+        cancelled=int(m["cancelled"]),
     )
     return row
 
@@ -260,63 +285,6 @@ def _values(
     return out
 
 
-def _usable_days(session: Session) -> Any:
-    """Transit days of a shipment that counts for the percentiles, else NULL (which they skip)."""
-    f = shipment_facts.c
-    usable = and_(f.status != "CANCELLED", f.arrived_at.is_not(None), f.departed_at.is_not(None))
-    return case((usable, _transit_days(session)), else_=None)
-
-
-def _aggregate(
-    session: Session, cols: list[Any], conds: list[Any]
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Measures and percentiles per group and over everything: on PostgreSQL one scan (GROUPING SETS with
-    percentile_disc), elsewhere the measures in the database and the percentiles counted here."""
-    n = len(cols)
-    if session.get_bind().dialect.name == "postgresql":
-        days = _usable_days(session)
-        pct = [
-            func.percentile_disc(0.5).within_group(days).label("p50"),
-            func.percentile_disc(0.9).within_group(days).label("p90"),
-        ]
-        if not cols:
-            row = session.execute(select(*_measures(session), *pct).where(*conds)).one()
-            return [], dict(row._mapping)
-        stmt = (
-            select(*cols, *_measures(session), *pct, func.grouping(*cols).label("grouped_away"))
-            .where(*conds)
-            .group_by(func.grouping_sets(tuple_(*cols), tuple_()))
-        )
-        groups: list[dict[str, Any]] = []
-        total: dict[str, Any] = {}
-        for r in session.execute(stmt):
-            if r.grouped_away:
-                total = dict(r._mapping)
-            else:
-                groups.append(dict(r._mapping))
-        groups.sort(key=lambda g: tuple(str(g[c.name]) for c in cols))
-        return groups, total or _empty(session, conds)
-    stmt = select(*cols, *_measures(session)).where(*conds)
-    if cols:
-        stmt = stmt.group_by(*cols)
-    percentiles = _percentiles(session, cols, conds)
-    groups = []
-    for r in session.execute(stmt):
-        p = percentiles.get(tuple(r[:n]), (None, None))
-        groups.append({**r._mapping, "p50": p[0], "p90": p[1]})
-    groups.sort(key=lambda g: tuple(str(g[c.name]) for c in cols))
-    if not cols:
-        return [], groups[0]
-    total_row = session.execute(select(*_measures(session)).where(*conds)).one()
-    p = _percentiles(session, [], conds).get((), (None, None))
-    return groups, {**total_row._mapping, "p50": p[0], "p90": p[1]}
-
-
-def _empty(session: Session, conds: list[Any]) -> dict[str, Any]:
-    row = session.execute(select(*_measures(session)).where(*conds)).one()
-    return {**row._mapping, "p50": None, "p90": None}
-
-
 def shipment_stats(
     session: Session, q: ShipmentStatsQuery, vis: Visibility, rates: ExchangeRates
 ) -> ShipmentStats:
@@ -325,36 +293,23 @@ def shipment_stats(
     keys = q.keys
     cols = [getattr(f, k) for k in keys]
     conds = _where(q, vis)
-    groups, total = _aggregate(session, cols, conds)
-    hidden = [g for g in groups if int(g["tenants"]) < vis.min_tenants]
-    if hidden:
-        # the totals are those of the groups shown (suppression that subtraction cannot undo)
-        conds = [
-            *conds,
-            not_(or_(*[and_(*[c == g[k] for c, k in zip(cols, keys, strict=True)]) for g in hidden])),
-        ]
-        total = _aggregate(session, [], conds)[1]
+    groups = _groups(session, cols, conds)
+    shown = sorted(
+        (k for k, g in groups.items() if len(g.tenants) >= vis.min_tenants), key=lambda k: tuple(map(str, k))
+    )
+    hidden = len(groups) - len(shown)
+    total = _Group()
+    for k in shown:
+        total.add(groups[k])
     used: dict[str, Rate] = {}
-    valued = int(total["valued"] or 0) > 0
-    values = _values(session, cols, conds, rates, used) if valued and cols else {}
-    total_value = _values(session, [], conds, rates, used).get(()) if valued else None
-    rows = [
-        _shape(keys, g, (g["p50"], g["p90"]), values.get(tuple(g[k] for k in keys)))
-        for g in groups
-        if int(g["tenants"]) >= vis.min_tenants
-    ]
-    totals = _shape((), total, (total["p50"], total["p90"]), total_value)
-    if int(total["tenants"] or 0) < vis.min_tenants and int(total["shipments"] or 0) + int(
-        total["cancelled"] or 0
-    ):
+    values: dict[tuple[Any, ...], Decimal] = {}
+    if any(groups[k].measures["valued"] for k in shown):
+        values = _values(session, cols, conds, rates, used)
+    total_value = sum((values[k] for k in shown if k in values), Decimal(0)) if values else None
+    rows = [_shape(keys, k, groups[k], values.get(k)) for k in shown]
+    totals = _shape((), (), total, total_value)
+    if keys == () and hidden:
         totals = {"suppressed": True}
-        rows = []
-    if not keys:
-        rows = (
-            []
-            if "suppressed" in totals or not int(total["shipments"] or 0) + int(total["cancelled"] or 0)
-            else [dict(totals)]
-        )
     rates_used = [
         {
             "currency": r.currency,
@@ -364,7 +319,7 @@ def shipment_stats(
         }
         for r in sorted(used.values(), key=lambda r: r.currency)
     ]
-    return ShipmentStats(rows, totals, rates_used, len(hidden))
+    return ShipmentStats(rows, totals, rates_used, hidden)
 
 
 def shipment_stats_json(stats: ShipmentStats) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, case, cast, column, func, select, values
+from sqlalchemy import JSON, String, bindparam, case, cast, column, func, select
 from sqlalchemy.orm import Session
 
 from kernel.errors import InvalidInput
@@ -151,22 +151,28 @@ def warehouse_flows(
     if q.end:
         last = _month(q.end - timedelta(microseconds=1))
     by_mode = "customs_mode" in q.keys
-    # the SKUs' origins joined in the database (PostgreSQL: a VALUES list), else mapped here per SKU
+    # the SKUs' origins joined in the database (PostgreSQL: one JSON parameter read as a table; a VALUES
+    # list of 1,600 rows took 0.6 s to compile), else mapped here per SKU
     in_db = by_mode and bool(origins) and session.get_bind().dialect.name == "postgresql"
     origin = (
-        values(
-            column("o_seller", String),
-            column("o_warehouse", String),
-            column("o_sku", String),
-            column("o_mode", String),
-            name="origin",
-        ).data([(k[0], k[1], k[2], m) for k, m in sorted(origins.items())])
+        func.json_to_recordset(
+            cast(
+                bindparam(
+                    "origins",
+                    [{"s": k[0], "w": k[1], "k": k[2], "m": m} for k, m in sorted(origins.items())],
+                    type_=JSON,
+                ),
+                JSON,
+            )
+        )
+        .table_valued(column("s", String), column("w", String), column("k", String), column("m", String))
+        .render_derived(name="origin", with_types=True)
         if in_db
         else None
     )
     cols: list[Any] = [s.seller_id, s.warehouse, s.month]
     if origin is not None:
-        cols.append(func.coalesce(origin.c.o_mode, NO_WAYBILL).label("sku"))
+        cols.append(func.coalesce(origin.c.m, NO_WAYBILL).label("sku"))
     elif by_mode:
         cols.append(s.sku)
     value = func.sum(case((s.kind.in_(RECEIVED), s.qty * t.skus.c.unit_value), else_=0))
@@ -174,9 +180,7 @@ def warehouse_flows(
     if origin is not None:
         source = source.outerjoin(
             origin,
-            (origin.c.o_seller == s.seller_id)
-            & (origin.c.o_warehouse == s.warehouse)
-            & (origin.c.o_sku == s.sku),
+            (origin.c.s == s.seller_id) & (origin.c.w == s.warehouse) & (origin.c.k == s.sku),
         )
     stmt = (
         select(

@@ -9,6 +9,7 @@ import math
 import secrets
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -176,15 +177,17 @@ def recount(session: Any, tenant: str, keys: tuple[str, ...]) -> dict[tuple[Any,
     for key, items in groups.items():
         live_items = [i for i in items if not i["cancelled"]]
         arrived = [i for i in live_items if i["arrived"] is not None]
-        days = sorted(
-            (i["arrived"] - i["departed"]).total_seconds() / 86400
+        days = sorted(  # rounded half up to 0.01 day, as the figures show them, from exact seconds
+            (Decimal(int((i["arrived"] - i["departed"]).total_seconds())) / 86400).quantize(
+                Decimal("0.01"), ROUND_HALF_UP
+            )
             for i in arrived
             if i["departed"] is not None
         )
         on_time = sum(1 for i in arrived if i["arrived"] <= i["promised"])
 
-        def rank(p: float, days: list[float] = days) -> float | None:
-            return round(days[max(1, math.ceil(p * len(days))) - 1], 2) if days else None
+        def rank(p: float, days: list[Decimal] = days) -> float | None:
+            return float(days[max(1, math.ceil(p * len(days))) - 1]) if days else None
 
         out[key] = {
             "shipments": len(live_items),
