@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("waybill_no", sa.String(20), sa.ForeignKey("waybills.waybill_no"), primary_key=True),
         sa.Column("tenant_id", sa.String(40), nullable=False),
         sa.Column("customs_mode", sa.String(4), nullable=False),
-        sa.Column("corridor", sa.String(80), nullable=False),
+        sa.Column("corridor", sa.Text, nullable=False),
         sa.Column("origin", sa.String(40), nullable=False),
         sa.Column("destination_country", sa.String(2), nullable=False),
         sa.Column("booked_at", UtcDateTime(timezone=True), nullable=False),
