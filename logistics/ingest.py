@@ -164,11 +164,9 @@ def process_batch(
         for r in refreshed
     ]
     written = tracking_store.write_pending(session, pending)
-    # The statistics' fact rows of the shipments whose milestones or status moved (shipment_facts.py).
-    shipment_facts.refresh(
-        session,
-        [r.changes.waybill_no for r in refreshed if r.changes.status_changed or r.changes.new_milestones],
-    )
+    # The statistics' fact rows of the refreshed shipments (shipment_facts.py): every one, since a late
+    # reading can move a recorded status or milestone without a new one (a drift test caught it).
+    shipment_facts.refresh(session, [r.changes.waybill_no for r in refreshed])
     # After the waybills are written: a hook that changed a waybill row would make its cached fold miss.
     for done in refreshed:
         result.changes.append(done.changes)

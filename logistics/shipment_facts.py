@@ -185,7 +185,12 @@ def _refresh_chunk(session: Session, nos: list[str]) -> None:
                 e.id, e.waybill_no, e.kind, e.code, e.classifier, e.node_id, e.event_time, e.superseded_by
             ).where(
                 e.waybill_no.in_(list(by_waybill)),
-                e.kind.in_(("milestone", "status", "plan")),
+                # only the events a fact row is made of (the ingest refreshes every batch's waybills)
+                or_(
+                    and_(e.kind == "milestone", e.code.in_(DEPARTURE_CODES + ARRIVAL_CODES)),
+                    and_(e.kind == "status", e.code.in_(THERE_STATUSES)),
+                    and_(e.kind == "plan", e.code == "REPLANNED"),
+                ),
                 or_(e.superseded_by.is_(None), and_(e.classifier == "PLN", e.code == "ARRI")),
             )
         )
