@@ -178,4 +178,6 @@ ROUTER_MODULES: list[str] = [
     "api.routers.warehouse_returns",
     "api.routers.warehouse_replenishment",
     "api.routers.warehouse_delivery_runs",
+    "api.routers.stats",
+    "api.routers.dcsa",
 ]

@@ -59,3 +59,10 @@ def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
         return principal
 
     return check
+
+
+# Every role that belongs to a tenant with objects of its own: all but the regulator, which reads only
+# aggregates and shared events (routes that admit it name it).
+Tenant = Annotated[
+    Principal, Depends(require(Role.NETWORK_OPERATOR, Role.OPERATOR, Role.FORWARDER, Role.SELLER))
+]

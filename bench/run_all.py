@@ -23,6 +23,7 @@ QUICK = {
     "bench_embedded_broker.py": ["--quick"],
     "bench_broker_crash.py": ["--quick"],
     "bench_load.py": ["--quick"],
+    "bench_stats.py": ["--quick"],
 }
 
 

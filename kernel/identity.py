@@ -22,6 +22,8 @@ class TenantKind(StrEnum):
     FORWARDER = "forwarder"
     OPERATOR = "operator"
     PLATFORM = "platform"
+    # The pilot zone's administration: reads statistics and shared events across tenants, never an object.
+    REGULATOR = "regulator"
 
 
 class Role(StrEnum):
@@ -33,12 +35,15 @@ class Role(StrEnum):
     FORWARDER = "forwarder"
     SELLER = "seller"
     DEVICE = "device"
+    # Aggregates across tenants (groups below XB_STATS_MIN_TENANTS suppressed) and DCSA events; no object.
+    REGULATOR = "regulator"
 
 
 ROLE_FOR_KIND = {
     TenantKind.SELLER: {Role.SELLER},
     TenantKind.FORWARDER: {Role.FORWARDER},
     TenantKind.OPERATOR: {Role.OPERATOR},
+    TenantKind.REGULATOR: {Role.REGULATOR},
     TenantKind.PLATFORM: {
         Role.ADMIN,
         Role.NETWORK_OPERATOR,

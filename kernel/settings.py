@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     # Where customs declarations go: `simulated` (an in-process single window answering receipts, for the
     # demo and tests), `directory:/path` (files in /path/out, receipts read from /path/in) or `none`.
     customs_gateway: str = "simulated"
+    # Statistics seen by the regulator: a group with fewer distinct tenants than this is suppressed, so that
+    # one or two companies' volumes cannot be read off (the usual "rule of three" of statistical offices).
+    stats_min_tenants: int = 3
+    # Exchange rates for declared values in CNY: a JSON file of the shape of logistics/exchange_rates.json
+    # (each rate with its date and source); default: that file.
+    exchange_rates_file: str | None = None
 
     @field_validator("clock_speed")
     @classmethod

@@ -23,7 +23,7 @@ from kernel.clock import parse_time, rfc3339
 from kernel.errors import InvalidInput, NotFound
 from kernel.identity import Principal
 from kernel.ids import new_id
-from logistics import events
+from logistics import events, shipment_facts
 from logistics.capacity import capacity_left, hold_capacity, release_capacity
 from logistics.customs import filing as customs_filing
 from logistics.disruption_records import active, to_domain
@@ -302,6 +302,7 @@ def _apply_new_plan(
             track_since_checkpoint=None,
         )
     )
+    shipment_facts.refresh(session, [row["waybill_no"]])
     per_shipment = (c for c in option["cost"].get("breakdown", ()) if c["leg"] is None)  # brokerage
     cost = sum(Decimal(leg["cost"]["amount"]) for leg in itinerary["legs"]) + sum(
         (Decimal(c["amount"]) for c in per_shipment), Decimal("0.00")

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from kernel.clock import Clock
 from kernel.db import Database
 from kernel.mqtt import Communicator, Message, held_wakeups
-from logistics import tracking_service, tracking_store
+from logistics import shipment_facts, tracking_service, tracking_store
 from logistics.fold_cache import FoldCache, KeptFold
 from logistics.tables import deadletters, devices, waybills
 from logistics.tracking.readings import PayloadError, Reading, parse_message
@@ -164,6 +164,9 @@ def process_batch(
         for r in refreshed
     ]
     written = tracking_store.write_pending(session, pending)
+    # The statistics' fact rows of the refreshed shipments (shipment_facts.py): every one, since a late
+    # reading can move a recorded status or milestone without a new one (a drift test caught it).
+    shipment_facts.refresh(session, [r.changes.waybill_no for r in refreshed])
     # After the waybills are written: a hook that changed a waybill row would make its cached fold miss.
     for done in refreshed:
         result.changes.append(done.changes)

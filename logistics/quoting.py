@@ -21,7 +21,7 @@ from kernel.clock import parse_time, rfc3339
 from kernel.errors import Conflict, InvalidInput, NotFound
 from kernel.identity import Principal
 from kernel.ids import document_number, new_id
-from logistics import events
+from logistics import events, shipment_facts
 from logistics.capacity import capacity_left, hold_capacity, release_capacity
 from logistics.disruption_records import active
 from logistics.itinerary import build_itinerary, option_json, planned_milestones
@@ -416,6 +416,7 @@ def book_shipment(
             recorded_time=now,
         )
     events.append(session, booked.waybill_no, kind="status", code="BOOKED", event_time=now, recorded_time=now)
+    shipment_facts.refresh(session, [booked.waybill_no])
     return booked
 
 
@@ -453,4 +454,5 @@ def cancel_booking(session: Session, principal: Principal, cmd: CancelBooking, n
     events.append(
         session, row["waybill_no"], kind="status", code="CANCELLED", event_time=now, recorded_time=now
     )
+    shipment_facts.refresh(session, [row["waybill_no"]])
     return cancelled

@@ -214,3 +214,31 @@ service_overrides = Table(
     Column("updated_by", String(40), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
 )
+
+# One row per booked shipment, recomputed from the waybill and its event log in the transaction that changes
+# them (logistics/shipment_facts.py): the statistics read side, exact by construction, never a counter.
+shipment_facts = Table(
+    "shipment_facts",
+    metadata,
+    Column("waybill_no", String(20), ForeignKey("waybills.waybill_no"), primary_key=True),
+    Column("tenant_id", String(40), nullable=False),
+    Column("customs_mode", String(4), nullable=False),
+    Column("corridor", Text, nullable=False),  # an imported network's corridor names have no bound
+    Column("origin", String(40), nullable=False),
+    Column("destination_country", String(2), nullable=False),
+    Column("booked_at", UtcDateTime(), nullable=False),
+    Column("month", String(7), nullable=False),
+    Column("booked_arrival", UtcDateTime(), nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("teu", Float, nullable=False),
+    Column("gross_kg", Float, nullable=False),
+    Column("co2e_kg", Float, nullable=False),
+    Column("parcels", Integer, nullable=False),
+    Column("declared_value", Numeric(16, 2), nullable=True),
+    Column("declared_currency", String(3), nullable=True),
+    Column("departed_at", UtcDateTime(), nullable=True),
+    Column("arrived_at", UtcDateTime(), nullable=True),
+    Column("replans", Integer, nullable=False),
+    Index("ix_shipment_facts_booked_at", "booked_at"),
+    Index("ix_shipment_facts_tenant_booked_at", "tenant_id", "booked_at"),
+)

@@ -24,7 +24,7 @@ from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from kernel.clock import parse_time, rfc3339, utc
-from logistics import events, tracking_store
+from logistics import events, shipment_facts, tracking_store
 from logistics.tables import readings, tracker_attachments, waybill_events, waybills, webhook_outbox, webhooks
 from logistics.tracking.eta import delay_alarm, deliver_by_at_risk, estimate
 from logistics.tracking.foldlog import FoldLog
@@ -234,6 +234,7 @@ def refresh(
         return None
     done = refresh_locked(session, RefreshWaybill(row, now, new_readings), policy)
     session.execute(update(waybills).where(waybills.c.waybill_no == waybill_no).values(**done.values))
+    shipment_facts.refresh(session, [waybill_no])
     return done.changes
 
 

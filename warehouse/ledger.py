@@ -15,6 +15,7 @@ Each writer is given a `Session` (one transaction, opened and committed by the c
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +35,7 @@ from warehouse.domain import (
     MoveLine,
     StockKey,
     StockMove,
+    Zone,
 )
 from warehouse.scope import Scope
 
@@ -99,7 +101,37 @@ def write_ledger(session: Session, mv: StockMove, now: datetime, reverses: str |
             for ln in mv.lines
         ],
     )
+    add_to_monthly(session, mv, now)
     return movement_id
+
+
+def add_to_monthly(session: Session, mv: StockMove, now: datetime) -> None:
+    """Add a movement's lines at warehouses (outside transit) to `wh_stock_monthly`, in its transaction."""
+    net: dict[tuple[str, str], int] = defaultdict(int)
+    for ln in mv.lines:
+        if ln.location.warehouse is not None and ln.location.zone != Zone.TRANSIT:
+            net[(ln.location.warehouse, ln.sku)] += ln.qty
+    rows = [
+        {
+            "seller_id": mv.seller_id,
+            "warehouse": w,
+            "sku": sku,
+            "month": now.strftime("%Y-%m"),
+            "kind": mv.kind.value,
+            "qty": q,
+        }
+        for (w, sku), q in sorted(net.items())
+        if q != 0  # a move between zones of one warehouse changes nothing here
+    ]
+    if not rows:
+        return
+    ins = dialect_insert(session, t.stock_monthly).values(rows)
+    session.execute(
+        ins.on_conflict_do_update(
+            index_elements=["seller_id", "warehouse", "sku", "month", "kind"],
+            set_={"qty": t.stock_monthly.c.qty + ins.excluded.qty},
+        )
+    )
 
 
 def balance_ids(session: Session, keys: Sequence[StockKey]) -> dict[StockKey, int]:

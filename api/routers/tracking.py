@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, Field, HttpUrl
 from sqlalchemy.orm import Session
 
 from api import idempotency
-from api.deps import ContainerDep, CurrentPrincipal, require
+from api.deps import ContainerDep, CurrentPrincipal, Tenant, require
 from api.places import name_places
 from kernel.errors import NotFound
 from kernel.identity import Principal, Role
@@ -60,7 +60,7 @@ class WebhookIn(BaseModel):
 )
 def list_waybills(
     container: ContainerDep,
-    principal: CurrentPrincipal,
+    principal: Tenant,
     status: str | None = None,
     destination: str | None = None,
     customs_mode: str | None = None,
@@ -87,7 +87,7 @@ def list_waybills(
         "Status, milestones (planned, estimated, actual), last position, ETA and alarms of one shipment."
     ),
 )
-def get_waybill(waybill_no: str, container: ContainerDep, principal: CurrentPrincipal) -> dict[str, Any]:
+def get_waybill(waybill_no: str, container: ContainerDep, principal: Tenant) -> dict[str, Any]:
     with container.db.read_session() as session:
         waybill = waybills.get_waybill(session, principal, waybill_no)
     return name_places(waybill, container.network_state.network.nodes)
@@ -101,7 +101,7 @@ def get_waybill(waybill_no: str, container: ContainerDep, principal: CurrentPrin
 def waybill_events(
     waybill_no: str,
     container: ContainerDep,
-    principal: CurrentPrincipal,
+    principal: Tenant,
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> dict[str, Any]:
@@ -217,7 +217,7 @@ def detach_tracker(waybill_no: str, device_id: str, container: ContainerDep, pri
 def post_webhook(
     body: WebhookIn,
     container: ContainerDep,
-    principal: CurrentPrincipal,
+    principal: Tenant,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     """Subscribe a URL to waybill events; each delivery carries `X-Xborder-Signature: sha256=<hex HMAC>`
@@ -238,7 +238,7 @@ def post_webhook(
 
 
 @router.get("/webhooks", summary="List webhooks", description="The tenant's webhooks (never their secrets).")
-def list_webhooks(container: ContainerDep, principal: CurrentPrincipal) -> dict[str, Any]:
+def list_webhooks(container: ContainerDep, principal: Tenant) -> dict[str, Any]:
     with container.db.read_session() as session:
         found = webhooks.list_webhooks(session, principal.tenant_id)
     return {
@@ -252,7 +252,7 @@ def list_webhooks(container: ContainerDep, principal: CurrentPrincipal) -> dict[
     response_class=StreamingResponse,
     responses={200: {"description": "Server-Sent Events", "content": {"text/event-stream": {}}}},
 )
-async def stream(request: Request, container: ContainerDep, principal: CurrentPrincipal) -> StreamingResponse:
+async def stream(request: Request, container: ContainerDep, principal: Tenant) -> StreamingResponse:
     """Server-Sent Events: `waybill.status` for every change of a waybill the caller may see."""
     broadcaster = container.broadcaster
     sub = broadcaster.subscribe()

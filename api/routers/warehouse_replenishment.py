@@ -1,4 +1,4 @@
-"""HTTP face of replenishment suggestions and the warehouse volume statistics."""
+"""HTTP face of replenishment suggestions."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from api.deps import ContainerDep
 from api.routers.warehouse_http import Admin, SellerOrOperator, warehouse_ports
-from warehouse import replenishment, stats
+from warehouse import replenishment
 from warehouse.scope import Scope
 
 router = APIRouter(prefix="/v1", tags=["warehouses"])
@@ -32,10 +32,3 @@ def post_replenishment_run(container: ContainerDep, principal: Admin) -> list[di
     with container.db.session() as s:
         transit = warehouse_ports(container, s).transit
         return replenishment.suggest_replenishment(s, container.clock.now(), transit)
-
-
-@router.get("/stats/warehouses", summary="Warehouse statistics")
-def get_warehouse_stats(container: ContainerDep, principal: SellerOrOperator) -> list[dict[str, Any]]:
-    """Volumes per warehouse and month (units and orders shipped) and current stock by zone."""
-    with container.db.read_session() as s:
-        return stats.warehouse_stats(s, Scope.of(principal))

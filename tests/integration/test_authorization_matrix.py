@@ -23,9 +23,13 @@ from tests.conftest import Keys
 from tests.integration.warehouse import conftest as warehouse_fixtures
 from tests.integration.warehouse.conftest import World
 
-ADMIN, FWD, SELLER, OPER = "admin", "forwarder", "seller", "operator"
-ROLES = (ADMIN, FWD, SELLER, OPER)
+ADMIN, FWD, SELLER, OPER, REG = "admin", "forwarder", "seller", "operator", "regulator"
+ROLES = (ADMIN, FWD, SELLER, OPER, REG)
 ANY = frozenset({FWD, SELLER, OPER})
+# The pilot zone's regulator: a tenant without objects of its own. It is admitted to reference data,
+# statistics and shared events; a route that names tenant A's object answers it 404 (it sees no object), and
+# no answer to it may show tenant A's objects, except the shared events that are its purpose (`shared`).
+ANYR = ANY | {REG}
 NONE: frozenset[str] = frozenset()
 
 world = warehouse_fixtures.world  # the seller, its warehouses and their operator: tenant A
@@ -41,6 +45,7 @@ class Rule:
     # Another tenant's key in an admitted role: "ok" (and no trace of tenant A), "404", or "refused" (a body
     # naming tenant A's objects: 404, 409 or 422, never a success).
     other: str = "ok"
+    shared: bool = False  # the regulator sees every tenant's objects here (DCSA events)
 
 
 def owned(admits: frozenset[str], sees: frozenset[str]) -> Rule:
@@ -54,21 +59,21 @@ SO = frozenset({SELLER, OPER})
 ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/healthz"): Rule(NONE, public=True),
     ("GET", "/metrics"): Rule(NONE, public=True),
-    ("GET", "/v1/me"): Rule(ANY),
+    ("GET", "/v1/me"): Rule(ANYR),
     # tenants and keys: the platform's administration
     ("POST", "/v1/tenants"): Rule(NONE),
     ("POST", "/v1/api-keys"): Rule(NONE),
     # a tenant revokes its own keys (here a spare key of the seller's; revoking twice is 204 again)
-    ("DELETE", "/v1/api-keys/{key_id}"): owned(ANY, S),
+    ("DELETE", "/v1/api-keys/{key_id}"): owned(ANYR, S),
     # the network: shared reference data
-    ("GET", "/v1/network/nodes"): Rule(ANY),
-    ("GET", "/v1/network/nodes/{node_id}"): Rule(ANY),
-    ("GET", "/v1/network/services"): Rule(ANY),
-    ("GET", "/v1/network/services/{service_id}/departures"): Rule(ANY),
+    ("GET", "/v1/network/nodes"): Rule(ANYR),
+    ("GET", "/v1/network/nodes/{node_id}"): Rule(ANYR),
+    ("GET", "/v1/network/services"): Rule(ANYR),
+    ("GET", "/v1/network/services/{service_id}/departures"): Rule(ANYR),
     # network-wide changes: admin and the platform's network operator (tested in test_network_operator.py)
     ("PATCH", "/v1/network/services/{service_id}"): Rule(NONE),
     ("POST", "/v1/disruptions"): Rule(NONE),
-    ("GET", "/v1/disruptions"): Rule(ANY),
+    ("GET", "/v1/disruptions"): Rule(ANYR),
     ("POST", "/v1/disruptions/{disruption_id}/lift"): Rule(NONE),
     # quotes, bookings, waybills, devices: the forwarder's
     ("POST", "/v1/quotes"): Rule(F),
@@ -125,7 +130,11 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("PUT", "/v1/return-policy"): Rule(S),
     ("GET", "/v1/replenishment"): Rule(SO),
     ("POST", "/v1/replenishment/run"): Rule(NONE),
-    ("GET", "/v1/stats/warehouses"): Rule(SO),
+    # statistics: a tenant its own figures, the regulator aggregates over tenants (small groups suppressed)
+    ("GET", "/v1/stats/warehouses"): Rule(SO | {REG}),
+    ("GET", "/v1/stats/shipments"): Rule(ANYR),
+    # shared events (DCSA Track & Trace): a tenant its own shipments', the regulator every tenant's
+    ("GET", "/v1/events"): Rule(ANYR, shared=True),
     ("POST", "/v1/warehouses/{code}/delivery-runs"): owned(OP, OP),
     ("GET", "/v1/warehouses/{code}/delivery-runs"): owned(OP, OP),
     ("GET", "/v1/delivery-runs/{run_id}"): owned(OP, OP),
@@ -342,7 +351,9 @@ def make_tenants(w: World, keys: Keys) -> Tenants:
         run["id"],
         w.seller_id,
     }
-    return Tenants(w, {ADMIN: w.admin, FWD: fwd, SELLER: w.seller, OPER: w.operator}, others, ids, markers)
+    regulator = keys.headers(Role.REGULATOR, keys.tenant(TenantKind.REGULATOR, "Yibin zone administration"))
+    keys_of_a = {ADMIN: w.admin, FWD: fwd, SELLER: w.seller, OPER: w.operator, REG: regulator}
+    return Tenants(w, keys_of_a, others, ids, markers)
 
 
 def request_body(t: Tenants, method: str, path: str) -> Any:
@@ -436,7 +447,8 @@ def cases_of(method: str, path: str, rule: Rule) -> list[Case]:
     out = [Case(method, path, "anonymous", "401")]
     admitted = [r for r in ROLES if r == ADMIN or r in rule.admits]
     if rule.admits:
-        out += [Case(method, path, f"other {r}", rule.other) for r in sorted(rule.admits)]
+        # a regulator holds no objects: "another tenant's regulator" is the regulator case itself
+        out += [Case(method, path, f"other {r}", rule.other) for r in sorted(rule.admits - {REG})]
     else:
         out.append(Case(method, path, f"other {FWD}", "403"))
     out += [Case(method, path, r, "403") for r in ROLES if r not in admitted]
@@ -489,7 +501,9 @@ def test_every_route_answers_every_role_as_the_table_says(world: World, keys: Ke
         for case in cases_of(method, path, ROUTES[(method, path)]):
             status, text, sent = call(t, case)
             made += 1
-            seen = _traces(t, text, sent) if case.who.startswith("other ") else ""
+            rule = ROUTES[(method, path)]
+            watched = case.who.startswith("other ") or (case.who == REG and not rule.shared)
+            seen = _traces(t, text, sent) if watched else ""
             if status not in EXPECTED[case.expected] or seen:
                 wrong.append(
                     f"{case.method} {case.path} as {case.who}: expected {case.expected}, got {status}"
