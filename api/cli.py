@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -158,7 +159,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for noisy in ("alembic", "apscheduler", "httpx", "amqtt", "transitions"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    return COMMANDS[args.command](args, settings)
+    try:
+        return COMMANDS[args.command](args, settings)
+    except BrokenPipeError:
+        # The reader stopped early (`xborder keys list | head`): what it read is what it wanted. Point stdout
+        # at /dev/null so that the interpreter's final flush does not fail again, and end without a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _load_extensions() -> None:

@@ -32,6 +32,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from kernel.db import dialect_insert
+from logistics.customs.tables import customs_declarations
 from logistics.tables import shipment_facts, waybill_events, waybills
 
 DEPARTURE_CODES = ("GTOT", "DEPA")
@@ -52,13 +53,35 @@ NO_CUSTOMS_DATA = CustomsFigures(parcels=0, declared_value=None, currency=None)
 
 
 def customs_figures(session: Session, waybill_nos: Sequence[str]) -> dict[str, CustomsFigures]:
-    """Parcels and declared value per waybill, from the booking's customs data.
+    """Parcels and declared value per waybill, from the booking's customs data (`customs_declarations`).
 
-    Bookings carry no customs data yet (the customs declarations are being added in their own change):
-    every shipment counts 0 parcels and no declared value until then. This is the one place to read the
-    customs tables from once they exist; nothing else in the statistics needs to change.
-    """
-    return {no: NO_CUSTOMS_DATA for no in waybill_nos}
+    Parcels: the 9610 consolidation's parcels (0 under the B2B and bonded modes, which declare no parcels).
+    Declared value: the goods lines' values summed (under 9610 the parcels' goods, where parcels are listed),
+    in their currency; a declaration whose lines name several currencies gets no single value (it is counted
+    in `declared_value_missing`), nor does a booking without customs data. The customs writers
+    (`logistics.customs.filing`: declare, correct) refresh the row in their transaction."""
+    found: dict[str, CustomsFigures] = {no: NO_CUSTOMS_DATA for no in waybill_nos}
+    if not waybill_nos:
+        return found
+    rows = session.execute(
+        select(customs_declarations.c.waybill_no, customs_declarations.c.data).where(
+            customs_declarations.c.waybill_no.in_(list(waybill_nos))
+        )
+    )
+    for waybill_no, data in rows:
+        parcels = list(data.get("parcels") or [])
+        if parcels:
+            lines = [g for parcel in parcels for g in parcel.get("goods") or []]
+        else:
+            lines = list(data.get("goods") or [])
+        currencies = {str(g["value"]["currency"]) for g in lines}
+        if len(currencies) == 1:
+            value: Decimal | None = sum((Decimal(str(g["value"]["amount"])) for g in lines), Decimal("0"))
+            currency: str | None = currencies.pop()
+        else:
+            value, currency = None, None
+        found[waybill_no] = CustomsFigures(parcels=len(parcels), declared_value=value, currency=currency)
+    return found
 
 
 def main_corridor(itinerary: Mapping[str, Any]) -> str:

@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, Field, HttpUrl
 from sqlalchemy.orm import Session
 
 from api import idempotency
-from api.deps import ContainerDep, CurrentPrincipal, Tenant, require
+from api.deps import ContainerDep, Tenant, require
 from api.places import name_places
 from kernel.errors import NotFound
 from kernel.identity import Principal, Role
@@ -133,7 +133,7 @@ def _public_broker_url(url: str | None) -> str | None:
     "with those `POST /v1/devices` gave it), and the topics. `xborder simulate` asks here when it is not "
     "told which broker to use; `url` is null when the process was started without a broker.",
 )
-def get_broker(container: ContainerDep, _principal: CurrentPrincipal) -> dict[str, Any]:
+def get_broker(container: ContainerDep, _principal: Tenant) -> dict[str, Any]:
     url = _public_broker_url(container.mqtt_url or container.settings.mqtt_url)
     root = container.settings.mqtt_topic_root
     return {

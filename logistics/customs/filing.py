@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from kernel.clock import parse_time, rfc3339
 from kernel.errors import Conflict, InvalidInput, NotFound
-from logistics import events
+from logistics import events, shipment_facts
 from logistics.customs import declaration, messages, triggers
 from logistics.customs.spec import SchemaError, local, q, validate, validate_receipt
 from logistics.customs.tables import customs_declarations, customs_messages
@@ -162,6 +162,7 @@ def declare_booking(
             created_at=now,
         )
     )
+    shipment_facts.refresh(session, [waybill_no])  # parcels and declared value in the statistics
     return _file_waybills(session, wb["tenant_id"], waybill_no, data, route_doc, "1", now)
 
 
@@ -234,6 +235,7 @@ def correct_declaration(
         .where(customs_declarations.c.waybill_no == waybill_no)
         .values(data=data.to_json())
     )
+    shipment_facts.refresh(session, [waybill_no])
     revision = _revision(session, waybill_no, data)
     queued = _file_waybills(session, decl["tenant_id"], waybill_no, data, decl["route"], "2", now, revision)
     return queued + _refile_rejected(session, decl, data, revision, now)

@@ -21,9 +21,12 @@ from openapi_schema_validator import OAS30Validator
 from kernel.identity import Role, TenantKind
 from tests.conftest import Keys
 
+_IN_SHARED = Path("shared") / "data" / "dcsa" / "tnt_v2.2.0.yaml"
+# The environment's choice, else `../shared` beside this checkout, else the work area's shared folder (where
+# the reference data lives for a checkout made elsewhere, as CI's clean clone may be).
+_CANDIDATES = [Path(__file__).resolve().parents[3] / _IN_SHARED, Path("/work") / _IN_SHARED]
 SPEC = Path(
-    os.environ.get("XB_DCSA_TNT_SPEC")
-    or Path(__file__).resolve().parents[3] / "shared" / "data" / "dcsa" / "tnt_v2.2.0.yaml"
+    os.environ.get("XB_DCSA_TNT_SPEC") or next((p for p in _CANDIDATES if p.is_file()), _CANDIDATES[0])
 )
 
 

@@ -4,7 +4,7 @@ The statistics read side (GET /v1/stats/shipments). Existing shipments are backf
 function every writer calls (`logistics.shipment_facts.rebuild`), so the table starts exact.
 
 Revision ID: l0200_shipment_facts
-Revises: l0009
+Revises: l0100_customs
 Create Date: 2026-12-07
 """
 
@@ -20,7 +20,7 @@ from kernel.db import UtcDateTime
 from logistics import shipment_facts
 
 revision: str = "l0200_shipment_facts"
-down_revision: str | None = "l0009"
+down_revision: str | None = "l0100_customs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

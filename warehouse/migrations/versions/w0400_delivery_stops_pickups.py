@@ -2,7 +2,7 @@
 and what placed an address without coordinates.
 
 Revision ID: w0400_delivery_stops_pickups
-Revises: w0004_replenishment_corridor
+Revises: w0200_stock_monthly
 Create Date: 2026-12-07
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "w0400_delivery_stops_pickups"
-down_revision: str | None = "w0004_replenishment_corridor"
+down_revision: str | None = "w0200_stock_monthly"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
