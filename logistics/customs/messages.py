@@ -1,4 +1,5 @@
-"""The export messages as XML (`CEB505Message`, `CEB507Message`, `CEB509Message`) and their receipts.
+"""The messages as XML: export (`CEB505Message`, `CEB507Message`, `CEB509Message`), the 1210 bonded
+import (`CEB511Message` waybill, `CEB513Message` waybill status), and their receipts.
 
 Field by field, where each value comes from (the schema and its sources: `logistics.customs.spec`):
 - guid: the outbox message's id (an upper-case UUID); receipts name it back.
@@ -15,6 +16,9 @@ Field by field, where each value comes from (the schema and its sources: `logist
   vehicle named on the booking, else the booked service's id; voyageNo: the voyage named on the booking,
   else the departure date of that service; billNo and copNo: the waybill number.
 - the arrival and departure lists: one row per waybill (B2B) or per parcel (9610).
+- CEB511 (import waybill): as the CEB505 (weight is the gross weight), billNo the waybill number, goodsInfo
+  the goods lines; CEB513: logisticsStatus S (signed for: the cargo arrived in the bonded zone, the only
+  status the sources allow), logisticsTime the ACT arrival's time.
 """
 
 from __future__ import annotations
@@ -129,6 +133,56 @@ def waybill_messages(
     return out
 
 
+def import_waybill_message(
+    guid: str, app_type: str, at: datetime, data: CustomsData, shipment: Shipment, dxp_id: str
+) -> bytes:
+    """CEB511: the import waybill of a 1210 consignment into the bonded zone."""
+    currency = CURRENCY_CODES.get(shipment.freight_currency, CURRENCY_CODES["USD"])
+    root = _root("CEB511Message", guid)
+    head = ET.SubElement(ET.SubElement(root, q("Logistics")), q("LogisticsHead"))
+    _el(head, "guid", guid)
+    _el(head, "appType", app_type)
+    _el(head, "appTime", cst(at))
+    _el(head, "appStatus", "2")
+    _el(head, "logisticsCode", data.logistics_enterprise.code)
+    _el(head, "logisticsName", data.logistics_enterprise.name)
+    _el(head, "logisticsNo", shipment.waybill_no)
+    _el(head, "billNo", shipment.waybill_no)
+    _el(head, "freight", _money(shipment.freight))
+    _el(head, "insuredFee", "0")
+    _el(head, "currency", currency)
+    _el(head, "weight", f"{data.gross_weight_kg.normalize():f}")
+    _el(head, "packNo", data.packages)
+    _el(head, "goodsInfo", _goods_info(data.goods))
+    _base_transfer(root, data, dxp_id)
+    return _xml(root)
+
+
+def waybill_status_message(
+    guid: str,
+    app_type: str,
+    at: datetime,
+    arrived_at: datetime,
+    data: CustomsData,
+    shipment: Shipment,
+    dxp_id: str,
+) -> bytes:
+    """CEB513: the import waybill's status, signed for (S) at the ACT arrival in the bonded zone."""
+    root = _root("CEB513Message", guid)
+    status = ET.SubElement(root, q("LogisticsStatus"))
+    _el(status, "guid", guid)
+    _el(status, "appType", app_type)
+    _el(status, "appTime", cst(at))
+    _el(status, "appStatus", "2")
+    _el(status, "logisticsCode", data.logistics_enterprise.code)
+    _el(status, "logisticsName", data.logistics_enterprise.name)
+    _el(status, "logisticsNo", shipment.waybill_no)
+    _el(status, "logisticsStatus", "S")
+    _el(status, "logisticsTime", cst(arrived_at))
+    _base_transfer(root, data, dxp_id)
+    return _xml(root)
+
+
 def _list_rows(data: CustomsData, waybill_no: str) -> list[tuple[str, int]]:
     if data.parcels:
         return [(p.logistics_no, p.packages) for p in data.parcels]
@@ -208,14 +262,26 @@ def departure_message(
     return _xml(root)
 
 
-RECEIPT_OF = {"CEB505": "CEB506", "CEB507": "CEB508", "CEB509": "CEB510"}
-RETURN_BLOCK = {"CEB506": "LogisticsReturn", "CEB508": "ArrivalReturn", "CEB510": "DepartureReturn"}
+RECEIPT_OF = {
+    "CEB505": "CEB506",
+    "CEB507": "CEB508",
+    "CEB509": "CEB510",
+    "CEB511": "CEB512",
+    "CEB513": "CEB514",
+}
+RETURN_BLOCK = {
+    "CEB506": "LogisticsReturn",
+    "CEB508": "ArrivalReturn",
+    "CEB510": "DepartureReturn",
+    "CEB512": "LogisticsReturn",
+    "CEB514": "LogisticsStatusReturn",
+}
 
 
 def receipt_message(
     type_: str, guid: str, logistics_code: str, status: str, info: str, at: datetime
 ) -> bytes:
-    """A single window's receipt (CEB506/508/510) for the message `guid`: its return status and reason."""
+    """A single window's receipt (CEB506/508/510/512/514) for the message `guid`: its status and reason."""
     receipt = RECEIPT_OF[type_]
     root = _root(f"{receipt}Message", new_guid())
     block = ET.SubElement(root, q(RETURN_BLOCK[receipt]))
