@@ -272,27 +272,30 @@ def _refile_rejected(
         )
         .order_by(customs_messages.c.seq)
     ).mappings()
-    latest: dict[tuple[str, str], Any] = {}
+    latest: dict[tuple[str, str], list[Any]] = {}  # the parts of the latest filing of each kind and subject
     for r in rows:
-        latest[(r["type"], r["subject"])] = r
+        parts = latest.setdefault((r["type"], r["subject"]), [])
+        if parts and parts[-1]["fact_key"].split("#")[0] != r["fact_key"].split("#")[0]:
+            parts.clear()
+        parts.append(r)
     shipment = _shipment(decl["waybill_no"], decl["route"])
     queued = 0
-    for (type_, subject), r in latest.items():
-        if r["status"] != "REJECTED" or not r["trigger"]:
+    for (type_, subject), parts in latest.items():
+        r = parts[0]
+        if all(p["status"] != "REJECTED" for p in parts) or not r["trigger"]:
             continue
-        guid, at = messages.new_guid(), parse_time(r["trigger"]["time"])
-        xml = _milestone_message(type_, guid, "1", now, at, data, shipment)
-        queued += _queue(
+        base = r["fact_key"].split("#")[0].split("|refiled")[0]
+        queued += _queue_milestone(
             session,
-            guid=guid,
-            waybill_no=decl["waybill_no"],
-            tenant_id=decl["tenant_id"],
+            decl,
             type_=type_,
             app_type="1",
             subject=subject,
-            fact_key=f"{r['fact_key'].split('|refiled')[0]}|refiled{revision}"[:200],
-            xml=xml,
+            fact_key=f"{base}|refiled{revision}",
+            at=parse_time(r["trigger"]["time"]),
             trigger=r["trigger"],
+            data=data,
+            shipment=shipment,
             now=now,
         )
     return queued
@@ -406,19 +409,53 @@ def file_due(session: Session, waybill_no: str, now: datetime) -> int:
     shipment = _shipment(waybill_no, route_doc)
     queued = 0
     for d in triggers.due(waybill_no, route, current, filed):
-        guid = messages.new_guid()
-        xml = _milestone_message(d.type, guid, d.app_type, now, d.time, data, shipment)
-        queued += _queue(
+        queued += _queue_milestone(
             session,
-            guid=guid,
-            waybill_no=waybill_no,
-            tenant_id=decl["tenant_id"],
+            decl,
             type_=d.type,
             app_type=d.app_type,
             subject=d.node_id,
             fact_key=d.fact_key,
-            xml=xml,
+            at=d.time,
             trigger={"milestone": d.milestone, "location": d.node_id, "time": rfc3339(d.time)},
+            data=data,
+            shipment=shipment,
+            now=now,
+        )
+    return queued
+
+
+def _queue_milestone(
+    session: Session,
+    decl: Any,
+    *,
+    type_: str,
+    app_type: str,
+    subject: str,
+    fact_key: str,
+    at: datetime,
+    trigger: Mapping[str, Any],
+    data: declaration.CustomsData,
+    shipment: messages.Shipment,
+    now: datetime,
+) -> int:
+    """Queue a milestone's message; an arrival or departure list longer than a message holds goes out in
+    several (msgCount/msgSeqNo), the first under the fact key and the others under `<fact key>#<part>`."""
+    parts = messages.list_parts(data) if type_ in ("CEB507", "CEB509") else 1
+    queued = 0
+    for part in range(1, parts + 1):
+        guid = messages.new_guid()
+        queued += _queue(
+            session,
+            guid=guid,
+            waybill_no=decl["waybill_no"],
+            tenant_id=decl["tenant_id"],
+            type_=type_,
+            app_type=app_type,
+            subject=subject,
+            fact_key=(fact_key if part == 1 else f"{fact_key}#{part}")[:200],
+            xml=_milestone_message(type_, guid, app_type, now, at, data, shipment, part),
+            trigger=dict(trigger),
             now=now,
         )
     return queued
@@ -432,12 +469,13 @@ def _milestone_message(
     at: datetime,
     data: declaration.CustomsData,
     shipment: messages.Shipment,
+    part: int = 1,
 ) -> bytes:
     """The arrival (CEB507), departure (CEB509) or import status (CEB513) for a milestone at `at`."""
     if type_ == "CEB507":
-        return messages.arrival_message(guid, app_type, now, data, shipment, _dxp_id(data))
+        return messages.arrival_message(guid, app_type, now, data, shipment, _dxp_id(data), part)
     if type_ == "CEB509":
-        return messages.departure_message(guid, app_type, now, at, data, shipment, _dxp_id(data))
+        return messages.departure_message(guid, app_type, now, at, data, shipment, _dxp_id(data), part)
     return messages.waybill_status_message(guid, app_type, now, at, data, shipment, _dxp_id(data))
 
 

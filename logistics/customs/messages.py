@@ -15,7 +15,9 @@ Field by field, where each value comes from (the schema and its sources: `logist
 - trafMode: the mode of the leg leaving the exit point (customs codes: `spec.TRAF_MODES`); trafName: the
   vehicle named on the booking, else the booked service's id; voyageNo: the voyage named on the booking,
   else the departure date of that service; billNo and copNo: the waybill number.
-- the arrival and departure lists: one row per waybill (B2B) or per parcel (9610).
+- the arrival and departure lists: one row per waybill (B2B) or per parcel (9610), at most `LIST_ROWS` per
+  message: a longer list is split over several messages, numbered by msgCount (how many) and msgSeqNo
+  (which one, from 1); gnum counts the rows from 1 in each.
 - CEB511 (import waybill): as the CEB505 (weight is the gross weight), billNo the waybill number, goodsInfo
   the goods lines; CEB513: logisticsStatus S (signed for: the cargo arrived in the bonded zone, the only
   status the sources allow), logisticsTime the ACT arrival's time.
@@ -31,7 +33,7 @@ from decimal import Decimal
 from xml.etree import ElementTree as ET
 
 from logistics.customs.declaration import CustomsData, GoodsLine
-from logistics.customs.spec import CURRENCY_CODES, NS, TRAF_MODES, q
+from logistics.customs.spec import CURRENCY_CODES, LIST_ROWS, NS, TRAF_MODES, q
 
 CST = timezone(timedelta(hours=8), "CST")
 ET.register_namespace("ceb", NS)
@@ -189,10 +191,27 @@ def _list_rows(data: CustomsData, waybill_no: str) -> list[tuple[str, int]]:
     return [(waybill_no, data.packages)]
 
 
+def list_parts(data: CustomsData) -> int:
+    """How many messages an arrival or departure list takes (`LIST_ROWS` rows each)."""
+    return max(1, -(-len(data.parcels) // LIST_ROWS))
+
+
+def _part_rows(data: CustomsData, waybill_no: str, part: int) -> list[tuple[str, int]]:
+    if not 1 <= part <= list_parts(data):
+        raise ValueError(f"part {part} of {list_parts(data)}")
+    return _list_rows(data, waybill_no)[(part - 1) * LIST_ROWS : part * LIST_ROWS]
+
+
 def arrival_message(
-    guid: str, app_type: str, at: datetime, data: CustomsData, shipment: Shipment, dxp_id: str
+    guid: str,
+    app_type: str,
+    at: datetime,
+    data: CustomsData,
+    shipment: Shipment,
+    dxp_id: str,
+    part: int = 1,
 ) -> bytes:
-    """CEB507: the cargo arrived at the origin's supervised site."""
+    """CEB507: the cargo arrived at the origin's supervised site (`part` of `list_parts` messages)."""
     root = _root("CEB507Message", guid)
     arrival = ET.SubElement(root, q("Arrival"))
     head = ET.SubElement(arrival, q("ArrivalHead"))
@@ -211,9 +230,9 @@ def arrival_message(
     _el(head, "domesticTrafNo", data.vehicle)
     _el(head, "logisticsCode", data.logistics_enterprise.code)
     _el(head, "logisticsName", data.logistics_enterprise.name)
-    _el(head, "msgCount", 1)
-    _el(head, "msgSeqNo", 1)
-    for i, (no, packs) in enumerate(_list_rows(data, shipment.waybill_no), 1):
+    _el(head, "msgCount", list_parts(data))
+    _el(head, "msgSeqNo", part)
+    for i, (no, packs) in enumerate(_part_rows(data, shipment.waybill_no, part), 1):
         row = ET.SubElement(arrival, q("ArrivalList"))
         _el(row, "gnum", i)
         _el(row, "logisticsNo", no)
@@ -230,8 +249,9 @@ def departure_message(
     data: CustomsData,
     shipment: Shipment,
     dxp_id: str,
+    part: int = 1,
 ) -> bytes:
-    """CEB509: the cargo left the country at the exit point."""
+    """CEB509: the cargo left the country at the exit point (`part` of `list_parts` messages)."""
     root = _root("CEB509Message", guid)
     departure = ET.SubElement(root, q("Departure"))
     head = ET.SubElement(departure, q("DepartureHead"))
@@ -251,9 +271,9 @@ def departure_message(
     _el(head, "voyageNo", voyage[:32])
     _el(head, "billNo", shipment.waybill_no)
     _el(head, "leaveTime", cst(left_at))
-    _el(head, "msgCount", 1)
-    _el(head, "msgSeqNo", 1)
-    for i, (no, packs) in enumerate(_list_rows(data, shipment.waybill_no), 1):
+    _el(head, "msgCount", list_parts(data))
+    _el(head, "msgSeqNo", part)
+    for i, (no, packs) in enumerate(_part_rows(data, shipment.waybill_no, part), 1):
         row = ET.SubElement(departure, q("DepartureList"))
         _el(row, "gnum", i)
         _el(row, "totalPackageNo", packs)

@@ -186,8 +186,10 @@ RETURN_FIELDS = (
     Field("returnInfo", "C", 1000, required=False),
 )
 
-# Root -> its blocks in order, with how many of each (min, max). Lists: at most 100 rows per message (an
-# estimate from the lists' msgCount/msgSeqNo splitting; the sources give no figure).
+# Root -> its blocks in order, with how many of each (min, max). Lists: at most LIST_ROWS rows per message
+# (an estimate from the lists' msgCount/msgSeqNo splitting; the sources give no figure); a longer list is
+# split over several messages (`messages.list_parts`).
+LIST_ROWS = 100
 MESSAGES: dict[str, tuple[tuple[str, int, int], ...]] = {
     "CEB505Message": (("Logistics", 1, 1), ("BaseTransfer", 1, 1)),
     "CEB507Message": (("Arrival", 1, 1), ("BaseTransfer", 1, 1)),
@@ -199,8 +201,8 @@ MESSAGES: dict[str, tuple[tuple[str, int, int], ...]] = {
 # waybill's `Logistics` wraps a `LogisticsHead`, the export waybill's `Logistics` holds the fields).
 NESTED: dict[str, tuple[tuple[str, int, int], ...]] = {
     "CEB511Message/Logistics": (("LogisticsHead", 1, 1),),
-    "Arrival": (("ArrivalHead", 1, 1), ("ArrivalList", 1, 100)),
-    "Departure": (("DepartureHead", 1, 1), ("DepartureList", 1, 100)),
+    "Arrival": (("ArrivalHead", 1, 1), ("ArrivalList", 1, LIST_ROWS)),
+    "Departure": (("DepartureHead", 1, 1), ("DepartureList", 1, LIST_ROWS)),
 }
 RECEIPTS = {
     "CEB506Message": "LogisticsReturn",

@@ -1,10 +1,12 @@
 """The 1210 bonded import into Yibin: a consignment booked from Duisburg into the bonded zone files its import
 waybill (CEB511) at booking and, tracked over MQTT into China, its waybill status (CEB513) at the ACT arrival
 in the bonded zone -- nothing at the border crossings on the way -- both accepted by the simulated single
-window, each once however often the readings come."""
+window, each once however often the readings come. And a 9610 consolidation of more parcels than one list
+holds files its arrival and departure lists in parts (msgCount/msgSeqNo)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -14,8 +16,9 @@ from kernel.clock import FixedClock
 from kernel.identity import Role
 from logistics.customs import delivery
 from logistics.customs.gateway import SimulatedSingleWindow
+from logistics.customs.spec import LIST_ROWS
 from tests.conftest import Keys
-from tests.integration.test_customs import TEA, MqttTracking, customs, track
+from tests.integration.test_customs import TEA, MqttTracking, book, customs, parcels, track
 
 
 def book_import(client: TestClient, fwd: dict[str, str], mode: str, destination: str = "CNYIB") -> Any:
@@ -86,3 +89,33 @@ def test_an_import_under_an_export_mode_is_refused(client: TestClient, keys: Key
     refused = book_import(client, fwd, "9710")
     assert refused.status_code == 422
     assert [e["field"] for e in refused.json()["errors"]] == ["customs_mode"]
+
+
+def test_a_consolidation_of_more_parcels_than_a_list_holds_files_its_lists_in_parts(
+    client: TestClient, keys: Keys, container: Container, clock: FixedClock, broker_url: str
+) -> None:
+    fwd = keys.headers(Role.FORWARDER)
+    many = parcels(LIST_ROWS + 20)
+    booked = book(
+        client, fwd, "9610", customs(goods=[], parcels=many, gross_weight_kg="300", net_weight_kg="250")
+    )
+    assert booked.status_code == 201, booked.text
+    no = booked.json()["waybill_no"]
+    mqtt = MqttTracking(broker_url, container, clock)
+    try:
+        track(client, clock, fwd, no, mqtt)
+    finally:
+        mqtt.stop()
+    run = delivery.deliver(container.db, clock, container.customs_gateway)
+    assert (run.failed, run.unmatched) == (0, 0)
+    doc = client.get(f"/v1/waybills/{no}/customs", headers=fwd).json()
+    types = [m["type"] for m in doc["messages"]]
+    assert types == ["CEB505"] * len(many) + ["CEB507", "CEB507", "CEB509", "CEB509"]
+    assert {m["status"] for m in doc["messages"]} == {"ACCEPTED"}
+    listed: list[str] = []
+    for m in doc["messages"][len(many) :]:
+        xml = client.get(f"/v1/customs/messages/{m['id']}", headers=fwd).content
+        assert b"<ceb:msgCount>2</ceb:msgCount>" in xml
+        if m["type"] == "CEB507":
+            listed += re.findall(r"<ceb:logisticsNo>([^<]+)</ceb:logisticsNo>", xml.decode())
+    assert listed == [p["logistics_no"] for p in many]  # each parcel once over the two arrival messages

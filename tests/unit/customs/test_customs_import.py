@@ -5,13 +5,14 @@ once per fact, a moved arrival files a correction); the simulated window wants t
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
-from logistics.customs import messages, triggers
+from logistics.customs import declaration, messages, triggers
 from logistics.customs.gateway import Outgoing, SimulatedSingleWindow
 from logistics.customs.spec import SchemaError, validate, validate_receipt
-from tests.unit.customs.test_customs import SHIPMENT, T0, data, ms
+from tests.unit.customs.test_customs import SHIPMENT, T0, TEA, data, ms
 
 NS = "{http://www.chinaport.gov.cn/ceb}"
 IMPORT = triggers.CustomsRoute(None, None, None, None, None, "YIB")
@@ -103,3 +104,35 @@ def test_the_simulated_window_wants_the_import_waybill_before_its_status() -> No
         ("CEB512", "120"),
         ("CEB514", "120"),
     ]
+
+
+def test_a_list_longer_than_a_message_holds_is_split_with_its_count_and_sequence() -> None:
+    many = tuple(declaration.Parcel(f"YB{i:010d}", Decimal("2.5"), 1, (TEA,)) for i in range(1, 251))
+    d = data(many)
+    assert messages.list_parts(d) == 3
+    assert messages.list_parts(data()) == 1
+    seen: list[str] = []
+    for part in (1, 2, 3):
+        for build, block in (
+            (
+                lambda p: messages.arrival_message(messages.new_guid(), "1", T0, d, SHIPMENT, "DXP", p),
+                "Arrival",
+            ),
+            (
+                lambda p: messages.departure_message(messages.new_guid(), "1", T0, T0, d, SHIPMENT, "DXP", p),
+                "Departure",
+            ),
+        ):
+            root = validate(build(part))
+            head = f"{NS}{block}/{NS}{block}Head"
+            assert (root.findtext(f"{head}/{NS}msgCount"), root.findtext(f"{head}/{NS}msgSeqNo")) == (
+                "3",
+                str(part),
+            )
+            rows = root.findall(f"{NS}{block}/{NS}{block}List")
+            assert [r.findtext(f"{NS}gnum") for r in rows] == [str(i) for i in range(1, len(rows) + 1)]
+            if block == "Arrival":
+                seen += [r.findtext(f"{NS}logisticsNo") or "" for r in rows]
+    assert seen == [p.logistics_no for p in many]  # every parcel once, in order: 100, 100, 50
+    with pytest.raises(ValueError):
+        messages.arrival_message(messages.new_guid(), "1", T0, d, SHIPMENT, "DXP", 4)
