@@ -84,6 +84,18 @@ def test_a_bonded_import_files_its_waybill_at_booking_and_its_status_at_the_arri
     assert [guid for guid in window.filed if guid in ids] == ids  # handed over once each, in filing order
 
 
+def test_a_cancelled_bonded_import_cancels_its_import_waybill(
+    client: TestClient, keys: Keys, container: Container
+) -> None:
+    fwd = keys.headers(Role.FORWARDER)
+    booked = book_import(client, fwd, "1210")
+    assert booked.status_code == 201, booked.text
+    cancelled = client.post(f"/v1/bookings/{booked.json()['id']}/cancel", headers=fwd)
+    assert cancelled.status_code == 200, cancelled.text
+    doc = client.get(f"/v1/waybills/{booked.json()['waybill_no']}/customs", headers=fwd).json()
+    assert [(m["type"], m["app_type"]) for m in doc["messages"]] == [("CEB511", "1"), ("CEB511", "3")]
+
+
 def test_an_import_under_an_export_mode_is_refused(client: TestClient, keys: Keys) -> None:
     fwd = keys.headers(Role.FORWARDER)
     refused = book_import(client, fwd, "9710")
