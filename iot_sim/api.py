@@ -116,6 +116,14 @@ class XborderApi:
     def waybill(self, waybill_no: str) -> dict[str, Any]:
         return dict(self._call("GET", f"/v1/waybills/{waybill_no}"))
 
+    def waybill_customs(self, waybill_no: str) -> dict[str, Any]:
+        """`GET /v1/waybills/{no}/customs`: the waybill's declarations and their receipts."""
+        return dict(self._call("GET", f"/v1/waybills/{waybill_no}/customs"))
+
+    def correct_customs(self, waybill_no: str, block: dict[str, Any]) -> dict[str, Any]:
+        """`PUT /v1/waybills/{no}/customs`: corrected customs data (filed again as corrections)."""
+        return dict(self._call("PUT", f"/v1/waybills/{waybill_no}/customs", json=block))
+
     def waybills(self, status: str | None = None, limit: int = 100) -> Iterator[dict[str, Any]]:
         """Every waybill the key can see, page by page (`next` is a cursor, or a link)."""
         params: dict[str, Any] = {"limit": limit}

@@ -9,6 +9,8 @@ bamboo boards 4419190000 and power banks 8507600090: China's tariff, read as an 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 LOGISTICS = {"code": "91511500MA62XBXB01", "name": "Xborder Logistics (Yibin) Co., Ltd."}
@@ -21,13 +23,15 @@ GOODS = {
 
 
 # The simulated single window of the demo knows no such enterprise: this shipper's declarations are rejected
-# (an alarm on its waybills) until corrected with `PUT /v1/waybills/{waybill_no}/customs`.
+# (an alarm on its waybills) until corrected with `PUT /v1/waybills/{waybill_no}/customs`, which the
+# shipper's clerk (`CustomsClerk`) does after `CORRECTION_DELAY`.
 UNREGISTERED = {"Yibin Lingang Trading Co., Ltd.": "91511500MA00000000"}
 
 
-def enterprise_code(shipper: str) -> str:
-    """A stable fictitious USCC for a shipper name (18 characters, digits and capitals)."""
-    if shipper in UNREGISTERED:
+def enterprise_code(shipper: str, registered: bool = False) -> str:
+    """A stable fictitious USCC for a shipper name (18 characters, digits and capitals); the demo's
+    unregistered shipper declares a code the window does not know unless `registered`."""
+    if shipper in UNREGISTERED and not registered:
         return UNREGISTERED[shipper]
     digest = sum((i + 1) * ord(ch) for i, ch in enumerate(shipper)) % 10**8
     return f"91511500MA{digest:08d}"
@@ -56,3 +60,74 @@ def customs_block(shipper: str, destination: str, weight_kg: float) -> dict[str,
             }
         ],
     }
+
+
+# How long after the single window's rejection the demo shipper's clerk sends the corrected data, in service
+# time: an estimate of a clerk who reads the rejection and looks up the registered code the same working
+# morning, not a measured figure. At the demo's clock speed this is seconds of real time, so a newcomer sees
+# the rejection's alarm on the dashboard and then its correction clear it.
+CORRECTION_DELAY = timedelta(hours=3)
+NOT_REGISTERED = "企业未备案"  # the simulated window's reason for an enterprise it does not know
+
+
+@dataclass
+class _Watched:
+    block: dict[str, Any]
+    rejected_at: datetime | None = None
+
+
+class CustomsClerk:
+    """The demo shipper's customs clerk: for a waybill declared with an unregistered enterprise code, once the
+    single window's rejection is in and `CORRECTION_DELAY` of service time has passed, `PUT`s the customs
+    data again with the shipper's registered code. Waybills declared with registered codes are let go once
+    their waybill message is accepted. State is in memory: a simulator restarted between a rejection and its
+    correction leaves it to `PUT /v1/waybills/{no}/customs` by hand."""
+
+    def __init__(self, api: Any, delay: timedelta = CORRECTION_DELAY) -> None:
+        self.api = api  # an `iot_sim.api.XborderApi` (waybill_customs, correct_customs)
+        self.delay = delay
+        self.watched: dict[str, _Watched] = {}
+        self.corrected: list[str] = []
+
+    def booked(self, waybill_no: str, block: dict[str, Any] | None) -> None:
+        """Watch a waybill booked with `block` (None: booked without customs data, nothing to watch)."""
+        if block is not None:
+            self.watched[waybill_no] = _Watched(block)
+
+    def tick(self, now: datetime) -> None:
+        """Look at the watched waybills' receipts; correct the rejected ones whose delay has passed."""
+        for no in list(self.watched):
+            w = self.watched[no]
+            if w.rejected_at is None:
+                doc = self.api.waybill_customs(no)
+                rejected = [
+                    m
+                    for m in doc.get("messages", [])
+                    if m.get("status") == "REJECTED"
+                    and NOT_REGISTERED in ((m.get("receipt") or {}).get("return_info") or "")
+                ]
+                if rejected:
+                    w.rejected_at = _time(rejected[0]["receipt"].get("received")) or now
+                elif any(m.get("status") == "ACCEPTED" for m in doc.get("messages", [])):
+                    del self.watched[no]  # declared with registered codes: nothing to correct
+                    continue
+            if w.rejected_at is not None and now >= w.rejected_at + self.delay:
+                self.api.correct_customs(no, corrected(w.block))
+                self.corrected.append(no)
+                del self.watched[no]
+
+
+def corrected(block: dict[str, Any]) -> dict[str, Any]:
+    """The customs block with every unregistered enterprise code replaced by the shipper's registered one."""
+    out = dict(block)
+    for role in ("ecommerce_enterprise", "platform", "logistics_enterprise"):
+        ent = out.get(role)
+        if ent and ent.get("code") in UNREGISTERED.values():
+            out[role] = {**ent, "code": enterprise_code(str(ent["name"]), registered=True)}
+    return out
+
+
+def _time(value: object) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))

@@ -21,7 +21,7 @@ import httpx
 
 from iot_sim.api import ApiError, XborderApi
 from iot_sim.clock import ServiceClock
-from iot_sim.customs import customs_block
+from iot_sim.customs import CustomsClerk, customs_block
 from iot_sim.devices import DeviceCredentials, DeviceStore
 from iot_sim.faults import (
     DEFAULT_RATES,
@@ -159,6 +159,7 @@ class Simulation:
         self._skipped: set[str] = set()  # waybills we cannot simulate (no usable itinerary)
         self._nodes: dict[str, dict[str, Any]] | None = None
         self.summary = Summary()
+        self.customs_clerk = CustomsClerk(api)  # corrects the demo's rejected declarations
 
     # -- the service clock
     def sync_clock(self) -> None:
@@ -257,6 +258,7 @@ class Simulation:
                 "references": [f"SIM-{self.config.seed}"],
                 "customs": customs_block(shipper, destination, weight),
             }
+            declared: dict[str, Any] | None = order["customs"]
             try:
                 try:
                     booking = self.api.book(order)
@@ -266,7 +268,10 @@ class Simulation:
                         raise
                     # 9810 declares only what ends at an overseas warehouse: book it without declarations
                     log.info("no customs declarations for %s: %s", destination, exc.detail)
-                    booking = self.api.book({k: v for k, v in order.items() if k != "customs"})
+                    booking, declared = (
+                        self.api.book({k: v for k, v in order.items() if k != "customs"}),
+                        None,
+                    )
             except ApiError as exc:
                 if exc.status == 409:  # a departure filled up, or the quote went stale: the next option
                     kind = str(exc.problem.get("type", "")).rsplit("/", 1)[-1]
@@ -274,6 +279,7 @@ class Simulation:
                     log.info("option %s not booked: %s", option["id"], exc.detail)
                     continue
                 raise
+            self.customs_clerk.booked(str(booking["waybill_no"]), declared)
             return str(booking["waybill_no"]), False
         return None, stale
 
@@ -468,6 +474,7 @@ class Simulation:
                     next_sync = now_real + cfg.sync_every_s
                 if now_real >= next_discover:
                     self._guard(self.discover)
+                    self._guard(lambda: self.customs_clerk.tick(self.clock.now()))
                     self.store.save()
                     next_discover = now_real + cfg.discover_every_s
                     if cfg.until_delivered and self.summary.trackers and self.all_delivered(self.clock.now()):

@@ -30,8 +30,8 @@ RECEIPT_EXAMPLE = (
 
 @router.get("/waybills/{waybill_no}/customs", summary="A waybill's customs declarations")
 def get_waybill_customs(waybill_no: str, container: ContainerDep, principal: Tenant) -> dict[str, Any]:
-    """The waybill's customs mode and its declarations (CEB505/507/509) in filing order, with their status,
-    trigger milestone and receipt."""
+    """The waybill's customs mode and its declarations (CEB505/507/509, or a 1210 import's CEB511/513) in
+    filing order, with their status, trigger milestone and receipt."""
     with container.db.read_session() as session:
         return views.waybill_customs(session, principal, waybill_no)
 
@@ -77,8 +77,8 @@ def get_customs_message(message_id: str, container: ContainerDep, principal: Ten
 async def post_customs_receipt(
     request: Request, container: ContainerDep, principal: Forwarder
 ) -> dict[str, Any]:
-    """Apply a single window receipt (CEB506/508/510) to the message it answers: 120 accepts it, 100 rejects
-    it and raises a `customs_rejected` alarm on the waybill."""
+    """Apply a single window receipt (CEB506/508/510/512/514) to the message it answers: 120 accepts it,
+    100 rejects it and raises a `customs_rejected` alarm on the waybill."""
     body = await request.body()
     tenant = None if principal.role is Role.ADMIN else principal.tenant_id
 

@@ -100,7 +100,11 @@ class CustomsIn(BaseModel):
     goods: list[GoodsLineIn] = Field(default_factory=list, max_length=100)
     vehicle: str | None = Field(default=None, max_length=100, description="train, vessel or flight")
     voyage: str | None = Field(default=None, max_length=32)
-    parcels: list[ParcelIn] = Field(default_factory=list, max_length=100, description="9610 only")
+    # A consolidation's parcels: its arrival and departure lists go out in messages of 100 rows each; 1000
+    # bounds a request (each parcel files a waybill message of its own).
+    parcels: list[ParcelIn] = Field(
+        default_factory=list, max_length=1000, description="9610 only; lists of more than 100 are split"
+    )
 
 
 class BookingIn(BaseModel):

@@ -2,13 +2,15 @@
 
 Writers, each in the caller's transaction:
 - `declare_booking`: at booking, check and keep the customs data and queue the CEB505 (one per parcel under
-  9610); `cancel_declaration`: queue the CEB505 cancellations of the waybills filed.
-- `file_due`: queue the CEB507 / CEB509 the waybill's current ACT milestones call for (`triggers.due`). Run
-  by the ingest hook in the transaction that recorded the milestones, so a milestone and its filing commit
-  together; the unique fact key makes a second run (a retry, a replay) file nothing.
-- `apply_receipt`: a CEB506/508/510 moves its message to ACCEPTED or REJECTED; a rejection raises a
-  `customs_rejected` alarm on the waybill (its row and its event log, like every alarm), cleared when a
-  later filing of the same kind and subject is accepted.
+  9610), or the CEB511 import waybill of a 1210 booking from abroad into the bonded zone;
+  `cancel_declaration`: queue the cancellations of the waybills filed.
+- `file_due`: queue the CEB507 / CEB509 (or the import's CEB513) the waybill's current ACT milestones
+  call for (`triggers.due`). Run by the ingest hook in the transaction that recorded the milestones, so a
+  milestone and its filing commit together; the unique fact key makes a second run (a retry, a replay)
+  file nothing.
+- `apply_receipt`: a receipt (CEB506/508/510/512/514) moves its message to ACCEPTED or REJECTED; a
+  rejection raises a `customs_rejected` alarm on the waybill (its row and its event log, like every
+  alarm), cleared when a later filing of the same kind and subject is accepted.
 Every message is validated against `spec` before it is queued: one that fails is a defect here, not the
 forwarder's, and raises.
 """
@@ -35,9 +37,16 @@ from logistics.tables import bookings, waybill_events, waybills
 
 ACCEPTED_STATUSES = frozenset({"120", "399", "800", "899"})  # entered, concluded, released, cleared (S4)
 REJECTED_STATUSES = frozenset({"100", "4"})  # returned by customs, sending to customs failed (S4)
-TRIGGER_CODES = frozenset({"GTOT", "CROS", "DEPA"})
+TRIGGER_CODES = frozenset({"GTOT", "CROS", "DEPA", "ARRI"})
+MILESTONE_TYPES = ("CEB507", "CEB509", "CEB513")  # the messages a milestone files
 ALARM = "customs_rejected"
-RECEIPT_FOR = {"CEB506": "CEB505", "CEB508": "CEB507", "CEB510": "CEB509"}
+RECEIPT_FOR = {
+    "CEB506": "CEB505",
+    "CEB508": "CEB507",
+    "CEB510": "CEB509",
+    "CEB512": "CEB511",
+    "CEB514": "CEB513",
+}
 
 
 @dataclass(frozen=True)
@@ -142,8 +151,11 @@ def declare_booking(
             destination_is_overseas_warehouse=network.is_overseas_warehouse(session, wb["destination"]),
         ),
     )
+    bonded_import = wb["customs_mode"] == "1210" and route.import_site in declaration.BONDED_NODES
     route_doc = {
         "origin_site": route.origin_site,
+        # a 1210 consignment from abroad into the bonded zone: the import series (CEB511/513) instead
+        "import_site": route.import_site if bonded_import else None,
         "exit_node": route.exit_node,
         "exit_milestone": route.exit_milestone,
         "exit_mode": route.exit_mode,
@@ -178,9 +190,17 @@ def _file_waybills(
 ) -> int:
     count = len(data.parcels) or 1
     guids = [messages.new_guid() for _ in range(count)]
-    built = messages.waybill_messages(
-        guids, app_type, now, data, _shipment(waybill_no, route_doc), _dxp_id(data)
-    )
+    shipment = _shipment(waybill_no, route_doc)
+    type_ = "CEB511" if route_doc.get("import_site") else "CEB505"
+    if type_ == "CEB511":
+        built = [
+            (
+                waybill_no,
+                messages.import_waybill_message(guids[0], app_type, now, data, shipment, _dxp_id(data)),
+            )
+        ]
+    else:
+        built = messages.waybill_messages(guids, app_type, now, data, shipment, _dxp_id(data))
     queued = 0
     version = {"1": "new", "2": "change", "3": "cancel"}[app_type]
     for guid, (no, xml) in zip(guids, built, strict=True):
@@ -189,10 +209,10 @@ def _file_waybills(
             guid=guid,
             waybill_no=waybill_no,
             tenant_id=tenant_id,
-            type_="CEB505",
+            type_=type_,
             app_type=app_type,
             subject=no,
-            fact_key=f"{waybill_no}|CEB505|{no}|{version}{revision or ''}",
+            fact_key=f"{waybill_no}|{type_}|{no}|{version}{revision or ''}",
             xml=xml,
             trigger=None,
             now=now,
@@ -250,34 +270,34 @@ def _refile_rejected(
         select(customs_messages)
         .where(
             customs_messages.c.waybill_no == decl["waybill_no"],
-            customs_messages.c.type.in_(("CEB507", "CEB509")),
+            customs_messages.c.type.in_(MILESTONE_TYPES),
         )
         .order_by(customs_messages.c.seq)
     ).mappings()
-    latest: dict[tuple[str, str], Any] = {}
+    latest: dict[tuple[str, str], list[Any]] = {}  # the parts of the latest filing of each kind and subject
     for r in rows:
-        latest[(r["type"], r["subject"])] = r
+        parts = latest.setdefault((r["type"], r["subject"]), [])
+        if parts and parts[-1]["fact_key"].split("#")[0] != r["fact_key"].split("#")[0]:
+            parts.clear()
+        parts.append(r)
     shipment = _shipment(decl["waybill_no"], decl["route"])
     queued = 0
-    for (type_, subject), r in latest.items():
-        if r["status"] != "REJECTED" or not r["trigger"]:
+    for (type_, subject), parts in latest.items():
+        r = parts[0]
+        if all(p["status"] != "REJECTED" for p in parts) or not r["trigger"]:
             continue
-        guid, at = messages.new_guid(), parse_time(r["trigger"]["time"])
-        if type_ == "CEB507":
-            xml = messages.arrival_message(guid, "1", now, data, shipment, _dxp_id(data))
-        else:
-            xml = messages.departure_message(guid, "1", now, at, data, shipment, _dxp_id(data))
-        queued += _queue(
+        base = r["fact_key"].split("#")[0].split("|refiled")[0]
+        queued += _queue_milestone(
             session,
-            guid=guid,
-            waybill_no=decl["waybill_no"],
-            tenant_id=decl["tenant_id"],
+            decl,
             type_=type_,
             app_type="1",
             subject=subject,
-            fact_key=f"{r['fact_key'].split('|refiled')[0]}|refiled{revision}"[:200],
-            xml=xml,
+            fact_key=f"{base}|refiled{revision}",
+            at=parse_time(r["trigger"]["time"]),
             trigger=r["trigger"],
+            data=data,
+            shipment=shipment,
             now=now,
         )
     return queued
@@ -326,7 +346,7 @@ def _revision(session: Session, waybill_no: str, data: declaration.CustomsData) 
     changes = session.execute(
         select(customs_messages.c.seq).where(
             customs_messages.c.waybill_no == waybill_no,
-            customs_messages.c.type == "CEB505",
+            customs_messages.c.type.in_(("CEB505", "CEB511")),
             customs_messages.c.app_type == "2",
         )
     ).all()
@@ -362,6 +382,7 @@ def file_due(session: Session, waybill_no: str, now: datetime) -> int:
         route_doc["exit_milestone"],
         route_doc["exit_mode"],
         route_doc["exit_service"],
+        route_doc.get("import_site"),
     )
     rows = session.execute(
         select(
@@ -383,32 +404,81 @@ def file_due(session: Session, waybill_no: str, now: datetime) -> int:
     ]
     filed = session.execute(
         select(customs_messages.c.fact_key).where(
-            customs_messages.c.waybill_no == waybill_no, customs_messages.c.type.in_(("CEB507", "CEB509"))
+            customs_messages.c.waybill_no == waybill_no, customs_messages.c.type.in_(MILESTONE_TYPES)
         )
     ).scalars()
     data = declaration.CustomsData.from_json(decl["data"])
     shipment = _shipment(waybill_no, route_doc)
     queued = 0
     for d in triggers.due(waybill_no, route, current, filed):
-        guid = messages.new_guid()
-        if d.type == "CEB507":
-            xml = messages.arrival_message(guid, d.app_type, now, data, shipment, _dxp_id(data))
-        else:
-            xml = messages.departure_message(guid, d.app_type, now, d.time, data, shipment, _dxp_id(data))
-        queued += _queue(
+        queued += _queue_milestone(
             session,
-            guid=guid,
-            waybill_no=waybill_no,
-            tenant_id=decl["tenant_id"],
+            decl,
             type_=d.type,
             app_type=d.app_type,
             subject=d.node_id,
             fact_key=d.fact_key,
-            xml=xml,
+            at=d.time,
             trigger={"milestone": d.milestone, "location": d.node_id, "time": rfc3339(d.time)},
+            data=data,
+            shipment=shipment,
             now=now,
         )
     return queued
+
+
+def _queue_milestone(
+    session: Session,
+    decl: Any,
+    *,
+    type_: str,
+    app_type: str,
+    subject: str,
+    fact_key: str,
+    at: datetime,
+    trigger: Mapping[str, Any],
+    data: declaration.CustomsData,
+    shipment: messages.Shipment,
+    now: datetime,
+) -> int:
+    """Queue a milestone's message; an arrival or departure list longer than a message holds goes out in
+    several (msgCount/msgSeqNo), the first under the fact key and the others under `<fact key>#<part>`."""
+    parts = messages.list_parts(data) if type_ in ("CEB507", "CEB509") else 1
+    queued = 0
+    for part in range(1, parts + 1):
+        guid = messages.new_guid()
+        queued += _queue(
+            session,
+            guid=guid,
+            waybill_no=decl["waybill_no"],
+            tenant_id=decl["tenant_id"],
+            type_=type_,
+            app_type=app_type,
+            subject=subject,
+            fact_key=(fact_key if part == 1 else f"{fact_key}#{part}")[:200],
+            xml=_milestone_message(type_, guid, app_type, now, at, data, shipment, part),
+            trigger=dict(trigger),
+            now=now,
+        )
+    return queued
+
+
+def _milestone_message(
+    type_: str,
+    guid: str,
+    app_type: str,
+    now: datetime,
+    at: datetime,
+    data: declaration.CustomsData,
+    shipment: messages.Shipment,
+    part: int = 1,
+) -> bytes:
+    """The arrival (CEB507), departure (CEB509) or import status (CEB513) for a milestone at `at`."""
+    if type_ == "CEB507":
+        return messages.arrival_message(guid, app_type, now, data, shipment, _dxp_id(data), part)
+    if type_ == "CEB509":
+        return messages.departure_message(guid, app_type, now, at, data, shipment, _dxp_id(data), part)
+    return messages.waybill_status_message(guid, app_type, now, at, data, shipment, _dxp_id(data))
 
 
 # ------------------------------------------------------------------------------------------ receipts
@@ -422,12 +492,12 @@ class ReceiptApplied:
 
 
 def parse_receipt(xml: bytes) -> tuple[str, str, dict[str, str]]:
-    """(receipt type, message guid, its fields) of a CEB506/508/510; InvalidInput when it is none."""
+    """(receipt type, message guid, its fields) of a CEB506/508/510/512/514; InvalidInput when it is none."""
     try:
         type_, block = validate_receipt(xml)
     except SchemaError as exc:
         raise InvalidInput(
-            "not a CEB506/508/510 receipt of the schema",
+            "not a CEB506/508/510/512/514 receipt of the schema",
             errors=[{"field": "body", "message": p} for p in exc.problems[:20]],
         ) from exc
     fields = {local(e.tag): (e.text or "") for e in block}

@@ -10,8 +10,9 @@ under its guid, so the same message is never filed twice.
   from `root/in/*.xml` and moved to `root/in/done/` once applied.
 - `SimulatedSingleWindow`: the single window's behaviour in-process, for tests and the demo: it validates
   what it receives against the schema, returns 100 (rejected) with the reason for a malformed message, an
-  enterprise it does not know (`unregistered`), or an arrival or departure of a logistics number with no
-  accepted waybill, and 120 (accepted) otherwise. The one built from `XB_CUSTOMS_GATEWAY=simulated` does not
+  enterprise it does not know (`unregistered`), or an arrival, departure or import waybill status
+  (CEB507/509/513) of a logistics number with no accepted waybill (CEB505/511), and 120 (accepted)
+  otherwise. The one built from `XB_CUSTOMS_GATEWAY=simulated` does not
   know the enterprise `UNREGISTERED_DEMO_CODE`, so a demo booking declaring it is rejected (and can be
   corrected with `PUT /v1/waybills/{waybill_no}/customs`).
 """
@@ -92,7 +93,7 @@ class SimulatedSingleWindow:
         self.now = now
         self.unregistered = unregistered
         self.filed: dict[str, bytes] = {}  # guid -> message, each filed once
-        self.accepted_waybills: set[str] = set()  # logistics numbers with an accepted CEB505
+        self.accepted_waybills: set[str] = set()  # logistics numbers with an accepted CEB505 or CEB511
         self._pending: dict[str, Incoming] = {}
         self._serial = 0
         self._lock = threading.Lock()
@@ -119,8 +120,8 @@ class SimulatedSingleWindow:
         if unknown:
             return "100", f"企业未备案 (enterprise not registered): {', '.join(unknown)}", logistics_code
         numbers = [e.text or "" for e in root.iter(q("logisticsNo"))]
-        if message.type == "CEB505":
-            app_type = root.findtext(f"{q('Logistics')}/{q('appType')}")
+        if message.type in ("CEB505", "CEB511"):
+            app_type = next((e.text for e in root.iter(q("appType"))), None)
             for no in numbers:
                 if app_type == "3":
                     self.accepted_waybills.discard(no)

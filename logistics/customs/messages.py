@@ -1,4 +1,5 @@
-"""The export messages as XML (`CEB505Message`, `CEB507Message`, `CEB509Message`) and their receipts.
+"""The messages as XML: export (`CEB505Message`, `CEB507Message`, `CEB509Message`), the 1210 bonded
+import (`CEB511Message` waybill, `CEB513Message` waybill status), and their receipts.
 
 Field by field, where each value comes from (the schema and its sources: `logistics.customs.spec`):
 - guid: the outbox message's id (an upper-case UUID); receipts name it back.
@@ -14,7 +15,12 @@ Field by field, where each value comes from (the schema and its sources: `logist
 - trafMode: the mode of the leg leaving the exit point (customs codes: `spec.TRAF_MODES`); trafName: the
   vehicle named on the booking, else the booked service's id; voyageNo: the voyage named on the booking,
   else the departure date of that service; billNo and copNo: the waybill number.
-- the arrival and departure lists: one row per waybill (B2B) or per parcel (9610).
+- the arrival and departure lists: one row per waybill (B2B) or per parcel (9610), at most `LIST_ROWS` per
+  message: a longer list is split over several messages, numbered by msgCount (how many) and msgSeqNo
+  (which one, from 1); gnum counts the rows from 1 in each.
+- CEB511 (import waybill): as the CEB505 (weight is the gross weight), billNo the waybill number, goodsInfo
+  the goods lines; CEB513: logisticsStatus S (signed for: the cargo arrived in the bonded zone, the only
+  status the sources allow), logisticsTime the ACT arrival's time.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from decimal import Decimal
 from xml.etree import ElementTree as ET
 
 from logistics.customs.declaration import CustomsData, GoodsLine
-from logistics.customs.spec import CURRENCY_CODES, NS, TRAF_MODES, q
+from logistics.customs.spec import CURRENCY_CODES, LIST_ROWS, NS, TRAF_MODES, q
 
 CST = timezone(timedelta(hours=8), "CST")
 ET.register_namespace("ceb", NS)
@@ -129,16 +135,83 @@ def waybill_messages(
     return out
 
 
+def import_waybill_message(
+    guid: str, app_type: str, at: datetime, data: CustomsData, shipment: Shipment, dxp_id: str
+) -> bytes:
+    """CEB511: the import waybill of a 1210 consignment into the bonded zone."""
+    currency = CURRENCY_CODES.get(shipment.freight_currency, CURRENCY_CODES["USD"])
+    root = _root("CEB511Message", guid)
+    head = ET.SubElement(ET.SubElement(root, q("Logistics")), q("LogisticsHead"))
+    _el(head, "guid", guid)
+    _el(head, "appType", app_type)
+    _el(head, "appTime", cst(at))
+    _el(head, "appStatus", "2")
+    _el(head, "logisticsCode", data.logistics_enterprise.code)
+    _el(head, "logisticsName", data.logistics_enterprise.name)
+    _el(head, "logisticsNo", shipment.waybill_no)
+    _el(head, "billNo", shipment.waybill_no)
+    _el(head, "freight", _money(shipment.freight))
+    _el(head, "insuredFee", "0")
+    _el(head, "currency", currency)
+    _el(head, "weight", f"{data.gross_weight_kg.normalize():f}")
+    _el(head, "packNo", data.packages)
+    _el(head, "goodsInfo", _goods_info(data.goods))
+    _base_transfer(root, data, dxp_id)
+    return _xml(root)
+
+
+def waybill_status_message(
+    guid: str,
+    app_type: str,
+    at: datetime,
+    arrived_at: datetime,
+    data: CustomsData,
+    shipment: Shipment,
+    dxp_id: str,
+) -> bytes:
+    """CEB513: the import waybill's status, signed for (S) at the ACT arrival in the bonded zone."""
+    root = _root("CEB513Message", guid)
+    status = ET.SubElement(root, q("LogisticsStatus"))
+    _el(status, "guid", guid)
+    _el(status, "appType", app_type)
+    _el(status, "appTime", cst(at))
+    _el(status, "appStatus", "2")
+    _el(status, "logisticsCode", data.logistics_enterprise.code)
+    _el(status, "logisticsName", data.logistics_enterprise.name)
+    _el(status, "logisticsNo", shipment.waybill_no)
+    _el(status, "logisticsStatus", "S")
+    _el(status, "logisticsTime", cst(arrived_at))
+    _base_transfer(root, data, dxp_id)
+    return _xml(root)
+
+
 def _list_rows(data: CustomsData, waybill_no: str) -> list[tuple[str, int]]:
     if data.parcels:
         return [(p.logistics_no, p.packages) for p in data.parcels]
     return [(waybill_no, data.packages)]
 
 
+def list_parts(data: CustomsData) -> int:
+    """How many messages an arrival or departure list takes (`LIST_ROWS` rows each)."""
+    return max(1, -(-len(data.parcels) // LIST_ROWS))
+
+
+def _part_rows(data: CustomsData, waybill_no: str, part: int) -> list[tuple[str, int]]:
+    if not 1 <= part <= list_parts(data):
+        raise ValueError(f"part {part} of {list_parts(data)}")
+    return _list_rows(data, waybill_no)[(part - 1) * LIST_ROWS : part * LIST_ROWS]
+
+
 def arrival_message(
-    guid: str, app_type: str, at: datetime, data: CustomsData, shipment: Shipment, dxp_id: str
+    guid: str,
+    app_type: str,
+    at: datetime,
+    data: CustomsData,
+    shipment: Shipment,
+    dxp_id: str,
+    part: int = 1,
 ) -> bytes:
-    """CEB507: the cargo arrived at the origin's supervised site."""
+    """CEB507: the cargo arrived at the origin's supervised site (`part` of `list_parts` messages)."""
     root = _root("CEB507Message", guid)
     arrival = ET.SubElement(root, q("Arrival"))
     head = ET.SubElement(arrival, q("ArrivalHead"))
@@ -157,9 +230,9 @@ def arrival_message(
     _el(head, "domesticTrafNo", data.vehicle)
     _el(head, "logisticsCode", data.logistics_enterprise.code)
     _el(head, "logisticsName", data.logistics_enterprise.name)
-    _el(head, "msgCount", 1)
-    _el(head, "msgSeqNo", 1)
-    for i, (no, packs) in enumerate(_list_rows(data, shipment.waybill_no), 1):
+    _el(head, "msgCount", list_parts(data))
+    _el(head, "msgSeqNo", part)
+    for i, (no, packs) in enumerate(_part_rows(data, shipment.waybill_no, part), 1):
         row = ET.SubElement(arrival, q("ArrivalList"))
         _el(row, "gnum", i)
         _el(row, "logisticsNo", no)
@@ -176,8 +249,9 @@ def departure_message(
     data: CustomsData,
     shipment: Shipment,
     dxp_id: str,
+    part: int = 1,
 ) -> bytes:
-    """CEB509: the cargo left the country at the exit point."""
+    """CEB509: the cargo left the country at the exit point (`part` of `list_parts` messages)."""
     root = _root("CEB509Message", guid)
     departure = ET.SubElement(root, q("Departure"))
     head = ET.SubElement(departure, q("DepartureHead"))
@@ -197,9 +271,9 @@ def departure_message(
     _el(head, "voyageNo", voyage[:32])
     _el(head, "billNo", shipment.waybill_no)
     _el(head, "leaveTime", cst(left_at))
-    _el(head, "msgCount", 1)
-    _el(head, "msgSeqNo", 1)
-    for i, (no, packs) in enumerate(_list_rows(data, shipment.waybill_no), 1):
+    _el(head, "msgCount", list_parts(data))
+    _el(head, "msgSeqNo", part)
+    for i, (no, packs) in enumerate(_part_rows(data, shipment.waybill_no, part), 1):
         row = ET.SubElement(departure, q("DepartureList"))
         _el(row, "gnum", i)
         _el(row, "totalPackageNo", packs)
@@ -208,14 +282,26 @@ def departure_message(
     return _xml(root)
 
 
-RECEIPT_OF = {"CEB505": "CEB506", "CEB507": "CEB508", "CEB509": "CEB510"}
-RETURN_BLOCK = {"CEB506": "LogisticsReturn", "CEB508": "ArrivalReturn", "CEB510": "DepartureReturn"}
+RECEIPT_OF = {
+    "CEB505": "CEB506",
+    "CEB507": "CEB508",
+    "CEB509": "CEB510",
+    "CEB511": "CEB512",
+    "CEB513": "CEB514",
+}
+RETURN_BLOCK = {
+    "CEB506": "LogisticsReturn",
+    "CEB508": "ArrivalReturn",
+    "CEB510": "DepartureReturn",
+    "CEB512": "LogisticsReturn",
+    "CEB514": "LogisticsStatusReturn",
+}
 
 
 def receipt_message(
     type_: str, guid: str, logistics_code: str, status: str, info: str, at: datetime
 ) -> bytes:
-    """A single window's receipt (CEB506/508/510) for the message `guid`: its return status and reason."""
+    """A single window's receipt (CEB506/508/510/512/514) for the message `guid`: its status and reason."""
     receipt = RECEIPT_OF[type_]
     root = _root(f"{receipt}Message", new_guid())
     block = ET.SubElement(root, q(RETURN_BLOCK[receipt]))

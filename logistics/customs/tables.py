@@ -24,7 +24,7 @@ customs_messages = Table(
     Column("id", String(36), nullable=False, unique=True),  # the message's guid
     Column("waybill_no", String(20), ForeignKey("waybills.waybill_no"), nullable=False),
     Column("tenant_id", String(40), ForeignKey("tenants.id"), nullable=False),
-    Column("type", String(6), nullable=False),  # CEB505 | CEB507 | CEB509
+    Column("type", String(6), nullable=False),  # CEB505 | CEB507 | CEB509 | CEB511 | CEB513
     Column("app_type", String(1), nullable=False),  # 1 new | 2 correction | 3 cancellation
     Column("subject", String(40), nullable=False),  # logistics number (CEB505) or node (CEB507/509)
     # One filing per fact, however often a rule runs: type, subject and what it states (a milestone's time).

@@ -11,6 +11,10 @@
              its ACT departure (DEPA) where the exit point is a      abroad (Alashankou, Khorgos, Erenhot,
              port or airport rather than a border crossing           Manzhouli, Qinzhou, Mohan, Pingxiang,
                                                                      Chengdu airport, ...)
+    CEB511   a 1210 booking into the bonded zone is made (appType 1), -
+             re-planned (2), cancelled (3): the import waybill
+    CEB513   the ACT arrival (ARRI) at the bonded zone, the import's  the last stop, in China, of a route
+             destination: the waybill status "signed for" (S)        that starts abroad
 
 An *inferred* milestone (a stop passed in a gap, timed by interpolation) files nothing: the rule waits for the
 milestone to be confirmed by a reading. A milestone a late reading *moved* (the log supersedes it with one at
@@ -38,6 +42,7 @@ class CustomsRoute:
     exit_milestone: str | None  # CROS at a border crossing, DEPA at a port or airport
     exit_mode: str | None  # the transport mode of the leg leaving the exit point
     exit_service: str | None  # the booked service of that leg
+    import_site: str | None = None  # the last stop of a route from abroad into China (a 1210 import)
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,7 @@ class ActMilestone:
 class Due:
     """A filing the milestones call for."""
 
-    type: str  # CEB507 | CEB509
+    type: str  # CEB507 | CEB509 | CEB513
     node_id: str
     milestone: str
     time: datetime
@@ -64,6 +69,8 @@ def customs_route(itinerary: Mapping[str, Any], country_of: Callable[[str], str 
     """The origin customs site and the exit point of an itinerary (None where the route has none)."""
     stops: Sequence[Mapping[str, Any]] = itinerary["stops"]
     origin = stops[0]["node_id"] if country_of(stops[0]["node_id"]) == "CN" else None
+    last = stops[-1]["node_id"]
+    inbound = last if origin is None and country_of(last) == "CN" else None
     for here, there in zip(stops, stops[1:], strict=False):
         if country_of(here["node_id"]) == "CN" and country_of(there["node_id"]) != "CN":
             leg = next(
@@ -83,8 +90,9 @@ def customs_route(itinerary: Mapping[str, Any], country_of: Callable[[str], str 
                 exit_milestone="CROS" if here["role"] == "border" else "DEPA",
                 exit_mode=here.get("mode_out") or (leg or {}).get("mode"),
                 exit_service=(leg or {}).get("service_id"),
+                import_site=inbound,
             )
-    return CustomsRoute(origin, None, None, None, None)
+    return CustomsRoute(origin, None, None, None, None, inbound)
 
 
 def _leg_passes(leg: Mapping[str, Any], here: str, there: str, stops: Sequence[Mapping[str, Any]]) -> bool:
@@ -106,12 +114,15 @@ def due(
     milestones: Iterable[ActMilestone],
     filed: Iterable[str],
 ) -> list[Due]:
-    """The arrival and departure filings the current ACT milestones call for and `filed` does not hold."""
+    """The arrival, departure and import-status filings the current ACT milestones call for and `filed` does
+    not hold."""
     wanted: list[tuple[str, str, str]] = []
     if route.origin_site is not None:
         wanted.append(("CEB507", route.origin_site, "GTOT"))
     if route.exit_node is not None and route.exit_milestone is not None:
         wanted.append(("CEB509", route.exit_node, route.exit_milestone))
+    if route.import_site is not None:
+        wanted.append(("CEB513", route.import_site, "ARRI"))
     current = {(m.code, m.node_id): m for m in milestones}
     keys = set(filed)
     out: list[Due] = []
