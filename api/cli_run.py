@@ -117,6 +117,9 @@ def serve_all(
             # uvicorn has shut the HTTP side down and re-raises the Ctrl-C: the rest stops below, quietly.
             print("stopping", flush=True)
     finally:
+        # Stopping has begun: a second SIGTERM (the demo's simulator ending during the stop asks for one, as
+        # may an impatient supervisor) must not interrupt the clean stop half-way (SIGKILL still ends it).
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         runtime.stop()
         container.db.engine.dispose()
     return 0
