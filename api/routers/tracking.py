@@ -16,7 +16,8 @@ from api import idempotency
 from api.deps import ContainerDep, CurrentPrincipal, require
 from kernel.errors import NotFound
 from kernel.identity import Principal, Role
-from logistics import devices, events, waybills, webhooks
+from logistics import alarm_acks, devices, events, waybills, webhooks
+from logistics.alarm_acks import AcknowledgeAlarm
 from logistics.waybills import require_visible
 from logistics.webhooks import RegisterWebhook, WebhookEvent
 
@@ -89,6 +90,35 @@ def waybill_events(
         require_visible(session, principal, waybill_no)
         items = events.list_events(session, waybill_no, after, limit)
     return {"items": items, "next_after": items[-1]["id"] if len(items) == limit else None}
+
+
+AlarmKind = Literal[
+    "temperature", "shock", "door", "battery", "offline", "delay", "replan", "customs_rejected"
+]
+
+
+class AcknowledgeIn(BaseModel):
+    raised_at: str | None = Field(
+        default=None,
+        max_length=40,
+        description="which open alarm of the kind (its raised_at); default the latest",
+    )
+    assignee: str | None = Field(
+        default=None, max_length=100, description="whom it is assigned to: a name or an API key id, free text"
+    )
+    note: str | None = Field(default=None, max_length=500)
+
+
+@router.post("/waybills/{waybill_no}/alarms/{kind}/acknowledge")
+def acknowledge_alarm(
+    waybill_no: str, kind: AlarmKind, body: AcknowledgeIn, container: ContainerDep, principal: Shipper
+) -> dict[str, Any]:
+    """Acknowledge an open alarm of the waybill and optionally assign it, with a note (again: updates both).
+    The alarm answers carry `acknowledged`, `assignee`; one that clears and is raised again starts
+    unacknowledged. 409 if the waybill has no such open alarm."""
+    command = AcknowledgeAlarm(waybill_no, kind, body.raised_at, body.assignee, body.note)
+    with container.db.session() as session:
+        return alarm_acks.acknowledge(session, principal, command, container.clock.now())
 
 
 @router.post("/devices", status_code=201)
