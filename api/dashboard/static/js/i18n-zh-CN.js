@@ -139,4 +139,7 @@ addTranslations("zh-CN", {
   "Temperature against the cargo's range (readings seen since this page opened)": "温度与货物允许范围对比（本页打开以来收到的读数）",
   "Charts appear as readings arrive on the live stream.": "实时数据到达后显示图表。", "{d} vs plan": "较计划 {d}", "superseded by #{n}": "已被 #{n} 取代", "status": "状态", "From": "从", "To": "到",
   "km": "公里", "e.g. TRK-0042": "例如 TRK-0042", "Views": "视图", "Warehouse pages": "海外仓页面", "Inbound ": "入库单 ", "RMA ": "退货单 ", "Waybill ": "运单 ",
+  "Acknowledge": "确认", "Acknowledged": "已确认", "Not acknowledged": "未确认", "Reassign": "重新指派", "Assignee": "负责人",
+  "Save": "保存", "assigned to": "指派给", "name or API key id": "姓名或 API 密钥编号", "Alarm acknowledged": "告警已确认",
+  "while acknowledging the alarm": "确认告警时",
 });
