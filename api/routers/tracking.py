@@ -13,10 +13,11 @@ from pydantic import AfterValidator, BaseModel, Field, HttpUrl
 from sqlalchemy.orm import Session
 
 from api import idempotency
+from api.bounds import Instant
 from api.deps import ContainerDep, CurrentPrincipal, require
 from kernel.errors import NotFound
 from kernel.identity import Principal, Role
-from logistics import alarm_acks, devices, events, waybills, webhooks
+from logistics import alarm_acks, devices, events, reading_history, waybills, webhooks
 from logistics.alarm_acks import AcknowledgeAlarm
 from logistics.waybills import require_visible
 from logistics.webhooks import RegisterWebhook, WebhookEvent
@@ -90,6 +91,24 @@ def waybill_events(
         require_visible(session, principal, waybill_no)
         items = events.list_events(session, waybill_no, after, limit)
     return {"items": items, "next_after": items[-1]["id"] if len(items) == limit else None}
+
+
+@router.get("/waybills/{waybill_no}/readings")
+def waybill_readings(
+    waybill_no: str,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+    since: Annotated[Instant | None, Query(alias="from", description="from this event time on")] = None,
+    until: Annotated[Instant | None, Query(alias="to", description="before this event time")] = None,
+    limit: Annotated[int, Query(ge=1, le=2000)] = 500,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, Any]:
+    """The waybill's stored readings, oldest first: position and the condition figures the tracker sent
+    (`temp_c`, `humidity_pct`, `shock_g`, `door_open`, `battery_pct`, `speed_kmh`), `quarantine` the reason a
+    reading was not trusted for the track (else null). `{"items", "next"}`: pass `next` as `cursor`."""
+    query = reading_history.ReadingsQuery(waybill_no, since, until, limit, cursor)
+    with container.db.read_session() as session:
+        return reading_history.readings_page(session, principal, query)
 
 
 AlarmKind = Literal[

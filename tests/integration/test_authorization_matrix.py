@@ -78,6 +78,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/waybills"): Rule(ANY),
     ("GET", "/v1/waybills/{waybill_no}"): owned(ANY, F),
     ("GET", "/v1/waybills/{waybill_no}/events"): owned(ANY, F),
+    ("GET", "/v1/waybills/{waybill_no}/readings"): owned(ANY, F),
     ("GET", "/v1/waybills/{waybill_no}/customs"): owned(ANY, F),
     ("PUT", "/v1/waybills/{waybill_no}/customs"): owned(F, F),
     ("GET", "/v1/customs/messages/{message_id}"): owned(ANY, F),
