@@ -136,10 +136,10 @@ addTranslations("zh-CN", {
   "No suggestions: no SKU is heading for a stock-out.": "暂无建议：没有 SKU 即将断货。",
   "the ship-by date had passed when this was computed": "计算时已过最晚发运日期", "Plan run": "规划配送",
   "Handling": "处理", "Condition": "货物状况", "Battery": "电量", "Shock alarms": "冲击告警", "allowed {lo} to {hi} °C": "允许 {lo} 至 {hi} °C",
-  "Temperature against the cargo's range (readings seen since this page opened)": "温度与货物允许范围对比（本页打开以来收到的读数）",
-  "Charts appear as readings arrive on the live stream.": "实时数据到达后显示图表。", "{d} vs plan": "较计划 {d}", "superseded by #{n}": "已被 #{n} 取代", "status": "状态", "From": "从", "To": "到",
+  "{d} vs plan": "较计划 {d}", "superseded by #{n}": "已被 #{n} 取代", "status": "状态", "From": "从", "To": "到",
   "km": "公里", "e.g. TRK-0042": "例如 TRK-0042", "Views": "视图", "Warehouse pages": "海外仓页面", "Inbound ": "入库单 ", "RMA ": "退货单 ", "Waybill ": "运单 ",
   "Acknowledge": "确认", "Acknowledged": "已确认", "Not acknowledged": "未确认", "Reassign": "重新指派", "Assignee": "负责人",
   "Save": "保存", "assigned to": "指派给", "name or API key id": "姓名或 API 密钥编号", "Alarm acknowledged": "告警已确认",
-  "while acknowledging the alarm": "确认告警时",
+  "while acknowledging the alarm": "确认告警时", "Temperature against the cargo's range": "温度与货物允许范围对比",
+  "Charts appear once the tracker has sent readings.": "追踪器发送读数后显示图表。",
 });
