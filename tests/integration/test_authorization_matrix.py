@@ -129,6 +129,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/stats/warehouses"): Rule(SO),
     ("POST", "/v1/warehouses/{code}/delivery-runs"): owned(OP, OP),
     ("GET", "/v1/warehouses/{code}/delivery-runs"): owned(OP, OP),
+    ("GET", "/v1/warehouses/{code}/incoming"): owned(OP, OP),
     ("GET", "/v1/delivery-runs/{run_id}"): owned(OP, OP),
 }
 
