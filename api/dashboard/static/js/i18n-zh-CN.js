@@ -142,4 +142,7 @@ addTranslations("zh-CN", {
   "Save": "保存", "assigned to": "指派给", "name or API key id": "姓名或 API 密钥编号", "Alarm acknowledged": "告警已确认",
   "while acknowledging the alarm": "确认告警时", "Temperature against the cargo's range": "温度与货物允许范围对比",
   "Charts appear once the tracker has sent readings.": "追踪器发送读数后显示图表。",
+  "Incoming containers": "在途集装箱", "Notice": "通知单", "Shipment": "运输状态", "Last position": "最近位置", "Notice status": "通知单状态",
+  "Transfer": "调拨", "Nothing is heading to your warehouses.": "暂无发往您仓库的货物。",
+  "Shipments bound to your warehouses, with their live ETA.": "发往您仓库的货物及其实时预计到达时间。",
 });
