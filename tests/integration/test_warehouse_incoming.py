@@ -80,3 +80,6 @@ def test_the_operator_sees_the_containers_heading_to_its_warehouse_with_their_li
     )
     assert got.status_code in (200, 201), got.text
     assert client.get(url, headers=operator).json()["items"] == []
+    # the operator's inventory names the seller whose stock it runs
+    [stock] = client.get("/v1/inventory", params={"warehouse": code}, headers=operator).json()
+    assert (stock["seller_id"], stock["seller_name"], stock["on_hand"]) == (seller_id, "Yibin Tea Co", 40)
