@@ -98,6 +98,11 @@ def test_an_alarm_is_acknowledged_and_assigned_from_the_inbox(page: Any, server:
         "refile with the corrected weight",
     )
     page.screenshot(path=str(shots / "alerts-acknowledged-1366.png"))
+    page.goto(server.base + f"/#/waybills/{no}")  # the waybill page says who has it
+    handled = page.locator("#alarms td.handling").first
+    handled.wait_for()
+    assert "Acknowledged" in handled.inner_text() and "Wang Fang" in handled.inner_text()
+    page.goto(server.base + "/#/alerts")
     # in Chinese, the row and its form are translated too (the assignee and note are data, left as they are)
     page.select_option("[data-testid=lang]", "zh-CN")
     page.wait_for_function("() => document.documentElement.lang === 'zh-CN'")

@@ -108,13 +108,17 @@ function timeline(milestones, stopNames) {
 
 function alarmsList(alarms) {
   if (!alarms?.length) return h("p", { class: "muted", id: "alarms" }, "No alarms.");
-  return table([["Alarm"], ["Device"], ["Raised", "time"], ["Cleared", "time"], ["Detail"]],
+  const own = ["kind", "device_id", "raised_at", "cleared_at", "acknowledged", "acknowledged_by", "acknowledged_at", "assignee", "note"];
+  return table([["Alarm"], ["Device"], ["Raised", "time"], ["Cleared", "time"], ["Handling"], ["Detail"]],
     alarms.map((a) => h("tr", { class: a.cleared_at ? "cleared" : "active" },
       h("td", {}, h("span", { class: `pill ${a.cleared_at ? "tone-off" : "tone-bad"}` }, a.kind || "alarm")),
       h("td", { class: "mono" }, a.device_id || "—"),
       h("td", { class: "time" }, timeEl(a.raised_at)),
       h("td", { class: "time" }, timeEl(a.cleared_at)),
-      h("td", { class: "detail" }, Object.entries(a).filter(([k]) => !["kind", "device_id", "raised_at", "cleared_at"].includes(k))
+      h("td", { class: "handling" }, a.acknowledged
+        ? [h("span", {}, "Acknowledged"), a.assignee ? [" · ", raw(a.assignee)] : null, a.note ? [" · ", raw(a.note)] : null]
+        : (a.cleared_at ? "—" : h("span", {}, "Not acknowledged"))),
+      h("td", { class: "detail" }, Object.entries(a).filter(([k]) => !own.includes(k))
         .map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join("; ")))),
     { id: "alarms", label: "Alarms" });
 }
