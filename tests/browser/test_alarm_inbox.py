@@ -103,13 +103,17 @@ def test_an_alarm_is_acknowledged_and_assigned_from_the_inbox(page: Any, server:
     handled.wait_for()
     assert "Acknowledged" in handled.inner_text() and "Wang Fang" in handled.inner_text()
     page.goto(server.base + "/#/alerts")
-    # in Chinese, the row and its form are translated too (the assignee and note are data, left as they are)
-    page.select_option("[data-testid=lang]", "zh-CN")
-    page.wait_for_function("() => document.documentElement.lang === 'zh-CN'")
-    page.reload()  # nothing left over from the English page (its toast)
-    done.wait_for()
-    done.locator("button[data-action=acknowledge]").click()
-    done.locator("form.ack-form").wait_for()
-    assert "已确认" in done.inner_text()
-    left = untranslated(page)
-    assert not left, f"the inbox shows untranslated text in zh-CN: {left}"
+    # The language choice is kept in the browser context the tests share: put English back after.
+    try:
+        # in Chinese the row and its form are translated (the assignee and note are data, as they are)
+        page.select_option("[data-testid=lang]", "zh-CN")
+        page.wait_for_function("() => document.documentElement.lang === 'zh-CN'")
+        page.reload()  # nothing left over from the English page (its toast)
+        done.wait_for()
+        done.locator("button[data-action=acknowledge]").click()
+        done.locator("form.ack-form").wait_for()
+        assert "已确认" in done.inner_text()
+        left = untranslated(page)
+        assert not left, f"the inbox shows untranslated text in zh-CN: {left}"
+    finally:
+        page.evaluate("localStorage.removeItem('xborder.locale')")

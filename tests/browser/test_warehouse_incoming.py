@@ -53,10 +53,14 @@ def test_the_operator_sees_the_containers_heading_to_its_warehouse(
     assert row.locator("td.time time, td.time").first.inner_text().strip() not in ("", "—")  # its ETA
     row.scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "warehouse-incoming-1366.png"))
-    page.select_option("[data-testid=lang]", "zh-CN")
-    page.wait_for_function("() => document.documentElement.lang === 'zh-CN'")
-    page.reload()
-    page.locator(f"#incoming-list tr[data-waybill='{no}']").wait_for()
-    page.wait_for_timeout(300)
-    left = [t for t in untranslated(page) if page.locator("#p-inbound", has_text=t).count()]
-    assert not left, f"the inbound page shows untranslated text in zh-CN: {left}"
+    # The language choice is kept in the browser context the tests share: put English back after.
+    try:
+        page.select_option("[data-testid=lang]", "zh-CN")
+        page.wait_for_function("() => document.documentElement.lang === 'zh-CN'")
+        page.reload()
+        page.locator(f"#incoming-list tr[data-waybill='{no}']").wait_for()
+        page.wait_for_timeout(300)
+        left = [t for t in untranslated(page) if page.locator("#p-inbound", has_text=t).count()]
+        assert not left, f"the inbound page shows untranslated text in zh-CN: {left}"
+    finally:
+        page.evaluate("localStorage.removeItem('xborder.locale')")
