@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -49,7 +50,7 @@ from routing.vrp import CachedMatrix
 from warehouse import inbound as warehouse_inbound
 from warehouse import tables as warehouse_tables
 from warehouse.geo import GeopyGeocoder, OsrmMatrix
-from warehouse.ports import Cargo, TransitOption
+from warehouse.ports import Cargo, Progress, TransitOption
 from warehouse.scheduled import (
     EXPIRY_EVERY_HOURS,
     EXPIRY_JOB_ID,
@@ -177,6 +178,22 @@ class WaybillEta:
             select(waybills.c.eta).where(waybills.c.waybill_no == waybill_no)
         ).scalar()
         return value
+
+    def progress(self, waybill_nos: list[str]) -> dict[str, Progress]:
+        if self.session is None:
+            raise RuntimeError("WaybillEta is not bound to a transaction: bind it with bound(session)")
+        if not waybill_nos:
+            return {}
+        cols = (waybills.c.waybill_no, waybills.c.status, waybills.c.eta, waybills.c.position)
+        rows = self.session.execute(select(*cols).where(waybills.c.waybill_no.in_(waybill_nos))).all()
+        return {r.waybill_no: Progress(r.status, r.eta, _where(r.position)) for r in rows}
+
+
+def _where(position: Any) -> dict[str, float | str] | None:
+    """Only where and when of a last position (not the tracker's condition figures)."""
+    if not isinstance(position, dict) or position.get("lat") is None:
+        return None
+    return {k: position[k] for k in ("lat", "lon", "at") if position.get(k) is not None}
 
 
 class PlannerTransitTimes:

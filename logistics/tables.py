@@ -242,3 +242,18 @@ shipment_facts = Table(
     Index("ix_shipment_facts_booked_at", "booked_at"),
     Index("ix_shipment_facts_tenant_booked_at", "tenant_id", "booked_at"),
 )
+
+# Acknowledgements of a waybill's alarms. The alarm list is rebuilt from the readings on every refresh, so an
+# acknowledgement is kept apart, keyed by the alarm's identity (waybill, kind, the raised_at it carries): an
+# alarm that clears and is raised again later has a new raised_at and is unacknowledged again.
+alarm_acknowledgements = Table(
+    "alarm_acknowledgements",
+    metadata,
+    Column("waybill_no", String(20), ForeignKey("waybills.waybill_no"), primary_key=True),
+    Column("kind", String(20), primary_key=True),
+    Column("raised_at", String(40), primary_key=True),  # RFC 3339, exactly as the alarm carries it
+    Column("acknowledged_by", String(40), nullable=False),  # the API key's id
+    Column("acknowledged_at", UtcDateTime(), nullable=False),
+    Column("assignee", String(100), nullable=True),
+    Column("note", String(500), nullable=True),
+)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from kernel.clock import rfc3339
 from kernel.errors import InvalidInput, NotFound
 from kernel.identity import Principal, Role
+from logistics import alarm_acks
 from logistics.tables import tracker_attachments, waybill_events, waybills
 from logistics.tracking.reconcile import STATUSES
 
@@ -20,6 +21,11 @@ def visible(principal: Principal) -> Any:
     if principal.role is Role.ADMIN:
         return True
     return waybills.c.tenant_id == principal.tenant_id
+
+
+def visible_row(session: Session, principal: Principal, waybill_no: str) -> Any:
+    """The waybill's row if the caller may see it (its tenant, or admin); else NotFound."""
+    return _row(session, principal, waybill_no)
 
 
 def _row(session: Session, principal: Principal, waybill_no: str) -> Any:
@@ -96,7 +102,13 @@ def summaries(session: Session, waybill_nos: Collection[str]) -> list[dict[str, 
     if not waybill_nos:
         return []
     rows = session.execute(select(waybills).where(waybills.c.waybill_no.in_(list(waybill_nos))))
-    return [summary(r) for r in rows.mappings()]
+    return _acknowledged(session, [summary(r) for r in rows.mappings()])
+
+
+def _acknowledged(session: Session, views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The views with each alarm's acknowledgement (`acknowledged`, `assignee`, ...)."""
+    marked = alarm_acks.annotate(session, {v["waybill_no"]: v["alarms"] for v in views})
+    return [{**v, "alarms": marked[v["waybill_no"]]} for v in views]
 
 
 def get_waybill(session: Session, principal: Principal, waybill_no: str) -> dict[str, Any]:
@@ -108,7 +120,7 @@ def get_waybill(session: Session, principal: Principal, waybill_no: str) -> dict
             "itinerary": row["itinerary"],
             "cargo": row["cargo"],
             "milestones": milestones(session, waybill_no),
-            "alarms": row["alarms"] or [],
+            "alarms": alarm_acks.annotate(session, {waybill_no: row["alarms"] or []})[waybill_no],
             "trackers": trackers(session, waybill_no),
         }
     )
@@ -156,6 +168,6 @@ def list_waybills(
             raise InvalidInput("bad cursor", errors=[{"field": "cursor", "message": "not a cursor"}]) from exc
         query = query.where(waybills.c.waybill_no > after)
     rows = session.execute(query.order_by(waybills.c.waybill_no).limit(limit + 1)).mappings().all()
-    items = [summary(r) for r in rows[:limit]]
+    items = _acknowledged(session, [summary(r) for r in rows[:limit]])
     nxt = _cursor(rows[limit - 1]["waybill_no"]) if len(rows) > limit else None
     return {"items": items, "next": nxt}

@@ -50,9 +50,23 @@ class ShipmentBooker(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Progress:
+    """What a warehouse may know of a shipment heading to it: its status, live ETA and last position
+    (`{"lat", "lon", "at"}`), nothing else of the shipper's waybill."""
+
+    status: str
+    eta: datetime | None
+    position: dict[str, float | str] | None
+
+
 class EtaLookup(Protocol):
     def eta(self, waybill_no: str) -> datetime | None:
         """The live ETA of a waybill from tracking, or None when unknown."""
+        ...
+
+    def progress(self, waybill_nos: list[str]) -> dict[str, Progress]:
+        """Status, live ETA and last position of the waybills tracking knows (absent ones left out)."""
         ...
 
 
@@ -74,6 +88,9 @@ class NoRoutePlanner:
 class NoEta:
     def eta(self, waybill_no: str) -> datetime | None:
         return None
+
+    def progress(self, waybill_nos: list[str]) -> dict[str, Progress]:
+        return {}
 
 
 class NoTransitTimes:
@@ -117,6 +134,10 @@ class FakeEtaLookup:
     def eta(self, waybill_no: str) -> datetime | None:
         self.asked.append(waybill_no)
         return self.etas.get(waybill_no)
+
+    def progress(self, waybill_nos: list[str]) -> dict[str, Progress]:
+        self.asked.extend(waybill_nos)
+        return {no: Progress("IN_TRANSIT", self.etas[no], None) for no in waybill_nos if no in self.etas}
 
 
 @dataclass

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from kernel.clock import rfc3339
 from kernel.errors import WrongState
+from kernel.identity import tenants
 from warehouse import tables as t
 from warehouse.catalog import find_warehouse, seller_skus
 from warehouse.counting import CountLine, counted_quantities
@@ -171,7 +172,18 @@ def inventory(
                 "in_transit": int(r["in_transit"]),
             }
         )
+    names = seller_names(session, {row["seller_id"] for row in out})
+    for row in out:
+        row["seller_name"] = names.get(row["seller_id"])
     return out
+
+
+def seller_names(session: Session, seller_ids: set[str]) -> dict[str, str]:
+    """The sellers' tenant names, for the people who run their stock (operators see names, not ids)."""
+    if not seller_ids:
+        return {}
+    rows = session.execute(select(tenants.c.id, tenants.c.name).where(tenants.c.id.in_(sorted(seller_ids))))
+    return {r.id: r.name for r in rows}
 
 
 def _arriving_at(

@@ -13,11 +13,13 @@ from pydantic import AfterValidator, BaseModel, Field, HttpUrl
 from sqlalchemy.orm import Session
 
 from api import idempotency
+from api.bounds import Instant
 from api.deps import ContainerDep, Tenant, require
 from api.places import name_places
 from kernel.errors import NotFound
 from kernel.identity import Principal, Role
-from logistics import devices, events, waybills, webhooks
+from logistics import alarm_acks, devices, events, reading_history, waybills, webhooks
+from logistics.alarm_acks import AcknowledgeAlarm
 from logistics.waybills import require_visible
 from logistics.webhooks import RegisterWebhook, WebhookEvent
 
@@ -109,6 +111,58 @@ def waybill_events(
         require_visible(session, principal, waybill_no)
         items = events.list_events(session, waybill_no, after, limit)
     return {"items": items, "next_after": items[-1]["id"] if len(items) == limit else None}
+
+
+@router.get(
+    "/waybills/{waybill_no}/readings",
+    summary="A waybill's stored readings",
+    description="Positions and conditions (temperature, humidity, shock, battery) of the shipment's "
+    'trackers, oldest first, paginated: `{"items": [...], "next": cursor | null}`.',
+)
+def waybill_readings(
+    waybill_no: str,
+    container: ContainerDep,
+    principal: Tenant,
+    since: Annotated[Instant | None, Query(alias="from", description="from this event time on")] = None,
+    until: Annotated[Instant | None, Query(alias="to", description="before this event time")] = None,
+    limit: Annotated[int, Query(ge=1, le=2000)] = 500,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, Any]:
+    """The waybill's stored readings, oldest first: position and the condition figures the tracker sent
+    (`temp_c`, `humidity_pct`, `shock_g`, `door_open`, `battery_pct`, `speed_kmh`), `quarantine` the reason a
+    reading was not trusted for the track (else null). `{"items", "next"}`: pass `next` as `cursor`."""
+    query = reading_history.ReadingsQuery(waybill_no, since, until, limit, cursor)
+    with container.db.read_session() as session:
+        return reading_history.readings_page(session, principal, query)
+
+
+AlarmKind = Literal[
+    "temperature", "shock", "door", "battery", "offline", "delay", "replan", "customs_rejected"
+]
+
+
+class AcknowledgeIn(BaseModel):
+    raised_at: str | None = Field(
+        default=None,
+        max_length=40,
+        description="which open alarm of the kind (its raised_at); default the latest",
+    )
+    assignee: str | None = Field(
+        default=None, max_length=100, description="whom it is assigned to: a name or an API key id, free text"
+    )
+    note: str | None = Field(default=None, max_length=500)
+
+
+@router.post("/waybills/{waybill_no}/alarms/{kind}/acknowledge", summary="Acknowledge and assign an alarm")
+def acknowledge_alarm(
+    waybill_no: str, kind: AlarmKind, body: AcknowledgeIn, container: ContainerDep, principal: Shipper
+) -> dict[str, Any]:
+    """Acknowledge an open alarm of the waybill and optionally assign it, with a note (again: updates both).
+    The alarm answers carry `acknowledged`, `assignee`; one that clears and is raised again starts
+    unacknowledged. 409 if the waybill has no such open alarm."""
+    command = AcknowledgeAlarm(waybill_no, kind, body.raised_at, body.assignee, body.note)
+    with container.db.session() as session:
+        return alarm_acks.acknowledge(session, principal, command, container.clock.now())
 
 
 def _public_broker_url(url: str | None) -> str | None:

@@ -20,7 +20,7 @@ from api.routers.warehouse_http import (
     create,
     warehouse_ports,
 )
-from warehouse import inbound, listings, views
+from warehouse import inbound, incoming, listings, views
 from warehouse.counting import CountLine
 from warehouse.scope import Scope
 
@@ -143,3 +143,12 @@ def get_inbound_list(
             limit=limit,
             cursor=cursor,
         )
+
+
+@router.get("/warehouses/{code}/incoming", summary="Containers heading to a warehouse")
+def get_incoming(code: str, container: ContainerDep, principal: Operator) -> dict[str, Any]:
+    """Containers heading to the warehouse: its open inbound notices and transfers, each with the shipment's
+    status, live ETA and last position (no more of the shipper's waybill), soonest first."""
+    with container.db.read_session() as session:
+        ports = warehouse_ports(container, session)
+        return incoming.incoming(session, Scope.of(principal), code, ports.eta)

@@ -9,7 +9,8 @@ import { lateness, untracked } from "./overview.js";
 
 const KIND_TEXT = {
   delay: "Delay", no_tracking_data: "No tracking data", temperature: "Temperature", shock: "Shock",
-  offline: "Tracker offline", battery: "Low battery", door_open: "Door open", humidity: "Humidity",
+  offline: "Tracker offline", battery: "Low battery", door_open: "Door open", door: "Door open", humidity: "Humidity",
+  replan: "Re-planned",
   customs_rejected: "Customs rejection", geofence: "Off route",
 };
 
@@ -18,7 +19,8 @@ function kindText(kind) {
 }
 
 function alarmDetail(a) {
-  const skip = new Set(["kind", "raised_at", "cleared_at", "waybill_no", "device_id"]);
+  const skip = new Set(["kind", "raised_at", "cleared_at", "waybill_no", "device_id", "acknowledged", "acknowledged_by",
+    "acknowledged_at", "assignee", "note"]);
   const parts = Object.entries(a).filter(([k, v]) => !skip.has(k) && v !== null && typeof v !== "object").map(([k, v]) => `${k}: ${v}`);
   return parts.length ? raw(parts.join(", ")) : "—";
 }
@@ -27,6 +29,7 @@ export async function alertsView({ main, me, bus, serviceNow }) {
   const inbox = h("div", {}, h("p", { class: "muted" }, "Loading…"));
   const disruptionsBox = h("div", {});
   const canDeclare = ["admin", "network_operator"].includes(me.role);
+  const canAcknowledge = ["admin", "forwarder"].includes(me.role);
   const declareOut = h("div", { "aria-live": "polite" });
 
   main.append(h("section", { class: "view", "data-testid": "alerts", "aria-labelledby": "al-h" },
@@ -110,13 +113,63 @@ export async function alertsView({ main, me, bus, serviceNow }) {
     }
   }
 
+  /** Who has the alarm, and (forwarder, admin) a form to acknowledge it and assign it with a note. */
+  function handling(i) {
+    const a = i.alarm;
+    if (!a) return "—";
+    const state = a.acknowledged
+      ? h("span", { class: "ack-state" }, h("span", { class: "pill tone-ok" }, "Acknowledged"),
+        a.assignee ? [" ", h("span", {}, "assigned to"), " ", raw(a.assignee, "strong", { class: "assignee" })] : null,
+        a.note ? h("span", { class: "muted ack-note" }, " · ", raw(a.note)) : null)
+      : h("span", { class: "pill tone-warn ack-state" }, "Not acknowledged");
+    if (!canAcknowledge) return state;
+    const box = h("div", { class: "ack-box" });
+    const open = h("button", { class: "btn small", type: "button", "data-action": "acknowledge" }, a.acknowledged ? "Reassign" : "Acknowledge");
+    open.addEventListener("click", () => {
+      open.hidden = true;
+      box.append(ackForm(i, () => { clear(box); open.hidden = false; }));
+      box.querySelector("input")?.focus();
+    });
+    return h("div", {}, state, " ", open, box);
+  }
+
+  function ackForm(i, close) {
+    const a = i.alarm;
+    const n = `${i.w.waybill_no}-${a.kind}`.replace(/[^A-Za-z0-9-]/g, "");
+    const assignee = h("input", { id: `ack-assignee-${n}`, name: "assignee", maxlength: "100", autocomplete: "off", placeholder: "name or API key id", value: a.assignee || "" });
+    const note = h("input", { id: `ack-note-${n}`, name: "note", maxlength: "500", autocomplete: "off", value: a.note || "" });
+    const out = h("div", { "aria-live": "polite" });
+    const form = h("form", { class: "ack-form" },
+      h("label", { for: assignee.id }, "Assignee"), assignee,
+      h("label", { for: note.id }, "Note"), note,
+      h("div", { class: "actions" },
+        h("button", { class: "btn small primary", type: "submit" }, "Save"),
+        h("button", { class: "btn small", type: "button", onclick: close }, "Cancel")),
+      out);
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const body = { raised_at: a.raised_at };
+      if (assignee.value.trim()) body.assignee = assignee.value.trim();
+      if (note.value.trim()) body.note = note.value.trim();
+      clear(out);
+      try {
+        await api.post(`/v1/waybills/${encodeURIComponent(i.w.waybill_no)}/alarms/${encodeURIComponent(a.kind)}/acknowledge`, body);
+        toast(t("Alarm acknowledged"), "ok");
+        await loadInbox();
+      } catch (err) {
+        out.append(problemBox(err, { context: t("while acknowledging the alarm") }));
+      }
+    });
+    return form;
+  }
+
   async function loadInbox() {
     const now = (serviceNow?.() || new Date()).getTime();
     try {
       const waybills = await api.list("/v1/waybills", { limit: 500 }, { max: 2000 });
       const items = [];
       for (const w of waybills) {
-        for (const a of w.alarms || []) if (!a.cleared_at) items.push({ w, kind: a.kind, at: a.raised_at, detail: alarmDetail(a), severity: 2 });
+        for (const a of w.alarms || []) if (!a.cleared_at) items.push({ w, kind: a.kind, at: a.raised_at, detail: alarmDetail(a), severity: 2, alarm: a });
         const known = new Set((w.alarms || []).map((a) => a.kind));
         if (untracked(w, now) && !known.has("no_tracking_data")) {
           items.push({ w, kind: "no_tracking_data", at: w.planned_arrival, detail: t("past planned arrival, no reading received"), severity: 2 });
@@ -124,14 +177,17 @@ export async function alertsView({ main, me, bus, serviceNow }) {
           items.push({ w, kind: "delay", at: w.eta || w.planned_arrival, detail: t(lateness(w, now) === "late" ? "late" : "at risk"), severity: lateness(w, now) === "late" ? 2 : 1 });
         }
       }
-      items.sort((a, b) => b.severity - a.severity || String(a.at).localeCompare(String(b.at)));
-      clear(inbox).append(table([["Kind"], ["Waybill"], ["Status"], ["Since", "time"], ["Detail"]],
-        items.length ? items.map((i) => h("tr", { class: `sev-${i.severity}`, dataset: { kind: i.kind, waybill: i.w.waybill_no } },
+      // Acknowledged alarms after the ones nobody has taken yet.
+      const acked = (i) => (i.alarm?.acknowledged ? 1 : 0);
+      items.sort((a, b) => acked(a) - acked(b) || b.severity - a.severity || String(a.at).localeCompare(String(b.at)));
+      clear(inbox).append(table([["Kind"], ["Waybill"], ["Status"], ["Since", "time"], ["Detail"], ["Handling"]],
+        items.length ? items.map((i) => h("tr", { class: `sev-${i.severity}${i.alarm?.acknowledged ? " acked" : ""}`, dataset: { kind: i.kind, waybill: i.w.waybill_no } },
           h("td", {}, h("span", { class: `pill tone-${i.severity > 1 ? "bad" : "warn"}` }, kindText(i.kind))),
           h("td", {}, h("a", { href: `#/waybills/${encodeURIComponent(i.w.waybill_no)}`, translate: "no" }, i.w.waybill_no)),
           h("td", {}, statusPill(i.w.status)),
           h("td", { class: "time" }, timeEl(i.at)),
-          h("td", {}, i.detail))) : [emptyRow(5, "Nothing needs attention.")],
+          h("td", { class: "why" }, i.detail),
+          h("td", { class: "handling" }, handling(i)))) : [emptyRow(6, "Nothing needs attention.")],
         { id: "inbox", label: "Exceptions" }));
     } catch (err) {
       clear(inbox).append(failure("The shipment list", err));

@@ -2,7 +2,7 @@
 // warehouse view. Sellers announce stock on its way; operators count what arrived at their dock.
 
 import * as api from "../api.js";
-import { h, append, clear, statusPill, timeEl, fmtNumber, failure, problemBox, emptyRow, table, toast } from "../dom.js";
+import { h, append, clear, statusPill, timeEl, fmtNumber, fmtPosition, failure, problemBox, emptyRow, table, toast } from "../dom.js";
 
 /** "SKU qty [lot]" per line. */
 export function parseInboundLines(text) {
@@ -139,7 +139,40 @@ export function inboundPanel({ me, warehouses, onReceived }) {
   });
 
   return h("section", { class: "card panel", id: "p-inbound", "aria-labelledby": "p-inbound-h" },
-    h("h2", { id: "p-inbound-h" }, "Inbound"), canAnnounce ? announce : null, recent, find, box);
+    h("h2", { id: "p-inbound-h" }, "Inbound"), canReceive && me.role !== "unknown" ? incomingBox(warehouses) : null,
+    canAnnounce ? announce : null, recent, find, box);
+}
+
+/** Containers heading to the operator's warehouses (GET /v1/warehouses/{code}/incoming): the notice and the
+ * shipment's status, live ETA and last position, soonest first. */
+function incomingBox(warehouses) {
+  const out = h("div", { id: "incoming" }, h("p", { class: "muted" }, "Loading…"));
+  const refresh = h("button", { class: "btn small", type: "button", id: "incoming-refresh" }, "Refresh");
+  async function load() {
+    try {
+      const codes = (await warehouses).map((w) => w.code);
+      const answers = await Promise.all(codes.map((c) => api.get(`/v1/warehouses/${encodeURIComponent(c)}/incoming`)));
+      const rows = answers.flatMap((a) => (a.items || []).map((i) => ({ ...i, warehouse: a.warehouse })));
+      const when = (r) => Date.parse(r.shipment?.eta || r.expected_at || "") || Infinity;
+      rows.sort((a, b) => when(a) - when(b));
+      const head = [["Warehouse"], ["Notice"], ["Waybill"], ["Shipment"], ["ETA", "time"], ["Last position"], ["Notice status"]];
+      clear(out).append(table(head, rows.length ? rows.map((r) => h("tr", { dataset: { waybill: r.waybill_no || "", id: r.id } },
+        h("td", { class: "mono" }, r.warehouse),
+        h("td", {}, h("span", {}, r.kind === "transfer" ? "Transfer" : "Inbound"), " ", h("span", { class: "mono" }, r.id)),
+        h("td", { class: "mono" }, r.waybill_no || "—"),
+        h("td", {}, r.shipment ? statusPill(r.shipment.status) : "—"),
+        h("td", { class: "time" }, timeEl(r.shipment?.eta || r.expected_at)),
+        h("td", { class: "mono" }, fmtPosition(r.shipment?.position)),
+        h("td", {}, statusPill(r.status)))) : [emptyRow(head.length, "Nothing is heading to your warehouses.")],
+        { id: "incoming-list", label: "Incoming containers" }));
+    } catch (err) {
+      clear(out).append(failure("Incoming containers", err));
+    }
+  }
+  refresh.addEventListener("click", load);
+  load();
+  return h("div", { class: "incoming" }, h("h3", {}, "Incoming containers", " ", refresh),
+    h("p", { class: "help" }, "Shipments bound to your warehouses, with their live ETA."), out);
 }
 
 /** Replenishment suggestions: what to ship from Yibin, by when and by which corridor, before a stock-out. */

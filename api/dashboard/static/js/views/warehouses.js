@@ -51,7 +51,7 @@ function inventoryTable(rows, { sellerColumn }) {
   const head = sellerColumn ? INVENTORY_HEAD : INVENTORY_HEAD.slice(1);
   return table(head,
     rows.length ? rows.map((r) => h("tr", { class: r.expired ? "expired" : null, dataset: { sku: r.sku, warehouse: r.warehouse } },
-      sellerColumn ? h("td", { class: "mono muted" }, r.seller_id || "—") : null,
+      sellerColumn ? h("td", { class: "name", title: r.seller_id || null }, r.seller_name || r.seller_id || "—") : null,
       h("td", { class: "mono" }, r.warehouse), h("td", { class: "mono" }, r.sku), h("td", { class: "mono" }, r.lot || "—"),
       h("td", { class: r.expired ? "behind" : null }, r.expires_on || "—", r.expired ? " (expired)" : ""),
       h("td", { class: "num" }, fmtNumber(r.on_hand)), h("td", { class: "num" }, fmtNumber(r.reserved)),

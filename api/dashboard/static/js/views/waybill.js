@@ -11,6 +11,21 @@ const liveTrack = new Map();
 // Readings ({at, temp_c, battery_pct}) seen on the stream and in the last position, per waybill.
 const liveReadings = new Map();
 
+// The stored readings' trusted positions, per waybill, read once when the page opens: the past of the track.
+const pastTrack = new Map();
+
+/** The waybill's stored readings (up to the latest 5000): their figures feed the condition charts, their
+ * trusted positions the actual track. A failure leaves the charts to the stream. */
+async function loadHistory(waybillNo) {
+  try {
+    const rows = await api.list(`/v1/waybills/${encodeURIComponent(waybillNo)}/readings`, { limit: 2000 }, { max: 5000 });
+    for (const r of rows) remember(waybillNo, { ...r, at: r.ts });
+    pastTrack.set(waybillNo, rows.filter((r) => !r.quarantine).map((r) => [r.lon, r.lat]));
+  } catch {
+    pastTrack.delete(waybillNo);
+  }
+}
+
 function remember(waybillNo, pos) {
   if (!pos || !pos.at) return;
   if (!liveReadings.has(waybillNo)) liveReadings.set(waybillNo, new Map());
@@ -33,9 +48,9 @@ function conditionCard(w) {
     h("div", {}, h("dt", {}, "Battery"), h("dd", {}, last.battery_pct !== undefined && last.battery_pct !== null ? `${fmtNumber(last.battery_pct)} %` : "—")),
     h("div", {}, h("dt", {}, "Shock alarms"), h("dd", {}, String(shocks.length))));
   return h("div", { class: "card", id: "condition" }, h("h2", {}, "Condition"), figures,
-    temp.length > 1 ? h("figure", { class: "chart" }, lineChart(temp, { band: range, label: "Temperature", unit: "°" }), h("figcaption", { class: "help" }, "Temperature against the cargo's range (readings seen since this page opened)")) : null,
+    temp.length > 1 ? h("figure", { class: "chart" }, lineChart(temp, { band: range, label: "Temperature", unit: "°" }), h("figcaption", { class: "help" }, "Temperature against the cargo's range")) : null,
     battery.length > 1 ? h("figure", { class: "chart" }, lineChart(battery, { label: "Battery", unit: "%" }), h("figcaption", { class: "help" }, "Battery")) : null,
-    temp.length <= 1 && battery.length <= 1 ? h("p", { class: "help" }, "Charts appear as readings arrive on the live stream.") : null);
+    temp.length <= 1 && battery.length <= 1 ? h("p", { class: "help" }, "Charts appear once the tracker has sent readings.") : null);
 }
 import {
   h, s, raw, append, clear, problemBox, statusPill, timeEl, fmtTime, fmtPosition, fmtDelta, fmtMoney, fmtNumber, hoursBetween, failure,
@@ -93,13 +108,17 @@ function timeline(milestones, stopNames) {
 
 function alarmsList(alarms) {
   if (!alarms?.length) return h("p", { class: "muted", id: "alarms" }, "No alarms.");
-  return table([["Alarm"], ["Device"], ["Raised", "time"], ["Cleared", "time"], ["Detail"]],
+  const own = ["kind", "device_id", "raised_at", "cleared_at", "acknowledged", "acknowledged_by", "acknowledged_at", "assignee", "note"];
+  return table([["Alarm"], ["Device"], ["Raised", "time"], ["Cleared", "time"], ["Handling"], ["Detail"]],
     alarms.map((a) => h("tr", { class: a.cleared_at ? "cleared" : "active" },
       h("td", {}, h("span", { class: `pill ${a.cleared_at ? "tone-off" : "tone-bad"}` }, a.kind || "alarm")),
       h("td", { class: "mono" }, a.device_id || "—"),
       h("td", { class: "time" }, timeEl(a.raised_at)),
       h("td", { class: "time" }, timeEl(a.cleared_at)),
-      h("td", { class: "detail" }, Object.entries(a).filter(([k]) => !["kind", "device_id", "raised_at", "cleared_at"].includes(k))
+      h("td", { class: "handling" }, a.acknowledged
+        ? [h("span", {}, "Acknowledged"), a.assignee ? [" · ", raw(a.assignee)] : null, a.note ? [" · ", raw(a.note)] : null]
+        : (a.cleared_at ? "—" : h("span", {}, "Not acknowledged"))),
+      h("td", { class: "detail" }, Object.entries(a).filter(([k]) => !own.includes(k))
         .map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join("; ")))),
     { id: "alarms", label: "Alarms" });
 }
@@ -137,10 +156,13 @@ function eventsPaged(events) {
   return box;
 }
 
-/** The actual track: ACT milestones' stops in time order, then the live fixes and the last position. */
+/** The actual track: the stored readings' positions (or the ACT milestones' stops), then the live fixes and the
+ * last position. */
 function actualTrack(w, stops) {
   const at = new Map(stops.map((p) => [p.node_id, [p.lon, p.lat]]));
-  const points = (w.milestones || []).filter((m) => m.classifier === "ACT" && at.has(m.location))
+  const past = pastTrack.get(w.waybill_no) || [];
+  // Stored fixes when there are any; else the stops of the actual milestones.
+  const points = past.length ? [...past] : (w.milestones || []).filter((m) => m.classifier === "ACT" && at.has(m.location))
     .sort((a, b) => String(a.time).localeCompare(String(b.time))).map((m) => at.get(m.location));
   for (const p of liveTrack.get(w.waybill_no) || []) points.push(p);
   if (w.position && w.position.lat !== undefined && w.position.lat !== null) points.push([w.position.lon, w.position.lat]);
@@ -298,6 +320,8 @@ export async function waybillView({ main, bus, me }, waybillNo) {
     timer = setTimeout(render, 300);
   };
   bus.addEventListener("waybill.status", onStatus);
+  liveTrack.delete(waybillNo); // the stored readings hold what the stream delivered before
+  await loadHistory(waybillNo);
   await render();
   return { dispose: () => { clearTimeout(timer); bus.removeEventListener("waybill.status", onStatus); } };
 }
