@@ -159,3 +159,21 @@ def test_baf_and_peak_season_are_lines_of_their_own_that_add_up_to_the_leg() -> 
         assert all(
             c.source == "rate table row 0: test tariff" for c in lines if c.code in ("FRT", "BAF", "PSS")
         )
+
+
+def test_xb_rate_table_replaces_the_shipped_table_and_a_bad_file_names_its_errors(tmp_path: Path) -> None:
+    from logistics.network_state import NetworkState
+
+    good = tmp_path / "rates.json"
+    good.write_text(json.dumps({"rows": [row()]}))
+    state = NetworkState(rate_table_file=str(good))
+    assert state.rate_table is not None and len(state.rate_table.rows) == 1
+    when = datetime(2027, 3, 1, tzinfo=UTC)
+    assert state.priced(when, "40GP").services[LANE].rate.per_feu == Decimal("5000")
+    assert state.priced(when, "40GP") is state.priced(when, "20GP")  # one priced network per set of rates
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"rows": [row(amount="0"), row(lane="X")]}))
+    with pytest.raises(
+        RateTableInvalid, match=r"2 error\(s\): row 0 amount: .*; row 1 lane: unknown lane 'X'"
+    ):
+        _ = NetworkState(rate_table_file=str(bad)).rate_table
