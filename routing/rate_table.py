@@ -260,15 +260,30 @@ def priced(
 ) -> Network:
     """The network with every service's rate as the table has it on ready_at's (UTC) date, for `equipment`.
 
-    Networks that come out the same share one object (`memo`), so the planner's per-network caches are reused.
+    Worked out once per (network, date, equipment with rows of its own) in `memo`; networks that come out the
+    same share one object, so the planner's per-network caches are reused.
     """
     day = ready_at.astimezone(UTC).date()
+    own = equipment if equipment in _equipments(table) else "ALL"
+    day_key = ("day", id(network), day, own)
+    found = memo.get(day_key)
+    if found is not None:
+        return found
     rates = {sid: rate_for(table, network, s, equipment, day) for sid, s in network.services.items()}
-    key = (id(network), tuple(rates.values()))
+    key = ("rates", id(network), tuple(rates.values()))
     found = memo.get(key)
     if found is None:
-        if len(memo) > 32:
+        if len(memo) > 512:
             memo.clear()
         services = {sid: replace(s, rate=rates[sid]) for sid, s in network.services.items()}
         found = memo[key] = Network(network.nodes, services, network.planning, network.sources, network.raw)
+    memo[day_key] = found
+    return found
+
+
+def _equipments(table: RateTable) -> frozenset[str]:
+    found: frozenset[str] | None = table.__dict__.get("_equipments")
+    if found is None:
+        found = frozenset(r.equipment for r in table.rows) - {"ALL"}
+        object.__setattr__(table, "_equipments", found)
     return found
