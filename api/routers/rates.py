@@ -1,7 +1,8 @@
 """The rate table quotes are priced with: the platform reads it, its admin or network operator replaces it.
 
 A replacement is validated against the network as a whole (every bad row and field listed in one 422 problem,
-nothing swapped in) and takes effect for the quotes that follow; quotes already made keep their prices.
+nothing swapped in) and takes effect for the quotes that follow; quotes already made keep their prices. The
+table swapped in is held by this process until it restarts (XB_RATE_TABLE names the file to start from).
 """
 
 from __future__ import annotations
