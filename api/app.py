@@ -166,6 +166,7 @@ def _domain_routers() -> list[APIRouter]:
 # Each domain's HTTP face; order is the order in the OpenAPI document.
 ROUTER_MODULES: list[str] = [
     "api.routers.network",
+    "api.routers.rates",
     "api.routers.shipments",
     "api.routers.tracking",
     "api.routers.customs",

@@ -26,7 +26,11 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Database | None
         settings=settings,
         clock=clock,
         db=db,
-        network_state=NetworkState(weeks=settings.horizon_weeks, network_file=settings.network_file),
+        network_state=NetworkState(
+            weeks=settings.horizon_weeks,
+            network_file=settings.network_file,
+            rate_table_file=settings.rate_table,
+        ),
         principal_cache=PrincipalCache(settings.auth_cache_seconds),
         mqtt_url=settings.mqtt_url,
     )

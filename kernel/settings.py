@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     clock_speed: float = 1.0
     clock_start: datetime | None = None
     horizon_weeks: int = 8
+    rate_table: str | None = None  # XB_RATE_TABLE: rate table JSON (routing/rate_table.py)
     network_file: str | None = None  # an imported network (`xborder network import`); default: the reference
     ingest_share_group: str = "xborder-ingest"
     mqtt_session_expiry_s: int = 86_400

@@ -260,7 +260,8 @@ def quote(
     )
     try:
         teu_left, kg_left = capacity_left(session, cmd.ready_at)
-        options = plan(state.network, timetable, request, teu_left, kg_left)
+        # priced with the rate table's rows valid on ready_at: constant within the quote (planner bounds)
+        options = plan(state.priced(cmd.ready_at, cargo.equipment), timetable, request, teu_left, kg_left)
     except routing_errors.RoutingError as exc:
         raise _routing_error(exc) from exc
     if not options:

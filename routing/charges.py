@@ -22,7 +22,7 @@ CENT = Decimal("0.01")
 
 @dataclass(frozen=True)
 class ChargeLine:
-    code: str  # FRT | DG | RF | THC | BRK
+    code: str  # FRT | BAF | PSS | DG | RF | THC | BRK
     description: str
     amount: Decimal  # USD
     leg: int | None  # index of the leg it belongs to; None for a per-shipment charge
@@ -77,12 +77,27 @@ def breakdown(network: Network, option: Option, cargo: Cargo) -> tuple[ChargeLin
         svc = network.services.get(leg.service_id or "")
         rate_basis = svc.rate.basis if svc is not None else ESTIMATE
         rate_src = ", ".join(svc.sources) if svc is not None and svc.sources else "planning.json rates"
+        if svc is not None and svc.rate.source:
+            rate_src = svc.rate.source
+        baf = svc.rate.baf if svc is not None else Decimal(0)
+        peak = svc.rate.peak if svc is not None else Decimal(0)
         line_haul = leg.cost - leg.handling_cost
-        base = line_haul / (1 + dg + rf)
+        base = line_haul / (1 + dg + rf + baf + peak)
         dg_amount = _money(base * dg)
         rf_amount = _money(base * rf)
+        baf_amount = _money(base * baf)
+        peak_amount = _money(base * peak)
         what = f"{leg.mode} {leg.origin}-{leg.destination}"
-        lines.append(ChargeLine("FRT", what, line_haul - dg_amount - rf_amount, i, rate_basis, rate_src))
+        frt = line_haul - dg_amount - rf_amount - baf_amount - peak_amount
+        lines.append(ChargeLine("FRT", what, frt, i, rate_basis, rate_src))
+        if baf_amount:
+            lines.append(
+                ChargeLine("BAF", f"bunker/fuel surcharge, {what}", baf_amount, i, rate_basis, rate_src)
+            )
+        if peak_amount:
+            lines.append(
+                ChargeLine("PSS", f"peak season surcharge, {what}", peak_amount, i, rate_basis, rate_src)
+            )
         if dg_amount:
             lines.append(
                 ChargeLine("DG", f"dangerous goods, {what}", dg_amount, i, ESTIMATE, "planning.json")

@@ -61,6 +61,12 @@ class Rate:
     per_kg: Decimal | None
     currency: str
     basis: str
+    # From a rate table row (routing.rate_table): a fixed price per box of the row's equipment, the bunker
+    # (BAF) and peak season (PSS) surcharges as fractions of the freight, and the row's own source.
+    per_box: Decimal | None = None
+    baf: Decimal = Decimal(0)
+    peak: Decimal = Decimal(0)
+    source: str = ""
 
 
 @dataclass(frozen=True)

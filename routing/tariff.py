@@ -33,6 +33,8 @@ def line_haul_cost(network: Network, service: Service, cargo: Cargo) -> Decimal:
             minimum = eq.get("min_revenue_tonnes", 1.0)
             lcl = Decimal(str(p.equipment.get("LCL", {}).get("rate_factor", 0.05)))
             base = per_feu * lcl * Decimal(str(round(cargo.revenue_tonnes(minimum), 3)))
+        elif service.rate.per_box is not None:
+            base = service.rate.per_box
         else:
             base = per_feu * factor
     surcharge = Decimal(1)
@@ -40,6 +42,7 @@ def line_haul_cost(network: Network, service: Service, cargo: Cargo) -> Decimal:
         surcharge += Decimal(str(p.surcharges.get("dangerous_goods", 0.0)))
     if cargo.needs_reefer:
         surcharge += Decimal(str(p.surcharges.get("reefer", 0.0)))
+    surcharge += service.rate.baf + service.rate.peak
     return _money(base * surcharge)
 
 
@@ -120,10 +123,17 @@ class Tariff:
             base = per_kg * self.air_units
         else:
             per_feu = service.rate.per_feu if service.rate.per_feu is not None else Decimal("1000")
-            base = per_feu * self.factor if self.per_box else per_feu * self.lcl * self.revenue
+            if not self.per_box:
+                base = per_feu * self.lcl * self.revenue
+            elif service.rate.per_box is not None:
+                base = service.rate.per_box
+            else:
+                base = per_feu * self.factor
         h = self.handling if transfer else Decimal("0.00")
         hub = self.hub[service.mode == "air"] if transfer else 0.0
-        cost = (base * self.surcharge).quantize(CENT, rounding=ROUND_HALF_UP) + h  # as _money
+        rate = service.rate
+        surcharge = self.surcharge + rate.baf + rate.peak if rate.baf or rate.peak else self.surcharge
+        cost = (base * surcharge).quantize(CENT, rounding=ROUND_HALF_UP) + h  # as _money
         transport = round(service.distance_km * self.tonnes * service.co2e_g_per_tkm / 1000.0, 3)
         return (cost, round(transport + hub, 3), h, hub, int(cost * 100))
 

@@ -72,6 +72,9 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/network/services/{service_id}/departures"): Rule(ANYR),
     # network-wide changes: admin and the platform's network operator (tested in test_network_operator.py)
     ("PATCH", "/v1/network/services/{service_id}"): Rule(NONE),
+    # the rate table: read and replaced by the platform (tested in test_rate_table_api.py)
+    ("GET", "/v1/rates"): Rule(NONE),
+    ("PUT", "/v1/rates"): Rule(NONE),
     ("POST", "/v1/disruptions"): Rule(NONE),
     ("GET", "/v1/disruptions"): Rule(ANYR),
     ("POST", "/v1/disruptions/{disruption_id}/lift"): Rule(NONE),
@@ -368,6 +371,8 @@ def request_body(t: Tenants, method: str, path: str) -> Any:
         ("POST", "/v1/tenants"): {"name": f"matrix {n}", "kind": "seller"},
         ("POST", "/v1/api-keys"): {"tenant_id": t.w.seller_id, "role": "seller"},
         ("PATCH", "/v1/network/services/{service_id}"): {"reason": "authorization matrix, no change"},
+        # a table the network refuses (an unknown lane): 422, the table in use stays
+        ("PUT", "/v1/rates"): {"rows": [{"lane": "NOPE"}]},
         # a disruption the network refuses (an unknown service): no booking of anyone is re-planned
         ("POST", "/v1/disruptions"): {
             "kind": "suspend",
