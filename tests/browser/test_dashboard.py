@@ -191,8 +191,9 @@ def publish_status(server: Server, *messages: dict[str, Any]) -> None:
             topic = f"xborder/v1/waybills/{message['waybill_no']}/status"
             client.publish(topic, json.dumps(message), qos=1).wait_for_publish(10)
     finally:
-        client.loop_stop()
+        # Disconnect while the network loop runs, so that the loop closes the socket before it stops.
         client.disconnect()
+        client.loop_stop()
 
 
 def test_a_live_status_change_updates_and_highlights_the_row(page: Any, server: Server, shots: Path) -> None:

@@ -31,8 +31,9 @@ def publish_telemetry(server: Server, creds: dict[str, Any], readings: list[dict
             topic = f"xborder/v1/devices/{creds['username']}/telemetry"
             client.publish(topic, json.dumps(r), qos=1).wait_for_publish(10)
     finally:
-        client.loop_stop()
+        # Disconnect while the network loop runs, so that the loop closes the socket before it stops.
         client.disconnect()
+        client.loop_stop()
 
 
 def test_the_condition_chart_shows_readings_stored_before_the_page_opened(page: Any, server: Server) -> None:

@@ -10,6 +10,20 @@ function el(tag, attrs = {}) {
   return e;
 }
 
+// About 6.5 px per Latin character at the charts' label size, twice that for CJK: enough to cut a label
+// that would run off the chart's left edge (the full text stays in the bar's tooltip).
+function fitLabel(text, px) {
+  const widthOf = (ch) => (/[\u2e80-\u9fff\uff00-\uffef]/.test(ch) ? 13 : 6.5);
+  let used = 0;
+  const out = [];
+  for (const ch of text) {
+    used += widthOf(ch);
+    if (used > px) return out.join("").replace(/\s+$/, "") + "\u2026";
+    out.push(ch);
+  }
+  return text;
+}
+
 /**
  * Horizontal bars: rows [{label, value, href?, tone?, raw?}] -> an SVG whose bars are links.
  * `raw` labels (codes, names from the API) are marked translate="no"; others go through t().
@@ -26,13 +40,14 @@ export function barChart(rows, { label, digits = 0, width = 340 } = {}) {
     const y = 3 + i * barH;
     const group = r.href ? el("a", { href: r.href, class: "bar-link" }) : el("g");
     const name = el("text", { x: left - 6, y: y + barH / 2 + 4, "text-anchor": "end", class: "bar-label" });
-    name.textContent = r.raw ? r.label : t(r.label);
+    const full = r.raw ? r.label : t(r.label);
+    name.textContent = fitLabel(full, left - 12);
     if (r.raw) name.setAttribute("translate", "no");
     const bar = el("rect", { x: left, y: y + 3, width: Math.max(1.5, x(Number(r.value) || 0)), height: barH - 6, rx: 2, class: `bar tone-${r.tone || "moving"}` });
     const value = el("text", { x: left + x(Number(r.value) || 0) + 5, y: y + barH / 2 + 4, class: "bar-value" });
     value.textContent = fmtNum(r.value, digits);
     const title = el("title");
-    title.textContent = `${name.textContent}: ${value.textContent}`;
+    title.textContent = `${full}: ${value.textContent}`;
     group.append(title, name, bar, value);
     svg.append(group);
   });
