@@ -284,12 +284,16 @@ def test_warehouse_view_renders_inventory_orders_and_returns(page: Any, server: 
     ref = "WEB-" + uuid.uuid4().hex[:6]
     page.fill("#o-ref", ref)
     page.fill("#o-country", "DE")
+    page.fill("#o-city", "Duisburg")  # where the delivery run's offline geocoder places the address
     page.fill("#o-lines", f"{sku} 2")
     page.click("#order-form button[type=submit]")
     page.locator("#order-form .note.ok").wait_for()
     assert "ALLOCATED" in page.locator("#order-form .note.ok").inner_text()
     order_row = page.locator("#orders tbody tr", has_text=ref)
     order_row.wait_for()
+    with server.api(seller) as api:
+        placed = api.get(f"/v1/orders/{order_row.get_attribute('data-order')}").json()
+    assert placed["ship_to"]["city"] == "Duisburg"
     assert page.locator("#inventory tbody tr").first.locator("td.num").nth(1).inner_text() == "2"  # reserved
     # the floor ships (a seller has no Ship button, and the API refuses one): the operator ships it
     assert order_row.get_by_role("button", name="Ship").count() == 0

@@ -113,7 +113,7 @@ addTranslations("zh-CN", {
   "Delivery runs": "配送路线", "Replenishment": "补货", "Warehouse network": "仓库网络", "Warehouse": "仓库", "All warehouses": "全部仓库",
   "any SKU": "任意 SKU", "Seller": "卖家", "Lot": "批次", "On hand": "在库", "Reserved": "已预留", "Available": "可用",
   "Quarantine": "隔离", "In transit": "在途", "No stock matches.": "没有匹配的库存。", "Order ref": "订单号", "Ship-to country": "收货国家",
-  "Postcode": "邮编", "Lines": "明细", "Place order": "下单", "e.g. SHOP-10023": "例如 SHOP-10023", "SKU quantity, one per line": "SKU 数量，每行一条",
+  "Postcode": "邮编", "City": "城市", "Lines": "明细", "Place order": "下单", "e.g. SHOP-10023": "例如 SHOP-10023", "SKU quantity, one per line": "SKU 数量，每行一条",
   "Order": "订单", "Returned lines": "退货明细", "Authorise return": "授权退货", "or look up": "或查询", "Show RMA": "查看退货单",
   "order id": "订单编号", "RMA id": "退货单号", "SKU quantity reason, one per line": "SKU 数量 原因，每行一条", "Ref": "订单号", "Id": "系统编号",
   "Ship to": "收货地", "Allocation": "分配", "No orders.": "没有订单。", "Pick": "拣货", "Ship": "发货", "Cancel": "取消",

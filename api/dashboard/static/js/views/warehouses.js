@@ -85,6 +85,8 @@ export async function warehousesView({ main, me }, page = null) {
   const orderRef = h("input", { id: "o-ref", name: "order_ref", required: true, placeholder: "e.g. SHOP-10023" });
   const country = h("input", { id: "o-country", name: "country", required: true, maxlength: 2, size: 3, placeholder: "DE" });
   const postcode = h("input", { id: "o-postcode", name: "postcode", placeholder: "optional" });
+  // The delivery run places an address without coordinates by its city (the offline gazetteer has no postcodes).
+  const city = h("input", { id: "o-city", name: "city", maxlength: 80, placeholder: "optional" });
   const lines = h("textarea", { id: "o-lines", name: "lines", rows: 3, required: true, placeholder: "SKU quantity, one per line" });
   const orderOut = h("div", { "aria-live": "polite" });
   const orderForm = h("form", { class: "order-form", id: "order-form" },
@@ -92,6 +94,7 @@ export async function warehousesView({ main, me }, page = null) {
       h("div", { class: "field" }, h("label", { for: "o-ref" }, "Order ref"), orderRef),
       h("div", { class: "field" }, h("label", { for: "o-country" }, "Ship-to country"), country),
       h("div", { class: "field" }, h("label", { for: "o-postcode" }, "Postcode"), postcode),
+      h("div", { class: "field" }, h("label", { for: "o-city" }, "City"), city),
       h("div", { class: "field wide" }, h("label", { for: "o-lines" }, "Lines"), lines)),
     h("div", { class: "actions" }, h("button", { class: "btn primary", type: "submit" }, "Place order")),
     orderOut);
@@ -347,6 +350,7 @@ export async function warehousesView({ main, me }, page = null) {
     }
     const body = { order_ref: orderRef.value.trim(), ship_to: { country: country.value.trim().toUpperCase() }, lines: parsed.lines };
     if (postcode.value.trim()) body.ship_to.postcode = postcode.value.trim();
+    if (city.value.trim()) body.ship_to.city = city.value.trim();
     try {
       const order = await api.post("/v1/orders", body, { idempotencyKey: orderKey(body) });
       const allocations = (order.allocations || []).map((a) => `${a.qty}× ${a.sku} from ${a.warehouse}`).join(", ");
