@@ -23,7 +23,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import RowMapping, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -128,6 +128,24 @@ def _exit_departure(itinerary: Mapping[str, Any], node: str | None) -> str | Non
     return None
 
 
+def _checked_route(
+    session: Session, network: Network, wb: RowMapping, data: declaration.CustomsData
+) -> triggers.CustomsRoute:
+    """The waybill's customs route, once its customs data has passed the mode rules (a 422 otherwise)."""
+    route = triggers.customs_route(wb["itinerary"], network.country_of)
+    declaration.check(
+        wb["customs_mode"],
+        data,
+        declaration.Route(
+            origin=wb["origin"],
+            destination=wb["destination"],
+            exit_node=route.exit_node,
+            destination_is_overseas_warehouse=network.is_overseas_warehouse(session, wb["destination"]),
+        ),
+    )
+    return route
+
+
 def declare_booking(
     session: Session,
     network: Network,
@@ -140,17 +158,7 @@ def declare_booking(
         return 0
     wb = session.execute(select(waybills).where(waybills.c.waybill_no == waybill_no)).mappings().one()
     booking = session.execute(select(bookings).where(bookings.c.waybill_no == waybill_no)).mappings().one()
-    route = triggers.customs_route(wb["itinerary"], network.country_of)
-    declaration.check(
-        wb["customs_mode"],
-        data,
-        declaration.Route(
-            origin=wb["origin"],
-            destination=wb["destination"],
-            exit_node=route.exit_node,
-            destination_is_overseas_warehouse=network.is_overseas_warehouse(session, wb["destination"]),
-        ),
-    )
+    route = _checked_route(session, network, wb, data)
     bonded_import = wb["customs_mode"] == "1210" and route.import_site in declaration.BONDED_NODES
     route_doc = {
         "origin_site": route.origin_site,
@@ -239,17 +247,7 @@ def correct_declaration(
     wb = session.execute(select(waybills).where(waybills.c.waybill_no == waybill_no)).mappings().one()
     if wb["status"] == "CANCELLED":
         raise Conflict(f"waybill {waybill_no} is cancelled: its declarations are withdrawn")
-    route = triggers.customs_route(wb["itinerary"], network.country_of)
-    declaration.check(
-        wb["customs_mode"],
-        data,
-        declaration.Route(
-            origin=wb["origin"],
-            destination=wb["destination"],
-            exit_node=route.exit_node,
-            destination_is_overseas_warehouse=network.is_overseas_warehouse(session, wb["destination"]),
-        ),
-    )
+    _checked_route(session, network, wb, data)  # the corrected data passes the mode rules
     session.execute(
         update(customs_declarations)
         .where(customs_declarations.c.waybill_no == waybill_no)
